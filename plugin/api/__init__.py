@@ -1,0 +1,73 @@
+"""The Flask app factory: settings, services, blueprints, one error handler, generated OpenAPI."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_smorest import Api
+
+from plugin.api.errors import register_error_handlers
+from plugin.api.schemas import ErrorSchema
+from plugin.api.services import Services
+from plugin.config import Settings
+from plugin.errors import BadRequest
+from plugin.store.connection import connect as connect_redis
+from plugin.store.inbox import Inbox
+from plugin.store.keys import KeyStore
+from plugin.temporal_gateway import TemporalGateway
+from plugin.workspace.loader import load_workspaces
+
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class PluginApi(Api):
+    """flask-smorest's Api, documenting errors in the plugin's one error shape."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+def _require_json_body() -> None:
+    """A body that is there must be a JSON object; say so plainly when it is not."""
+    if request.method not in _BODY_METHODS or not request.path.startswith("/api/"):
+        return
+    if not request.content_length and not request.data:
+        return
+    if not request.is_json:
+        raise BadRequest("The body must be JSON: send it with 'Content-Type: application/json'")
+    if request.get_json(silent=True) is None:
+        raise BadRequest("The body is not valid JSON")
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    """Build the API app; tests may hand in settings or ready-made services."""
+    settings = settings or (services.settings if services else Settings.from_env())
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="Workflows plugin",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    if services is None:
+        client = connect_redis(settings)
+        services = Services(
+            settings=settings,
+            workspace=load_workspaces(settings.workspaces),
+            gateway=TemporalGateway(settings),
+            redis=client,
+            inbox=Inbox(client),
+            keys=KeyStore(settings, client),
+        )
+    services.init_app(app)
+    app.before_request(_require_json_body)
+
+    api = PluginApi(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}})
+    from plugin.api import health, queries, requests, runs
+
+    for module in (health, queries, runs, requests):
+        api.register_blueprint(module.bp)
+    register_error_handlers(app)
+    return app

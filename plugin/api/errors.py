@@ -1,0 +1,77 @@
+"""One JSON error shape for the whole API: ``{"error": {"code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from plugin.errors import PluginError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_failed",
+    429: "rate_limited",
+}
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None):
+    """A Flask response in the error shape."""
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    return jsonify(body), status
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as ``{"input.amount": ["..."]}``."""
+    if isinstance(messages, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix or "_body": messages}
+    return {prefix or "_body": [str(messages)]}
+
+
+def validation_details(messages: Any) -> tuple[str, dict[str, Any]]:
+    """A readable message and details naming each bad field."""
+    fields = _flatten(messages)
+    summary = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in sorted(fields.items()))
+    return f"Invalid input: {summary}", {"fields": fields}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every error, expected or not, leaves in the one shape."""
+
+    @app.errorhandler(PluginError)
+    def _plugin_error(exc: PluginError):
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        data = getattr(exc, "data", None) or {}
+        if status == 422 and "messages" in data:
+            # webargs nests by location ({"json": {...}, "query": {...}}); the location is noise here.
+            messages = data["messages"]
+            if isinstance(messages, dict) and len(messages) == 1:
+                messages = next(iter(messages.values()))
+            message, details = validation_details(messages)
+            return error_response(422, "validation_failed", message, details)
+        message = exc.description or exc.name
+        return error_response(status, _HTTP_CODES.get(status, "http_error"), message)
+
+    @app.errorhandler(redis.RedisError)
+    def _redis_down(exc: redis.RedisError):
+        log.warning("redis error: %s", exc)
+        return error_response(503, "service_unavailable", f"Redis is unavailable: {exc}", {"service": "redis"})
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unexpected error")
+        return error_response(500, "internal_error", "An unexpected error happened; it has been logged.")

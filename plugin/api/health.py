@@ -1,0 +1,51 @@
+"""Liveness and readiness: is the API up, and are Temporal, Redis and a worker really there."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from plugin import temporal_ops
+from plugin.api.schemas import HealthSchema, ReadySchema
+from plugin.api.services import services
+
+bp = Blueprint("health", __name__, description="Liveness and readiness")
+
+READY_TIMEOUT = 3.0
+
+
+@bp.route("/healthz")
+@bp.response(200, HealthSchema)
+def healthz():
+    """The API process answers."""
+    return {"status": "ok"}
+
+
+def _check_redis() -> str:
+    try:
+        services().redis.ping()
+        return "ok"
+    except Exception as exc:  # any failure is the answer, not an error of this endpoint
+        return f"error: {exc}"
+
+
+def _check_temporal_and_worker() -> tuple[str, str]:
+    svc = services()
+    try:
+        pollers = svc.gateway.call(
+            lambda c: temporal_ops.task_queue_pollers(c, svc.settings.task_queue), timeout=READY_TIMEOUT)
+    except Exception as exc:  # readiness reports the failure; it never raises
+        return f"error: {getattr(exc, 'message', exc)}", "error: unknown while Temporal is unreachable"
+    if pollers == 0:
+        return "ok", f"error: no worker is polling task queue {svc.settings.task_queue!r}"
+    return "ok", "ok"
+
+
+@bp.route("/readyz")
+@bp.response(200, ReadySchema)
+@bp.alt_response(503, schema=ReadySchema, description="Something the plugin needs is not ready")
+def readyz():
+    """Ready only when Temporal, Redis and at least one worker all are."""
+    temporal, worker = _check_temporal_and_worker()
+    checks = {"temporal": temporal, "redis": _check_redis(), "worker": worker}
+    ok = all(v == "ok" for v in checks.values())
+    return {"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503

@@ -1,0 +1,141 @@
+"""Marshmallow schemas of the HTTP contract: bodies, query arguments and resources (for OpenAPI too)."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from plugin.engine.models import REQUEST_STATUSES
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error, so a typo never passes silently."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class ErrorBody(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Dict()
+
+
+class ErrorSchema(Schema):
+    """The one error shape."""
+
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class QuerySchema(Schema):
+    name = fields.String()
+    label = fields.String()
+    description = fields.String()
+    workflow = fields.String()
+    mode = fields.String()
+    input_schema = fields.Dict(metadata={"description": "JSON Schema of the trigger input"})
+
+
+class QueryListSchema(Schema):
+    queries = fields.List(fields.Nested(QuerySchema))
+
+
+class TriggerBody(StrictSchema):
+    input = fields.Dict(required=True, metadata={"description": "The trigger data, per the query's schema"})
+
+
+class RunStartedSchema(Schema):
+    run_id = fields.String()
+    query = fields.String()
+    status = fields.String()
+    status_url = fields.String()
+
+
+class DecisionSchema(Schema):
+    actor = fields.String()
+    resolution = fields.String()
+    at = fields.String()
+    comment = fields.String()
+    payload = fields.Dict()
+    request_id = fields.String()
+
+
+class RequestSchema(Schema):
+    id = fields.String()
+    run_id = fields.String()
+    query = fields.String()
+    name = fields.String()
+    message = fields.String()
+    metadata = fields.Dict()
+    resolutions = fields.List(fields.String(), metadata={"description": "The allowed resolutions"})
+    users = fields.List(fields.String())
+    groups = fields.List(fields.String())
+    required_approvals = fields.Integer()
+    requester = fields.String()
+    created_at = fields.String()
+    status = fields.String()
+    resolution = fields.String(allow_none=True)
+    resolved_at = fields.String(allow_none=True)
+    decisions = fields.List(fields.Nested(DecisionSchema))
+
+
+class AuditSchema(Schema):
+    at = fields.String()
+    actor = fields.String()
+    action = fields.String()
+    request_id = fields.String()
+    comment = fields.String()
+    details = fields.Dict()
+
+
+class RunErrorSchema(Schema):
+    type = fields.String()
+    message = fields.String()
+
+
+class RunSchema(Schema):
+    id = fields.String()
+    workflow = fields.String()
+    query = fields.String(allow_none=True)
+    started_by = fields.String(allow_none=True)
+    app = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "running, waiting, completed, failed, cancelled, "
+                                                    "terminated or timed_out"})
+    input = fields.Raw(allow_none=True)
+    output = fields.Raw(allow_none=True)
+    error = fields.Nested(RunErrorSchema, allow_none=True)
+    started_at = fields.String(allow_none=True)
+    ended_at = fields.String(allow_none=True)
+    requests = fields.List(fields.Nested(RequestSchema))
+    decisions = fields.List(fields.Nested(DecisionSchema))
+    audit = fields.List(fields.Nested(AuditSchema))
+    state_error = fields.String()
+    temporal_ui_url = fields.String()
+
+
+class RequestListArgs(StrictSchema):
+    status = fields.String(load_default="pending", validate=validate.OneOf(REQUEST_STATUSES))
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(validate=validate.Regexp(r"^\d+:.+$", error="Not a cursor from this API."))
+
+
+class RequestPageSchema(Schema):
+    requests = fields.List(fields.Nested(RequestSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ResolveBody(StrictSchema):
+    resolution = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    comment = fields.String(load_default="", validate=validate.Length(max=5000))
+    payload = fields.Dict(load_default=dict)
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+
+
+class ReadySchema(Schema):
+    status = fields.String()
+    temporal = fields.String()
+    redis = fields.String()
+    worker = fields.String()

@@ -1,0 +1,72 @@
+"""The ``workflows-plugin`` command: ``up`` (everything embedded), ``serve`` (API), ``worker``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+import click
+
+from plugin.config import Settings
+from plugin.errors import ConfigError
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@click.group()
+def main() -> None:
+    """Durable workflows with humans in the loop, on Temporal."""
+    logging.basicConfig(level=os.environ.get("WORKFLOWS_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+def up() -> None:
+    """Start Temporal, Redis, a worker and the API; Ctrl-C stops them all."""
+    from plugin.embedded.up import run_up
+
+    sys.exit(run_up(_settings()))
+
+
+@main.command()
+def serve() -> None:
+    """Run the API under gunicorn (set WORKFLOWS_API_WORKERS and WORKFLOWS_API_THREADS)."""
+    settings = _settings()
+    args = [
+        sys.executable, "-m", "gunicorn", "--workers", str(settings.api_workers), "--worker-class", "gthread",
+        "--threads", str(settings.api_threads), "--bind", f"{settings.host}:{settings.port}",
+        "--graceful-timeout", "10", "--timeout", "60", "--access-logfile", "-", "plugin.wsgi:app",
+    ]
+    os.execv(sys.executable, args)
+
+
+@main.command()
+def worker() -> None:
+    """Run a worker for the configured workspaces until SIGINT or SIGTERM."""
+    from plugin.engine.worker import run_worker
+
+    settings = _settings()
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    try:
+        asyncio.run(_main())
+    except ConfigError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Settings read from ``WORKFLOWS_*`` environment variables, validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from plugin.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SAMPLE_APPS = REPO_ROOT / "sample_apps"
+
+
+def _int(env: dict[str, str], name: str, default: int, low: int = 0, high: int = 65535) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} is out of range ({low}..{high})")
+    return value
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={value} must be greater than zero")
+    return value
+
+
+def _workspaces(raw: str | None) -> tuple[Path, ...]:
+    """The workspace folders: the configured ones, or every sample app."""
+    if raw:
+        paths = tuple(Path(p).expanduser().resolve() for p in raw.split(os.pathsep) if p)
+        for path in paths:
+            if not (path / "workspace.json").is_file():
+                raise ConfigError(f"WORKFLOWS_WORKSPACE: {path} has no workspace.json")
+        return paths
+    if not DEFAULT_SAMPLE_APPS.is_dir():
+        return ()
+    return tuple(sorted(p for p in DEFAULT_SAMPLE_APPS.iterdir() if (p / "workspace.json").is_file()))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process of the plugin needs to know, from the environment."""
+
+    data_dir: Path = Path(".workflows-data").resolve()
+    host: str = "127.0.0.1"
+    port: int = 8787
+    workspaces: tuple[Path, ...] = ()
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    temporal_ui_url: str | None = None
+    temporal_api_key: str | None = None
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    task_queue: str = "workflows-plugin"
+    redis_url: str | None = None
+    admin_key: str | None = None
+    app_key: str | None = None
+    api_workers: int = 2
+    api_threads: int = 8
+    temporal_timeout: float = 10.0
+    max_body_bytes: int = 256 * 1024
+
+    @property
+    def effective_temporal_address(self) -> str:
+        """Where Temporal is: the configured address or the embedded dev server."""
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def effective_ui_url(self) -> str:
+        """Base URL of the Temporal web UI, for links from run detail."""
+        return self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}"
+
+    @property
+    def effective_redis_url(self) -> str:
+        """Where Redis is: the configured URL or the embedded server's socket."""
+        return self.redis_url or f"unix://{self.data_dir / 'redis.sock'}"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields changed (used by tests and by ``up``)."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read and validate the ``WORKFLOWS_*`` variables; raise ConfigError naming the bad one."""
+        env = dict(os.environ if environ is None else environ)
+        data_dir = Path(env.get("WORKFLOWS_DATA_DIR") or ".workflows-data").expanduser().resolve()
+        tls_cert = env.get("WORKFLOWS_TEMPORAL_TLS_CERT")
+        tls_key = env.get("WORKFLOWS_TEMPORAL_TLS_KEY")
+        if bool(tls_cert) != bool(tls_key):
+            raise ConfigError("WORKFLOWS_TEMPORAL_TLS_CERT and WORKFLOWS_TEMPORAL_TLS_KEY must be set together")
+        for name in ("WORKFLOWS_ADMIN_KEY", "WORKFLOWS_APP_KEY"):
+            if env.get(name) and len(env[name]) < 16:
+                raise ConfigError(f"{name} is too short: use at least 16 characters")
+        redis_url = env.get("WORKFLOWS_REDIS_URL") or None
+        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"WORKFLOWS_REDIS_URL={redis_url!r} must start with redis://, rediss:// or unix://")
+        return cls(
+            data_dir=data_dir,
+            host=env.get("WORKFLOWS_HOST") or "127.0.0.1",
+            port=_int(env, "WORKFLOWS_PORT", 8787, 1),
+            workspaces=_workspaces(env.get("WORKFLOWS_WORKSPACE")),
+            temporal_address=env.get("WORKFLOWS_TEMPORAL_ADDRESS") or None,
+            temporal_namespace=env.get("WORKFLOWS_TEMPORAL_NAMESPACE") or "default",
+            temporal_port=_int(env, "WORKFLOWS_TEMPORAL_PORT", 7233, 1),
+            temporal_ui_port=_int(env, "WORKFLOWS_TEMPORAL_UI_PORT", 8233, 1),
+            temporal_ui_url=env.get("WORKFLOWS_TEMPORAL_UI_URL") or None,
+            temporal_api_key=env.get("WORKFLOWS_TEMPORAL_API_KEY") or None,
+            temporal_tls_cert=Path(tls_cert) if tls_cert else None,
+            temporal_tls_key=Path(tls_key) if tls_key else None,
+            task_queue=env.get("WORKFLOWS_TASK_QUEUE") or "workflows-plugin",
+            redis_url=redis_url,
+            admin_key=env.get("WORKFLOWS_ADMIN_KEY") or None,
+            app_key=env.get("WORKFLOWS_APP_KEY") or None,
+            api_workers=_int(env, "WORKFLOWS_API_WORKERS", 2, 1, 64),
+            api_threads=_int(env, "WORKFLOWS_API_THREADS", 8, 1, 256),
+            temporal_timeout=_float(env, "WORKFLOWS_TEMPORAL_TIMEOUT", 10.0),
+            max_body_bytes=_int(env, "WORKFLOWS_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that makes a child process see the same settings."""
+        env = {
+            "WORKFLOWS_DATA_DIR": str(self.data_dir),
+            "WORKFLOWS_HOST": self.host,
+            "WORKFLOWS_PORT": str(self.port),
+            "WORKFLOWS_WORKSPACE": os.pathsep.join(str(p) for p in self.workspaces),
+            "WORKFLOWS_TEMPORAL_ADDRESS": self.effective_temporal_address,
+            "WORKFLOWS_TEMPORAL_NAMESPACE": self.temporal_namespace,
+            "WORKFLOWS_TEMPORAL_UI_URL": self.effective_ui_url,
+            "WORKFLOWS_TASK_QUEUE": self.task_queue,
+            "WORKFLOWS_REDIS_URL": self.effective_redis_url,
+            "WORKFLOWS_API_WORKERS": str(self.api_workers),
+            "WORKFLOWS_API_THREADS": str(self.api_threads),
+            "WORKFLOWS_TEMPORAL_TIMEOUT": str(self.temporal_timeout),
+            "WORKFLOWS_MAX_BODY_BYTES": str(self.max_body_bytes),
+        }
+        optional = {
+            "WORKFLOWS_ADMIN_KEY": self.admin_key,
+            "WORKFLOWS_APP_KEY": self.app_key,
+            "WORKFLOWS_TEMPORAL_API_KEY": self.temporal_api_key,
+            "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
+            "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
+        }
+        env.update({k: v for k, v in optional.items() if v})
+        return env

@@ -1,0 +1,227 @@
+"""``workflows-plugin up``: start Temporal, Redis, a worker and the API as children, and own them.
+
+Progress goes to stdout as each part starts. Ctrl-C (SIGINT) or SIGTERM stops every child in order; a
+child that dies stops the rest and says which one and where its log is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+import urllib.request
+from typing import TextIO
+
+import redis
+
+from plugin.config import Settings
+from plugin.embedded.processes import (
+    ManagedProcess,
+    StartupError,
+    free_port,
+    port_in_use,
+    spawn,
+    start_redis,
+    start_temporal,
+    wait_until,
+)
+from plugin.search_attributes import register_search_attributes
+from plugin.store.keys import new_key
+from plugin.temporal_gateway import connect_client
+
+_UNIX_PATH_MAX = 100
+
+
+def bootstrap_keys(settings: Settings) -> Settings:
+    """Use the configured keys, or the ones stored in the data dir, or make and store new ones."""
+    path = settings.data_dir / "keys.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    changed = False
+    for scope in ("admin", "app"):
+        if scope not in stored:
+            stored[scope] = new_key(scope)
+            changed = True
+    if changed:
+        path.write_text(json.dumps(stored, indent=2))
+        path.chmod(0o600)
+    return settings.with_overrides(admin_key=settings.admin_key or stored["admin"],
+                                   app_key=settings.app_key or stored["app"])
+
+
+class Stack:
+    """The children of one ``up``, in start order."""
+
+    def __init__(self, settings: Settings, out: TextIO) -> None:
+        self.settings = settings
+        self.out = out
+        self.children: list[ManagedProcess] = []
+        self._stopping = False
+        self._started = time.monotonic()
+
+    def say(self, line: str) -> None:
+        """Progress for the person watching."""
+        print(line, file=self.out, flush=True)
+
+    def _elapsed(self) -> str:
+        return f"{time.monotonic() - self._started:.1f}s"
+
+    def _check_ports(self) -> None:
+        s = self.settings
+        wanted = [(s.port, "the API", "WORKFLOWS_PORT")]
+        if not s.temporal_address:
+            wanted += [(s.temporal_port, "Temporal", "WORKFLOWS_TEMPORAL_PORT"),
+                       (s.temporal_ui_port, "the Temporal UI", "WORKFLOWS_TEMPORAL_UI_PORT")]
+        for port, what, var in wanted:
+            if port_in_use(port):
+                raise StartupError(f"Port {port} (for {what}) is already in use: stop what uses it, "
+                                   f"or set {var} to a free port")
+
+    def _start_temporal(self) -> None:
+        s = self.settings
+        if s.temporal_address:
+            self.say(f"Temporal: using {s.temporal_address} (WORKFLOWS_TEMPORAL_ADDRESS)")
+            return
+        self.say(f"Starting Temporal dev server on 127.0.0.1:{s.temporal_port} ...")
+        proc = start_temporal(s.data_dir, s.temporal_port, s.temporal_ui_port, s.data_dir / "logs/temporal.log")
+        self.children.append(proc)
+        wait_until(proc, lambda: asyncio.run(self._temporal_answers()), 60, "accepting connections")
+        self.say(f"  Temporal ready ({self._elapsed()})")
+
+    async def _temporal_answers(self) -> bool:
+        client = await connect_client(self.settings)
+        await register_search_attributes(client)
+        return True
+
+    def _start_redis(self) -> None:
+        s = self.settings
+        if s.redis_url:
+            self.say(f"Redis: using {s.redis_url} (WORKFLOWS_REDIS_URL)")
+            try:
+                self._ping_redis()
+            except redis.RedisError as exc:
+                raise StartupError(f"Redis at {s.redis_url} does not answer: {exc}") from exc
+            return
+        sock = s.data_dir / "redis.sock"
+        if len(str(sock)) <= _UNIX_PATH_MAX:
+            proc = start_redis(s.data_dir, s.data_dir / "logs/redis.log", unix_socket=sock)
+            url = f"unix://{sock}"
+        else:  # the socket path would be too long for the kernel; fall back to a loopback port
+            port = free_port()
+            proc = start_redis(s.data_dir, s.data_dir / "logs/redis.log", port=port)
+            url = f"redis://127.0.0.1:{port}/0"
+        self.say(f"Starting Redis ({url}) ...")
+        self.children.append(proc)
+        self.settings = s.with_overrides(redis_url=url)
+        wait_until(proc, self._ping_redis, 30, "answering PING")
+        self.say(f"  Redis ready ({self._elapsed()})")
+
+    def _ping_redis(self) -> bool:
+        client = redis.Redis.from_url(self.settings.effective_redis_url, socket_timeout=2)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+
+    def _start_app(self) -> None:
+        s = self.settings
+        env = s.to_env()
+        logs = s.data_dir / "logs"
+        self.say("Starting worker ...")
+        self.children.append(spawn("Worker", [sys.executable, "-m", "plugin.cli", "worker"],
+                                   logs / "worker.log", env))
+        self.say(f"Starting API on http://{s.host}:{s.port} ...")
+        api = spawn("API", [sys.executable, "-m", "plugin.cli", "serve"], logs / "api.log", env)
+        self.children.append(api)
+        wait_until(api, self._ready, 90, "ready (GET /readyz)")
+        self.say(f"  API ready ({self._elapsed()})")
+
+    def _ready(self) -> bool:
+        for child in self.children:
+            if not child.alive():
+                raise StartupError(f"{child.name} exited with code {child.proc.returncode} while starting; "
+                                   f"see {child.log_path}:\n{child.log_tail()}")
+        url = f"http://{self.settings.host}:{self.settings.port}/readyz"
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status == 200
+
+    def start(self) -> None:
+        """Start everything or raise StartupError (after stopping what did start)."""
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        self.say(f"workflows-plugin up: data in {s.data_dir}")
+        try:
+            self._check_ports()
+            self._start_temporal()
+            self._start_redis()
+            self._start_app()
+        except BaseException:
+            self.stop()
+            raise
+        self._summary()
+
+    def _summary(self) -> None:
+        s = self.settings
+        ui = s.effective_ui_url if not s.temporal_address or s.temporal_ui_url else "(set WORKFLOWS_TEMPORAL_UI_URL)"
+        workspaces = ", ".join(p.name for p in s.workspaces) or "none"
+        self.say("")
+        self.say(f"Ready in {self._elapsed()}.")
+        self.say(f"  API          http://{s.host}:{s.port}   (OpenAPI: /openapi.json)")
+        self.say(f"  Temporal UI  {ui}")
+        self.say(f"  Admin key    {s.admin_key}")
+        self.say(f"  App key      {s.app_key}")
+        self.say(f"  Workspaces   {workspaces}")
+        self.say(f"  Logs         {s.data_dir / 'logs'}")
+        self.say("Press Ctrl-C to stop.")
+
+    def watch(self) -> int:
+        """Wait for a signal or a dying child; then stop everything. Returns the exit code."""
+        received: list[int] = []
+
+        def on_signal(signum: int, _frame: object) -> None:
+            received.append(signum)
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        while not received:
+            dead = next((c for c in self.children if not c.alive()), None)
+            if dead is not None:
+                self.say(f"{dead.name} exited unexpectedly with code {dead.proc.returncode}; see "
+                         f"{dead.log_path}. Stopping everything.")
+                self.stop()
+                return 1
+            time.sleep(0.25)
+        self.say(f"Received {signal.Signals(received[0]).name}: stopping ...")
+        self.stop()
+        self.say("Stopped.")
+        return 0
+
+    def stop(self) -> None:
+        """Stop the children, newest first (API, worker, then Redis and Temporal)."""
+        if self._stopping:
+            return
+        self._stopping = True
+        for child in reversed(self.children):
+            child.stop()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_up(settings: Settings, out: TextIO = sys.stdout) -> int:
+    """The ``up`` command: start, print, wait, stop."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(bootstrap_keys(settings), out)
+    # Signals during start-up must stop the children too.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        stack.start()
+    except StartupError as exc:
+        print(f"error: {exc.message}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        stack.say("Interrupted during start-up: stopped.")
+        return 130
+    return stack.watch()

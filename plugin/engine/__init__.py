@@ -1,0 +1,1 @@
+"""The workflow engine: the base workflow with human requests, activities, registry and worker."""

@@ -1,0 +1,133 @@
+"""Dataclasses that cross the workflow boundary: run input, requests, decisions, audit, run state.
+
+Workflow code imports this module, so it holds nothing but plain data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PENDING = "pending"
+RESOLVED = "resolved"
+EXPIRED = "expired"
+CANCELLED = "cancelled"
+REQUEST_STATUSES = (PENDING, RESOLVED, EXPIRED, CANCELLED)
+
+
+@dataclass
+class RunInput:
+    """What every plugin workflow receives: the caller's data and who asked for the run."""
+
+    data: dict[str, Any]
+    query: str = ""
+    started_by: str = ""
+    app: str = ""
+
+
+@dataclass
+class Identity:
+    """Who is acting, as the host named them (user email and groups), and whether with an admin key."""
+
+    user: str = ""
+    groups: list[str] = field(default_factory=list)
+    is_admin: bool = False
+
+
+@dataclass
+class AssignRequest:
+    """Options of one human request: the Python twin of Appsmith's ``assignRequest``."""
+
+    name: str
+    resolutions: list[str]
+    message: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    users: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    required_approvals: int = 1
+    # Resolutions that end the request at once, whatever the quorum; None: every resolution but the first.
+    rejecting_resolutions: list[str] | None = None
+    allow_self_approval: bool = False
+
+
+@dataclass
+class Decision:
+    """One person's decision on a request."""
+
+    actor: str
+    resolution: str
+    at: str
+    comment: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class HumanRequest:
+    """A request as the workflow holds it; ``version`` grows with every change."""
+
+    id: str
+    run_id: str
+    query: str
+    name: str
+    message: str
+    metadata: dict[str, Any]
+    resolutions: list[str]
+    users: list[str]
+    groups: list[str]
+    required_approvals: int
+    rejecting_resolutions: list[str]
+    allow_self_approval: bool
+    requester: str
+    created_at: str
+    status: str = PENDING
+    resolution: str | None = None
+    resolved_at: str | None = None
+    decisions: list[Decision] = field(default_factory=list)
+    version: int = 1
+
+
+@dataclass
+class RequestOutcome:
+    """What ``assign_request`` returns once a request is decided."""
+
+    request_id: str
+    resolution: str
+    decided_by: list[str]
+    decided_at: str
+    comment: str
+    payload: dict[str, Any]
+    decisions: list[Decision]
+
+
+@dataclass
+class ResolveInput:
+    """The body of the ``resolve_request`` update."""
+
+    request_id: str
+    resolution: str
+    identity: Identity
+    comment: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AuditEntry:
+    """One line of a run's audit trail."""
+
+    at: str
+    actor: str
+    action: str
+    request_id: str = ""
+    comment: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunState:
+    """What the ``run_state`` query answers: the run's requests and audit trail."""
+
+    run_id: str
+    query: str
+    started_by: str
+    requests: list[HumanRequest]
+    audit: list[AuditEntry]

@@ -1,0 +1,48 @@
+"""The worker: runs every registered workflow and the activities on the plugin's task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from plugin.config import Settings
+from plugin.engine.activities import ReadModelActivities
+from plugin.search_attributes import register_search_attributes
+from plugin.store.connection import connect as connect_redis
+from plugin.store.inbox import Inbox
+from plugin.temporal_gateway import connect_client
+from plugin.workspace.loader import Workspace, load_workspaces
+
+log = logging.getLogger(__name__)
+
+
+def build_worker(client: Client, settings: Settings, workspace: Workspace, executor: ThreadPoolExecutor) -> Worker:
+    """A worker for the workspace's workflows with activities bound to the configured Redis."""
+    activities = ReadModelActivities(Inbox(connect_redis(settings)))
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(workspace.workflows.values()),
+        activities=activities.all(),
+        activity_executor=executor,
+        max_concurrent_activities=32,
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Connect, register search attributes, and poll until ``stop`` is set (or forever)."""
+    workspace = load_workspaces(settings.workspaces)
+    client = await connect_client(settings)
+    await register_search_attributes(client)
+    with ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity") as executor:
+        worker = build_worker(client, settings, workspace, executor)
+        log.info("worker polling %s with workflows %s", settings.task_queue, sorted(workspace.workflows))
+        if stop is None:
+            await worker.run()
+            return
+        async with worker:
+            await stop.wait()

@@ -1,0 +1,1 @@
+"""Redis-backed stores: read models (inbox), keys and connections."""

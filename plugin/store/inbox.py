@@ -1,0 +1,157 @@
+"""The inbox read model: requests by assignee and status, in Redis, rebuildable from Temporal.
+
+Keys (prefix ``wf:``):
+- ``req:{id}``: hash with ``version`` and ``doc`` (the request as JSON);
+- ``inbox:{status}:u:{email}`` and ``inbox:{status}:g:{group}``: sorted sets of request ids, scored by
+  creation time in milliseconds, one per assignee per status.
+A write carries the request's version and is ignored when Redis already holds a newer one, so the worker's
+activity and the API (which writes after a resolve, for read-your-writes) can race safely.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from plugin.engine.models import PENDING, HumanRequest, Identity
+
+PREFIX = "wf:"
+
+# KEYS[1] = request hash. ARGV = version, doc, score, id, status, then the index keys for the new state.
+_PUT = """
+local cur = redis.call('HGET', KEYS[1], 'version')
+if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
+local old = redis.call('HGET', KEYS[1], 'doc')
+if old then
+  local prev = cjson.decode(old)
+  local base = ARGV[6] .. 'inbox:' .. prev['status']
+  for _, u in ipairs(prev['users']) do redis.call('ZREM', base .. ':u:' .. u, ARGV[4]) end
+  for _, g in ipairs(prev['groups']) do redis.call('ZREM', base .. ':g:' .. g, ARGV[4]) end
+end
+redis.call('HSET', KEYS[1], 'version', ARGV[1], 'doc', ARGV[2])
+for i = 7, #ARGV do redis.call('ZADD', ARGV[i], ARGV[3], ARGV[4]) end
+return 1
+"""
+
+
+def _millis(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of requests and the cursor for the next page (None at the end)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class Inbox:
+    """Read and write the inbox read model."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+        self._put = client.register_script(_PUT)
+
+    @staticmethod
+    def index_keys(status: str, users: list[str], groups: list[str]) -> list[str]:
+        """The sorted-set keys that list a request with this status and these assignees."""
+        return [f"{PREFIX}inbox:{status}:u:{u.lower()}" for u in users] + [
+            f"{PREFIX}inbox:{status}:g:{g}" for g in groups
+        ]
+
+    def put(self, request: HumanRequest | dict[str, Any]) -> bool:
+        """Store this version of a request; False when a newer version is already there."""
+        doc = dataclasses.asdict(request) if isinstance(request, HumanRequest) else dict(request)
+        keys = self.index_keys(doc["status"], doc["users"], doc["groups"])
+        return bool(self._put(
+            keys=[f"{PREFIX}req:{doc['id']}"],
+            args=[doc["version"], json.dumps(doc), _millis(doc["created_at"]), doc["id"], doc["status"],
+                  PREFIX, *keys],
+        ))
+
+    def get(self, request_id: str) -> dict[str, Any] | None:
+        """The stored request, or None."""
+        raw = self._redis.hget(f"{PREFIX}req:{request_id}", "doc")
+        return json.loads(raw) if raw else None
+
+    def list_for(self, who: Identity, status: str = PENDING, name: str | None = None, limit: int = 10,
+                 cursor: str | None = None) -> InboxPage:
+        """The caller's requests with this status, newest first, ``limit`` per page.
+
+        Reads the top of each assignee key (the user's and each group's) and merges them, doubling the
+        read until a page is full or every key is exhausted: big group sets are never read whole.
+        """
+        keys = self.index_keys(status, [who.user] if who.user else [], who.groups)
+        max_score, after_id = "+inf", ""
+        if cursor:
+            max_score, _, after_id = cursor.partition(":")
+        batch = limit + 16
+        while True:
+            candidates, exhausted = self._top(keys, max_score, batch)
+            if cursor:
+                cut = float(max_score)
+                candidates = [(m, s) for m, s in candidates if s < cut or m > after_id]
+            docs = self._docs(candidates, status, name, limit + 1)
+            if len(docs) > limit or exhausted:
+                break
+            batch *= 2
+        page = docs[:limit]
+        more = len(docs) > limit
+        next_cursor = f"{int(page[-1].pop('_score'))}:{page[-1]['id']}" if more else None
+        for doc in page:
+            doc.pop("_score", None)
+        return InboxPage(items=page, next_cursor=next_cursor)
+
+    def _top(self, keys: list[str], max_score: str, batch: int) -> tuple[list[tuple[str, float]], bool]:
+        """Merged (id, score) pairs, newest first, safe to consume; True when no key has more."""
+        with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.zrevrangebyscore(key, max_score, "-inf", start=0, num=batch, withscores=True)
+            results = pipe.execute()
+        merged: dict[str, float] = {}
+        frontier = float("-inf")
+        for rows in results:
+            for member, score in rows:
+                merged[member.decode() if isinstance(member, bytes) else member] = score
+            if len(rows) == batch:  # this key has more below its last score: nothing lower is known yet
+                frontier = max(frontier, rows[-1][1])
+        ordered = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [(m, s) for m, s in ordered if s > frontier], frontier == float("-inf")
+
+    def _docs(self, candidates: list[tuple[str, float]], status: str, name: str | None,
+              wanted: int) -> list[dict[str, Any]]:
+        """Load the request documents for the candidates, keeping those that match, up to ``wanted``."""
+        docs: list[dict[str, Any]] = []
+        step = wanted + 16
+        for start in range(0, len(candidates), step):
+            chunk = candidates[start:start + step]
+            with self._redis.pipeline(transaction=False) as pipe:
+                for member, _ in chunk:
+                    pipe.hget(f"{PREFIX}req:{member}", "doc")
+                raws = pipe.execute()
+            for (_, score), raw in zip(chunk, raws, strict=True):
+                if not raw:
+                    continue
+                doc = json.loads(raw)
+                if doc["status"] != status or (name and doc["name"] != name):
+                    continue
+                doc["_score"] = score
+                docs.append(doc)
+                if len(docs) >= wanted:
+                    return docs
+        return docs
+
+    def clear(self) -> int:
+        """Delete the whole inbox read model (before a rebuild); returns how many keys went."""
+        removed = 0
+        for pattern in (f"{PREFIX}req:*", f"{PREFIX}inbox:*"):
+            batch = list(self._redis.scan_iter(match=pattern, count=1000))
+            if batch:
+                removed += self._redis.delete(*batch)
+        return removed

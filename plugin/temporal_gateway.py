@@ -1,0 +1,105 @@
+"""The one gateway from synchronous code (Flask views, CLI) to Temporal.
+
+One long-lived client per process, on its own event-loop thread, created lazily (so after gunicorn forks)
+and re-created when the process has forked since. Every call has a timeout; Temporal being unreachable
+becomes a ServiceUnavailable (503), never a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar
+
+from temporalio.client import Client, TLSConfig
+from temporalio.service import RPCError, RPCStatusCode
+
+from plugin.config import Settings
+from plugin.errors import ServiceUnavailable
+
+T = TypeVar("T")
+
+_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
+
+
+async def connect_client(settings: Settings) -> Client:
+    """Connect to the configured Temporal (address, namespace, mTLS or API key)."""
+    tls: TLSConfig | bool = False
+    if settings.temporal_tls_cert and settings.temporal_tls_key:
+        tls = TLSConfig(client_cert=settings.temporal_tls_cert.read_bytes(),
+                        client_private_key=settings.temporal_tls_key.read_bytes())
+    elif settings.temporal_api_key:
+        tls = True
+    return await Client.connect(
+        settings.effective_temporal_address,
+        namespace=settings.temporal_namespace,
+        tls=tls,
+        api_key=settings.temporal_api_key,
+    )
+
+
+class TemporalGateway:
+    """Run coroutines against one shared Temporal client from any thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: Client | None = None
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None or self._pid != os.getpid():
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="temporal-gateway", daemon=True)
+            thread.start()
+            self._loop, self._pid, self._client = loop, os.getpid(), None
+        return self._loop
+
+    def _client_for_call(self) -> tuple[asyncio.AbstractEventLoop, Client]:
+        with self._lock:
+            loop = self._ensure_loop()
+            if self._client is None:
+                future = asyncio.run_coroutine_threadsafe(connect_client(self.settings), loop)
+                try:
+                    self._client = future.result(timeout=self.settings.temporal_timeout)
+                except FutureTimeout:
+                    future.cancel()
+                    raise ServiceUnavailable(
+                        f"Temporal at {self.settings.effective_temporal_address} did not answer in "
+                        f"{self.settings.temporal_timeout:g}s", {"service": "temporal"}) from None
+                except Exception as exc:
+                    raise ServiceUnavailable(
+                        f"Temporal at {self.settings.effective_temporal_address} is unreachable: {exc}",
+                        {"service": "temporal"}) from exc
+            return loop, self._client
+
+    def call(self, fn: Callable[[Client], Awaitable[T]], timeout: float | None = None) -> T:
+        """Run ``fn(client)`` on the gateway loop and wait for its result, at most ``timeout`` seconds."""
+        loop, client = self._client_for_call()
+        future = asyncio.run_coroutine_threadsafe(_invoke(fn, client), loop)
+        limit = timeout if timeout is not None else self.settings.temporal_timeout
+        try:
+            return future.result(timeout=limit)
+        except FutureTimeout:
+            future.cancel()
+            raise ServiceUnavailable(f"Temporal did not answer in {limit:g}s", {"service": "temporal"}) from None
+        except RPCError as exc:
+            if exc.status in _UNAVAILABLE:
+                raise ServiceUnavailable(f"Temporal is unavailable: {exc.message}",
+                                         {"service": "temporal"}) from exc
+            raise
+
+    def close(self) -> None:
+        """Stop the loop thread (tests and CLI commands)."""
+        with self._lock:
+            if self._loop is not None and self._pid == os.getpid():
+                self._loop.call_soon_threadsafe(self._loop.stop)
+            self._loop, self._client, self._pid = None, None, None
+
+
+async def _invoke(fn: Callable[[Client], Awaitable[T]], client: Client) -> T:
+    return await fn(client)

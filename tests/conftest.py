@@ -1,0 +1,131 @@
+"""Real services for the tests: a Temporal dev server and a redis-server on free ports, once per session."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import hypothesis  # noqa: F401  imported here, shallow: a lazy import deep in a failure report trips CPython 3.11
+import pytest
+import redis
+
+from plugin.api import create_app
+from plugin.config import DEFAULT_SAMPLE_APPS, Settings
+from plugin.embedded.processes import free_port, start_redis, start_temporal, wait_until
+from plugin.temporal_gateway import connect_client
+
+ADMIN_KEY = "test-admin-key-0123456789"
+APP_KEY = "test-app-key-0123456789"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("workflows-data")
+
+
+@pytest.fixture(scope="session")
+def temporal_address(data_dir: Path) -> Iterator[str]:
+    port = free_port()
+    proc = start_temporal(data_dir, port, None, data_dir / "logs/temporal.log")
+    settings = Settings(temporal_address=f"127.0.0.1:{port}")
+    wait_until(proc, lambda: bool(asyncio.run(connect_client(settings))), 60, "accepting connections")
+    yield f"127.0.0.1:{port}"
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(data_dir: Path) -> Iterator[str]:
+    port = free_port()
+    proc = start_redis(data_dir, data_dir / "logs/redis.log", port=port)
+    url = f"redis://127.0.0.1:{port}/0"
+    wait_until(proc, lambda: redis.Redis.from_url(url).ping(), 30, "answering PING")
+    yield url
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path, temporal_address: str, redis_url: str) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        workspaces=tuple(sorted(p for p in DEFAULT_SAMPLE_APPS.iterdir() if (p / "workspace.json").is_file())),
+        temporal_address=temporal_address,
+        redis_url=redis_url,
+        task_queue=f"tests-{uuid.uuid4().hex[:8]}",
+        admin_key=ADMIN_KEY,
+        app_key=APP_KEY,
+    )
+
+
+class WorkerThread:
+    """A real worker on its own event loop in a thread, stoppable and restartable."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        from plugin.engine.worker import run_worker
+
+        started = threading.Event()
+
+        def main() -> None:
+            async def go() -> None:
+                self._loop = asyncio.get_running_loop()
+                self._stop = asyncio.Event()
+                started.set()
+                await run_worker(self.settings, self._stop)
+
+            try:
+                asyncio.run(go())
+            except BaseException as exc:  # surfaced to the test that stops the worker
+                self.error = exc
+                started.set()
+
+        self._thread = threading.Thread(target=main, name="test-worker", daemon=True)
+        self._thread.start()
+        started.wait(30)
+
+    def stop(self) -> None:
+        if self._loop and self._stop:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread:
+            self._thread.join(60)
+        if self.error:
+            raise self.error
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings) -> Iterator[WorkerThread]:
+    thread = WorkerThread(settings)
+    thread.start()
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, worker: WorkerThread):
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["workflows"].gateway.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def auth(key: str = APP_KEY, user: str | None = None, groups: str | None = None) -> dict[str, str]:
+    """Headers for a call as this key and end user."""
+    headers = {"Authorization": f"Bearer {key}"}
+    if user:
+        headers["X-Workflows-User"] = user
+    if groups:
+        headers["X-Workflows-Groups"] = groups
+    return headers
