@@ -82,6 +82,11 @@ class Stack:
         s = self.settings
         if s.temporal_address:
             self.say(f"Temporal: using {s.temporal_address} (WORKFLOWS_TEMPORAL_ADDRESS)")
+            try:
+                asyncio.run(asyncio.wait_for(self._temporal_answers(), 10))
+            except Exception as exc:  # any failure to reach it is the one line the person needs
+                raise StartupError(f"Temporal at {s.temporal_address} does not answer ({exc or type(exc).__name__}): "
+                                   "start it, or unset WORKFLOWS_TEMPORAL_ADDRESS to use the embedded one") from exc
             return
         self.say(f"Starting Temporal dev server on 127.0.0.1:{s.temporal_port} ...")
         proc = start_temporal(s.data_dir, s.temporal_port, s.temporal_ui_port, s.data_dir / "logs/temporal.log")
