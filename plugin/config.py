@@ -38,6 +38,13 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+def _http_url(env: dict[str, str], name: str) -> str | None:
+    raw = env.get(name) or None
+    if raw and not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name}={raw!r} must be an http:// or https:// URL")
+    return raw
+
+
 def _workspaces(raw: str | None) -> tuple[Path, ...]:
     """The workspace folders: the configured ones, or every sample app."""
     if raw:
@@ -75,6 +82,7 @@ class Settings:
     api_threads: int = 8
     temporal_timeout: float = 10.0
     max_body_bytes: int = 256 * 1024
+    notify_url: str | None = None
 
     @property
     def effective_temporal_address(self) -> str:
@@ -131,6 +139,7 @@ class Settings:
             api_threads=_int(env, "WORKFLOWS_API_THREADS", 8, 1, 256),
             temporal_timeout=_float(env, "WORKFLOWS_TEMPORAL_TIMEOUT", 10.0),
             max_body_bytes=_int(env, "WORKFLOWS_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
+            notify_url=_http_url(env, "WORKFLOWS_NOTIFY_URL"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -154,6 +163,7 @@ class Settings:
             "WORKFLOWS_ADMIN_KEY": self.admin_key,
             "WORKFLOWS_APP_KEY": self.app_key,
             "WORKFLOWS_TEMPORAL_API_KEY": self.temporal_api_key,
+            "WORKFLOWS_NOTIFY_URL": self.notify_url,
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
         }

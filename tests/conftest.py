@@ -78,8 +78,7 @@ class WorkerThread:
             async def go() -> None:
                 self._loop = asyncio.get_running_loop()
                 self._stop = asyncio.Event()
-                started.set()
-                await run_worker(self.settings, self._stop)
+                await run_worker(self.settings, self._stop, on_ready=started.set)
 
             try:
                 asyncio.run(go())

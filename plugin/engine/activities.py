@@ -2,23 +2,60 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import logging
+
+import redis
+import requests
 from temporalio import activity
 
-from plugin.engine.models import HumanRequest
+from plugin.engine.models import HumanRequest, Notification
 from plugin.store.inbox import Inbox
+
+log = logging.getLogger(__name__)
+
+NOTIFICATION_LOG = "wf:notifications"
+NOTIFICATION_LOG_SIZE = 1000
 
 
 class ReadModelActivities:
-    """Activities that keep Redis read models in step with the workflows."""
+    """Activities that keep Redis read models in step with the workflows, and send notifications."""
 
-    def __init__(self, inbox: Inbox) -> None:
+    def __init__(self, inbox: Inbox, client: redis.Redis, notify_url: str | None = None) -> None:
         self._inbox = inbox
+        self._redis = client
+        self._notify_url = notify_url
+        self._http = requests.Session()
 
     @activity.defn(name="publish_request")
     def publish_request(self, request: HumanRequest) -> None:
         """Write a request's current version into the inbox (older versions never overwrite newer)."""
         self._inbox.put(request)
 
+    @activity.defn(name="notify")
+    def notify(self, note: Notification) -> None:
+        """The notification hook: POST to ``WORKFLOWS_NOTIFY_URL`` when set, and keep a log in Redis.
+
+        Sent once per request version and kind, however often Temporal retries the activity.
+        """
+        dedupe = f"wf:notified:{note.request.id}:{note.kind}:{note.request.version}"
+        if not self._redis.set(dedupe, 1, nx=True, ex=7 * 24 * 3600):
+            return
+        body = {"kind": note.kind, "users": note.recipients_users, "groups": note.recipients_groups,
+                "request": dataclasses.asdict(note.request)}
+        try:
+            if self._notify_url:
+                response = self._http.post(self._notify_url, json=body, timeout=10)
+                response.raise_for_status()
+        except Exception:
+            self._redis.delete(dedupe)  # not sent: let the retry send it
+            raise
+        with self._redis.pipeline() as pipe:
+            pipe.lpush(NOTIFICATION_LOG, json.dumps(body))
+            pipe.ltrim(NOTIFICATION_LOG, 0, NOTIFICATION_LOG_SIZE - 1)
+            pipe.execute()
+
     def all(self) -> list:
         """The activity callables, for the worker."""
-        return [self.publish_request]
+        return [self.publish_request, self.notify]

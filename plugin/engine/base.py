@@ -1,29 +1,41 @@
-"""The base class of every plugin workflow: human requests, the resolve update, the run-state query.
+"""The base class of every plugin workflow: human requests, their updates, and the run-state query.
 
 A code workflow subclasses ``PluginWorkflow``, decorates itself with ``@workflow.defn`` and
-``@register_workflow``, and calls ``await self.assign_request(...)`` wherever a person must decide.
+``@register_workflow``, calls ``self.begin(inp)`` first, and ``await self.assign_request(...)`` wherever a
+person must decide. Several requests may be open at once (``asyncio.gather``), in loops and branches.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from plugin.engine import humans
+    from plugin.engine import humans, request_timers
     from plugin.engine.models import (
+        CANCELLED,
+        EXPIRED,
         PENDING,
+        RESOLVED,
         AssignRequest,
         AuditEntry,
+        CancelRequestInput,
         HumanRequest,
+        Notification,
+        ReassignInput,
         RequestOutcome,
         ResolveInput,
         RunInput,
         RunState,
     )
+    from plugin.engine.request_options import check_options, new_request
 
-PUBLISH_TIMEOUT = timedelta(seconds=30)
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 
 
 def _now() -> str:
@@ -41,31 +53,45 @@ class PluginWorkflow:
 
     # -- what subclasses call -------------------------------------------------------------------
 
-    def begin(self, inp: RunInput) -> None:
-        """Remember the run's input; call first thing in ``run`` so requests know their requester."""
+    def begin(self, inp: RunInput, carried: RunState | None = None) -> None:
+        """Remember the run's input (requests know their requester); ``carried`` restores state after
+        continue-as-new."""
         self._input = inp
+        if carried is not None:
+            self._requests = {r.id: r for r in carried.requests}
+            self._audit = list(carried.audit)
+            self._request_seq = carried.request_seq
 
     async def assign_request(self, options: AssignRequest) -> RequestOutcome:
-        """Ask people to decide and wait until they have; returns the resolution and who decided."""
-        humans.check_options(options)
+        """Ask people to decide and wait until they have; returns the resolution and who decided.
+
+        Raises ApplicationError ``RequestExpired`` when the due time passes without a due resolution, and
+        ``RequestCancelled`` when an admin cancels the request.
+        """
+        check_options(options)
         inp = self._input or RunInput(data={})
         self._request_seq += 1
         run_id = workflow.info().workflow_id
-        request = humans.new_request(
-            options, f"{run_id}:{self._request_seq}", run_id, inp.query, inp.started_by, _now()
-        )
+        request = new_request(options, f"{run_id}:{self._request_seq}", run_id, inp.query, inp.started_by,
+                              workflow.now())
         self._requests[request.id] = request
-        self._audit.append(AuditEntry(at=request.created_at, actor="workflow", action="request_opened",
-                                      request_id=request.id, details={"name": request.name}))
-        published = 0
-        while True:
-            if request.version != published:
-                published = request.version
+        self._record(request, "workflow", "request_opened", details={"name": request.name})
+        await self._notify("assigned", request)
+        try:
+            await self._wait_until_settled(request)
+        except asyncio.CancelledError:
+            # The run is being cancelled: withdraw the request where people see it, then let the run end.
+            if humans.cancel_pending(request, _now()):
+                self._record(request, "workflow", "request_cancelled", comment="the run was cancelled")
                 await self._publish(request)
-            if request.status != PENDING and request.version == published:
-                break
-            await workflow.wait_condition(lambda seen=published: request.version != seen)
+            raise
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if request.status == EXPIRED:
+            raise ApplicationError(f"Request {request.name!r} expired: nobody decided by {request.due_at}",
+                                   {"request_id": request.id}, type="RequestExpired", non_retryable=True)
+        if request.status == CANCELLED:
+            raise ApplicationError(f"Request {request.name!r} was cancelled", {"request_id": request.id},
+                                   type="RequestCancelled", non_retryable=True)
         return humans.outcome_of(request)
 
     # -- handlers -------------------------------------------------------------------------------
@@ -77,27 +103,113 @@ class PluginWorkflow:
         # Checked again here: several updates delivered in one task all pass their validators first.
         humans.check_resolve(request, update)
         assert request is not None
-        now = _now()
-        humans.apply_decision(request, update, now)
-        self._audit.append(AuditEntry(at=now, actor=update.identity.user.lower(), action="decided",
-                                      request_id=request.id, comment=update.comment,
-                                      details={"resolution": update.resolution}))
+        humans.apply_decision(request, update, _now())
+        self._record(request, update.identity.user, "decided", update.comment,
+                     {"resolution": update.resolution, "payload": update.payload})
         return request
 
     @resolve_request.validator
     def _validate_resolve(self, update: ResolveInput) -> None:
         humans.check_resolve(self._requests.get(update.request_id), update)
 
+    @workflow.update
+    async def reassign_request(self, update: ReassignInput) -> HumanRequest:
+        """Hand a pending request to other people (an assignee delegating, or an admin)."""
+        request = self._requests.get(update.request_id)
+        humans.check_reassign(request, update)
+        assert request is not None
+        before = {"users": request.users, "groups": request.groups}
+        humans.apply_reassign(request, update)
+        self._record(request, update.identity.user or "admin", "reassigned", update.comment,
+                     {"from": before, "to": {"users": request.users, "groups": request.groups}})
+        return request
+
+    @reassign_request.validator
+    def _validate_reassign(self, update: ReassignInput) -> None:
+        humans.check_reassign(self._requests.get(update.request_id), update)
+
+    @workflow.update
+    async def cancel_request(self, update: CancelRequestInput) -> HumanRequest:
+        """Withdraw a pending request (admins); the waiting step then fails with ``RequestCancelled``."""
+        request = self._requests.get(update.request_id)
+        humans.check_cancel(request, update)
+        assert request is not None
+        humans.close_request(request, CANCELLED, _now())
+        self._record(request, update.identity.user or "admin", "request_cancelled", update.comment)
+        return request
+
+    @cancel_request.validator
+    def _validate_cancel(self, update: CancelRequestInput) -> None:
+        humans.check_cancel(self._requests.get(update.request_id), update)
+
     @workflow.query
     def run_state(self) -> RunState:
         """The run's requests and audit trail."""
         inp = self._input or RunInput(data={})
         return RunState(run_id=workflow.info().workflow_id, query=inp.query, started_by=inp.started_by,
-                        requests=list(self._requests.values()), audit=list(self._audit))
+                        requests=list(self._requests.values()), audit=list(self._audit),
+                        request_seq=self._request_seq)
 
     # -- internals ------------------------------------------------------------------------------
 
+    async def _wait_until_settled(self, request: HumanRequest) -> None:
+        """Publish every change of the request, and act on its timers, until it is no longer pending."""
+        published = 0
+        while True:
+            if request.version != published:
+                published = request.version
+                await self._publish(request)
+                continue  # a change may have landed while publishing
+            if request.status != PENDING:
+                return
+            timeout = request_timers.seconds_to_next(request, workflow.now())
+            try:
+                await workflow.wait_condition(lambda seen=published: request.version != seen,
+                                              timeout=timeout)
+            except TimeoutError:
+                await self._on_timers(request)
+
+    async def _on_timers(self, request: HumanRequest) -> None:
+        for kind in request_timers.due_now(request, workflow.now()):
+            if request.status != PENDING:
+                return
+            if kind == request_timers.REMIND:
+                request.reminders_sent += 1
+                request.version += 1
+                self._record(request, "workflow", "reminded", details={"count": request.reminders_sent})
+                await self._notify("reminder", request)
+            elif kind == request_timers.ESCALATE:
+                request.escalated = True
+                request.users = sorted(set(request.users) | set(request.escalate_to_users))
+                request.groups = sorted(set(request.groups) | set(request.escalate_to_groups))
+                request.version += 1
+                self._record(request, "workflow", "escalated",
+                             details={"users": request.escalate_to_users, "groups": request.escalate_to_groups})
+                await self._notify("escalated", request)
+            else:
+                if request.due_resolution:
+                    humans.close_request(request, RESOLVED, _now(), request.due_resolution)
+                    self._record(request, "workflow", "resolved_on_due",
+                                 details={"resolution": request.due_resolution})
+                else:
+                    humans.close_request(request, EXPIRED, _now())
+                    self._record(request, "workflow", "expired")
+                await self._notify("ended", request)
+
+    def _record(self, request: HumanRequest, actor: str, action: str, comment: str = "",
+                details: dict | None = None) -> None:
+        self._audit.append(AuditEntry(at=_now(), actor=actor.lower(), action=action, request_id=request.id,
+                                      comment=comment, details=details or {}))
+
     async def _publish(self, request: HumanRequest) -> None:
-        await workflow.execute_activity(
-            "publish_request", request, start_to_close_timeout=PUBLISH_TIMEOUT,
-        )
+        await workflow.execute_activity("publish_request", request, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                                        retry_policy=ACTIVITY_RETRY)
+
+    async def _notify(self, kind: str, request: HumanRequest) -> None:
+        note = Notification(kind=kind, request=request, recipients_users=list(request.users),
+                            recipients_groups=list(request.groups))
+        try:
+            await workflow.execute_activity("notify", note, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                                            retry_policy=RetryPolicy(maximum_attempts=5))
+        except ActivityError as exc:  # a notification that cannot be sent must not fail the request
+            self._record(request, "workflow", "notify_failed", details={"kind": kind, "error": str(exc.cause)})

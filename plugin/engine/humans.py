@@ -9,69 +9,24 @@ from __future__ import annotations
 from temporalio.exceptions import ApplicationError
 
 from plugin.engine.models import (
+    CANCELLED,
     PENDING,
     RESOLVED,
-    AssignRequest,
+    CancelRequestInput,
     Decision,
     HumanRequest,
     Identity,
+    ReassignInput,
     RequestOutcome,
     ResolveInput,
 )
+from plugin.engine.request_options import form_errors
 
 # ApplicationError types the API maps to HTTP statuses.
 NOT_FOUND = "NotFound"
 FORBIDDEN = "Forbidden"
 CONFLICT = "Conflict"
 INVALID = "ValidationFailed"
-
-
-def check_options(options: AssignRequest) -> None:
-    """Refuse request options that cannot work (a programming error in the workflow)."""
-    problems = []
-    if not options.name.strip():
-        problems.append("name is empty")
-    if not options.resolutions:
-        problems.append("resolutions is empty")
-    if len(set(options.resolutions)) != len(options.resolutions):
-        problems.append("resolutions has duplicates")
-    if not options.users and not options.groups:
-        problems.append("name at least one user or group")
-    if options.required_approvals < 1:
-        problems.append("required_approvals must be at least 1")
-    unknown = set(options.rejecting_resolutions or []) - set(options.resolutions)
-    if unknown:
-        problems.append(f"rejecting_resolutions {sorted(unknown)} are not among the resolutions")
-    if problems:
-        raise ApplicationError(
-            f"assign_request({options.name!r}): " + "; ".join(problems), type="InvalidRequestOptions",
-            non_retryable=True,
-        )
-
-
-def new_request(
-    options: AssignRequest, request_id: str, run_id: str, query: str, requester: str, now: str
-) -> HumanRequest:
-    """A pending request built from the workflow's options."""
-    rejecting = options.rejecting_resolutions
-    if rejecting is None:
-        rejecting = list(options.resolutions[1:])
-    return HumanRequest(
-        id=request_id,
-        run_id=run_id,
-        query=query,
-        name=options.name,
-        message=options.message,
-        metadata=dict(options.metadata),
-        resolutions=list(options.resolutions),
-        users=sorted({u.strip().lower() for u in options.users if u.strip()}),
-        groups=sorted({g.strip() for g in options.groups if g.strip()}),
-        required_approvals=options.required_approvals,
-        rejecting_resolutions=list(rejecting),
-        allow_self_approval=options.allow_self_approval,
-        requester=requester.lower(),
-        created_at=now,
-    )
 
 
 def is_assignee(request: HumanRequest, who: Identity) -> bool:
@@ -84,11 +39,9 @@ def may_see(request: HumanRequest, who: Identity) -> bool:
     return who.is_admin or is_assignee(request, who) or (bool(who.user) and who.user.lower() == request.requester)
 
 
-def check_resolve(request: HumanRequest | None, update: ResolveInput) -> None:
-    """Raise an ApplicationError (typed for the API) when this decision may not be applied."""
-    who = update.identity
+def _visible_and_pending(request: HumanRequest | None, request_id: str, who: Identity) -> HumanRequest:
     if request is None or not may_see(request, who):
-        raise ApplicationError(f"Request {update.request_id} not found", type=NOT_FOUND)
+        raise ApplicationError(f"Request {request_id} not found", type=NOT_FOUND)
     if request.status != PENDING:
         last = request.decisions[-1] if request.decisions else None
         by = f" by {last.actor} at {last.at}" if last else ""
@@ -98,6 +51,13 @@ def check_resolve(request: HumanRequest | None, update: ResolveInput) -> None:
              "decided_by": last.actor if last else None, "decided_at": last.at if last else None},
             type=CONFLICT,
         )
+    return request
+
+
+def check_resolve(request: HumanRequest | None, update: ResolveInput) -> None:
+    """Raise an ApplicationError (typed for the API) when this decision may not be applied."""
+    who = update.identity
+    request = _visible_and_pending(request, update.request_id, who)
     if not is_assignee(request, who):
         raise ApplicationError(f"{who.user or 'This caller'} is not an assignee of request {request.id}",
                                type=FORBIDDEN)
@@ -111,6 +71,51 @@ def check_resolve(request: HumanRequest | None, update: ResolveInput) -> None:
         )
     if any(d.actor == who.user.lower() for d in request.decisions):
         raise ApplicationError(f"{who.user} has already decided request {request.id}", type=CONFLICT)
+    errors = form_errors(request.form, update.payload)
+    if errors:
+        summary = "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
+        raise ApplicationError(f"The form is not filled in correctly: {summary}", {"fields": errors}, type=INVALID)
+
+
+def check_reassign(request: HumanRequest | None, update: ReassignInput) -> None:
+    """Only an assignee or an admin may hand a pending request to others, and there must be someone."""
+    who = update.identity
+    request = _visible_and_pending(request, update.request_id, who)
+    if not (who.is_admin or is_assignee(request, who)):
+        raise ApplicationError(f"Only an assignee or an admin may reassign request {request.id}", type=FORBIDDEN)
+    if not any(u.strip() for u in update.to_users) and not any(g.strip() for g in update.to_groups):
+        raise ApplicationError("Name at least one user or group to reassign to",
+                               {"fields": {"to_users": ["Name at least one user or group."]}}, type=INVALID)
+
+
+def apply_reassign(request: HumanRequest, update: ReassignInput) -> None:
+    """The new assignees replace the old ones."""
+    request.users = sorted({u.strip().lower() for u in update.to_users if u.strip()})
+    request.groups = sorted({g.strip() for g in update.to_groups if g.strip()})
+    request.version += 1
+
+
+def check_cancel(request: HumanRequest | None, update: CancelRequestInput) -> None:
+    """Only admins cancel a request directly (others cancel the run)."""
+    request = _visible_and_pending(request, update.request_id, update.identity)
+    if not update.identity.is_admin:
+        raise ApplicationError(f"Only an admin may cancel request {request.id}", type=FORBIDDEN)
+
+
+def close_request(request: HumanRequest, status: str, now: str, resolution: str | None = None) -> None:
+    """End a pending request as cancelled, expired or (by its due resolution) resolved."""
+    request.status = status
+    request.resolution = resolution
+    request.resolved_at = now
+    request.version += 1
+
+
+def cancel_pending(request: HumanRequest, now: str) -> bool:
+    """Cancel the request if it is still pending; True when it was."""
+    if request.status != PENDING:
+        return False
+    close_request(request, CANCELLED, now)
+    return True
 
 
 def apply_decision(request: HumanRequest, update: ResolveInput, now: str) -> None:
@@ -121,10 +126,9 @@ def apply_decision(request: HumanRequest, update: ResolveInput, now: str) -> Non
     )
     votes = sum(1 for d in request.decisions if d.resolution == update.resolution)
     if update.resolution in request.rejecting_resolutions or votes >= request.required_approvals:
-        request.status = RESOLVED
-        request.resolution = update.resolution
-        request.resolved_at = now
-    request.version += 1
+        close_request(request, RESOLVED, now, update.resolution)
+    else:
+        request.version += 1
 
 
 def outcome_of(request: HumanRequest) -> RequestOutcome:

@@ -34,9 +34,28 @@ class Identity:
     is_admin: bool = False
 
 
+FORM_FIELD_TYPES = ("string", "number", "integer", "boolean", "select")
+
+
+@dataclass
+class FormField:
+    """A field the person deciding must fill in; its value arrives in the decision's payload."""
+
+    name: str
+    label: str = ""
+    type: str = "string"
+    required: bool = True
+    options: list[str] = field(default_factory=list)
+    max_length: int = 2000
+
+
 @dataclass
 class AssignRequest:
-    """Options of one human request: the Python twin of Appsmith's ``assignRequest``."""
+    """Options of one human request: the Python twin of Appsmith's ``assignRequest``.
+
+    Durations are in seconds. With ``due_in_seconds`` the request ends when time runs out: resolved as
+    ``due_resolution`` when one is given, otherwise expired (and ``assign_request`` raises).
+    """
 
     name: str
     resolutions: list[str]
@@ -48,6 +67,14 @@ class AssignRequest:
     # Resolutions that end the request at once, whatever the quorum; None: every resolution but the first.
     rejecting_resolutions: list[str] | None = None
     allow_self_approval: bool = False
+    form: list[FormField] = field(default_factory=list)
+    due_in_seconds: float | None = None
+    due_resolution: str | None = None
+    remind_every_seconds: float | None = None
+    max_reminders: int = 3
+    escalate_after_seconds: float | None = None
+    escalate_to_users: list[str] = field(default_factory=list)
+    escalate_to_groups: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -84,6 +111,16 @@ class HumanRequest:
     resolved_at: str | None = None
     decisions: list[Decision] = field(default_factory=list)
     version: int = 1
+    form: list[FormField] = field(default_factory=list)
+    due_at: str | None = None
+    due_resolution: str | None = None
+    remind_every_seconds: float | None = None
+    max_reminders: int = 0
+    reminders_sent: int = 0
+    escalate_at: str | None = None
+    escalate_to_users: list[str] = field(default_factory=list)
+    escalate_to_groups: list[str] = field(default_factory=list)
+    escalated: bool = False
 
 
 @dataclass
@@ -111,6 +148,36 @@ class ResolveInput:
 
 
 @dataclass
+class ReassignInput:
+    """The body of the ``reassign_request`` update: the new assignees replace the old ones."""
+
+    request_id: str
+    identity: Identity
+    to_users: list[str] = field(default_factory=list)
+    to_groups: list[str] = field(default_factory=list)
+    comment: str = ""
+
+
+@dataclass
+class CancelRequestInput:
+    """The body of the ``cancel_request`` update (admins only)."""
+
+    request_id: str
+    identity: Identity
+    comment: str = ""
+
+
+@dataclass
+class Notification:
+    """What the notification hook receives: a request was assigned, is overdue, escalated or ended."""
+
+    kind: str
+    request: HumanRequest
+    recipients_users: list[str]
+    recipients_groups: list[str]
+
+
+@dataclass
 class AuditEntry:
     """One line of a run's audit trail."""
 
@@ -131,3 +198,4 @@ class RunState:
     started_by: str
     requests: list[HumanRequest]
     audit: list[AuditEntry]
+    request_seq: int = 0

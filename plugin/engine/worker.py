@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
 
 def build_worker(client: Client, settings: Settings, workspace: Workspace, executor: ThreadPoolExecutor) -> Worker:
     """A worker for the workspace's workflows with activities bound to the configured Redis."""
-    activities = ReadModelActivities(Inbox(connect_redis(settings)))
+    client_redis = connect_redis(settings)
+    activities = ReadModelActivities(Inbox(client_redis), client_redis, settings.notify_url)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -33,16 +35,19 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
     )
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Connect, register search attributes, and poll until ``stop`` is set (or forever)."""
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
+                     on_ready: Callable[[], None] | None = None) -> None:
+    """Connect, register search attributes, and poll until ``stop`` is set (or forever).
+
+    ``on_ready`` is called once the worker is polling.
+    """
     workspace = load_workspaces(settings.workspaces)
     client = await connect_client(settings)
     await register_search_attributes(client)
     with ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, workspace, executor)
         log.info("worker polling %s with workflows %s", settings.task_queue, sorted(workspace.workflows))
-        if stop is None:
-            await worker.run()
-            return
         async with worker:
-            await stop.wait()
+            if on_ready is not None:
+                on_ready()
+            await (stop or asyncio.Event()).wait()
