@@ -68,5 +68,26 @@ def worker() -> None:
         raise click.ClickException(exc.message) from None
 
 
+@main.command()
+def reindex() -> None:
+    """Rebuild the inbox read model in Redis from the open runs in Temporal."""
+    from plugin.store.connection import connect as connect_redis
+    from plugin.store.inbox import Inbox
+    from plugin.store.inbox_rebuild import rebuild_inbox
+    from plugin.temporal_gateway import connect_client
+
+    settings = _settings()
+
+    async def _main() -> int:
+        client = await connect_client(settings)
+        return await rebuild_inbox(client, Inbox(connect_redis(settings)), settings.task_queue)
+
+    try:
+        count = asyncio.run(_main())
+    except Exception as exc:  # one line for the person at the terminal
+        raise click.ClickException(f"reindex failed: {exc}") from None
+    click.echo(f"Inbox rebuilt: {count} requests from open runs on task queue {settings.task_queue!r}")
+
+
 if __name__ == "__main__":
     main()

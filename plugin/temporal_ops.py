@@ -9,14 +9,13 @@ from typing import Any
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from plugin import search_attributes as sa
-from plugin.engine.models import PENDING, HumanRequest, ResolveInput, RunInput, RunState
-from plugin.errors import Conflict, Forbidden, NotFound, PluginError, ValidationFailed
+from plugin.engine.models import PENDING, RunInput, RunState
+from plugin.errors import NotFound
 
 STATUS_NAMES = {
     WorkflowExecutionStatus.RUNNING: "running",
@@ -26,9 +25,6 @@ STATUS_NAMES = {
     WorkflowExecutionStatus.CANCELED: "cancelled",
     WorkflowExecutionStatus.TERMINATED: "terminated",
     WorkflowExecutionStatus.TIMED_OUT: "timed_out",
-}
-_ERROR_TYPES: dict[str, type[PluginError]] = {
-    "NotFound": NotFound, "Forbidden": Forbidden, "Conflict": Conflict, "ValidationFailed": ValidationFailed,
 }
 # Pollers report at least once per long poll (about a minute); older than this, the worker is gone.
 POLLER_FRESHNESS = timedelta(seconds=90)
@@ -100,23 +96,6 @@ async def _failure(handle: Any) -> dict[str, Any]:
         cause = exc.__cause__ or exc
         return {"type": type(cause).__name__, "message": str(cause)}
     return {"type": "Unknown", "message": "the run did not complete"}
-
-
-async def resolve_request(client: Client, run_id: str, update: ResolveInput) -> HumanRequest:
-    """Send a decision as an update; the workflow's validator answers refusals at once."""
-    handle = client.get_workflow_handle(run_id)
-    try:
-        return await handle.execute_update("resolve_request", update, result_type=HumanRequest)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type in _ERROR_TYPES:
-            details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
-            raise _ERROR_TYPES[cause.type](cause.message, details) from None
-        raise
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise NotFound(f"Request {update.request_id} not found, or its run has ended") from None
-        raise
 
 
 async def task_queue_pollers(client: Client, task_queue: str) -> int:

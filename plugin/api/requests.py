@@ -1,23 +1,45 @@
-"""Requests: the caller's inbox, one request, and Resolve request."""
+"""Requests: the caller's inbox, one request, and Resolve / Reassign / Cancel request."""
 
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 import redis
 from flask_smorest import Blueprint
 
-from plugin import temporal_ops
+from plugin import request_ops
 from plugin.api.auth import authenticate, current_identity
-from plugin.api.schemas import RequestListArgs, RequestPageSchema, RequestSchema, ResolveBody
-from plugin.api.services import services
+from plugin.api.schemas import (
+    CancelRequestBody,
+    ReassignBody,
+    RequestListArgs,
+    RequestPageSchema,
+    RequestSchema,
+    ResolveBody,
+)
+from plugin.api.services import Services, services
 from plugin.engine.humans import may_see
-from plugin.engine.models import HumanRequest, ResolveInput
-from plugin.errors import NotFound
+from plugin.engine.models import CancelRequestInput, HumanRequest, ReassignInput, ResolveInput
+from plugin.errors import NotFound, ServiceUnavailable
+from plugin.store.inbox_rebuild import claim_rebuild, inbox_is_built, rebuild_inbox, release_rebuild
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("requests", __name__, url_prefix="/api/v1/requests", description="Human requests")
+
+ERRORS = {400: "Bad request", 401: "No or invalid key", 403: "Not allowed", 404: "Unknown request",
+          409: "Already decided", 422: "Invalid input", 503: "Temporal or Redis unavailable"}
+REBUILD_WAIT = 30.0
+
+
+def _document_errors(*codes: int):
+    def decorate(fn):
+        for code in codes:
+            fn = bp.alt_response(code, description=ERRORS[code])(fn)
+        return fn
+    return decorate
 
 
 @bp.before_request
@@ -25,32 +47,61 @@ def _auth() -> None:
     authenticate(("admin", "app"))
 
 
-def run_id_of(request_id: str) -> str:
-    """The run a request belongs to (request ids are ``{run_id}:{n}``)."""
-    run_id, sep, seq = request_id.rpartition(":")
-    if not sep or not run_id or not seq.isdigit():
-        raise NotFound(f"Request {request_id} not found")
-    return run_id
+def _ensure_inbox(svc: Services) -> None:
+    """Rebuild the inbox from Temporal when Redis has lost it; one process rebuilds, others wait."""
+    if inbox_is_built(svc.inbox):
+        return
+    deadline = time.monotonic() + REBUILD_WAIT
+    while time.monotonic() < deadline:
+        if claim_rebuild(svc.inbox):
+            try:
+                count = svc.gateway.call(
+                    lambda c: rebuild_inbox(c, svc.inbox, svc.settings.task_queue), timeout=REBUILD_WAIT)
+                log.info("inbox rebuilt from Temporal: %d requests", count)
+                return
+            finally:
+                release_rebuild(svc.inbox)
+        time.sleep(0.1)
+        if inbox_is_built(svc.inbox):
+            return
+    raise ServiceUnavailable("The inbox is being rebuilt from Temporal; try again in a moment")
+
+
+def _send(update_name: str, arg: Any) -> HumanRequest:
+    """Send a request update and write the answer into the inbox at once (read-your-writes)."""
+    svc = services()
+    request = svc.gateway.call(lambda c: request_ops.update_request(c, update_name, arg))
+    try:
+        svc.inbox.put(request)  # the worker's own write of this version is then a no-op
+    except redis.RedisError as exc:  # the change is in Temporal; the worker's activity updates the inbox
+        log.warning("inbox write after %s failed: %s", update_name, exc)
+    return request
 
 
 @bp.route("")
 @bp.arguments(RequestListArgs, location="query")
 @bp.response(200, RequestPageSchema)
+@_document_errors(400, 401, 422, 503)
 def list_requests(args: dict):
     """Get requests: the caller's requests, as a user or through a group, newest first."""
     who = current_identity(required=True)
-    page = services().inbox.list_for(who, status=args["status"], name=args.get("name"),
-                                     limit=args["limit"], cursor=args.get("cursor"))
+    svc = services()
+    _ensure_inbox(svc)
+    page = svc.inbox.list_for(who, status=args["status"], name=args.get("name"),
+                              limit=args["limit"], cursor=args.get("cursor"))
     return {"requests": page.items, "next_cursor": page.next_cursor}
 
 
 @bp.route("/<request_id>")
 @bp.response(200, RequestSchema)
+@_document_errors(400, 401, 404, 503)
 def get_request(request_id: str):
-    """One request the caller may see."""
+    """One request the caller may see (404 for others: existence is not leaked)."""
     who = current_identity(required=True)
-    doc = services().inbox.get(request_id)
-    if doc is None or not may_see(HumanRequest(**{**doc, "decisions": []}), who):
+    svc = services()
+    _ensure_inbox(svc)
+    doc = svc.inbox.get(request_id)
+    if doc is None or not may_see(HumanRequest(**{**doc, "decisions": [], "form": []}), who):
         raise NotFound(f"Request {request_id} not found")
     return doc
 
@@ -58,15 +109,30 @@ def get_request(request_id: str):
 @bp.route("/<request_id>/resolve", methods=["POST"])
 @bp.arguments(ResolveBody)
 @bp.response(200, RequestSchema)
+@_document_errors(400, 401, 403, 404, 409, 422, 503)
 def resolve(body: dict, request_id: str):
     """Resolve request: one person's decision, answered synchronously by the workflow."""
-    who = current_identity(required=True)
-    svc = services()
-    update = ResolveInput(request_id=request_id, resolution=body["resolution"], identity=who,
+    update = ResolveInput(request_id=request_id, resolution=body["resolution"], identity=current_identity(True),
                           comment=body["comment"], payload=body["payload"])
-    request = svc.gateway.call(lambda c: temporal_ops.resolve_request(c, run_id_of(request_id), update))
-    try:
-        svc.inbox.put(request)  # read-your-writes; the worker's own write of this version is then a no-op
-    except redis.RedisError as exc:  # the decision is in Temporal; the worker's activity updates the inbox
-        log.warning("inbox write after resolve failed: %s", exc)
-    return request
+    return _send("resolve_request", update)
+
+
+@bp.route("/<request_id>/reassign", methods=["POST"])
+@bp.arguments(ReassignBody)
+@bp.response(200, RequestSchema)
+@_document_errors(400, 401, 403, 404, 409, 422, 503)
+def reassign(body: dict, request_id: str):
+    """Reassign (delegate) a pending request: the new users and groups replace the assignees."""
+    update = ReassignInput(request_id=request_id, identity=current_identity(True), to_users=body["to_users"],
+                           to_groups=body["to_groups"], comment=body["comment"])
+    return _send("reassign_request", update)
+
+
+@bp.route("/<request_id>/cancel", methods=["POST"])
+@bp.arguments(CancelRequestBody)
+@bp.response(200, RequestSchema)
+@_document_errors(400, 401, 403, 404, 409, 503)
+def cancel(body: dict, request_id: str):
+    """Cancel a pending request (admins); the step waiting on it fails with RequestCancelled."""
+    update = CancelRequestInput(request_id=request_id, identity=current_identity(True), comment=body["comment"])
+    return _send("cancel_request", update)

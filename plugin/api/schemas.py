@@ -59,7 +59,18 @@ class DecisionSchema(Schema):
     request_id = fields.String()
 
 
+class FormFieldSchema(Schema):
+    name = fields.String()
+    label = fields.String()
+    type = fields.String()
+    required = fields.Boolean()
+    options = fields.List(fields.String())
+    max_length = fields.Integer()
+
+
 class RequestSchema(Schema):
+    """A human request, as the inbox holds it."""
+
     id = fields.String()
     run_id = fields.String()
     query = fields.String()
@@ -76,6 +87,13 @@ class RequestSchema(Schema):
     resolution = fields.String(allow_none=True)
     resolved_at = fields.String(allow_none=True)
     decisions = fields.List(fields.Nested(DecisionSchema))
+    form = fields.List(fields.Nested(FormFieldSchema))
+    due_at = fields.String(allow_none=True)
+    due_resolution = fields.String(allow_none=True)
+    reminders_sent = fields.Integer()
+    escalate_at = fields.String(allow_none=True)
+    escalated = fields.Boolean()
+    version = fields.Integer()
 
 
 class AuditSchema(Schema):
@@ -128,6 +146,17 @@ class ResolveBody(StrictSchema):
     resolution = fields.String(required=True, validate=validate.Length(min=1, max=200))
     comment = fields.String(load_default="", validate=validate.Length(max=5000))
     payload = fields.Dict(load_default=dict)
+
+
+class ReassignBody(StrictSchema):
+    to_users = fields.List(fields.Email(), load_default=list, validate=validate.Length(max=100))
+    to_groups = fields.List(fields.String(validate=validate.Regexp(r"^[\w.\- ]{1,100}$", error="Not a group name.")),
+                            load_default=list, validate=validate.Length(max=100))
+    comment = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class CancelRequestBody(StrictSchema):
+    comment = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
 class HealthSchema(Schema):

@@ -15,16 +15,17 @@ from plugin.engine.activities import ReadModelActivities
 from plugin.search_attributes import register_search_attributes
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
+from plugin.store.inbox_rebuild import rebuild_inbox
 from plugin.temporal_gateway import connect_client
 from plugin.workspace.loader import Workspace, load_workspaces
 
 log = logging.getLogger(__name__)
 
 
-def build_worker(client: Client, settings: Settings, workspace: Workspace, executor: ThreadPoolExecutor) -> Worker:
+def build_worker(client: Client, settings: Settings, workspace: Workspace, executor: ThreadPoolExecutor,
+                 inbox: Inbox) -> Worker:
     """A worker for the workspace's workflows with activities bound to the configured Redis."""
-    client_redis = connect_redis(settings)
-    activities = ReadModelActivities(Inbox(client_redis), client_redis, settings.notify_url)
+    activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -44,10 +45,22 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
     workspace = load_workspaces(settings.workspaces)
     client = await connect_client(settings)
     await register_search_attributes(client)
+    inbox = Inbox(connect_redis(settings))
     with ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity") as executor:
-        worker = build_worker(client, settings, workspace, executor)
+        worker = build_worker(client, settings, workspace, executor, inbox)
         log.info("worker polling %s with workflows %s", settings.task_queue, sorted(workspace.workflows))
         async with worker:
+            # Queries need a polling worker, so the inbox is rebuilt once this one polls.
+            rebuild = asyncio.create_task(_rebuild(client, inbox, settings.task_queue))
             if on_ready is not None:
                 on_ready()
             await (stop or asyncio.Event()).wait()
+            rebuild.cancel()
+
+
+async def _rebuild(client: Client, inbox: Inbox, task_queue: str) -> None:
+    try:
+        count = await rebuild_inbox(client, inbox, task_queue)
+        log.info("inbox rebuilt from Temporal at start-up: %d requests", count)
+    except Exception:  # the API rebuilds on demand if this did not finish
+        log.exception("inbox rebuild at start-up failed")

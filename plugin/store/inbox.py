@@ -55,7 +55,7 @@ class Inbox:
     """Read and write the inbox read model."""
 
     def __init__(self, client: redis.Redis) -> None:
-        self._redis = client
+        self.redis = client
         self._put = client.register_script(_PUT)
 
     @staticmethod
@@ -77,7 +77,7 @@ class Inbox:
 
     def get(self, request_id: str) -> dict[str, Any] | None:
         """The stored request, or None."""
-        raw = self._redis.hget(f"{PREFIX}req:{request_id}", "doc")
+        raw = self.redis.hget(f"{PREFIX}req:{request_id}", "doc")
         return json.loads(raw) if raw else None
 
     def list_for(self, who: Identity, status: str = PENDING, name: str | None = None, limit: int = 10,
@@ -110,7 +110,7 @@ class Inbox:
 
     def _top(self, keys: list[str], max_score: str, batch: int) -> tuple[list[tuple[str, float]], bool]:
         """Merged (id, score) pairs, newest first, safe to consume; True when no key has more."""
-        with self._redis.pipeline(transaction=False) as pipe:
+        with self.redis.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.zrevrangebyscore(key, max_score, "-inf", start=0, num=batch, withscores=True)
             results = pipe.execute()
@@ -131,7 +131,7 @@ class Inbox:
         step = wanted + 16
         for start in range(0, len(candidates), step):
             chunk = candidates[start:start + step]
-            with self._redis.pipeline(transaction=False) as pipe:
+            with self.redis.pipeline(transaction=False) as pipe:
                 for member, _ in chunk:
                     pipe.hget(f"{PREFIX}req:{member}", "doc")
                 raws = pipe.execute()
@@ -151,7 +151,7 @@ class Inbox:
         """Delete the whole inbox read model (before a rebuild); returns how many keys went."""
         removed = 0
         for pattern in (f"{PREFIX}req:*", f"{PREFIX}inbox:*"):
-            batch = list(self._redis.scan_iter(match=pattern, count=1000))
+            batch = list(self.redis.scan_iter(match=pattern, count=1000))
             if batch:
-                removed += self._redis.delete(*batch)
+                removed += self.redis.delete(*batch)
         return removed

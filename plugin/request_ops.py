@@ -1,0 +1,66 @@
+"""Temporal operations on human requests: send a decision, reassignment or cancellation as an update,
+and list the open runs' requests (to rebuild the inbox). Run them through the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from plugin.engine.models import HumanRequest, RunState
+from plugin.errors import Conflict, Forbidden, NotFound, PluginError, ValidationFailed
+
+_ERROR_TYPES: dict[str, type[PluginError]] = {
+    "NotFound": NotFound, "Forbidden": Forbidden, "Conflict": Conflict, "ValidationFailed": ValidationFailed,
+}
+UPDATES = ("resolve_request", "reassign_request", "cancel_request")
+
+
+def run_id_of(request_id: str) -> str:
+    """The run a request belongs to (request ids are ``{run_id}:{n}``); NotFound when it is not one."""
+    run_id, sep, seq = request_id.rpartition(":")
+    if not sep or not run_id or not seq.isdigit():
+        raise NotFound(f"Request {request_id} not found")
+    return run_id
+
+
+async def update_request(client: Client, update_name: str, arg: Any) -> HumanRequest:
+    """Send one of the request updates; the workflow's validator answers refusals at once, typed for HTTP."""
+    assert update_name in UPDATES
+    handle = client.get_workflow_handle(run_id_of(arg.request_id))
+    try:
+        return await handle.execute_update(update_name, arg, result_type=HumanRequest)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type in _ERROR_TYPES:
+            details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+            raise _ERROR_TYPES[cause.type](cause.message, details) from None
+        raise
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound(f"Request {arg.request_id} not found, or its run has ended") from None
+        raise
+
+
+async def open_run_requests(client: Client, task_queue: str, concurrency: int = 16,
+                            query_timeout: float = 10.0) -> list[HumanRequest]:
+    """Every request held by the open runs on the task queue, read from the workflows themselves."""
+    run_ids = [wf.id async for wf in client.list_workflows(
+        f"ExecutionStatus = 'Running' AND TaskQueue = '{task_queue}'")]
+    limit = asyncio.Semaphore(concurrency)
+
+    async def requests_of(run_id: str) -> list[HumanRequest]:
+        async with limit:
+            try:
+                state = await client.get_workflow_handle(run_id).query(
+                    "run_state", result_type=RunState, rpc_timeout=timedelta(seconds=query_timeout))
+            except Exception:  # a run that is not a plugin workflow, or ended meanwhile, has nothing to add
+                return []
+            return state.requests
+
+    batches = await asyncio.gather(*(requests_of(run_id) for run_id in run_ids))
+    return [request for batch in batches for request in batch]
