@@ -17,6 +17,7 @@ from plugin.config import DEFAULT_SAMPLE_APPS, Settings
 from plugin.embedded.processes import free_port, start_redis, start_temporal, wait_until
 from plugin.temporal_gateway import connect_client
 
+TEST_WORKSPACES = Path(__file__).parent / "workspaces"
 ADMIN_KEY = "test-admin-key-0123456789"
 APP_KEY = "test-app-key-0123456789"
 
@@ -50,7 +51,8 @@ def redis_url(data_dir: Path) -> Iterator[str]:
 def settings(data_dir: Path, temporal_address: str, redis_url: str) -> Settings:
     return Settings(
         data_dir=data_dir,
-        workspaces=tuple(sorted(p for p in DEFAULT_SAMPLE_APPS.iterdir() if (p / "workspace.json").is_file())),
+        workspaces=tuple(sorted(p for folder in (DEFAULT_SAMPLE_APPS, TEST_WORKSPACES) for p in folder.iterdir()
+                                if (p / "workspace.json").is_file())),
         temporal_address=temporal_address,
         redis_url=redis_url,
         task_queue=f"tests-{uuid.uuid4().hex[:8]}",

@@ -114,7 +114,7 @@ def resolve(body: dict, request_id: str):
     """Resolve request: one person's decision, answered synchronously by the workflow."""
     update = ResolveInput(request_id=request_id, resolution=body["resolution"], identity=current_identity(True),
                           comment=body["comment"], payload=body["payload"])
-    return _send("resolve_request", update)
+    return _send("resolve", update)
 
 
 @bp.route("/<request_id>/reassign", methods=["POST"])
@@ -125,7 +125,7 @@ def reassign(body: dict, request_id: str):
     """Reassign (delegate) a pending request: the new users and groups replace the assignees."""
     update = ReassignInput(request_id=request_id, identity=current_identity(True), to_users=body["to_users"],
                            to_groups=body["to_groups"], comment=body["comment"])
-    return _send("reassign_request", update)
+    return _send("reassign", update)
 
 
 @bp.route("/<request_id>/cancel", methods=["POST"])
@@ -135,4 +135,4 @@ def reassign(body: dict, request_id: str):
 def cancel(body: dict, request_id: str):
     """Cancel a pending request (admins); the step waiting on it fails with RequestCancelled."""
     update = CancelRequestInput(request_id=request_id, identity=current_identity(True), comment=body["comment"])
-    return _send("cancel_request", update)
+    return _send("cancel", update)
