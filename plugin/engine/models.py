@@ -23,6 +23,11 @@ class RunInput:
     query: str = ""
     started_by: str = ""
     app: str = ""
+    # Node-based runs: the definition pinned at start (content and sha256 version), and the definitions
+    # its ``call`` steps name, pinned with it.
+    definition: dict[str, Any] | None = None
+    definition_version: str = ""
+    linked_definitions: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
