@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
-from temporalio.client import Client, TLSConfig
+from temporalio.client import Client, TLSConfig, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from plugin.config import Settings
@@ -87,6 +87,9 @@ class TemporalGateway:
         except FutureTimeout:
             future.cancel()
             raise ServiceUnavailable(f"Temporal did not answer in {limit:g}s", {"service": "temporal"}) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise ServiceUnavailable("No worker answered in time: the run is waiting for a worker; try again",
+                                     {"service": "worker"}) from None
         except RPCError as exc:
             if exc.status in _UNAVAILABLE:
                 raise ServiceUnavailable(f"Temporal is unavailable: {exc.message}",

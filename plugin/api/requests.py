@@ -8,6 +8,7 @@ from typing import Any
 
 import redis
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from plugin import request_ops
 from plugin.api.auth import authenticate, current_identity
@@ -79,7 +80,7 @@ def _send(update_name: str, arg: Any) -> HumanRequest:
 
 
 @bp.route("")
-@bp.arguments(RequestListArgs, location="query")
+@bp.arguments(RequestListArgs, location="query", unknown=RAISE)
 @bp.response(200, RequestPageSchema)
 @_document_errors(400, 401, 422, 503)
 def list_requests(args: dict):
