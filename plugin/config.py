@@ -45,6 +45,23 @@ def _http_url(env: dict[str, str], name: str) -> str | None:
     return raw
 
 
+def _allow_hosts(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated ``host`` or ``host:port`` entries (``[v6]:port`` for IPv6)."""
+    entries = tuple(e.strip().lower() for e in (env.get(name) or "").split(",") if e.strip())
+    for entry in entries:
+        host, port = entry, ""
+        if entry.startswith("["):
+            host, _, rest = entry[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else rest
+        elif entry.count(":") == 1:
+            host, port = entry.split(":")
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            raise ConfigError(f"{name}: {entry!r} has a bad port; use host or host:port")
+        if not host:
+            raise ConfigError(f"{name}: {entry!r} has no host; use host or host:port")
+    return entries
+
+
 def _workspaces(raw: str | None) -> tuple[Path, ...]:
     """The workspace folders: the configured ones, or every sample app."""
     if raw:
@@ -83,6 +100,8 @@ class Settings:
     temporal_timeout: float = 10.0
     max_body_bytes: int = 256 * 1024
     notify_url: str | None = None
+    # Hosts (``host`` or ``host:port``) http steps may call even though they resolve inside the network.
+    http_allow_hosts: tuple[str, ...] = ()
 
     @property
     def effective_temporal_address(self) -> str:
@@ -140,6 +159,7 @@ class Settings:
             temporal_timeout=_float(env, "WORKFLOWS_TEMPORAL_TIMEOUT", 10.0),
             max_body_bytes=_int(env, "WORKFLOWS_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
             notify_url=_http_url(env, "WORKFLOWS_NOTIFY_URL"),
+            http_allow_hosts=_allow_hosts(env, "WORKFLOWS_HTTP_ALLOW_HOSTS"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -164,6 +184,7 @@ class Settings:
             "WORKFLOWS_APP_KEY": self.app_key,
             "WORKFLOWS_TEMPORAL_API_KEY": self.temporal_api_key,
             "WORKFLOWS_NOTIFY_URL": self.notify_url,
+            "WORKFLOWS_HTTP_ALLOW_HOSTS": ",".join(self.http_allow_hosts),
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
         }

@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 
 from plugin.config import Settings
 from plugin.engine.activities import ReadModelActivities
+from plugin.engine.http_activity import HttpActivities
 from plugin.search_attributes import register_search_attributes
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
@@ -30,7 +31,7 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
         client,
         task_queue=settings.task_queue,
         workflows=list(workspace.workflows.values()),
-        activities=activities.all(),
+        activities=[*activities.all(), *HttpActivities(settings.http_allow_hosts).all()],
         activity_executor=executor,
         max_concurrent_activities=32,
     )

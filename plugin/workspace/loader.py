@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from marshmallow import Schema
 
 from plugin.engine.registry import registered_workflows
 from plugin.errors import ConfigError
+from plugin.workspace.definitions import LoadedDefinition, definition_query_spec, load_definitions
 from plugin.workspace.json_schema import schema_from_json_schema
 
 MODES = ("async", "sync")
@@ -40,6 +41,7 @@ class Query:
     input_schema: Schema
     mode: str
     source: Path
+    definition: LoadedDefinition | None = None  # node-based queries: the definition they run
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Workspace:
 
     queries: dict[str, Query]
     workflows: dict[str, type]
+    definitions: dict[str, LoadedDefinition] = field(default_factory=dict)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -107,6 +110,7 @@ def load_workspaces(folders: tuple[Path, ...] | list[Path]) -> Workspace:
         _import_modules(folder, data.get("python_modules", []), source)
         specs.append((source, data))
     workflows = registered_workflows()
+    definitions = load_definitions(folders, set(workflows))
     queries: dict[str, Query] = {}
     for source, data in specs:
         raw_queries = data.get("queries", {})
@@ -115,5 +119,6 @@ def load_workspaces(folders: tuple[Path, ...] | list[Path]) -> Workspace:
         for name, spec in raw_queries.items():
             if name in queries:
                 raise ConfigError(f"{source}: query {name!r} is also defined in {queries[name].source}")
-            queries[name] = _query(name, spec, source, workflows)
-    return Workspace(queries=queries, workflows=workflows)
+            spec, definition = definition_query_spec(spec, f"{source}: query {name!r}", definitions)
+            queries[name] = replace(_query(name, spec, source, workflows), definition=definition)
+    return Workspace(queries=queries, workflows=workflows, definitions=definitions)

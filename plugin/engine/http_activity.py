@@ -1,0 +1,109 @@
+"""The ``http_request`` activity: one outbound call of an ``http`` step, through the SSRF guard.
+
+Temporal retries it by the step's retry policy: status codes the step names as retryable, timeouts and
+connection failures are retried; other error statuses, refused addresses and oversized answers are not.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from plugin.engine import http_types as t
+from plugin.engine.net_guard import (
+    ForbiddenAddress,
+    Guard,
+    Resolver,
+    guarded_session,
+    parse_allow_list,
+    system_resolver,
+)
+
+MAX_RESPONSE_BYTES = 1024 * 1024
+MAX_RETRY_AFTER_SECONDS = 300
+_ERROR_BODY_CHARS = 2000
+
+
+class HttpActivities:
+    """Outbound HTTP for ``http`` steps, with the allow-list from the settings."""
+
+    def __init__(self, allow_hosts: Iterable[str] = (), resolver: Resolver | None = None,
+                 max_response_bytes: int = MAX_RESPONSE_BYTES) -> None:
+        self.guard = Guard(parse_allow_list(allow_hosts), resolver or system_resolver)
+        self.max_response_bytes = max_response_bytes
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = guarded_session(self.guard)
+        return session
+
+    @activity.defn(name="http_request")
+    def http_request(self, call: t.HttpCall) -> t.HttpAnswer:
+        """Send the request; answer with status, headers and body, or raise a typed ApplicationError."""
+        attempt = activity.info().attempt if activity.in_activity() else 1
+        where = f"{call.method} {call.url}"
+        parts = urlsplit(call.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ApplicationError(f"{where}: the URL must be http:// or https:// with a host",
+                                   type=t.INVALID_HTTP_REQUEST, non_retryable=True)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            self.guard.addresses(parts.hostname, port)  # refuse early, with a clear message
+            response = self._session().request(
+                call.method.upper(), call.url, params=call.query or None, headers=call.headers or None,
+                json=call.body if call.has_body else None, timeout=call.timeout_seconds, stream=True,
+            )
+        except ForbiddenAddress as exc:
+            raise ApplicationError(f"{where}: {exc}", type=t.FORBIDDEN_ADDRESS, non_retryable=True) from None
+        except ValueError as exc:  # a malformed URL or port
+            raise ApplicationError(f"{where}: {exc}", type=t.INVALID_HTTP_REQUEST, non_retryable=True) from None
+        except (requests.RequestException, ConnectionError) as exc:
+            raise ApplicationError(f"{where}: {type(exc).__name__}: {exc} (attempt {attempt})",
+                                   type=t.CONNECTION_FAILED) from None
+        with response:
+            body = self._read_body(response, where)
+        status = response.status_code
+        if status < 400 or status in call.accept_status:
+            return t.HttpAnswer(status=status, headers={k.lower(): v for k, v in response.headers.items()},
+                                body=body, url=response.url, attempts=attempt)
+        details = {"status": status, "body": body if not isinstance(body, str) else body[:_ERROR_BODY_CHARS]}
+        if status in call.retry_on_status:
+            tries = f"after {attempt} attempts" if attempt >= call.max_attempts else f"(attempt {attempt})"
+            raise ApplicationError(f"{where} answered {status} {tries}", details, type=t.HTTP_STATUS_RETRYABLE,
+                                   next_retry_delay=_retry_after(response))
+        raise ApplicationError(f"{where} answered {status}", details, type=t.HTTP_STATUS, non_retryable=True)
+
+    def _read_body(self, response: requests.Response, where: str) -> Any:
+        raw = response.raw.read(self.max_response_bytes + 1, decode_content=True)
+        if len(raw) > self.max_response_bytes:
+            raise ApplicationError(f"{where}: the answer is larger than {self.max_response_bytes} bytes",
+                                   type=t.RESPONSE_TOO_LARGE, non_retryable=True)
+        if not raw:
+            return None
+        if "json" in response.headers.get("content-type", ""):
+            try:
+                return json.loads(raw)
+            except ValueError:
+                pass
+        return raw.decode(response.encoding or "utf-8", errors="replace")
+
+    def all(self) -> list:
+        """The activity callables, for the worker."""
+        return [self.http_request]
+
+
+def _retry_after(response: requests.Response) -> timedelta | None:
+    value = response.headers.get("retry-after", "")
+    if value.isdigit():
+        return timedelta(seconds=min(int(value), MAX_RETRY_AFTER_SECONDS))
+    return None

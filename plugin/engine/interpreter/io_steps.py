@@ -1,0 +1,123 @@
+"""Executors of the steps that reach outside the run: http, approval, call."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, TimeoutError
+
+with workflow.unsafe.imports_passed_through():
+    from temporalio.converter import value_to_type
+
+    from plugin.engine import http_types
+    from plugin.engine.interpreter import spec
+    from plugin.engine.interpreter.runtime import Runner, Scope, StepFailed
+    from plugin.engine.models import AssignRequest, RunInput
+
+Step = dict[str, Any]
+DEFAULT_HTTP_TIMEOUT = 30.0
+DEFAULT_HTTP_ATTEMPTS = 3
+
+
+def _failure_of(step: Step, exc: BaseException, what: str) -> StepFailed:
+    """A StepFailed from an activity's or a child's failure, keeping the cause's type and message."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    if isinstance(cause, ApplicationError):
+        details = cause.details[0] if cause.details else None
+        return StepFailed(step["id"], cause.message, cause.type or "Error", details, retryable=False)
+    if isinstance(cause, TimeoutError):
+        return StepFailed(step["id"], f"{what} timed out", "Timeout", retryable=False)
+    return StepFailed(step["id"], f"{what} failed: {cause}", type(cause).__name__, retryable=False)
+
+
+async def run_http(r: Runner, step: Step, scope: Scope, resume: Any) -> Any:
+    """Call an HTTP API in the ``http_request`` activity, retried by the step's policy."""
+    retry = step.get("retry") or {}
+    headers = r.render(step, "headers", step.get("headers") or {}, scope)
+    query = r.render(step, "query", step.get("query") or {}, scope)
+    if not isinstance(headers, dict) or not isinstance(query, dict):
+        raise StepFailed(step["id"], "headers and query must be objects", "InvalidValue", retryable=False)
+    timeout = r.seconds(step, "timeout", step.get("timeout", DEFAULT_HTTP_TIMEOUT))
+    attempts = int(retry.get("max_attempts", DEFAULT_HTTP_ATTEMPTS))
+    call = http_types.HttpCall(
+        method=str(step.get("method", "GET")).upper(),
+        url=str(r.render(step, "url", step["url"], scope)),
+        step_id=step["id"],
+        headers={str(k): str(v) for k, v in headers.items()},
+        query=query,
+        body=r.render(step, "body", step.get("body"), scope),
+        has_body="body" in step,
+        timeout_seconds=timeout,
+        retry_on_status=list(retry.get("retry_on_status", spec.DEFAULT_RETRY_ON_STATUS)),
+        accept_status=list(step.get("accept_status", [])),
+        max_attempts=attempts,
+    )
+    initial = r.seconds(step, "retry.initial_interval", retry.get("initial_interval", 1))
+    policy = RetryPolicy(
+        initial_interval=timedelta(seconds=initial),
+        backoff_coefficient=float(retry.get("backoff", 2.0)),
+        maximum_interval=timedelta(seconds=r.seconds(step, "retry.max_interval",
+                                                     retry.get("max_interval", max(initial * 100, 1)))),
+        maximum_attempts=attempts,
+        non_retryable_error_types=list(http_types.NON_RETRYABLE),
+    )
+    try:
+        answer = await workflow.execute_activity(
+            "http_request", call, result_type=http_types.HttpAnswer, retry_policy=policy,
+            start_to_close_timeout=timedelta(seconds=timeout + 5),
+        )
+    except ActivityError as exc:
+        raise _failure_of(step, exc, f"{call.method} {call.url}") from None
+    return dataclasses.asdict(answer)
+
+
+async def run_approval(r: Runner, step: Step, scope: Scope, resume: Any) -> Any:
+    """Ask people to decide (every AssignRequest option, by its field name) and wait for the outcome."""
+    fields = {name: r.render(step, name, value, scope) for name, value in step.items()
+              if name in spec.APPROVAL_FIELDS}
+    try:
+        options = value_to_type(AssignRequest, fields)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise StepFailed(step["id"], f"bad request options: {exc}", "InvalidRequestOptions",
+                         retryable=False) from None
+    try:
+        outcome = await r.host.assign_request(options)
+    except ApplicationError as exc:
+        raise StepFailed(step["id"], exc.message, exc.type or "RequestFailed", retryable=False) from None
+    return dataclasses.asdict(outcome)
+
+
+async def run_call(r: Runner, step: Step, scope: Scope, resume: Any) -> Any:
+    """Run another workflow as a child: a registered workflow or a definition pinned with this run."""
+    data = r.render(step, "input", step.get("input") or {}, scope)
+    if not isinstance(data, dict):
+        raise StepFailed(step["id"], f"input: gives a {type(data).__name__}, not an object", "InvalidValue",
+                         retryable=False)
+    inp = r.inp
+    child = RunInput(data=data, query=inp.query, started_by=inp.started_by, app=inp.app)
+    target = step.get("workflow", spec.NODE_WORKFLOW)
+    if "definition" in step:
+        content = inp.linked_definitions.get(step["definition"])
+        if content is None:
+            raise StepFailed(step["id"], f"definition {step['definition']!r} was not pinned with this run",
+                             "UnknownDefinition", retryable=False)
+        child.definition = content
+        child.definition_version = spec.definition_version(content)
+        child.linked_definitions = dict(inp.linked_definitions)
+    child_id = f"{workflow.info().workflow_id}.{step['id']}.{r.host.next_child_number()}"
+    options: dict[str, Any] = {
+        "id": child_id, "memo": {"input": data, "definition_version": child.definition_version},
+        "search_attributes": workflow.info().typed_search_attributes,
+    }
+    if not step.get("wait", True):
+        await workflow.start_child_workflow(target, child, parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                                            **options)
+        return {"run_id": child_id}
+    try:
+        return await workflow.execute_child_workflow(target, child, **options)
+    except ChildWorkflowError as exc:
+        raise _failure_of(step, exc, f"child run {child_id}") from None
