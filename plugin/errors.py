@@ -77,3 +77,10 @@ class ServiceUnavailable(PluginError):
 
     status = 503
     code = "service_unavailable"
+
+
+class RunFailed(PluginError):
+    """A run the caller waited for ended without completing; details carry the run id, status and error."""
+
+    status = 422
+    code = "run_failed"

@@ -10,11 +10,17 @@ from temporalio.common import SearchAttributeKey
 QUERY = SearchAttributeKey.for_keyword("WorkflowsQuery")
 STARTED_BY = SearchAttributeKey.for_keyword("WorkflowsStartedBy")
 APP = SearchAttributeKey.for_keyword("WorkflowsApp")
+# True while a person must act (a request is pending); lets run history filter `waiting` apart from `running`.
+WAITING = SearchAttributeKey.for_bool("WorkflowsWaiting")
+# On a retry: the run it retries. The old run's retries are found by a visibility query on it.
+RETRY_OF = SearchAttributeKey.for_keyword("WorkflowsRetryOf")
 
 _ALL = {
     QUERY.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     STARTED_BY.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     APP.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    WAITING.name: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+    RETRY_OF.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 

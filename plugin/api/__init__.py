@@ -65,9 +65,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     api = PluginApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
-    from plugin.api import health, queries, requests, runs
+    from plugin.api import health, queries, requests, run_actions, runs
 
-    for module in (health, queries, runs, requests):
+    for module in (health, queries, runs, run_actions, requests):
         api.register_blueprint(module.bp)
     register_error_handlers(app)
     return app

@@ -1,23 +1,35 @@
-"""Workflow queries: what an app can bind to, and Trigger workflow."""
+"""Workflow queries: what an app can bind to, and Trigger workflow (async, sync, idempotent)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+from typing import Any
 
-from flask import url_for
+from flask import g, request, url_for
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
+from marshmallow import RAISE, ValidationError
+from temporalio.service import RPCError, RPCStatusCode
 
-from plugin import temporal_ops
+from plugin.api import run_reads
 from plugin.api.auth import actor_name, authenticate
 from plugin.api.errors import validation_details
-from plugin.api.schemas import QueryListSchema, RunStartedSchema, TriggerBody
+from plugin.api.run_schemas import QueryListSchema, RunStartedSchema, TriggerArgs, TriggerBody
 from plugin.api.services import services
 from plugin.engine.models import RunInput
-from plugin.errors import NotFound, ValidationFailed
-from plugin.workspace.loader import Query
+from plugin.errors import BadRequest, NotFound, RunFailed, ValidationFailed
+from plugin.gateway_ops import runs as run_ops
+from plugin.gateway_ops.listing import quoted
+from plugin.store.idempotency import IdempotencyRecord, fingerprint, keyed_digest
+from plugin.workspace.definitions import pinned
+from plugin.workspace.loader import Query, template_fields
 
 bp = Blueprint("queries", __name__, url_prefix="/api/v1/queries", description="Workflow queries")
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+APP_HEADER = "X-Workflows-App"
+MAX_RUN_ID = 400
+ERRORS = (400, 401, 403, 404, 413, 422, 503)
 
 
 @bp.before_request
@@ -34,20 +46,83 @@ def _query(name: str) -> Query:
 
 @bp.route("")
 @bp.response(200, QueryListSchema)
+@bp.alt_response(401, description="No valid API key")
 def list_queries():
     """The queries on offer, with the JSON Schema of their input."""
     return {"queries": [
         {"name": q.name, "label": q.label, "description": q.description, "workflow": q.workflow,
-         "mode": q.mode, "input_schema": q.input_json_schema}
+         "mode": q.mode, "wait_seconds": q.wait_seconds, "run_id": q.run_id_template or "random",
+         "timeout_seconds": q.timeout_seconds, "input_schema": q.input_json_schema}
         for q in services().workspace.queries.values()
     ]}
 
 
+def _idempotency_key() -> str | None:
+    raw = request.headers.get(IDEMPOTENCY_HEADER)
+    if raw is None:
+        return None
+    key = raw.strip()
+    if len(key) >= 2 and key[0] == key[-1] == '"':  # the draft sends it as a structured-field string
+        key = key[1:-1]
+    if not key or len(key) > 255 or not key.isprintable() or not key.isascii():
+        raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1 to 255 printable ASCII characters",
+                         {"header": IDEMPOTENCY_HEADER})
+    return key
+
+
+def _business_key(query: Query, data: dict[str, Any]) -> str:
+    assert query.run_id_template is not None
+    for name in template_fields(query.run_id_template):
+        try:
+            quoted(str(data[name]))
+        except ValidationFailed:
+            msg = "may not contain quotes, backslashes or control characters (it is part of the run id)"
+            raise ValidationFailed(f"Invalid input: input.{name}: {msg}",
+                                   {"fields": {f"input.{name}": [msg]}}) from None
+    run_id = query.run_id_template.format(**{k: data[k] for k in template_fields(query.run_id_template)})
+    if len(run_id) > MAX_RUN_ID:
+        raise ValidationFailed(f"Invalid input: the run id made from the input is over {MAX_RUN_ID} characters",
+                               {"fields": {"input": [f"The run id would be over {MAX_RUN_ID} characters."]}})
+    return run_id
+
+
+def _memo_of(run_id: str) -> dict[str, Any]:
+    """The memo of the latest run with this id ({} when there is none)."""
+    async def read(client: Any) -> dict[str, Any]:
+        try:
+            desc = await client.get_workflow_handle(run_id).describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return {}
+            raise
+        return await desc.memo()
+    return services().gateway.call(read)
+
+
+def _app_name() -> str:
+    app = request.headers.get(APP_HEADER, "").strip()
+    if len(app) > 100 or not app.isprintable() or any(c in app for c in "'\"\\"):
+        raise BadRequest(f"{APP_HEADER} must be a plain name of at most 100 characters", {"header": APP_HEADER})
+    return app
+
+
+def _key_reused() -> ValidationFailed:
+    return ValidationFailed(f"This {IDEMPOTENCY_HEADER} was already used with a different body; use a new key",
+                            {"header": IDEMPOTENCY_HEADER, "code": "idempotency_key_reused"})
+
+
 @bp.route("/<name>/runs", methods=["POST"])
+@bp.arguments(TriggerArgs, location="query", unknown=RAISE)
 @bp.arguments(TriggerBody)
-@bp.response(202, RunStartedSchema)
-def trigger(body: dict, name: str):
-    """Trigger workflow: validate the input against the query's schema and start a run."""
+@bp.response(202, RunStartedSchema, description="Started (or an existing run); still running after the wait")
+@bp.alt_response(200, schema=RunStartedSchema, description="The run completed within the wait: its output")
+@bp.alt_response(422, description="Invalid input (each bad field named), an Idempotency-Key reused with another "
+                                  "body, or the run failed within the wait (code run_failed, with the run id)")
+def trigger(args: dict, body: dict, name: str):
+    """Trigger workflow: validate the input against the query's schema and start a run.
+
+    With ``Idempotency-Key``, the same key and body from the same caller always answer the same run.
+    """
     query = _query(name)
     try:
         data = query.input_schema.load(body["input"])
@@ -55,8 +130,51 @@ def trigger(body: dict, name: str):
         message, details = validation_details({"input": exc.messages})
         raise ValidationFailed(message, details) from None
     svc = services()
-    run_id = f"{query.name}-{uuid.uuid4().hex}"
-    inp = RunInput(data=data, query=query.name, started_by=actor_name(), app="")
-    svc.gateway.call(lambda c: temporal_ops.start_run(c, query.workflow, run_id, svc.settings.task_queue, inp))
-    return {"run_id": run_id, "query": query.name, "status": "running",
-            "status_url": url_for("runs.get_run", run_id=run_id)}
+    key = _idempotency_key()
+    digest = fingerprint(query.name, data)
+    caller = f"{g.key.name}|{g.identity.user}"
+    business_id = _business_key(query, data) if query.run_id_template else None
+    keyed = keyed_digest(caller, key) if key is not None else None
+    if keyed is not None:
+        run_id = business_id or f"{query.name}-idem-{keyed[:32]}"
+        held = run_reads.idempotency_records().claim(keyed, IdempotencyRecord(digest, run_id))
+        if held.fingerprint != digest:
+            raise _key_reused()
+        run_id = held.run_id
+    else:
+        run_id = business_id or f"{query.name}-{uuid.uuid4().hex}"
+    memo = {"fingerprint": digest, **({"idempotency": keyed} if keyed else {})}
+    if keyed is not None and business_id is not None and (known := _memo_of(run_id)).get("idempotency") == keyed:
+        # this key already started the run under this business key: that run is the answer, even if it ended
+        if known.get("fingerprint") != digest:
+            raise _key_reused()
+        result = run_ops.StartResult(run_id=run_id, started=False)
+    else:
+        spec = run_ops.StartSpec(
+            workflow=query.workflow, run_id=run_id, task_queue=svc.settings.task_queue,
+            inp=pinned(query, memo, RunInput(data=data, query=query.name, started_by=actor_name(), app=_app_name())),
+            memo=memo, unique_id=keyed is not None and business_id is None,
+            execution_timeout=timedelta(seconds=query.timeout_seconds) if query.timeout_seconds else None,
+        )
+        result = svc.gateway.call(lambda c: run_ops.start_run(c, spec))
+        if result.started and business_id is not None and result.temporal_run_id:
+            # a run that ended under this business key is not this one
+            run_reads.snapshots().forget_other_runs(run_id, result.temporal_run_id)
+        elif keyed is not None and _memo_of(run_id).get("fingerprint") not in (None, digest):
+            raise _key_reused()
+    answer = {"run_id": run_id, "query": query.name, "status": "running", "existing": not result.started,
+              "status_url": url_for("runs.get_run", run_id=run_id)}
+    wait = args.get("wait", query.wait_seconds)
+    if wait:
+        outcome = svc.gateway.call(lambda c: run_ops.wait_for_outcome(c, run_id, wait),
+                                   timeout=wait + svc.settings.temporal_timeout)
+        if outcome is not None and outcome.status == "completed":
+            return {**answer, "status": "completed", "output": outcome.output}, 200
+        if outcome is not None:
+            raise RunFailed(f"Run {run_id} {outcome.status.replace('_', ' ')}: "
+                            f"{(outcome.error or {}).get('message', '')}",
+                            {"run_id": run_id, "status": outcome.status, "error": outcome.error,
+                             "status_url": answer["status_url"]})
+    elif not result.started:
+        answer["status"] = run_reads.read_run(run_id)["status"]
+    return answer, 202

@@ -26,30 +26,6 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBody, required=True)
 
 
-class QuerySchema(Schema):
-    name = fields.String()
-    label = fields.String()
-    description = fields.String()
-    workflow = fields.String()
-    mode = fields.String()
-    input_schema = fields.Dict(metadata={"description": "JSON Schema of the trigger input"})
-
-
-class QueryListSchema(Schema):
-    queries = fields.List(fields.Nested(QuerySchema))
-
-
-class TriggerBody(StrictSchema):
-    input = fields.Dict(required=True, metadata={"description": "The trigger data, per the query's schema"})
-
-
-class RunStartedSchema(Schema):
-    run_id = fields.String()
-    query = fields.String()
-    status = fields.String()
-    status_url = fields.String()
-
-
 class DecisionSchema(Schema):
     actor = fields.String()
     resolution = fields.String()
@@ -103,31 +79,6 @@ class AuditSchema(Schema):
     request_id = fields.String()
     comment = fields.String()
     details = fields.Dict()
-
-
-class RunErrorSchema(Schema):
-    type = fields.String()
-    message = fields.String()
-
-
-class RunSchema(Schema):
-    id = fields.String()
-    workflow = fields.String()
-    query = fields.String(allow_none=True)
-    started_by = fields.String(allow_none=True)
-    app = fields.String(allow_none=True)
-    status = fields.String(metadata={"description": "running, waiting, completed, failed, cancelled, "
-                                                    "terminated or timed_out"})
-    input = fields.Raw(allow_none=True)
-    output = fields.Raw(allow_none=True)
-    error = fields.Nested(RunErrorSchema, allow_none=True)
-    started_at = fields.String(allow_none=True)
-    ended_at = fields.String(allow_none=True)
-    requests = fields.List(fields.Nested(RequestSchema))
-    decisions = fields.List(fields.Nested(DecisionSchema))
-    audit = fields.List(fields.Nested(AuditSchema))
-    state_error = fields.String()
-    temporal_ui_url = fields.String()
 
 
 class RequestListArgs(StrictSchema):

@@ -12,6 +12,7 @@ from temporalio import activity
 
 from plugin.engine.models import HumanRequest, Notification
 from plugin.store.inbox import Inbox
+from plugin.store.snapshots import RunSnapshots
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,10 @@ NOTIFICATION_LOG_SIZE = 1000
 class ReadModelActivities:
     """Activities that keep Redis read models in step with the workflows, and send notifications."""
 
-    def __init__(self, inbox: Inbox, client: redis.Redis, notify_url: str | None = None) -> None:
+    def __init__(self, inbox: Inbox, client: redis.Redis, notify_url: str | None = None,
+                 snapshots: RunSnapshots | None = None) -> None:
         self._inbox = inbox
+        self._snapshots = snapshots
         self._redis = client
         self._notify_url = notify_url
         self._http = requests.Session()
@@ -32,6 +35,8 @@ class ReadModelActivities:
     def publish_request(self, request: HumanRequest) -> None:
         """Write a request's current version into the inbox (older versions never overwrite newer)."""
         self._inbox.put(request)
+        if self._snapshots is not None:  # the run snapshot lists its requests (issue 3)
+            self._snapshots.link_request(request.run_id, request.id)
 
     @activity.defn(name="notify")
     def notify(self, note: Notification) -> None:

@@ -13,10 +13,12 @@ from temporalio.worker import Worker
 from plugin.config import Settings
 from plugin.engine.activities import ReadModelActivities
 from plugin.engine.http_activity import HttpActivities
+from plugin.engine.run_snapshots import RunSnapshotInterceptor, SnapshotActivities
 from plugin.search_attributes import register_search_attributes
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
 from plugin.store.inbox_rebuild import rebuild_inbox
+from plugin.store.snapshots import RunSnapshots
 from plugin.temporal_gateway import connect_client
 from plugin.workspace.loader import Workspace, load_workspaces
 
@@ -26,12 +28,15 @@ log = logging.getLogger(__name__)
 def build_worker(client: Client, settings: Settings, workspace: Workspace, executor: ThreadPoolExecutor,
                  inbox: Inbox) -> Worker:
     """A worker for the workspace's workflows with activities bound to the configured Redis."""
-    activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url)
+    snapshots = RunSnapshots(inbox.redis)
+    activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url, snapshots)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(workspace.workflows.values()),
-        activities=[*activities.all(), *HttpActivities(settings.http_allow_hosts).all()],
+        activities=[*activities.all(), SnapshotActivities(snapshots).publish_run_snapshot,
+                    *HttpActivities(settings.http_allow_hosts).all()],
+        interceptors=[RunSnapshotInterceptor()],
         activity_executor=executor,
         max_concurrent_activities=32,
     )

@@ -1,0 +1,119 @@
+"""Reading a run for the API: the Redis snapshot when it is fresh, Temporal otherwise (and then the
+snapshot is refreshed from Temporal's answer, versioned by history length so it never goes back in time)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import redis
+from flask import current_app
+
+from plugin.api.services import services
+from plugin.engine.models import PENDING, Identity
+from plugin.errors import NotFound
+from plugin.gateway_ops import runs as run_ops
+from plugin.store.idempotency import IdempotencyRecords
+from plugin.store.snapshots import OPEN_STATUSES, RunSnapshots
+
+log = logging.getLogger(__name__)
+
+
+def snapshots() -> RunSnapshots:
+    """The app's run snapshot store (made once per app)."""
+    store = current_app.extensions.get("workflows.snapshots")
+    if store is None:
+        store = current_app.extensions["workflows.snapshots"] = RunSnapshots(services().redis)
+    return store
+
+
+def idempotency_records() -> IdempotencyRecords:
+    """The app's idempotency record store."""
+    store = current_app.extensions.get("workflows.idempotency")
+    if store is None:
+        store = current_app.extensions["workflows.idempotency"] = IdempotencyRecords(services().redis)
+    return store
+
+
+def may_see_run(run: dict[str, Any], who: Identity) -> bool:
+    """Admins see every run; a user sees runs they started or hold a request in."""
+    if who.is_admin:
+        return True
+    if who.user and run.get("started_by") == who.user:
+        return True
+    return any(who.user in r["users"] or set(who.groups) & set(r["groups"]) for r in run["requests"])
+
+
+def may_act_on_run(run: dict[str, Any], who: Identity) -> bool:
+    """Cancel and retry: admins, and the person who started the run."""
+    return who.is_admin or bool(who.user and run.get("started_by") == who.user)
+
+
+def _audit(doc_audit: list[dict[str, Any]], requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored audit plus decisions the inbox already holds but the stored audit does not yet."""
+    audit = list(doc_audit)
+    known = {(a.get("action"), a.get("request_id"), a.get("actor"), a.get("at")) for a in audit}
+    for request in requests:
+        for d in request.get("decisions", []):
+            if ("decided", request["id"], d["actor"], d["at"]) not in known:
+                audit.append({"at": d["at"], "actor": d["actor"], "action": "decided", "request_id": request["id"],
+                              "comment": d.get("comment", ""), "details": {"resolution": d["resolution"]}})
+    return sorted(audit, key=lambda a: a.get("at") or "")
+
+
+def compose(doc: dict[str, Any], requests: list[dict[str, Any]], retries: list[str]) -> dict[str, Any]:
+    """The run as the API answers it, from a snapshot doc, its requests' documents and its retries."""
+    run = dict(doc)
+    run["retries"] = retries
+    ordered = sorted(requests, key=lambda r: (r.get("created_at") or "", r["id"]))
+    run["requests"] = ordered
+    run["decisions"] = [dict(d, request_id=r["id"]) for r in ordered for d in r.get("decisions", [])]
+    run["audit"] = _audit(doc.get("audit") or [], ordered)
+    if run["status"] in OPEN_STATUSES:
+        run["status"] = "waiting" if any(r["status"] == PENDING for r in ordered) else "running"
+    settings = services().settings
+    run["temporal_ui_url"] = (f"{settings.effective_ui_url}/namespaces/{quote(settings.temporal_namespace)}"
+                              f"/workflows/{quote(doc['id'], safe='')}")
+    return run
+
+
+def refresh_run(run_id: str, with_state: bool = True) -> dict[str, Any]:
+    """Ask Temporal, store what it said as the snapshot (and the requests in the inbox), and answer it."""
+    svc = services()
+    task_queue = svc.settings.task_queue
+    described = svc.gateway.call(lambda c: run_ops.describe_run(c, run_id, with_state=with_state))
+    retries: list[str] = []
+    if described.doc["status"] not in OPEN_STATUSES:
+        retries = svc.gateway.call(lambda c: run_ops.retries_of(c, run_id, task_queue))
+    requests = [dataclasses.asdict(r) for r in described.requests or []]
+    if described.requests is not None:
+        try:
+            for request in described.requests:
+                svc.inbox.put(request)
+            snapshots().add_retries(run_id, retries)
+            snapshots().put(described.doc, described.start_ms, described.seq, [r["id"] for r in requests])
+        except redis.RedisError as exc:  # Temporal answered; the read model catches up later
+            log.warning("snapshot refresh of %s failed: %s", run_id, exc)
+    return compose(described.doc, requests, retries)
+
+
+def read_run(run_id: str) -> dict[str, Any]:
+    """The run, from the snapshot when it is fresh, else from Temporal."""
+    try:
+        snap = snapshots().get(run_id)
+    except redis.RedisError as exc:
+        log.warning("snapshot read of %s failed, asking Temporal: %s", run_id, exc)
+        snap = None
+    if snap is not None and snap.is_fresh():
+        return compose(snap.doc, [r for r in snap.requests.values() if r is not None], snap.retries)
+    return refresh_run(run_id)
+
+
+def visible_run(run_id: str, who: Identity) -> dict[str, Any]:
+    """The run if the caller may see it; NotFound otherwise (nobody learns a hidden run exists)."""
+    run = read_run(run_id)
+    if not may_see_run(run, who):
+        raise NotFound(f"Run {run_id} not found")
+    return run

@@ -1,0 +1,147 @@
+"""Keep the run snapshot read model in step with every run, for any workflow the worker runs.
+
+A worker interceptor publishes the snapshot when a run starts and when it completes, fails or is
+cancelled (through the ``publish_run_snapshot`` local activity), and keeps the ``WorkflowsWaiting`` search
+attribute true while one of the run's requests is pending (it watches the ``publish_request`` activity
+that every request change goes through). Continue-as-new publishes nothing: the next run does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio import activity, workflow
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
+from temporalio.worker import (
+    ExecuteWorkflowInput,
+    Interceptor,
+    StartActivityInput,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
+
+from plugin import search_attributes as sa
+from plugin.engine.models import PENDING, HumanRequest
+from plugin.store.snapshots import RunSnapshots
+
+PUBLISH_ACTIVITY = "publish_run_snapshot"
+PUBLISH_TIMEOUT = timedelta(seconds=10)
+REQUEST_ACTIVITY = "publish_request"
+# Read-model plumbing, not steps a person cares about: the step timeline leaves them out.
+INTERNAL_ACTIVITIES = (PUBLISH_ACTIVITY, REQUEST_ACTIVITY, "notify")
+
+
+@dataclass
+class SnapshotUpdate:
+    """One version of a run's snapshot, as the worker saw it."""
+
+    doc: dict[str, Any]
+    start_ms: int
+    seq: int
+
+
+def failure_summary(exc: BaseException) -> dict[str, Any]:
+    """The innermost cause's type and message, and the step (activity or child workflow) that failed."""
+    step = None
+    cause: BaseException = exc
+    while True:
+        if step is None and isinstance(cause, ActivityError):
+            step = cause.activity_type
+        elif step is None and isinstance(cause, ChildWorkflowError):
+            step = cause.workflow_type
+        if cause.__cause__ is None:
+            break
+        cause = cause.__cause__
+    kind = cause.type if isinstance(cause, ApplicationError) and cause.type else type(cause).__name__
+    message = cause.message if isinstance(cause, FailureError) else str(cause)
+    return {"type": kind, "message": message or kind, "step": step}
+
+
+class SnapshotActivities:
+    """The activity that writes snapshots (idempotent: versioned writes)."""
+
+    def __init__(self, snapshots: RunSnapshots) -> None:
+        self._snapshots = snapshots
+
+    @activity.defn(name=PUBLISH_ACTIVITY)
+    def publish_run_snapshot(self, update: SnapshotUpdate) -> None:
+        """Store the snapshot unless a newer version is there."""
+        self._snapshots.put(update.doc, update.start_ms, update.seq)
+
+
+class RunSnapshotInterceptor(Interceptor):
+    """Install on the worker: ``Worker(..., interceptors=[RunSnapshotInterceptor()])``."""
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor] | None:
+        return _SnapshotInbound
+
+
+def _doc(status: str, **extra: Any) -> dict[str, Any]:
+    info = workflow.info()
+    attrs = info.typed_search_attributes
+    state = getattr(workflow.instance(), "run_state", None)
+    audit = [dataclasses.asdict(a) for a in state().audit] if callable(state) else []
+    return {
+        "id": info.workflow_id, "temporal_run_id": info.run_id, "workflow": info.workflow_type,
+        "query": attrs.get(sa.QUERY), "started_by": attrs.get(sa.STARTED_BY), "app": attrs.get(sa.APP) or None,
+        "retry_of": attrs.get(sa.RETRY_OF), "status": status, "input": workflow.memo_value("input", None),
+        "definition_version": workflow.memo_value("definition_version", None), "output": None, "error": None,
+        "started_at": info.workflow_start_time.isoformat(), "ended_at": None, "audit": audit, **extra,
+    }
+
+
+async def _publish(status: str, **extra: Any) -> None:
+    info = workflow.info()
+    if status not in ("running", "waiting"):
+        extra["ended_at"] = workflow.now().isoformat()
+    update = SnapshotUpdate(doc=_doc(status, **extra), start_ms=int(info.workflow_start_time.timestamp() * 1000),
+                            seq=info.get_current_history_length())
+    await workflow.execute_local_activity(PUBLISH_ACTIVITY, update, start_to_close_timeout=PUBLISH_TIMEOUT)
+
+
+class _SnapshotInbound(WorkflowInboundInterceptor):
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_WaitingOutbound(outbound))
+
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        await _publish("running")
+        try:
+            result = await super().execute_workflow(input)
+        except asyncio.CancelledError:
+            await _publish("cancelled", error={"type": "CancelledError", "message": "the run was cancelled",
+                                               "step": None})
+            raise
+        except workflow.ContinueAsNewError:
+            raise
+        except FailureError as exc:  # the run fails (other exceptions fail the task and are retried)
+            await _publish("failed", error=failure_summary(exc))
+            raise
+        await _publish("completed", output=result)
+        return result
+
+
+class _WaitingOutbound(WorkflowOutboundInterceptor):
+    """Flip ``WorkflowsWaiting`` as requests open and settle, so run history can filter ``waiting``."""
+
+    def __init__(self, next: WorkflowOutboundInterceptor) -> None:
+        super().__init__(next)
+        self._pending: set[str] = set()
+
+    def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle:
+        if input.activity == REQUEST_ACTIVITY and input.args and isinstance(input.args[0], HumanRequest):
+            request: HumanRequest = input.args[0]
+            was_waiting = bool(self._pending)
+            if request.status == PENDING:
+                self._pending.add(request.id)
+            else:
+                self._pending.discard(request.id)
+            if bool(self._pending) != was_waiting:
+                workflow.upsert_search_attributes([sa.WAITING.value_set(bool(self._pending))])
+        return super().start_activity(input)

@@ -1,0 +1,213 @@
+"""Run history from Temporal visibility, newest first, with a cursor that never skips or repeats a run.
+
+Order: open runs first, most recently started first; then ended runs, most recently ended first (the order
+Temporal's visibility returns). Temporal's own page token is keyed on the close time, which changes when a
+run ends, so a run ending between two pages could be listed twice. The cursor here instead pins the moment
+of the first page (``as_of``) and keys each phase on what cannot change:
+
+- open phase: runs started by ``as_of`` and still open, keyed on their start time;
+- closed phase: runs that had ended by ``as_of``, plus those that ended later but were not reached by the
+  open phase (started before its last listed run), keyed on their close time.
+Runs started after the first page belong to a new listing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from temporalio.client import Client, WorkflowExecution
+
+from plugin import search_attributes as sa
+from plugin.errors import ValidationFailed
+from plugin.gateway_ops.runs import STATUS_NAMES
+
+OPEN_PHASE, CLOSED_PHASE = "open", "closed"
+# Visibility trails the truth by about a second: the listing's moment is taken that far back.
+VISIBILITY_LAG = timedelta(seconds=1)
+_STATUS_CLAUSES = {
+    "running": f"ExecutionStatus = 'Running' AND ({sa.WAITING.name} = false OR {sa.WAITING.name} IS NULL)",
+    "waiting": f"ExecutionStatus = 'Running' AND {sa.WAITING.name} = true",
+    "completed": "ExecutionStatus = 'Completed'",
+    "failed": "ExecutionStatus = 'Failed'",
+    "cancelled": "ExecutionStatus = 'Canceled'",
+    "terminated": "ExecutionStatus = 'Terminated'",
+    "timed_out": "ExecutionStatus = 'TimedOut'",
+}
+RUN_STATUSES = tuple(_STATUS_CLAUSES)
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    """The run-history filters; values are validated by the API before they get here."""
+
+    status: str | None = None
+    query: str | None = None
+    workflow: str | None = None
+    started_by: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def digest(self) -> str:
+        """Identifies the filters, so a cursor is only used with the filters that made it."""
+        return hashlib.sha256(json.dumps(asdict(self), default=str, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Cursor:
+    """Where the next page starts; opaque to callers (base64url JSON)."""
+
+    filters: str
+    as_of: int  # nanoseconds since the epoch
+    phase: str
+    start: int | None = None  # open phase: start of the last listed run; closed phase: of the open phase's last
+    close: int | None = None  # closed phase: close time of the last listed run
+    seen: list[str] = field(default_factory=list)  # ids already listed at the boundary time
+
+    def encode(self) -> str:
+        """The cursor as a URL-safe string."""
+        return base64.urlsafe_b64encode(json.dumps(asdict(self), separators=(",", ":")).encode()).decode()
+
+    @classmethod
+    def decode(cls, raw: str, filters: RunFilters) -> Cursor:
+        """Read a cursor; a ValidationFailed naming ``cursor`` when it is not one of ours or the filters changed."""
+        try:
+            data = json.loads(base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)))
+            cursor = cls(**data)
+            assert cursor.phase in (OPEN_PHASE, CLOSED_PHASE) and isinstance(cursor.as_of, int)
+            assert all(isinstance(i, str) for i in cursor.seen)
+        except Exception:  # any malformed cursor is the caller's mistake
+            raise ValidationFailed("cursor: Not a cursor from this API.",
+                                   {"fields": {"cursor": ["Not a cursor from this API."]}}) from None
+        if cursor.filters != filters.digest():
+            raise ValidationFailed("cursor: This cursor was made for other filters; start again without it.",
+                                   {"fields": {"cursor": ["Made for other filters."]}})
+        return cursor
+
+
+def quoted(value: str) -> str:
+    """A visibility query string literal; values with quotes or backslashes never reach a query."""
+    if any(c in value for c in "'\"\\") or any(ord(c) < 32 for c in value):
+        raise ValidationFailed(f"{value[:40]!r} may not contain quotes, backslashes or control characters")
+    return f"'{value}'"
+
+
+def _rfc3339(nanos: int) -> str:
+    ts = Timestamp(seconds=nanos // 1_000_000_000, nanos=nanos % 1_000_000_000)
+    return ts.ToJsonString()
+
+
+def _nanos(ts: Timestamp) -> int:
+    return ts.seconds * 1_000_000_000 + ts.nanos
+
+
+def base_query(filters: RunFilters, task_queue: str) -> str:
+    """The visibility query for the filters (without the cursor)."""
+    clauses = [f"TaskQueue = {quoted(task_queue)}"]
+    if filters.status:
+        clauses.append(f"({_STATUS_CLAUSES[filters.status]})")
+    if filters.query:
+        clauses.append(f"{sa.QUERY.name} = {quoted(filters.query)}")
+    if filters.workflow:
+        clauses.append(f"WorkflowType = {quoted(filters.workflow)}")
+    if filters.started_by:
+        clauses.append(f"{sa.STARTED_BY.name} = {quoted(filters.started_by)}")
+    if filters.since:
+        clauses.append(f"StartTime >= '{filters.since.astimezone(UTC).isoformat()}'")
+    if filters.until:
+        clauses.append(f"StartTime < '{filters.until.astimezone(UTC).isoformat()}'")
+    return " AND ".join(clauses)
+
+
+def summary(execution: WorkflowExecution) -> dict[str, Any]:
+    """One run as the list shows it."""
+    attrs = execution.typed_search_attributes
+    status = STATUS_NAMES.get(execution.status, "running") if execution.status else "running"
+    if status == "running" and attrs.get(sa.WAITING):
+        status = "waiting"
+    return {
+        "id": execution.id, "workflow": execution.workflow_type, "query": attrs.get(sa.QUERY),
+        "started_by": attrs.get(sa.STARTED_BY), "app": attrs.get(sa.APP) or None,
+        "retry_of": attrs.get(sa.RETRY_OF), "status": status,
+        "started_at": execution.start_time.isoformat() if execution.start_time else None,
+        "ended_at": execution.close_time.isoformat() if execution.close_time else None,
+    }
+
+
+async def _fetch(client: Client, query: str, size: int) -> list[WorkflowExecution]:
+    iterator = client.list_workflows(query, page_size=size)
+    await iterator.fetch_next_page(page_size=size)
+    return list(iterator.current_page or [])
+
+
+def _boundary(rows: list[WorkflowExecution], key: Any, previous: int | None, seen: list[str]) -> tuple[int, list[str]]:
+    last = key(rows[-1])
+    ids = [r.id for r in rows if key(r) == last]
+    return last, ids + (seen if last == previous else [])
+
+
+async def list_runs(client: Client, task_queue: str, filters: RunFilters, limit: int,
+                    cursor: Cursor | None) -> tuple[list[dict[str, Any]], Cursor | None]:
+    """One page of runs and the cursor of the next page (None when there is none)."""
+    base = base_query(filters, task_queue)
+    lists_open = filters.status in (None, "running", "waiting")
+    lists_closed = filters.status not in ("running", "waiting")
+    if cursor is None:
+        as_of = _nanos_now() - int(VISIBILITY_LAG.total_seconds() * 1e9)
+        cursor = Cursor(filters=filters.digest(), as_of=as_of, phase=OPEN_PHASE if lists_open else CLOSED_PHASE)
+    as_of = _rfc3339(cursor.as_of)
+    page: list[WorkflowExecution] = []
+    if cursor.phase == OPEN_PHASE:
+        def start_of(r: WorkflowExecution) -> int:
+            return _nanos(r.raw_info.start_time)
+        query = f"{base} AND ExecutionStatus = 'Running' AND StartTime <= '{as_of}'"
+        if cursor.start is not None:
+            query += f" AND StartTime <= '{_rfc3339(cursor.start)}'"
+        rows = await _fetch(client, query, limit + 1 + len(cursor.seen))
+        rows = [r for r in rows if not (start_of(r) == cursor.start and r.id in cursor.seen)]
+        rows.sort(key=lambda r: (-start_of(r), r.id))
+        page = rows[:limit]
+        if len(rows) > limit:
+            start, seen = _boundary(page, start_of, cursor.start, cursor.seen)
+            return [summary(r) for r in page], Cursor(cursor.filters, cursor.as_of, OPEN_PHASE, start=start, seen=seen)
+        if not lists_closed:
+            return [summary(r) for r in page], None
+        last_open = start_of(page[-1]) if page else cursor.start
+        cursor = Cursor(cursor.filters, cursor.as_of, CLOSED_PHASE, start=last_open)
+    return await _closed_page(client, base, lists_open, cursor, limit, page)
+
+
+async def _closed_page(client: Client, base: str, lists_open: bool, cursor: Cursor, limit: int,
+                       page: list[WorkflowExecution]) -> tuple[list[dict[str, Any]], Cursor | None]:
+    def close_of(r: WorkflowExecution) -> int:
+        return _nanos(r.raw_info.close_time)
+    as_of = _rfc3339(cursor.as_of)
+    query = f"{base} AND ExecutionStatus != 'Running' AND StartTime <= '{as_of}'"
+    if not lists_open:
+        query += f" AND CloseTime <= '{as_of}'"
+    elif cursor.start is not None:  # ended after as_of but listed while open: not again
+        query += f" AND (CloseTime <= '{as_of}' OR StartTime < '{_rfc3339(cursor.start)}')"
+    if cursor.close is not None:
+        query += f" AND CloseTime <= '{_rfc3339(cursor.close)}'"
+    wanted = limit - len(page)
+    rows = await _fetch(client, query, wanted + 1 + len(cursor.seen))
+    rows = [r for r in rows if not (close_of(r) == cursor.close and r.id in cursor.seen)]
+    rows.sort(key=lambda r: (-close_of(r), -_nanos(r.raw_info.start_time), r.id))
+    taken = rows[:wanted]
+    items = [summary(r) for r in page + taken]
+    if len(rows) <= wanted:
+        return items, None
+    if not taken:  # the page filled up in the open phase: the closed phase starts on the next page
+        return items, cursor
+    close, seen = _boundary(taken, close_of, cursor.close, cursor.seen)
+    return items, Cursor(cursor.filters, cursor.as_of, CLOSED_PHASE, start=cursor.start, close=close, seen=seen)
+
+
+def _nanos_now() -> int:
+    now = datetime.now(UTC)
+    return int(now.timestamp()) * 1_000_000_000 + now.microsecond * 1000

@@ -1,0 +1,157 @@
+"""The run snapshot read model: what GET /runs/{id} answers without asking Temporal.
+
+Keys (prefix ``wf:``):
+- ``run:{id}``: hash with ``start_ms`` and ``seq`` (the version), ``doc`` (the run as JSON: status,
+  input, output, error, timestamps, audit) and ``written_ms`` (when it was last written or confirmed);
+- ``run:{id}:requests``: set of the run's request ids; their documents live in the inbox read model, whose
+  per-request versions (and the API's own write after a decision) keep them current;
+- ``run:{id}:retries``: set of the ids of runs that retry this one (visibility has them too).
+
+The version is ``(start_ms, seq)``: the run's start time (a later run under the same business-key id wins)
+and its history length when the state was taken (the worker's ``get_current_history_length()``, or
+``history_length`` from describe when the API refreshes from Temporal). A write older than what is stored
+is ignored, so the worker's activities and the API's refreshes can race safely.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from plugin.store.inbox import PREFIX
+
+OPEN_STATUSES = ("running", "waiting")
+# An open run's snapshot is trusted this long after it was written or confirmed; then one read asks
+# Temporal again (a run terminated or timed out from outside never passes through the worker).
+MAX_OPEN_AGE_MS = 10_000
+# Closed runs' snapshots expire; Temporal (within its retention) answers afterwards.
+CLOSED_TTL_SECONDS = 7 * 24 * 3600
+
+# KEYS[1] = run hash, KEYS[2] = request-id set. ARGV = start_ms, seq, doc, written_ms, ttl (0: none), ids...
+_PUT = """
+local cur = redis.call('HMGET', KEYS[1], 'start_ms', 'seq')
+if cur[1] then
+  local cs, cq, ns, nq = tonumber(cur[1]), tonumber(cur[2]), tonumber(ARGV[1]), tonumber(ARGV[2])
+  if cs > ns or (cs == ns and cq > nq) then return 0 end
+  if cs < ns then redis.call('DEL', KEYS[2]) end
+end
+redis.call('HSET', KEYS[1], 'start_ms', ARGV[1], 'seq', ARGV[2], 'doc', ARGV[3], 'written_ms', ARGV[4])
+for i = 6, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+if tonumber(ARGV[5]) > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[5])
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
+else
+  redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', KEYS[2])
+end
+return 1
+"""
+
+# KEYS = run hash, request-id set, retry-id set. ARGV[1] = inbox key prefix. One round trip for a read.
+_GET = """
+local snap = redis.call('HMGET', KEYS[1], 'doc', 'written_ms')
+if not snap[1] then return false end
+local retries = redis.call('SMEMBERS', KEYS[3])
+local out = {snap[1], snap[2], #retries}
+for _, id in ipairs(retries) do table.insert(out, id) end
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  table.insert(out, id)
+  table.insert(out, redis.call('HGET', ARGV[1] .. 'req:' .. id, 'doc') or '')
+end
+return out
+"""
+
+# KEYS as above. ARGV[1] = the Temporal run id that now owns the workflow id.
+_FORGET = """
+local doc = redis.call('HGET', KEYS[1], 'doc')
+if doc and cjson.decode(doc)['temporal_run_id'] ~= ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  return 1
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A stored run with its requests (None where the inbox lacks a request's document)."""
+
+    doc: dict[str, Any]
+    written_ms: int
+    requests: dict[str, dict[str, Any] | None]
+    retries: list[str]
+
+    def is_fresh(self, now_ms: int | None = None) -> bool:
+        """Complete, and for an open run recent enough to answer without Temporal."""
+        if any(r is None for r in self.requests.values()):
+            return False
+        if self.doc.get("status") not in OPEN_STATUSES:
+            return True
+        return (now_ms if now_ms is not None else _now_ms()) - self.written_ms <= MAX_OPEN_AGE_MS
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _text(raw: Any) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+class RunSnapshots:
+    """Read and write run snapshots."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+        self._put = client.register_script(_PUT)
+        self._get = client.register_script(_GET)
+        self._forget = client.register_script(_FORGET)
+
+    @staticmethod
+    def keys(run_id: str) -> list[str]:
+        """The hash and the request-id set of a run."""
+        return [f"{PREFIX}run:{run_id}", f"{PREFIX}run:{run_id}:requests"]
+
+    def put(self, doc: dict[str, Any], start_ms: int, seq: int, request_ids: list[str] | tuple = ()) -> bool:
+        """Store this version of a run; False when a newer version is already there."""
+        ttl = 0 if doc.get("status") in OPEN_STATUSES else CLOSED_TTL_SECONDS
+        return bool(self._put(keys=self.keys(doc["id"]),
+                              args=[start_ms, seq, json.dumps(doc, default=str), _now_ms(), ttl, *request_ids]))
+
+    @staticmethod
+    def _retries_key(run_id: str) -> str:
+        return f"{PREFIX}run:{run_id}:retries"
+
+    def add_retries(self, run_id: str, retry_ids: list[str]) -> None:
+        """Record runs that retry this one (idempotent); kept as long as a closed snapshot."""
+        if retry_ids:
+            key = self._retries_key(run_id)
+            with self._redis.pipeline(transaction=False) as pipe:
+                pipe.sadd(key, *retry_ids)
+                pipe.expire(key, CLOSED_TTL_SECONDS)
+                pipe.execute()
+
+    def link_request(self, run_id: str, request_id: str) -> None:
+        """Record that a request belongs to the run (idempotent)."""
+        self._redis.sadd(self.keys(run_id)[1], request_id)
+
+    def get(self, run_id: str) -> Snapshot | None:
+        """The stored run, or None."""
+        raw = self._get(keys=[*self.keys(run_id), self._retries_key(run_id)], args=[PREFIX])
+        if not raw:
+            return None
+        count = int(raw[2])
+        retries = sorted(_text(r) for r in raw[3:3 + count])
+        requests: dict[str, dict[str, Any] | None] = {}
+        for i in range(3 + count, len(raw), 2):
+            body = raw[i + 1]
+            requests[_text(raw[i])] = json.loads(body) if body else None
+        return Snapshot(doc=json.loads(raw[0]), written_ms=int(raw[1] or 0), requests=requests, retries=retries)
+
+    def forget_other_runs(self, run_id: str, temporal_run_id: str) -> None:
+        """A new run took over this id: drop a snapshot of an earlier run (the next read asks Temporal)."""
+        self._forget(keys=[*self.keys(run_id), self._retries_key(run_id)], args=[temporal_run_id])
