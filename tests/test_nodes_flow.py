@@ -6,18 +6,8 @@ from __future__ import annotations
 import uuid
 
 from tests.conftest import auth
-from tests.fixtures_nodes import (  # noqa: F401  fixtures
-    node_app,
-    node_client,
-    node_settings,
-    node_worker,
-    node_workspace,
-    run_of,
-    stub,
-    temporal,
-    trigger,
-    wait_run,
-)
+from tests.fixtures_nodes import *  # noqa: F403  module-scoped fixtures: stub, node_worker, node_app...
+from tests.fixtures_nodes import temporal, trigger, wait_run
 
 
 def person() -> str:
@@ -46,3 +36,101 @@ def test_small_order_is_priced_and_recorded_without_approval(node_client, stub):
     [order] = [r for r in stub.hits("/orders") if r["body"]["item"] == item]
     assert order["method"] == "POST" and order["body"] == {"item": item, "total": 30.0, "approved": True}
     assert run["definition_version"] and len(run["definition_version"]) == 64
+
+
+def test_large_order_waits_for_the_approver_and_records_the_decision(node_client, stub):
+    stub.route("/price", (200, {"price": 60}))
+    stub.route("/orders", (201, {"ok": True}))
+    approver = person()
+    run_id = trigger(node_client, "quote_order", {"base_url": stub.url, "item": "desk", "qty": 3,
+                                                   "approver": approver})
+    run = wait_run(node_client, run_id, ("waiting",))
+    [request] = run["requests"]
+    assert request["name"] == "Approve order" and request["message"] == "3 x desk = 180"
+    assert request["users"] == [approver] and request["metadata"] == {"total": 180}
+    resolve(node_client, run, approver, "Reject")
+    run = wait_run(node_client, run_id)
+    assert run["output"] == {"total": 180, "approved": False, "recorded": 201}
+    assert run["decisions"][0]["actor"] == approver
+
+
+def test_http_retries_the_named_status_codes_then_succeeds(node_client, stub):
+    url = stub.route(f"/flaky-{uuid.uuid4().hex[:6]}", (503, {"busy": 1}), (503, {"busy": 2}), (200, {"ok": True}))
+    run = wait_run(node_client, trigger(node_client, "flaky_fetch", {"url": url}))
+    assert run["status"] == "completed", run
+    assert run["output"]["status"] == 200 and run["output"]["body"] == {"ok": True}
+    assert run["output"]["attempts"] == 3
+    assert len(stub.hits(url.removeprefix(stub.url))) == 3
+
+
+def test_http_gives_up_after_max_attempts_and_the_run_fails_naming_the_step(node_client, stub):
+    path = f"/down-{uuid.uuid4().hex[:6]}"
+    url = stub.route(path, (503, {"busy": True}))
+    run = wait_run(node_client, trigger(node_client, "flaky_fetch", {"url": url}))
+    assert run["status"] == "failed"
+    assert "fetch" in run["error"]["message"] and "503" in run["error"]["message"], run["error"]
+    assert len(stub.hits(path)) == 3
+
+
+def test_a_status_that_is_not_retryable_fails_at_once_and_on_error_handles_it(node_client, stub):
+    path = f"/missing-{uuid.uuid4().hex[:6]}"
+    url = stub.route(path, (404, {"error": "no such thing"}))
+    run = wait_run(node_client, trigger(node_client, "fetch_status", {"url": url}))
+    assert run["status"] == "completed", run
+    state = run["output"]["state"]
+    assert state["error"] == "HttpStatus" and state["failed_step"] == "fetch" and "404" in state["message"]
+    assert run["output"]["fetched"] == state, "a handled step's output is its handler's last output"
+    assert len(stub.hits(path)) == 1
+
+
+def test_outbound_calls_inside_the_network_are_refused_unless_allow_listed(node_client, stub):
+    # The stub's own port is allowed; the same host on another port, and the metadata address, are not.
+    for url in ("http://127.0.0.1:9/x", "http://169.254.169.254/latest/meta-data/", "http://[::1]:9/",
+                "http://localhost:9/"):
+        run = wait_run(node_client, trigger(node_client, "fetch_status", {"url": url}))
+        state = run["output"]["state"]
+        assert state["error"] == "ForbiddenAddress", (url, state)
+        assert "WORKFLOWS_HTTP_ALLOW_HOSTS" in state["message"]
+
+
+def test_redirects_to_a_forbidden_address_are_refused(node_client, stub):
+    url = stub.route(f"/hop-{uuid.uuid4().hex[:6]}", (302, {"location": "http://127.0.0.1:9/inside"}))
+    run = wait_run(node_client, trigger(node_client, "fetch_status", {"url": url}))
+    assert run["output"]["state"]["error"] == "ForbiddenAddress", run["output"]
+
+
+def test_parallel_all_waits_for_every_branch(node_client):
+    run = wait_run(node_client, trigger(node_client, "parallel_all", {"fail_fast_branch": False}))
+    assert run["status"] == "completed", run
+    assert run["output"]["state"] == {"slow": "done", "fast": "done"}
+    assert run["output"]["race"]["outputs"][0] == {"slow": "done"}
+
+
+def test_parallel_all_fails_after_every_branch_ended_when_one_failed(node_client):
+    run = wait_run(node_client, trigger(node_client, "parallel_all", {"fail_fast_branch": True}))
+    assert run["status"] == "failed"
+    assert "fast branch broke" in run["error"]["message"] and "race" in run["error"]["message"]
+    steps = timeline(node_client, run["id"])
+    assert steps["slow_done"]["status"] == "completed", "all: the slow branch still finished"
+
+
+def test_parallel_first_failure_cancels_the_other_branches(node_client):
+    run = wait_run(node_client, trigger(node_client, "parallel_first_failure", {"fail_fast_branch": True}))
+    assert run["status"] == "failed" and "fast branch broke" in run["error"]["message"]
+    steps = timeline(node_client, run["id"])
+    assert steps["slow_wait"]["status"] == "cancelled" and "slow_done" not in steps
+
+
+def test_parallel_any_is_done_at_the_first_success(node_client):
+    run = wait_run(node_client, trigger(node_client, "parallel_any", {"fail_fast_branch": False}))
+    assert run["status"] == "completed"
+    assert run["output"]["race"]["winner"] == 1 and run["output"]["state"] == {"fast": "done"}
+    failing = wait_run(node_client, trigger(node_client, "parallel_any", {"fail_fast_branch": True}))
+    assert failing["status"] == "completed", "any: the slow branch still succeeds"
+    assert failing["output"]["race"]["winner"] == 0
+
+
+def timeline(client, run_id: str) -> dict[str, dict]:
+    """The step_timeline query, by step id (the last record of each step)."""
+    records = temporal(client.application, lambda c: c.get_workflow_handle(run_id).query("step_timeline"))
+    return {r["step"]: r for r in records}

@@ -1,0 +1,126 @@
+"""Node-based runs over time: timers, child runs, early responses, continue-as-new, pinned versions."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from tests.conftest import auth
+from tests.fixtures_nodes import *  # noqa: F403  module-scoped fixtures: stub, node_worker, node_app...
+from tests.fixtures_nodes import run_of, temporal, trigger, wait_run
+
+
+def person() -> str:
+    return f"p-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def query(client, run_id: str, name: str):
+    return temporal(client.application, lambda c: c.get_workflow_handle(run_id).query(name))
+
+
+def resolve(client, run: dict, who: str, resolution: str) -> None:
+    request_id = [r for r in run["requests"] if r["status"] == "pending"][0]["id"]
+    response = client.post(f"/api/v1/requests/{request_id}/resolve", headers=auth(user=who),
+                           json={"resolution": resolution})
+    assert response.status_code == 200, response.json
+
+
+def test_delays_timeouts_and_step_retries(node_client):
+    run = wait_run(node_client, trigger(node_client, "timers", {}))
+    assert run["status"] == "completed", run
+    assert run["output"] == {"short": 0.2, "past": 0.0, "timeout_error": "Timeout"}
+    steps = {r["step"]: r for r in query(node_client, run["id"], "step_timeline")}
+    assert steps["too_slow"]["status"] == "handled" and steps["too_slow"]["attempts"] == 2
+    assert steps["too_slow"]["error"]["type"] == "Timeout"
+
+
+def test_call_runs_a_pinned_child_definition_waiting_or_not(node_client):
+    run = wait_run(node_client, trigger(node_client, "parent", {"n": 21}))
+    assert run["status"] == "completed", run
+    child = run["output"]["child"]
+    assert child["doubled"] == 42 and len(child["version"]) == 64
+    fired = wait_run(node_client, run["output"]["fired"])
+    assert fired["workflow"] == "node_workflow" and fired["output"]["doubled"] == 2
+    assert fired["definition_version"] == child["version"]
+
+
+def test_a_failed_child_fails_the_call_step_and_on_error_can_end_the_run(node_client):
+    run = wait_run(node_client, trigger(node_client, "parent", {"n": -1}))
+    assert run["status"] == "completed", run
+    assert run["output"]["type"] == "NegativeNumber"
+    assert "n must not be negative, got -1" in run["output"]["child_failed"]
+
+
+def test_respond_answers_while_the_run_goes_on(node_client):
+    ticket = uuid.uuid4().hex[:8]
+    run_id = trigger(node_client, "respond_early", {"ticket": ticket})
+    deadline = time.monotonic() + 10
+    while not (answer := query(node_client, run_id, "respond_value"))["responded"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert answer["status"] == 202 and answer["body"] == {"ticket": ticket, "queued": True}
+    assert run_of(node_client, run_id)["status"] == "running", "the run goes on after responding"
+    run = wait_run(node_client, run_id)
+    assert run["output"] == {"ticket": ticket, "finished": True}
+    assert query(node_client, run_id, "respond_value")["body"] == {"ticket": ticket, "queued": True}
+
+
+def test_a_long_loop_continues_as_new_keeping_run_id_requests_and_state(node_client):
+    approver = person()
+    run_id = trigger(node_client, "long_loop", {"count": 60, "approver": approver})
+    run = wait_run(node_client, run_id, ("waiting",))
+    resolve(node_client, run, approver, "Go")
+    run = wait_run(node_client, run_id, timeout=60)
+    assert run["status"] == "completed", run
+    assert run["output"]["squares"] == [n * n for n in range(60)]
+    assert run["output"]["started"] == "Go" and run["output"]["decided_by"] == [approver]
+    deadline = time.monotonic() + 15  # visibility may lag a little behind
+    while (runs := temporal(node_client.application, _chain_length(run_id))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert runs >= 2, "the loop continued as new at least once"
+    state = query(node_client, run_id, "run_state")
+    assert [r["status"] for r in state["requests"]] == ["resolved"], "requests survive continue-as-new"
+    assert state["request_seq"] == 1
+    assert [a["action"] for a in run["audit"]] == ["request_opened", "decided"]
+
+
+def _chain_length(run_id: str):
+    async def count(client) -> int:
+        n = 0
+        async for _ in client.list_workflows(f"WorkflowId = '{run_id}'"):
+            n += 1
+        return n
+    return count
+
+
+def test_an_edited_definition_never_changes_a_waiting_run(node_client, node_app, node_workspace, node_worker):
+    approver = person()
+    old_run = trigger(node_client, "gate", {"approver": approver})
+    old = wait_run(node_client, old_run, ("waiting",))
+    path = node_workspace / "definitions" / "gate.json"
+    content = json.loads(path.read_text())
+    content["version"] = "2"
+    content["steps"][0]["name"] = "Gate v2"
+    content["steps"][1]["values"]["edition"] = "v2"
+    path.write_text(json.dumps(content))
+    # A restarted worker and a fresh API both load the edited file.
+    node_worker.stop()
+    node_worker.start()
+    from plugin.api import create_app
+
+    fresh = create_app(node_app.extensions["workflows"].settings)
+    fresh.config["TESTING"] = True
+    fresh_client = fresh.test_client()
+    try:
+        new_run = trigger(fresh_client, "gate", {"approver": approver})
+        new = wait_run(fresh_client, new_run, ("waiting",))
+        assert new["requests"][0]["name"] == "Gate v2"
+        assert new["definition_version"] != old["definition_version"]
+        resolve(fresh_client, old, approver, "Open")
+        resolve(fresh_client, new, approver, "Open")
+        assert wait_run(fresh_client, old_run)["output"] == {"edition": "v1", "resolution": "Open"}
+        assert wait_run(fresh_client, new_run)["output"] == {"edition": "v2", "resolution": "Open"}
+        assert run_of(fresh_client, old_run)["definition_version"] == old["definition_version"]
+    finally:
+        fresh.extensions["workflows"].gateway.close()
