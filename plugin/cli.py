@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 import click
 
@@ -87,6 +88,22 @@ def reindex() -> None:
     except Exception as exc:  # one line for the person at the terminal
         raise click.ClickException(f"reindex failed: {exc}") from None
     click.echo(f"Inbox rebuilt: {count} requests from open runs on task queue {settings.task_queue!r}")
+
+
+@main.command()
+@click.argument("workspaces", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def check(workspaces: tuple[Path, ...]) -> None:
+    """Validate workspace folders (default: the configured ones); list every problem, exit 1 if any."""
+    from plugin.workspace.check import check_workspaces
+
+    folders = [p.resolve() for p in workspaces] or list(_settings().workspaces)
+    report = check_workspaces(folders)
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    if report.problems:
+        click.echo(f"{len(report.problems)} problem(s) in {len(folders)} workspace folder(s)", err=True)
+        sys.exit(1)
+    click.echo(f"OK: {report.definitions} definition(s), {report.queries} query(ies) in {len(folders)} folder(s)")
 
 
 if __name__ == "__main__":
