@@ -7,17 +7,18 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from plugin.engine import humans
 from plugin.engine.models import HumanRequest, RunState
-from plugin.errors import Conflict, Forbidden, NotFound, PluginError, ValidationFailed
+from plugin.errors import Conflict, Forbidden, NotFound, PluginError, ServiceUnavailable, ValidationFailed
 
 _ERROR_TYPES: dict[str, type[PluginError]] = {
     "NotFound": NotFound, "Forbidden": Forbidden, "Conflict": Conflict, "ValidationFailed": ValidationFailed,
 }
+UPDATE_WAIT = 5.0
 UPDATES = {"resolve": "resolve_request", "reassign": "reassign_request", "cancel": "cancel_request"}
 CHECKS = {"resolve": humans.check_resolve, "reassign": humans.check_reassign, "cancel": humans.check_cancel}
 
@@ -30,6 +31,15 @@ def run_id_of(request_id: str) -> str:
     return run_id
 
 
+def refusal(update_name: str, request: HumanRequest | None, arg: Any) -> PluginError | None:
+    """The HTTP error the update's own checks give for this request state, or None when they pass."""
+    try:
+        CHECKS[update_name](request, arg)
+    except ApplicationError as exc:
+        return _as_http_error(exc) or NotFound(f"Request {arg.request_id} not found")
+    return None
+
+
 def _as_http_error(exc: ApplicationError) -> PluginError | None:
     if exc.type not in _ERROR_TYPES:
         return None
@@ -37,11 +47,18 @@ def _as_http_error(exc: ApplicationError) -> PluginError | None:
     return _ERROR_TYPES[exc.type](exc.message, details)
 
 
-async def update_request(client: Client, update_name: str, arg: Any) -> HumanRequest:
-    """Send one of the request updates; the workflow's validator answers refusals at once, typed for HTTP."""
+async def update_request(client: Client, update_name: str, arg: Any, wait: float = UPDATE_WAIT) -> HumanRequest:
+    """Send one of the request updates; the workflow's validator answers refusals at once, typed for HTTP.
+
+    An update that gets no answer within ``wait`` seconds (the run ended while it queued, or no worker is
+    there) is answered from the run's state instead: 409 when the request was settled meanwhile, else 503.
+    """
     handle = client.get_workflow_handle(run_id_of(arg.request_id))
     try:
-        return await handle.execute_update(UPDATES[update_name], arg, result_type=HumanRequest)
+        return await asyncio.wait_for(
+            handle.execute_update(UPDATES[update_name], arg, result_type=HumanRequest), wait)
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        raise await _answer_from_state(handle, update_name, arg, timed_out=True) from None
     except WorkflowUpdateFailedError as exc:
         error = _as_http_error(exc.cause) if isinstance(exc.cause, ApplicationError) else None
         if error is None:
@@ -50,21 +67,25 @@ async def update_request(client: Client, update_name: str, arg: Any) -> HumanReq
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
-    raise await _refusal_for_ended_run(handle, update_name, arg)
+    raise await _answer_from_state(handle, update_name, arg, timed_out=False)
 
 
-async def _refusal_for_ended_run(handle: Any, update_name: str, arg: Any) -> PluginError:
-    """The run has ended (or never was): apply the same checks to its final state for an exact answer,
-    e.g. 409 naming who decided, rather than a bare 404."""
+async def _answer_from_state(handle: Any, update_name: str, arg: Any, timed_out: bool) -> PluginError:
+    """Apply the update's own checks to the run's current state for an exact answer (e.g. 409 naming who
+    decided) when the workflow could not answer itself."""
     try:
-        state = await handle.query("run_state", result_type=RunState, rpc_timeout=timedelta(seconds=10))
-    except Exception:  # no such run, or it cannot be read: the request is unknown to the caller
+        state = await handle.query("run_state", result_type=RunState, rpc_timeout=timedelta(seconds=5))
+    except Exception:  # no such run, or it cannot be read now
+        if timed_out:
+            return ServiceUnavailable("No worker answered in time; try again", {"service": "worker"})
         return NotFound(f"Request {arg.request_id} not found")
     request = next((r for r in state.requests if r.id == arg.request_id), None)
-    try:
-        CHECKS[update_name](request, arg)
-    except ApplicationError as refusal:
-        return _as_http_error(refusal) or NotFound(f"Request {arg.request_id} not found")
+    refused = refusal(update_name, request, arg)
+    if refused is not None:
+        return refused
+    if timed_out:
+        return ServiceUnavailable("No worker answered in time; the decision may still be applied: "
+                                  "read the request before trying again", {"service": "worker"})
     return Conflict(f"Request {arg.request_id} can no longer be decided: its run has ended")
 
 

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import redis
+from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
@@ -22,8 +23,16 @@ from plugin.api.schemas import (
 )
 from plugin.api.services import Services, services
 from plugin.engine.humans import may_see
-from plugin.engine.models import CancelRequestInput, HumanRequest, ReassignInput, ResolveInput
-from plugin.errors import NotFound, ServiceUnavailable
+from plugin.engine.models import (
+    PENDING,
+    CancelRequestInput,
+    HumanRequest,
+    ReassignInput,
+    ResolveInput,
+    request_from_doc,
+)
+from plugin.errors import NotFound, PluginError, ServiceUnavailable
+from plugin.store.inbox import PREFIX
 from plugin.store.inbox_rebuild import claim_rebuild, inbox_is_built, rebuild_inbox, release_rebuild
 
 log = logging.getLogger(__name__)
@@ -33,6 +42,7 @@ bp = Blueprint("requests", __name__, url_prefix="/api/v1/requests", description=
 ERRORS = {400: "Bad request", 401: "No or invalid key", 403: "Not allowed", 404: "Unknown request",
           409: "Already decided", 422: "Invalid input", 503: "Temporal or Redis unavailable"}
 REBUILD_WAIT = 30.0
+REQUEST_LOCK_WAIT = 20.0
 
 
 def _document_errors(*codes: int):
@@ -68,15 +78,47 @@ def _ensure_inbox(svc: Services) -> None:
     raise ServiceUnavailable("The inbox is being rebuilt from Temporal; try again in a moment")
 
 
+def _settled_refusal(svc: Services, update_name: str, arg: Any) -> PluginError | None:
+    """When the inbox already shows the request settled, the refusal its own checks give (e.g. 409 naming
+    who decided); the inbox holds only committed versions, so a settled request there is settled."""
+    doc = svc.inbox.get(arg.request_id)
+    if doc is None or doc["status"] == PENDING:
+        return None
+    return request_ops.refusal(update_name, request_from_doc(doc), arg)
+
+
 def _send(update_name: str, arg: Any) -> HumanRequest:
-    """Send a request update and write the answer into the inbox at once (read-your-writes)."""
+    """Send a request update and write the answer into the inbox at once (read-your-writes).
+
+    Updates to one request go one at a time (a Redis lock, so across API processes): a crowd pressing the
+    same button gets its answers from the first decision instead of queueing dozens of updates on one run.
+    """
     svc = services()
-    request = svc.gateway.call(lambda c: request_ops.update_request(c, update_name, arg))
+    lock = svc.redis.lock(f"{PREFIX}reqlock:{arg.request_id}", timeout=30, sleep=0.005,
+                          blocking_timeout=REQUEST_LOCK_WAIT)
+    if not lock.acquire():
+        raise ServiceUnavailable("Too many changes to this request at once; try again", {"service": "redis"})
     try:
-        svc.inbox.put(request)  # the worker's own write of this version is then a no-op
-    except redis.RedisError as exc:  # the change is in Temporal; the worker's activity updates the inbox
-        log.warning("inbox write after %s failed: %s", update_name, exc)
-    return request
+        refused = _settled_refusal(svc, update_name, arg)
+        if refused is not None:
+            raise refused
+        try:
+            request = svc.gateway.call(lambda c: request_ops.update_request(c, update_name, arg))
+        except (NotFound, ServiceUnavailable) as exc:
+            settled = _settled_refusal(svc, update_name, arg)  # e.g. the run ended as this update queued
+            if settled is None:
+                raise
+            raise settled from exc
+        try:
+            svc.inbox.put(request)  # the worker's own write of this version is then a no-op
+        except redis.RedisError as exc:  # the change is in Temporal; the worker's activity updates the inbox
+            log.warning("inbox write after %s failed: %s", update_name, exc)
+        return request
+    finally:
+        try:
+            lock.release()
+        except redis.exceptions.LockError:  # expired meanwhile: nothing to release
+            pass
 
 
 @bp.route("")
@@ -90,7 +132,8 @@ def list_requests(args: dict):
     _ensure_inbox(svc)
     page = svc.inbox.list_for(who, status=args["status"], name=args.get("name"),
                               limit=args["limit"], cursor=args.get("cursor"))
-    return {"requests": page.items, "next_cursor": page.next_cursor}
+    # The stored documents already have the response shape: answer them as they are (no re-encoding).
+    return current_app.response_class(page.to_json(), mimetype="application/json")
 
 
 @bp.route("/<request_id>")

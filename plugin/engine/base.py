@@ -202,6 +202,8 @@ class PluginWorkflow:
                                       comment=comment, details=details or {}))
 
     async def _publish(self, request: HumanRequest) -> None:
+        # Not a local activity: those run before the workflow task commits, and a task that is then lost
+        # (seen with 50 concurrent resolves) would leave a decision in Redis that Temporal never recorded.
         await workflow.execute_activity("publish_request", request, start_to_close_timeout=ACTIVITY_TIMEOUT,
                                         retry_policy=ACTIVITY_RETRY)
 

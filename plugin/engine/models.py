@@ -128,6 +128,12 @@ class HumanRequest:
     escalated: bool = False
 
 
+def request_from_doc(doc: dict[str, Any]) -> HumanRequest:
+    """A HumanRequest from its JSON document (as the inbox stores it)."""
+    return HumanRequest(**{**doc, "decisions": [Decision(**d) for d in doc.get("decisions", [])],
+                           "form": [FormField(**f) for f in doc.get("form", [])]})
+
+
 @dataclass
 class RequestOutcome:
     """What ``assign_request`` returns once a request is decided."""

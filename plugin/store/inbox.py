@@ -45,10 +45,19 @@ def _millis(iso: str) -> int:
 
 @dataclass(frozen=True)
 class InboxPage:
-    """One page of requests and the cursor for the next page (None at the end)."""
+    """One page of requests, as the stored JSON documents, and the cursor for the next page (None at the end)."""
 
-    items: list[dict[str, Any]]
+    raw_items: list[str]
     next_cursor: str | None
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The requests as dicts."""
+        return [json.loads(raw) for raw in self.raw_items]
+
+    def to_json(self) -> str:
+        """The page as the API answers it, built from the stored documents without re-encoding them."""
+        return f'{{"requests": [{", ".join(self.raw_items)}], "next_cursor": {json.dumps(self.next_cursor)}}}'
 
 
 class Inbox:
@@ -97,16 +106,13 @@ class Inbox:
             if cursor:
                 cut = float(max_score)
                 candidates = [(m, s) for m, s in candidates if s < cut or m > after_id]
-            docs = self._docs(candidates, status, name, limit + 1)
+            docs = self._docs(candidates, name, limit + 1)
             if len(docs) > limit or exhausted:
                 break
             batch *= 2
         page = docs[:limit]
-        more = len(docs) > limit
-        next_cursor = f"{int(page[-1].pop('_score'))}:{page[-1]['id']}" if more else None
-        for doc in page:
-            doc.pop("_score", None)
-        return InboxPage(items=page, next_cursor=next_cursor)
+        next_cursor = f"{int(page[-1][1])}:{page[-1][0]}" if len(docs) > limit else None
+        return InboxPage(raw_items=[raw for _, _, raw in page], next_cursor=next_cursor)
 
     def _top(self, keys: list[str], max_score: str, batch: int) -> tuple[list[tuple[str, float]], bool]:
         """Merged (id, score) pairs, newest first, safe to consume; True when no key has more."""
@@ -124,10 +130,14 @@ class Inbox:
         ordered = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
         return [(m, s) for m, s in ordered if s > frontier], frontier == float("-inf")
 
-    def _docs(self, candidates: list[tuple[str, float]], status: str, name: str | None,
-              wanted: int) -> list[dict[str, Any]]:
-        """Load the request documents for the candidates, keeping those that match, up to ``wanted``."""
-        docs: list[dict[str, Any]] = []
+    def _docs(self, candidates: list[tuple[str, float]], name: str | None,
+              wanted: int) -> list[tuple[str, float, str]]:
+        """(id, score, stored JSON) for the candidates that match, up to ``wanted``.
+
+        The index key already fixes the status (the write script moves ids between keys atomically), so
+        documents are only parsed when filtering by name.
+        """
+        docs: list[tuple[str, float, str]] = []
         step = wanted + 16
         for start in range(0, len(candidates), step):
             chunk = candidates[start:start + step]
@@ -135,14 +145,13 @@ class Inbox:
                 for member, _ in chunk:
                     pipe.hget(f"{PREFIX}req:{member}", "doc")
                 raws = pipe.execute()
-            for (_, score), raw in zip(chunk, raws, strict=True):
+            for (member, score), raw in zip(chunk, raws, strict=True):
                 if not raw:
                     continue
-                doc = json.loads(raw)
-                if doc["status"] != status or (name and doc["name"] != name):
+                text = raw.decode() if isinstance(raw, bytes) else raw
+                if name and json.loads(text)["name"] != name:
                     continue
-                doc["_score"] = score
-                docs.append(doc)
+                docs.append((member, score, text))
                 if len(docs) >= wanted:
                     return docs
         return docs

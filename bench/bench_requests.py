@@ -1,0 +1,178 @@
+"""Benchmark: human requests, measured in one run on one embedded stack.
+
+1. Resolve round trip: HTTP resolve, then GET /api/v1/runs/{id} until the run shows its next state,
+   versus a raw Temporal round trip on the same server: ``execute_update`` on a minimal workflow, then
+   ``describe`` until it shows its next state. Target: within 1.5x raw.
+2. Inbox reads: GET /api/v1/requests p50/p99 with 10,000 pending requests spread over 1,000 users.
+   Target: p99 under 20 ms. The requests are written with the same ``Inbox.put`` the worker's activity
+   uses (starting 10,000 real runs would measure run starts, not the inbox).
+
+Run: .venv/bin/python -m bench.bench_requests [--runs 40] [--inbox-requests 10000] [--users 1000]
+Only 127.0.0.1 is touched; every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import requests
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from bench.raw_workflows import RawApproval, RawDecision
+from bench.stack import embedded_stack, percentile
+from plugin.engine.models import HumanRequest
+from plugin.store.connection import connect as connect_redis
+from plugin.store.inbox import Inbox
+from plugin.temporal_gateway import connect_client
+
+RAW_QUEUE = "bench-raw"
+
+
+def summary(name: str, samples: list[float]) -> str:
+    ms = [s * 1000 for s in samples]
+    return (f"{name:<34} n={len(ms):<5} p50={percentile(ms, 50):7.2f} ms  p99={percentile(ms, 99):7.2f} ms  "
+            f"mean={statistics.mean(ms):7.2f} ms")
+
+
+def wait_state(fetch, done, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if done(fetch()):
+            return
+        time.sleep(0.002)
+    raise TimeoutError("state never changed")
+
+
+async def raw_round_trips(client: Client, count: int) -> list[float]:
+    """Start ``count`` raw approvals, then time update -> describe showing the run closed, one at a time."""
+    handles = [await client.start_workflow(RawApproval.run, id=f"raw-{uuid.uuid4().hex}", task_queue=RAW_QUEUE)
+               for _ in range(count)]
+    await asyncio.sleep(1.0)  # all are waiting
+    samples = []
+    for handle in handles:
+        started = time.perf_counter()
+        await handle.execute_update(RawApproval.decide, RawDecision("Approve"))
+        while (await handle.describe()).close_time is None:
+            await asyncio.sleep(0.002)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def plugin_round_trips(api: str, app_key: str, count: int) -> list[float]:
+    """Submit ``count`` expenses that wait for a manager, then time resolve -> GET run showing completed."""
+    session = requests.Session()
+    employee = {"Authorization": f"Bearer {app_key}", "X-Workflows-User": "emp@example.com"}
+    manager = {"Authorization": f"Bearer {app_key}", "X-Workflows-User": "boss@example.com",
+               "X-Workflows-Groups": "managers"}
+    run_ids = []
+    for i in range(count):
+        response = session.post(f"{api}/api/v1/queries/submit_expense/runs", headers=employee, timeout=10,
+                                json={"input": {"employee": "emp@example.com", "amount": 500 + i, "description": "b"}})
+        response.raise_for_status()
+        run_ids.append(response.json()["run_id"])
+    request_ids = {}
+    for run_id in run_ids:
+        def fetch(run_id=run_id):
+            return session.get(f"{api}/api/v1/runs/{run_id}", headers=employee, timeout=10).json()
+        wait_state(fetch, lambda run: run["status"] == "waiting")
+        request_ids[run_id] = fetch()["requests"][0]["id"]
+    samples = []
+    for run_id in run_ids:
+        started = time.perf_counter()
+        resolved = session.post(f"{api}/api/v1/requests/{request_ids[run_id]}/resolve", headers=manager,
+                                json={"resolution": "Approve"}, timeout=10)
+        resolved.raise_for_status()
+        wait_state(lambda run_id=run_id: session.get(f"{api}/api/v1/runs/{run_id}", headers=employee,
+                                                     timeout=10).json(),
+                   lambda run: run["status"] == "completed")
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def fill_inbox(inbox: Inbox, total: int, users: int) -> list[str]:
+    """Write ``total`` pending requests spread evenly over ``users`` people; returns the people."""
+    people = [f"user{i:04d}@example.com" for i in range(users)]
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda i: inbox.put(HumanRequest(
+            id=f"bench-run-{i}:1", run_id=f"bench-run-{i}", query="submit_expense", name="Approve expense",
+            message=f"Expense {i}", metadata={"amount": i}, resolutions=["Approve", "Reject"],
+            users=[people[i % users]], groups=[], required_approvals=1, rejecting_resolutions=["Reject"],
+            allow_self_approval=False, requester="emp@example.com",
+            created_at=(start + timedelta(seconds=i)).isoformat())), range(total)))
+    return people
+
+
+def inbox_reads(api: str, app_key: str, people: list[str], count: int, threads: int) -> tuple[list[float], float]:
+    """``count`` GET /api/v1/requests for random people from ``threads`` threads; samples and reads/s."""
+    rng = random.Random(7)
+    picks = [rng.choice(people) for _ in range(count)]
+    local = threading.local()
+
+    def one(user: str) -> float:
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        started = time.perf_counter()
+        response = session.get(f"{api}/api/v1/requests", timeout=10,
+                               headers={"Authorization": f"Bearer {app_key}", "X-Workflows-User": user})
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200 and len(response.json()["requests"]) == 10, response.text
+        return elapsed
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        samples = list(pool.map(one, picks))
+    return samples, count / (time.perf_counter() - began)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--inbox-requests", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=1_000)
+    parser.add_argument("--reads", type=int, default=2_000)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+
+    with embedded_stack() as settings:
+        api = f"http://{settings.host}:{settings.port}"
+        print(f"stack up: API {api}, Temporal {settings.effective_temporal_address}")
+
+        async def raw() -> list[float]:
+            client = await connect_client(settings)
+            async with Worker(client, task_queue=RAW_QUEUE, workflows=[RawApproval]):
+                await raw_round_trips(client, 5)  # warm-up
+                return await raw_round_trips(client, args.runs)
+
+        plugin_round_trips(api, settings.app_key, 5)  # warm-up
+        plugin = plugin_round_trips(api, settings.app_key, args.runs)
+        raw_samples = asyncio.run(raw())
+        print(summary("resolve round trip, plugin HTTP", plugin))
+        print(summary("update round trip, raw Temporal", raw_samples))
+        ratio = statistics.median(plugin) / statistics.median(raw_samples)
+        print(f"resolve round trip / raw (p50): {ratio:.2f}x   target <= 1.5x   "
+              f"{'MET' if ratio <= 1.5 else 'MISSED'}")
+
+        inbox = Inbox(connect_redis(settings))
+        began = time.perf_counter()
+        people = fill_inbox(inbox, args.inbox_requests, args.users)
+        print(f"inbox filled: {args.inbox_requests} pending requests over {args.users} users "
+              f"in {time.perf_counter() - began:.1f}s")
+        inbox_reads(api, settings.app_key, people, 200, args.threads)  # warm-up
+        samples, rate = inbox_reads(api, settings.app_key, people, args.reads, args.threads)
+        print(summary(f"GET /api/v1/requests ({args.threads} threads)", samples) + f"  {rate:.0f} reads/s")
+        p99 = percentile([s * 1000 for s in samples], 99)
+        print(f"inbox p99: {p99:.2f} ms   target < 20 ms   {'MET' if p99 < 20 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
