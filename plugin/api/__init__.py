@@ -6,6 +6,7 @@ from flask import Flask, request
 from flask_smorest import Api
 
 from plugin.api.errors import register_error_handlers
+from plugin.api.openapi_errors import ErrorShapePlugin
 from plugin.api.schemas import ErrorSchema
 from plugin.api.services import Services
 from plugin.config import Settings
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     services.init_app(app)
     app.before_request(_require_json_body)
 
-    api = PluginApi(app, spec_kwargs={"components": {"securitySchemes": {
+    api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin()], "components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
     from plugin.api import health, queries, requests, run_actions, runs
 

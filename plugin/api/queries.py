@@ -116,8 +116,13 @@ def _key_reused() -> ValidationFailed:
 @bp.arguments(TriggerBody)
 @bp.response(202, RunStartedSchema, description="Started (or an existing run); still running after the wait")
 @bp.alt_response(200, schema=RunStartedSchema, description="The run completed within the wait: its output")
+@bp.alt_response(400, description="Body not JSON, or a bad Idempotency-Key or X-Workflows-App header")
+@bp.alt_response(401, description="No valid API key")
+@bp.alt_response(404, description="No such query")
+@bp.alt_response(413, description="Body over the configured limit")
 @bp.alt_response(422, description="Invalid input (each bad field named), an Idempotency-Key reused with another "
                                   "body, or the run failed within the wait (code run_failed, with the run id)")
+@bp.alt_response(503, description="Temporal or Redis unavailable")
 def trigger(args: dict, body: dict, name: str):
     """Trigger workflow: validate the input against the query's schema and start a run.
 

@@ -65,9 +65,12 @@ def retry_spec(old: dict[str, Any]) -> run_ops.StartSpec:
 @bp.arguments(CancelBody)
 @bp.response(200, RunSchema, description="The run ended (normally: cancelled)")
 @bp.alt_response(202, schema=RunSchema, description="Cancellation asked; the run has not ended yet")
+@bp.alt_response(401, description="No valid API key")
 @bp.alt_response(403, description="Only the starter or an admin may cancel")
 @bp.alt_response(404, description="No such run, or not one the caller may see")
 @bp.alt_response(409, description="The run has already ended")
+@bp.alt_response(422, description="wait is not valid")
+@bp.alt_response(503, description="Temporal unavailable")
 def cancel(body: dict, run_id: str):
     """Cancel a run gracefully: its pending requests are withdrawn and it ends ``cancelled``."""
     run = _actionable(run_id)
@@ -82,9 +85,11 @@ def cancel(body: dict, run_id: str):
 
 @bp.route("/<run_id>/retry", methods=["POST"])
 @bp.response(202, RunStartedSchema, description="The new run (existing: true when this run was retried before)")
+@bp.alt_response(401, description="No valid API key")
 @bp.alt_response(403, description="Only the starter or an admin may retry")
 @bp.alt_response(404, description="No such run, or not one the caller may see")
 @bp.alt_response(409, description="The run is still open, or its workflow is no longer offered")
+@bp.alt_response(503, description="Temporal unavailable")
 def retry(run_id: str):
     """Retry: a new run with the same input, linked both ways (``retry_of`` on it, ``retries`` on this one)."""
     old = _actionable(run_id)
@@ -113,6 +118,7 @@ def _select(body: dict, allowed: tuple[str, ...], default_label: str) -> tuple[l
 @bp.route("/bulk-cancel", methods=["POST"])
 @bp.arguments(BulkArgs)
 @bp.response(200, BulkResultSchema)
+@bp.alt_response(401, description="No valid API key")
 @bp.alt_response(403, description="A user asked for runs started by someone else")
 @bp.alt_response(422, description="A filter is not valid (the field is named)")
 def bulk_cancel(body: dict):
@@ -130,6 +136,7 @@ def bulk_cancel(body: dict):
 @bp.route("/bulk-retry", methods=["POST"])
 @bp.arguments(BulkArgs)
 @bp.response(200, BulkResultSchema)
+@bp.alt_response(401, description="No valid API key")
 @bp.alt_response(403, description="A user asked for runs started by someone else")
 @bp.alt_response(422, description="A filter is not valid, or status is missing or open")
 def bulk_retry(body: dict):
