@@ -139,6 +139,8 @@ def start_temporal(data_dir: Path, port: int, ui_port: int | None, log_path: Pat
         "--db-filename", str(data_dir / "temporal.db"),
         "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
         "--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true",
+        # Activities scheduled on the worker's own task queue come back with the workflow task reply.
+        "--dynamic-config-value", "system.enableActivityEagerExecution=true",
         "--log-level", "warn",
     ]
     args += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
