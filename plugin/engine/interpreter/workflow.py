@@ -17,6 +17,19 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    # Jinja imports some of its modules lazily, while compiling or running a template: load them all here so
+    # the sandbox passes them through instead of warning about imports after the workflow loaded.
+    import jinja2.compiler  # noqa: F401
+    import jinja2.idtracking  # noqa: F401
+    import jinja2.lexer  # noqa: F401
+    import jinja2.meta  # noqa: F401
+    import jinja2.nodes  # noqa: F401
+    import jinja2.optimizer  # noqa: F401
+    import jinja2.parser  # noqa: F401
+    import jinja2.runtime  # noqa: F401
+    import jinja2.sandbox  # noqa: F401
+    import jinja2.visitor  # noqa: F401
+    import markupsafe  # noqa: F401
     from temporalio.converter import value_to_type
 
     from plugin.engine import http_types  # noqa: F401  the sandbox must know it to decode activity results
