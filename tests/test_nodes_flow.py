@@ -134,3 +134,32 @@ def timeline(client, run_id: str) -> dict[str, dict]:
     """The step_timeline query, by step id (the last record of each step)."""
     records = temporal(client.application, lambda c: c.get_workflow_handle(run_id).query("step_timeline"))
     return {r["step"]: r for r in records}
+
+
+def test_sample_purchase_request_falls_back_to_fixed_rates_and_asks_a_manager(node_client):
+    requester, manager = person(), person()
+    run_id = trigger(node_client, "request_purchase", {"requester": requester, "item": "Laptop", "amount": 1000,
+                                                        "currency": "EUR"}, user=requester)
+    run = wait_run(node_client, run_id, ("waiting",))
+    answer = temporal(node_client.application, lambda c: c.get_workflow_handle(run_id).query("respond_value"))
+    assert answer["responded"] and answer["status"] == 202 and answer["body"]["run"] == run_id
+    [request] = run["requests"]
+    assert request["groups"] == ["managers"] and request["metadata"] == {"item": "Laptop", "amount_usd": 1080.0}
+    assert request["due_at"] and request["form"][0]["name"] == "cost_center"
+    response = node_client.post(f"/api/v1/requests/{request['id']}/resolve",
+                                headers=auth(user=manager, groups="managers"),
+                                json={"resolution": "Approve", "payload": {"cost_center": "R&D"}})
+    assert response.status_code == 200, response.json
+    run = wait_run(node_client, run_id)
+    assert run["output"]["approved"] is True and run["output"]["decided_by"] == manager
+    assert run["output"]["amount_usd"] == 1080.0
+    assert "fixed table used" in run["output"]["note"], "no network in tests: the rate service is unreachable"
+
+
+def test_sample_purchase_request_small_usd_amount_is_approved_at_once(node_client):
+    requester = person()
+    run_id = trigger(node_client, "request_purchase", {"requester": requester, "item": "Pens", "amount": 12.5,
+                                                        "currency": "USD"}, user=requester)
+    run = wait_run(node_client, run_id)
+    assert run["output"] == {"item": "Pens", "amount_usd": 12.5, "approved": True, "decided_by": "policy",
+                             "note": ""}
