@@ -23,15 +23,18 @@ DEFAULT_HTTP_TIMEOUT = 30.0
 DEFAULT_HTTP_ATTEMPTS = 3
 
 
-def _failure_of(step: Step, exc: BaseException, what: str) -> StepFailed:
-    """A StepFailed from an activity's or a child's failure, keeping the cause's type and message."""
+def _failure_of(step: Step, exc: BaseException, what: str, retryable: bool = False) -> StepFailed:
+    """A StepFailed from an activity's or a child's failure, keeping the cause's type and message.
+
+    ``retryable``: whether the step's own ``retry`` may run it again (an http step's activity has already
+    used its retries; a child run may be started again)."""
     cause = exc.__cause__ if exc.__cause__ is not None else exc
     if isinstance(cause, ApplicationError):
         details = cause.details[0] if cause.details else None
-        return StepFailed(step["id"], cause.message, cause.type or "Error", details, retryable=False)
+        return StepFailed(step["id"], cause.message, cause.type or "Error", details, retryable=retryable)
     if isinstance(cause, TimeoutError):
-        return StepFailed(step["id"], f"{what} timed out", "Timeout", retryable=False)
-    return StepFailed(step["id"], f"{what} failed: {cause}", type(cause).__name__, retryable=False)
+        return StepFailed(step["id"], f"{what} timed out", "Timeout", retryable=retryable)
+    return StepFailed(step["id"], f"{what} failed: {cause}", type(cause).__name__, retryable=retryable)
 
 
 async def run_http(r: Runner, step: Step, scope: Scope, resume: Any) -> Any:
@@ -120,4 +123,4 @@ async def run_call(r: Runner, step: Step, scope: Scope, resume: Any) -> Any:
     try:
         return await workflow.execute_child_workflow(target, child, **options)
     except ChildWorkflowError as exc:
-        raise _failure_of(step, exc, f"child run {child_id}") from None
+        raise _failure_of(step, exc, f"child run {child_id}", retryable=True) from None
