@@ -116,3 +116,21 @@ def test_a_waiting_run_shows_its_request_as_a_step_and_leaves_waiting_once_resol
     after = get_run(client, run_id, who)
     assert after["status"] != "waiting" and after["decisions"][0]["actor"] == boss
     assert ended(client, run_id, who)["output"]["approved"] is True
+
+
+def test_a_run_cancelled_outside_the_api_has_a_cancelled_snapshot(client, settings):
+    import asyncio
+
+    from plugin.temporal_gateway import connect_client
+
+    who = user()
+    run_id = trigger(client, who, {"sleep": 60})["run_id"]
+    store = RunSnapshots(redis.Redis.from_url(settings.redis_url))
+    wait_for(lambda: store.get(run_id) is not None)
+
+    async def cancel() -> None:
+        await (await connect_client(settings)).get_workflow_handle(run_id).cancel()
+    asyncio.run(cancel())
+    wait_for(lambda: store.get(run_id).doc["status"] != "running")
+    assert store.get(run_id).doc["status"] == "cancelled", "the worker's own snapshot, not a refresh"
+    assert get_run(client, run_id, who)["status"] == "cancelled"

@@ -8,14 +8,19 @@ that every request change goes through). Continue-as-new publishes nothing: the 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from temporalio import activity, workflow
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    FailureError,
+    is_cancelled_exception,
+)
 from temporalio.worker import (
     ExecuteWorkflowInput,
     Interceptor,
@@ -114,15 +119,14 @@ class _SnapshotInbound(WorkflowInboundInterceptor):
         await _publish("running")
         try:
             result = await super().execute_workflow(input)
-        except asyncio.CancelledError:
-            await _publish("cancelled", error={"type": "CancelledError", "message": "the run was cancelled",
-                                               "step": None})
-            raise
-        except workflow.ContinueAsNewError:
-            raise
-        except FailureError as exc:  # the run fails (other exceptions fail the task and are retried)
-            await _publish("failed", error=failure_summary(exc))
-            raise
+        except BaseException as exc:
+            # the same rule the SDK applies: a cancellation after a cancel request ends the run cancelled
+            if workflow.cancellation_reason() is not None and is_cancelled_exception(exc):
+                await _publish("cancelled", error={"type": "CancelledError", "message": "the run was cancelled",
+                                                   "step": None})
+            elif isinstance(exc, FailureError):  # the run fails (other exceptions fail the task, retried)
+                await _publish("failed", error=failure_summary(exc))
+            raise  # continue-as-new and eviction publish nothing: the next run, or the replay, does
         await _publish("completed", output=result)
         return result
 
