@@ -131,6 +131,6 @@ def test_a_run_cancelled_outside_the_api_has_a_cancelled_snapshot(client, settin
     async def cancel() -> None:
         await (await connect_client(settings)).get_workflow_handle(run_id).cancel()
     asyncio.run(cancel())
-    wait_for(lambda: store.get(run_id).doc["status"] != "running")
+    wait_for(lambda: store.get(run_id).doc["status"] != "running", timeout=40)
     assert store.get(run_id).doc["status"] == "cancelled", "the worker's own snapshot, not a refresh"
     assert get_run(client, run_id, who)["status"] == "cancelled"
