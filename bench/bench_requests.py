@@ -68,8 +68,9 @@ async def raw_round_trips(client: Client, count: int) -> list[float]:
     return samples
 
 
-def plugin_round_trips(api: str, app_key: str, count: int) -> list[float]:
-    """Submit ``count`` expenses that wait for a manager, then time resolve -> GET run showing completed."""
+def plugin_round_trips(api: str, app_key: str, count: int) -> tuple[list[float], list[float]]:
+    """Submit ``count`` expenses that wait for a manager, then time resolve -> GET run showing the run
+    no longer waiting (its next state), and on to completed."""
     session = requests.Session()
     employee = {"Authorization": f"Bearer {app_key}", "X-Workflows-User": "emp@example.com"}
     manager = {"Authorization": f"Bearer {app_key}", "X-Workflows-User": "boss@example.com",
@@ -86,18 +87,21 @@ def plugin_round_trips(api: str, app_key: str, count: int) -> list[float]:
             return session.get(f"{api}/api/v1/runs/{run_id}", headers=employee, timeout=10).json()
         wait_state(fetch, lambda run: run["status"] == "waiting")
         request_ids[run_id] = fetch()["requests"][0]["id"]
-    samples = []
+    moved_on, completed = [], []
     for run_id in run_ids:
         started = time.perf_counter()
         resolved = session.post(f"{api}/api/v1/requests/{request_ids[run_id]}/resolve", headers=manager,
                                 json={"resolution": "Approve"}, timeout=10)
         resolved.raise_for_status()
         RESOLVE_POST.append(time.perf_counter() - started)
-        wait_state(lambda run_id=run_id: session.get(f"{api}/api/v1/runs/{run_id}", headers=employee,
-                                                     timeout=10).json(),
-                   lambda run: run["status"] == "completed")
-        samples.append(time.perf_counter() - started)
-    return samples
+
+        def fetch(run_id=run_id):
+            return session.get(f"{api}/api/v1/runs/{run_id}", headers=employee, timeout=10).json()
+        wait_state(fetch, lambda run: run["status"] != "waiting")
+        moved_on.append(time.perf_counter() - started)
+        wait_state(fetch, lambda run: run["status"] == "completed")
+        completed.append(time.perf_counter() - started)
+    return moved_on, completed
 
 
 def fill_inbox(inbox: Inbox, total: int, users: int) -> list[str]:
@@ -106,7 +110,7 @@ def fill_inbox(inbox: Inbox, total: int, users: int) -> list[str]:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda i: inbox.put(HumanRequest(
-            id=f"bench-run-{i}:1", run_id=f"bench-run-{i}", query="submit_expense", name="Approve expense",
+            id=f"bench-run-{i}:000000000000-1", run_id=f"bench-run-{i}", query="submit_expense", name="Approve expense",
             message=f"Expense {i}", metadata={"amount": i}, resolutions=["Approve", "Reject"],
             users=[people[i % users]], groups=[], required_approvals=1, rejecting_resolutions=["Reject"],
             allow_self_approval=False, requester="emp@example.com",
@@ -156,14 +160,16 @@ def main() -> None:
                 return await raw_round_trips(client, args.runs)
 
         plugin_round_trips(api, settings.app_key, 5)  # warm-up
-        plugin = plugin_round_trips(api, settings.app_key, args.runs)
+        plugin, completed = plugin_round_trips(api, settings.app_key, args.runs)
         raw_samples = asyncio.run(raw())
-        print(summary("resolve round trip, plugin HTTP", plugin))
+        print(summary("resolve -> run no longer waiting", plugin))
         print(summary("  of which POST resolve", RESOLVE_POST[-len(plugin):]))
-        print(summary("update round trip, raw Temporal", raw_samples))
-        ratio = statistics.median(plugin) / statistics.median(raw_samples)
-        print(f"resolve round trip / raw (p50): {ratio:.2f}x   target <= 1.5x   "
-              f"{'MET' if ratio <= 1.5 else 'MISSED'}")
+        print(summary("resolve -> run completed", completed))
+        print(summary("update -> closed, raw Temporal", raw_samples))
+        for label, samples in (("next state", plugin), ("completed", completed)):
+            ratio = statistics.median(samples) / statistics.median(raw_samples)
+            print(f"resolve round trip ({label}) / raw (p50): {ratio:.2f}x   target <= 1.5x   "
+                  f"{'MET' if ratio <= 1.5 else 'MISSED'}")
 
         inbox = Inbox(connect_redis(settings))
         began = time.perf_counter()
@@ -171,10 +177,12 @@ def main() -> None:
         print(f"inbox filled: {args.inbox_requests} pending requests over {args.users} users "
               f"in {time.perf_counter() - began:.1f}s")
         inbox_reads(api, settings.app_key, people, 200, args.threads)  # warm-up
-        samples, rate = inbox_reads(api, settings.app_key, people, args.reads, args.threads)
-        print(summary(f"GET /api/v1/requests ({args.threads} threads)", samples) + f"  {rate:.0f} reads/s")
-        p99 = percentile([s * 1000 for s in samples], 99)
-        print(f"inbox p99: {p99:.2f} ms   target < 20 ms   {'MET' if p99 < 20 else 'MISSED'}")
+        for threads in sorted({1, args.threads}):
+            samples, rate = inbox_reads(api, settings.app_key, people, args.reads, threads)
+            print(summary(f"GET /api/v1/requests ({threads} threads)", samples) + f"  {rate:.0f} reads/s")
+            p99 = percentile([s * 1000 for s in samples], 99)
+            print(f"inbox p99 with {threads} client threads: {p99:.2f} ms   target < 20 ms   "
+                  f"{'MET' if p99 < 20 else 'MISSED'}")
 
 
 if __name__ == "__main__":

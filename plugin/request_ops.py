@@ -4,6 +4,7 @@ and list the open runs' requests (to rebuild the inbox). Run them through the ga
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -23,10 +24,14 @@ UPDATES = {"resolve": "resolve_request", "reassign": "reassign_request", "cancel
 CHECKS = {"resolve": humans.check_resolve, "reassign": humans.check_reassign, "cancel": humans.check_cancel}
 
 
+_REQUEST_SUFFIX = re.compile(r"^[0-9a-f]{12}-\d+$")
+
+
 def run_id_of(request_id: str) -> str:
-    """The run a request belongs to (request ids are ``{run_id}:{n}``); NotFound when it is not one."""
-    run_id, sep, seq = request_id.rpartition(":")
-    if not sep or not run_id or not seq.isdigit():
+    """The run a request belongs to (ids are ``{run_id}:{first execution id, last 12 hex}-{n}``); NotFound when
+    the id is not one of ours."""
+    run_id, sep, suffix = request_id.rpartition(":")
+    if not sep or not run_id or not _REQUEST_SUFFIX.match(suffix):
         raise NotFound(f"Request {request_id} not found")
     return run_id
 

@@ -218,3 +218,26 @@ def test_a_killed_worker_restarted_while_a_request_waits(settings, tmp_path):
         worker.stop()
         app.extensions["workflows"].gateway.close()
     assert subprocess.run(["pgrep", "-f", env["WORKFLOWS_TASK_QUEUE"]], capture_output=True).returncode == 1
+
+
+def test_a_business_key_reused_by_a_new_run_gets_new_request_ids(client):
+    boss, key = person("boss"), uuid.uuid4().hex[:10]
+    body = {"input": {"key": key, "requests": [{"name": "Keyed", "users": [boss],
+                                                 "resolutions": ["Approve", "Reject"]}]}}
+
+    def start() -> str:
+        response = client.post("/api/v1/queries/approval_probe_keyed/runs", headers=auth(user=person("r")),
+                               json=body)
+        assert response.status_code in (200, 202), response.json
+        return response.json["run_id"]
+
+    run_id = start()
+    [first] = pending_requests(client, run_id)
+    assert act(client, first["id"], boss, resolution="Approve").status_code == 200
+    finished(client, run_id)
+    assert start() == run_id, "the business key names the run"
+    second = wait_for(lambda: [r for r in run_detail(client, run_id)["requests"]
+                               if r["status"] == "pending" and r["id"] != first["id"]])[0]
+    assert second["id"].startswith(f"{run_id}:") and second["id"] != first["id"]
+    assert second["id"] in wait_for(lambda: inbox_ids(client, boss)), "the new request is in the inbox"
+    assert act(client, second["id"], boss, resolution="Reject").status_code == 200

@@ -71,9 +71,12 @@ class PluginWorkflow:
         check_options(options)
         inp = self._input or RunInput(data={})
         self._request_seq += 1
-        run_id = workflow.info().workflow_id
-        request = new_request(options, f"{run_id}:{self._request_seq}", run_id, inp.query, inp.started_by,
-                              workflow.now())
+        info = workflow.info()
+        run_id = info.workflow_id
+        # The first execution's id tells apart runs that reuse a business-key workflow id (its tail: the
+        # random part of a time-ordered UUID); it survives continue-as-new, so a carried request keeps its id.
+        request_id = f"{run_id}:{info.first_execution_run_id.replace('-', '')[-12:]}-{self._request_seq}"
+        request = new_request(options, request_id, run_id, inp.query, inp.started_by, workflow.now())
         self._requests[request.id] = request
         self._record(request, "workflow", "request_opened", details={"name": request.name})
         await self._notify("assigned", request)
