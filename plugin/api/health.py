@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from plugin import temporal_ops
 from plugin.api.schemas import HealthSchema, ReadySchema
 from plugin.api.services import services
+from plugin.gateway_ops import health as health_ops
 
 bp = Blueprint("health", __name__, description="Liveness and readiness")
 
@@ -32,7 +32,7 @@ def _check_temporal_and_worker() -> tuple[str, str]:
     svc = services()
     try:
         pollers = svc.gateway.call(
-            lambda c: temporal_ops.task_queue_pollers(c, svc.settings.task_queue), timeout=READY_TIMEOUT)
+            lambda c: health_ops.task_queue_pollers(c, svc.settings.task_queue), timeout=READY_TIMEOUT)
     except Exception as exc:  # readiness reports the failure; it never raises
         return f"error: {getattr(exc, 'message', exc)}", "error: unknown while Temporal is unreachable"
     if pollers == 0:

@@ -11,7 +11,6 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from plugin import request_ops
 from plugin.api.auth import authenticate, current_identity
 from plugin.api.schemas import (
     CancelRequestBody,
@@ -32,6 +31,7 @@ from plugin.engine.models import (
     request_from_doc,
 )
 from plugin.errors import NotFound, PluginError, ServiceUnavailable
+from plugin.gateway_ops import requests as request_ops
 from plugin.store.inbox import PREFIX
 from plugin.store.inbox_rebuild import claim_rebuild, inbox_is_built, rebuild_inbox, release_rebuild
 

@@ -8,7 +8,7 @@ import time
 
 from temporalio.client import Client
 
-from plugin.request_ops import open_run_requests
+from plugin.gateway_ops.requests import open_run_requests
 from plugin.store.inbox import PREFIX, Inbox
 
 BUILT_KEY = f"{PREFIX}inbox:built"

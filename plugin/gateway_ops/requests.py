@@ -19,7 +19,9 @@ from plugin.errors import Conflict, Forbidden, NotFound, PluginError, ServiceUna
 _ERROR_TYPES: dict[str, type[PluginError]] = {
     "NotFound": NotFound, "Forbidden": Forbidden, "Conflict": Conflict, "ValidationFailed": ValidationFailed,
 }
-UPDATE_WAIT = 5.0
+# Longer than the sticky-queue fallback (5 s), so the first decision after a worker restart still lands
+# within the wait instead of being answered from state while it is applied.
+UPDATE_WAIT = 8.0
 UPDATES = {"resolve": "resolve_request", "reassign": "reassign_request", "cancel": "cancel_request"}
 CHECKS = {"resolve": humans.check_resolve, "reassign": humans.check_reassign, "cancel": humans.check_cancel}
 

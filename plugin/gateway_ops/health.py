@@ -1,4 +1,4 @@
-"""Temporal operations about the deployment itself (run operations live in ``plugin.gateway_ops``)."""
+"""Temporal operations about the deployment itself: is a worker polling the task queue."""
 
 from __future__ import annotations
 
