@@ -103,7 +103,8 @@ def _send(update_name: str, arg: Any) -> HumanRequest:
         if refused is not None:
             raise refused
         try:
-            request = svc.gateway.call(lambda c: request_ops.update_request(c, update_name, arg))
+            request = svc.gateway.call(lambda c: request_ops.update_request(c, update_name, arg),
+                                       timeout=request_ops.UPDATE_WAIT + 7)
         except (NotFound, ServiceUnavailable) as exc:
             settled = _settled_refusal(svc, update_name, arg)  # e.g. the run ended as this update queued
             if settled is None:
