@@ -72,6 +72,19 @@ def test_http_gives_up_after_max_attempts_and_the_run_fails_naming_the_step(node
     assert len(stub.hits(path)) == 3
 
 
+def test_a_failed_node_run_retries_on_its_definition_with_the_same_input(node_client, stub):
+    path = f"/later-{uuid.uuid4().hex[:6]}"
+    url = stub.route(path, (503, {"busy": True}), (503, {"busy": True}), (503, {"busy": True}), (200, {"ok": 1}))
+    old = wait_run(node_client, trigger(node_client, "flaky_fetch", {"url": url}))
+    assert old["status"] == "failed"
+    response = node_client.post(f"/api/v1/runs/{old['id']}/retry", headers=auth(user="tester@example.com"))
+    assert response.status_code in (200, 202), response.json
+    new = wait_run(node_client, response.json["run_id"])
+    assert new["status"] == "completed", new
+    assert new["input"] == old["input"] and new["definition_version"] == old["definition_version"]
+    assert new["retry_of"] == old["id"]
+
+
 def test_a_status_that_is_not_retryable_fails_at_once_and_on_error_handles_it(node_client, stub):
     path = f"/missing-{uuid.uuid4().hex[:6]}"
     url = stub.route(path, (404, {"error": "no such thing"}))

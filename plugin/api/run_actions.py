@@ -14,11 +14,13 @@ from plugin.api.run_reads import may_act_on_run, refresh_run, snapshots, visible
 from plugin.api.run_schemas import BulkArgs, BulkResultSchema, CancelBody, RunSchema, RunStartedSchema
 from plugin.api.runs import run_filters
 from plugin.api.services import services
+from plugin.engine.interpreter.spec import NODE_WORKFLOW
 from plugin.engine.models import RunInput
 from plugin.errors import Conflict, Forbidden, ValidationFailed
 from plugin.gateway_ops import listing
 from plugin.gateway_ops import runs as run_ops
 from plugin.store.idempotency import fingerprint
+from plugin.workspace.definitions import pinned
 
 bp = Blueprint("run_actions", __name__, url_prefix="/api/v1/runs", description="Cancel and retry runs")
 
@@ -49,14 +51,20 @@ def retry_spec(old: dict[str, Any]) -> run_ops.StartSpec:
     query = svc.workspace.queries.get(old.get("query") or "")
     digest = hashlib.sha256(f"{old['id']}\0{old.get('temporal_run_id', '')}".encode()).hexdigest()[:24]
     data = old.get("input") or {}
+    memo = {"fingerprint": fingerprint(old.get("query") or "", data), "retry_of": old["id"],
+            "retried_by": actor_name()}
+    inp = RunInput(data=data, query=old.get("query") or "", started_by=old.get("started_by") or "",
+                   app=old.get("app") or "")
+    if old["workflow"] == NODE_WORKFLOW:
+        # A node-based run retries on the query's current definition (pinned afresh, like a new trigger).
+        if query is None or not query.definition:
+            raise Conflict(f"Query {old.get('query')!r} of run {old['id']} no longer offers a definition to retry "
+                           "with", {"query": old.get("query")})
+        inp = pinned(query, memo, inp)
     return run_ops.StartSpec(
         workflow=old["workflow"], run_id=f"{old.get('query') or old['workflow']}-retry-{digest}",
         task_queue=svc.settings.task_queue,
-        inp=RunInput(data=data, query=old.get("query") or "", started_by=old.get("started_by") or "",
-                     app=old.get("app") or ""),
-        memo={"fingerprint": fingerprint(old.get("query") or "", data), "retry_of": old["id"],
-              "retried_by": actor_name()},
-        unique_id=True, retry_of=old["id"],
+        inp=inp, memo=memo, unique_id=True, retry_of=old["id"],
         execution_timeout=timedelta(seconds=query.timeout_seconds) if query and query.timeout_seconds else None,
     )
 
