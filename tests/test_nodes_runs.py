@@ -87,6 +87,17 @@ def test_respond_answers_while_the_run_goes_on(node_client):
     assert query(node_client, run_id, "respond_value")["body"] == {"ticket": ticket, "queued": True}
 
 
+def test_a_waiting_trigger_answers_with_the_respond_step_while_the_run_goes_on(node_client):
+    ticket = uuid.uuid4().hex[:8]
+    response = node_client.post("/api/v1/queries/respond_early/runs?wait=10", headers=auth(user="t@example.com"),
+                                json={"input": {"ticket": ticket}})
+    assert response.status_code == 202, response.json
+    assert response.json["responded"] is True and response.json["status"] == "running"
+    assert response.json["output"] == {"ticket": ticket, "queued": True}
+    run = wait_run(node_client, response.json["run_id"])
+    assert run["output"] == {"ticket": ticket, "finished": True}
+
+
 def test_a_long_loop_continues_as_new_keeping_run_id_requests_and_state(node_client):
     approver = person()
     run_id = trigger(node_client, "long_loop", {"count": 60, "approver": approver})

@@ -16,6 +16,7 @@ from plugin.api.auth import actor_name, authenticate
 from plugin.api.errors import validation_details
 from plugin.api.run_schemas import QueryListSchema, RunStartedSchema, TriggerArgs, TriggerBody
 from plugin.api.services import services
+from plugin.engine.interpreter.spec import NODE_WORKFLOW
 from plugin.engine.models import RunInput
 from plugin.errors import BadRequest, NotFound, RunFailed, ValidationFailed
 from plugin.gateway_ops import runs as run_ops
@@ -171,10 +172,16 @@ def trigger(args: dict, body: dict, name: str):
               "status_url": url_for("runs.get_run", run_id=run_id)}
     wait = args.get("wait", query.wait_seconds)
     if wait:
-        outcome = svc.gateway.call(lambda c: run_ops.wait_for_outcome(c, run_id, wait),
+        node_based = query.workflow == NODE_WORKFLOW
+        outcome = svc.gateway.call(lambda c: run_ops.wait_for_outcome(c, run_id, wait, watch_respond=node_based),
                                    timeout=wait + svc.settings.temporal_timeout)
         if outcome is not None and outcome.status == "completed":
             return {**answer, "status": "completed", "output": outcome.output}, 200
+        if outcome is not None and outcome.status == "responded":
+            # A respond step's answer while the run goes on; only success statuses pass, so that every
+            # 4xx/5xx of this API keeps the one error shape.
+            status = outcome.http_status if 200 <= outcome.http_status < 300 else 200
+            return {**answer, "status": "running", "output": outcome.output, "responded": True}, status
         if outcome is not None:
             raise RunFailed(f"Run {run_id} {outcome.status.replace('_', ' ')}: "
                             f"{(outcome.error or {}).get('message', '')}",

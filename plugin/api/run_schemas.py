@@ -51,6 +51,8 @@ class RunStartedSchema(Schema):
     output = fields.Raw(allow_none=True, metadata={"description": "The output, when the run completed within "
                                                                   "the wait"})
     retry_of = fields.String(metadata={"description": "On a retry: the run it retries"})
+    responded = fields.Boolean(metadata={"description": "True when a node-based run's respond step answered "
+                                                        "within the wait (output is its body; the run goes on)"})
 
 
 class RunErrorSchema(Schema):

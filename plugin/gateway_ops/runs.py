@@ -62,11 +62,12 @@ class StartResult:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """How a run ended: its status, and its output or error."""
+    """How a run ended (or, with ``responded``, what its ``respond`` step answered while it goes on)."""
 
     status: str
     output: Any = None
     error: dict[str, Any] | None = None
+    http_status: int = 200
 
 
 @dataclass
@@ -110,16 +111,44 @@ def _ending(exc: WorkflowFailureError) -> RunOutcome:
     return RunOutcome(status=status, error=failure_summary(cause))
 
 
-async def wait_for_outcome(client: Client, run_id: str, seconds: float) -> RunOutcome | None:
-    """The run's outcome if it ends within ``seconds``, else None."""
+RESPOND_POLL = 0.1
+
+
+async def wait_for_outcome(client: Client, run_id: str, seconds: float,
+                           watch_respond: bool = False) -> RunOutcome | None:
+    """The run's outcome if it ends within ``seconds``, else None.
+
+    With ``watch_respond`` (node-based runs) a ``respond`` step's answer also ends the wait: status
+    ``responded``, its body as output, while the run goes on.
+    """
     handle = client.get_workflow_handle(run_id)
+    result = asyncio.ensure_future(handle.result())
+    deadline = asyncio.get_running_loop().time() + seconds
     try:
-        output = await asyncio.wait_for(handle.result(), seconds)
-    except TimeoutError:
+        while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
+            done, _ = await asyncio.wait({result}, timeout=min(remaining, RESPOND_POLL) if watch_respond else remaining)
+            if done:
+                try:
+                    return RunOutcome(status="completed", output=result.result())
+                except WorkflowFailureError as exc:
+                    return _ending(exc)
+            if watch_respond:
+                answered = await _responded(handle)
+                if answered is not None:
+                    return answered
         return None
-    except WorkflowFailureError as exc:
-        return _ending(exc)
-    return RunOutcome(status="completed", output=output)
+    finally:
+        result.cancel()
+
+
+async def _responded(handle: Any) -> RunOutcome | None:
+    try:
+        answer = await handle.query("respond_value", rpc_timeout=timedelta(seconds=2))
+    except Exception:  # not answering yet (no worker, or the run is between tasks): keep waiting
+        return None
+    if not answer.get("responded"):
+        return None
+    return RunOutcome(status="responded", output=answer.get("body"), http_status=int(answer.get("status") or 200))
 
 
 async def describe_run(client: Client, run_id: str, with_state: bool = True,
