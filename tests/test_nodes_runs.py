@@ -115,6 +115,9 @@ def test_a_long_loop_continues_as_new_keeping_run_id_requests_and_state(node_cli
     assert [r["status"] for r in state["requests"]] == ["resolved"], "requests survive continue-as-new"
     assert state["request_seq"] == 1
     assert [a["action"] for a in run["audit"]] == ["request_opened", "decided"]
+    assert [(r["status"], r["resolution"]) for r in run["requests"]] == [("resolved", "Go")], \
+        "run detail still shows the request decided before continue-as-new"
+    assert [d["actor"] for d in run["decisions"]] == [approver]
 
 
 def _chain_length(run_id: str):

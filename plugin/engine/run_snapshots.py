@@ -94,7 +94,8 @@ def _doc(status: str, **extra: Any) -> dict[str, Any]:
     state = getattr(workflow.instance(), "run_state", None)
     audit = [dataclasses.asdict(a) for a in state().audit] if callable(state) else []
     return {
-        "id": info.workflow_id, "temporal_run_id": info.run_id, "workflow": info.workflow_type,
+        "id": info.workflow_id, "temporal_run_id": info.run_id, "chain": info.first_execution_run_id,
+        "workflow": info.workflow_type,
         "query": attrs.get(sa.QUERY), "started_by": attrs.get(sa.STARTED_BY), "app": attrs.get(sa.APP) or None,
         "retry_of": attrs.get(sa.RETRY_OF), "status": status, "input": workflow.memo_value("input", None),
         "definition_version": workflow.memo_value("definition_version", None), "output": None, "error": None,

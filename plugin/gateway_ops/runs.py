@@ -165,7 +165,9 @@ async def describe_run(client: Client, run_id: str, with_state: bool = True,
     attrs = desc.typed_search_attributes
     status = STATUS_NAMES.get(desc.status, "running") if desc.status else "running"
     doc: dict[str, Any] = {
-        "id": run_id, "temporal_run_id": desc.run_id, "workflow": desc.workflow_type,
+        "id": run_id, "temporal_run_id": desc.run_id,
+        "chain": desc.raw_description.workflow_execution_info.first_run_id or desc.run_id,
+        "workflow": desc.workflow_type,
         "query": attrs.get(sa.QUERY), "started_by": attrs.get(sa.STARTED_BY), "app": attrs.get(sa.APP) or None,
         "retry_of": attrs.get(sa.RETRY_OF), "status": status, "input": memo.get("input"),
         "definition_version": memo.get("definition_version"), "output": None, "error": None,

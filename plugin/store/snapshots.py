@@ -31,16 +31,20 @@ MAX_OPEN_AGE_MS = 10_000
 # Closed runs' snapshots expire; Temporal (within its retention) answers afterwards.
 CLOSED_TTL_SECONDS = 7 * 24 * 3600
 
-# KEYS[1] = run hash, KEYS[2] = request-id set. ARGV = start_ms, seq, doc, written_ms, ttl (0: none), ids...
+# KEYS[1] = run hash, KEYS[2] = request-id set.
+# ARGV = start_ms, seq, doc, written_ms, ttl (0: none), chain (the first execution's run id), ids...
+# A later run under the same id drops the old run's request ids, unless it continues the same chain
+# (continue-as-new carries its requests along).
 _PUT = """
-local cur = redis.call('HMGET', KEYS[1], 'start_ms', 'seq')
+local cur = redis.call('HMGET', KEYS[1], 'start_ms', 'seq', 'chain')
 if cur[1] then
   local cs, cq, ns, nq = tonumber(cur[1]), tonumber(cur[2]), tonumber(ARGV[1]), tonumber(ARGV[2])
   if cs > ns or (cs == ns and cq > nq) then return 0 end
-  if cs < ns then redis.call('DEL', KEYS[2]) end
+  if cs < ns and cur[3] ~= ARGV[6] then redis.call('DEL', KEYS[2]) end
 end
-redis.call('HSET', KEYS[1], 'start_ms', ARGV[1], 'seq', ARGV[2], 'doc', ARGV[3], 'written_ms', ARGV[4])
-for i = 6, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+redis.call('HSET', KEYS[1], 'start_ms', ARGV[1], 'seq', ARGV[2], 'doc', ARGV[3], 'written_ms', ARGV[4],
+           'chain', ARGV[6])
+for i = 7, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
 if tonumber(ARGV[5]) > 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[5])
   redis.call('EXPIRE', KEYS[2], ARGV[5])
@@ -120,7 +124,8 @@ class RunSnapshots:
         """Store this version of a run; False when a newer version is already there."""
         ttl = 0 if doc.get("status") in OPEN_STATUSES else CLOSED_TTL_SECONDS
         return bool(self._put(keys=self.keys(doc["id"]),
-                              args=[start_ms, seq, json.dumps(doc, default=str), _now_ms(), ttl, *request_ids]))
+                              args=[start_ms, seq, json.dumps(doc, default=str), _now_ms(), ttl,
+                                    doc.get("chain") or "", *request_ids]))
 
     @staticmethod
     def _retries_key(run_id: str) -> str:
