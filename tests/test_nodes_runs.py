@@ -54,6 +54,12 @@ def test_delays_timeouts_and_step_retries(node_client):
     steps = {r["step"]: r for r in query(node_client, run["id"], "step_timeline")}
     assert steps["too_slow"]["status"] == "handled" and steps["too_slow"]["attempts"] == 2
     assert steps["too_slow"]["error"]["type"] == "Timeout"
+    response = node_client.get(f"/api/v1/runs/{run['id']}/steps", headers=auth(user="tester@example.com"))
+    assert response.status_code == 200, response.json
+    by_id = {s["step_id"]: s for s in response.json["steps"]}
+    assert by_id["too_slow"]["kind"] == steps["too_slow"]["kind"] and by_id["too_slow"]["attempts"] == 2
+    assert by_id["too_slow"]["status"] == "handled" and by_id["too_slow"]["error"]
+    assert set(by_id) == set(steps), "the API lists the definition's steps, not the interpreter's activities"
 
 
 def test_call_runs_a_pinned_child_definition_waiting_or_not(node_client):

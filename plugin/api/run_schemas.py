@@ -88,7 +88,8 @@ class RunSchema(RunSummarySchema):
 
 class StepSchema(Schema):
     name = fields.String()
-    kind = fields.String(metadata={"description": "activity, timer, child or request"})
+    kind = fields.String(metadata={"description": "activity, timer, child or request; for node-based runs the "
+                                                  "definition's step kind (http, approval, delay, branch...)"})
     status = fields.String()
     step_id = fields.String(allow_none=True)
     started_at = fields.String(allow_none=True)

@@ -11,10 +11,11 @@ from plugin.api.auth import authenticate, current_identity
 from plugin.api.run_reads import visible_run
 from plugin.api.run_schemas import RunListArgs, RunPageSchema, RunSchema, StepListSchema
 from plugin.api.services import services
+from plugin.engine.interpreter.spec import NODE_WORKFLOW
 from plugin.engine.models import Identity
 from plugin.errors import Forbidden
 from plugin.gateway_ops import listing
-from plugin.gateway_ops.steps import run_steps
+from plugin.gateway_ops.steps import node_steps, run_steps
 
 bp = Blueprint("runs", __name__, url_prefix="/api/v1/runs", description="Run status and history")
 
@@ -78,7 +79,8 @@ def get_run(run_id: str):
 def get_steps(run_id: str):
     """The step timeline: activities, timers, child workflows and human requests, from the whole history."""
     run = visible_run(run_id, current_identity(required=True))
-    steps = services().gateway.call(lambda c: run_steps(c, run_id))
+    read = node_steps if run["workflow"] == NODE_WORKFLOW else run_steps
+    steps = services().gateway.call(lambda c: read(c, run_id))
     for request in run["requests"]:
         steps.append({"name": request["name"], "kind": "request", "status": request["status"],
                       "step_id": request["id"], "started_at": request["created_at"],

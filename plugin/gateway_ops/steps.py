@@ -1,12 +1,13 @@
 """The step timeline of a run, read from its whole history (every page, every run of a continue-as-new chain).
 
 Steps are activities, timers and child workflows; the API adds the run's human requests. The plugin's
-read-model activities and local-activity markers are plumbing and are left out.
+read-model activities and local-activity markers are plumbing and are left out. Node-based runs are told by
+their definition's own steps instead (``node_steps``).
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from temporalio.api.history.v1 import HistoryEvent
@@ -113,3 +114,21 @@ async def run_steps(client: Client, run_id: str) -> list[dict[str, Any]]:
         if not temporal_run_id:
             break
     return [step for events in chain for step in steps_of(events)]
+
+
+async def node_steps(client: Client, run_id: str) -> list[dict[str, Any]]:
+    """A node-based run's steps as its definition names them (id, kind, loop iteration), from the
+    interpreter's ``step_timeline`` query."""
+    records = await client.get_workflow_handle(run_id).query("step_timeline", rpc_timeout=timedelta(seconds=10))
+    steps = []
+    for record in records:
+        error = record.get("error") or None
+        iteration = record.get("iteration")
+        steps.append({
+            "name": record["name"], "kind": record["kind"], "status": record["status"],
+            "step_id": record["step"] if iteration is None else f"{record['step']}[{iteration}]",
+            "started_at": record["started_at"], "ended_at": record.get("ended_at"),
+            "attempts": record.get("attempts", 0),
+            "error": (error.get("message") or str(error)) if isinstance(error, dict) else error,
+        })
+    return steps
