@@ -88,15 +88,30 @@ def refresh_run(run_id: str, with_state: bool = True) -> dict[str, Any]:
     if described.doc["status"] not in OPEN_STATUSES:
         retries = svc.gateway.call(lambda c: run_ops.retries_of(c, run_id, task_queue))
     requests = [dataclasses.asdict(r) for r in described.requests or []]
-    if described.requests is not None:
+    if described.requests is None:
+        # The workflow did not answer its state (busy or no worker): its requests as the read model knows
+        # them keep the status honest (a run waiting on a person must not read as merely running).
+        requests = _known_requests(run_id)
+    else:
         try:
             for request in described.requests:
                 svc.inbox.put(request)
             snapshots().add_retries(run_id, retries)
-            snapshots().put(described.doc, described.start_ms, described.seq, [r["id"] for r in requests])
+            if not snapshots().put(described.doc, described.start_ms, described.seq, [r["id"] for r in requests]):
+                # The worker wrote a newer snapshot meanwhile, but it may not list these requests yet.
+                for request in requests:
+                    snapshots().link_request(run_id, request["id"])
         except redis.RedisError as exc:  # Temporal answered; the read model catches up later
             log.warning("snapshot refresh of %s failed: %s", run_id, exc)
     return compose(described.doc, requests, retries)
+
+
+def _known_requests(run_id: str) -> list[dict[str, Any]]:
+    try:
+        snap = snapshots().get(run_id)
+    except redis.RedisError:
+        return []
+    return [r for r in snap.requests.values() if r is not None] if snap is not None else []
 
 
 def read_run(run_id: str) -> dict[str, Any]:
