@@ -133,20 +133,31 @@ class _SnapshotInbound(WorkflowInboundInterceptor):
 
 
 class _WaitingOutbound(WorkflowOutboundInterceptor):
-    """Flip ``WorkflowsWaiting`` as requests open and settle, so run history can filter ``waiting``."""
+    """Flip ``WorkflowsWaiting`` as requests open and settle, so run history can filter ``waiting``.
+
+    The flip is made once the request's publish activity is done, in a later workflow task: an upsert in the
+    task that completes a decision update would delay the update's answer (about 14 ms on the dev server).
+    """
 
     def __init__(self, next: WorkflowOutboundInterceptor) -> None:
         super().__init__(next)
         self._pending: set[str] = set()
+        self._flagged = False
 
     def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle:
+        handle = super().start_activity(input)
         if input.activity == REQUEST_ACTIVITY and input.args and isinstance(input.args[0], HumanRequest):
             request: HumanRequest = input.args[0]
-            was_waiting = bool(self._pending)
             if request.status == PENDING:
                 self._pending.add(request.id)
             else:
                 self._pending.discard(request.id)
-            if bool(self._pending) != was_waiting:
-                workflow.upsert_search_attributes([sa.WAITING.value_set(bool(self._pending))])
-        return super().start_activity(input)
+            if bool(self._pending) != self._flagged:
+                handle.add_done_callback(lambda _done: self._sync())
+        return handle
+
+    def _sync(self) -> None:
+        waiting = bool(self._pending)
+        if waiting != self._flagged:
+            self._flagged = waiting
+            workflow.upsert_search_attributes([sa.WAITING.value_set(waiting)])
