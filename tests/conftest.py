@@ -11,6 +11,7 @@ from pathlib import Path
 import hypothesis  # noqa: F401  imported here, shallow: a lazy import deep in a failure report trips CPython 3.11
 import pytest
 import redis
+from flask import Flask
 
 from plugin.api import create_app
 from plugin.config import DEFAULT_SAMPLE_APPS, Settings
@@ -101,20 +102,30 @@ class WorkerThread:
             raise self.error
 
 
-@pytest.fixture(scope="session")
-def worker(settings: Settings) -> Iterator[WorkerThread]:
+def serve_worker(settings: Settings) -> Iterator[WorkerThread]:
+    """A worker for the settings, for the length of a fixture (``yield from`` it)."""
     thread = WorkerThread(settings)
     thread.start()
     yield thread
     thread.stop()
 
 
-@pytest.fixture(scope="session")
-def app(settings: Settings, worker: WorkerThread):
+def serve_app(settings: Settings) -> Iterator[Flask]:
+    """An API app for the settings, for the length of a fixture (``yield from`` it)."""
     application = create_app(settings)
     application.config["TESTING"] = True
     yield application
     application.extensions["workflows"].gateway.close()
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings) -> Iterator[WorkerThread]:
+    yield from serve_worker(settings)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, worker: WorkerThread) -> Iterator[Flask]:
+    yield from serve_app(settings)
 
 
 @pytest.fixture

@@ -17,9 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from plugin.api import create_app
 from plugin.config import DEFAULT_SAMPLE_APPS, Settings
-from tests.conftest import WorkerThread, auth
+from tests.conftest import WorkerThread, auth, serve_app, serve_worker
 
 NODE_WORKSPACE = Path(__file__).parent / "node_workspace"
 
@@ -98,18 +97,12 @@ def node_settings(settings: Settings, node_workspace: Path, stub: StubServer) ->
 
 @pytest.fixture(scope="module")
 def node_worker(node_settings: Settings) -> Iterator[WorkerThread]:
-    thread = WorkerThread(node_settings)
-    thread.start()
-    yield thread
-    thread.stop()
+    yield from serve_worker(node_settings)
 
 
 @pytest.fixture(scope="module")
 def node_app(node_settings: Settings, node_worker: WorkerThread):
-    application = create_app(node_settings)
-    application.config["TESTING"] = True
-    yield application
-    application.extensions["workflows"].gateway.close()
+    yield from serve_app(node_settings)
 
 
 @pytest.fixture
