@@ -124,6 +124,26 @@ def test_cancelling_the_run_withdraws_its_waiting_request(client, settings):
     assert request["id"] not in inbox_ids(client, boss)
 
 
+def test_a_terminated_run_leaves_no_pending_request_behind(client, settings):
+    boss = person("boss")
+    run_id = start_probe(client, person("req"), [{"name": "Terminated", "users": [boss]}])
+    [request] = pending_requests(client, run_id)
+    assert request["id"] in wait_for(lambda: inbox_ids(client, boss))
+
+    async def terminate() -> None:
+        client_ = await connect_client(settings)
+        await client_.get_workflow_handle(run_id).terminate("stuck")
+
+    asyncio.run(terminate())
+    run = finished(client, run_id)
+    assert run["status"] == "terminated"
+    assert [r["status"] for r in run["requests"]] == ["cancelled"], "the workflow never got to withdraw it"
+    assert request["id"] not in inbox_ids(client, boss)
+    assert request["id"] in inbox_ids(client, boss, status="cancelled")
+    late = act(client, request["id"], boss, resolution="Approve")
+    assert late.status_code == 409 and "cancelled" in late.json["error"]["message"]
+
+
 def test_inbox_comes_back_after_redis_loses_everything(client, settings):
     team = group()
     run_ids = [start_probe(client, person("req"), [{"name": f"Flush {i}", "groups": [team]}]) for i in range(3)]

@@ -12,7 +12,7 @@ import redis
 from flask import current_app
 
 from plugin.api.services import services
-from plugin.engine.models import PENDING, Identity
+from plugin.engine.models import CANCELLED, PENDING, Identity
 from plugin.errors import NotFound
 from plugin.gateway_ops import runs as run_ops
 from plugin.store.idempotency import IdempotencyRecords
@@ -92,9 +92,13 @@ def refresh_run(run_id: str, with_state: bool = True) -> dict[str, Any]:
         # The workflow did not answer its state (busy or no worker): its requests as the read model knows
         # them keep the status honest (a run waiting on a person must not read as merely running).
         requests = _known_requests(run_id)
+    if described.doc["status"] not in OPEN_STATUSES:
+        requests = _closed_out(requests, described.doc.get("ended_at"))
+    if described.requests is None:
+        _put_requests(requests)
     else:
         try:
-            for request in described.requests:
+            for request in requests:
                 svc.inbox.put(request)
             snapshots().add_retries(run_id, retries)
             if not snapshots().put(described.doc, described.start_ms, described.seq, [r["id"] for r in requests]):
@@ -104,6 +108,25 @@ def refresh_run(run_id: str, with_state: bool = True) -> dict[str, Any]:
         except redis.RedisError as exc:  # Temporal answered; the read model catches up later
             log.warning("snapshot refresh of %s failed: %s", run_id, exc)
     return compose(described.doc, requests, retries)
+
+
+def _closed_out(requests: list[dict[str, Any]], ended_at: str | None) -> list[dict[str, Any]]:
+    """An ended run has no pending request: one still pending (the run was terminated, or its own clean-up
+    did not get written) is shown, and stored, as cancelled."""
+    out = []
+    for request in requests:
+        if request["status"] == PENDING:
+            request = {**request, "status": CANCELLED, "resolved_at": ended_at, "version": request["version"] + 1}
+        out.append(request)
+    return out
+
+
+def _put_requests(requests: list[dict[str, Any]]) -> None:
+    try:
+        for request in requests:
+            services().inbox.put(request)
+    except redis.RedisError as exc:  # the read model catches up on a later read
+        log.warning("inbox write of a run's requests failed: %s", exc)
 
 
 def _known_requests(run_id: str) -> list[dict[str, Any]]:
