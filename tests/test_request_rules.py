@@ -100,3 +100,19 @@ def test_who_may_not_decide(who, kind):
     with pytest.raises(ApplicationError) as caught:
         humans.check_resolve(request, ResolveInput(request_id=request.id, resolution="Approve", identity=who))
     assert caught.value.type == kind
+
+
+def test_a_late_wake_catches_up_every_reminder_before_the_due_event():
+    request = make(due_in_seconds=3.5, remind_every_seconds=1, max_reminders=5, escalate_after_seconds=1.5,
+                   escalate_to_users=["b@x.io"])
+    late = T0 + timedelta(seconds=9)  # the worker was away: everything is due at once
+    seen = []
+    while kinds := request_timers.due_now(request, late):  # the loop PluginWorkflow._on_timers runs
+        seen.append(kinds[0])
+        if kinds[0] == request_timers.REMIND:
+            request.reminders_sent += 1
+        elif kinds[0] == request_timers.ESCALATE:
+            request.escalated = True
+        else:
+            break
+    assert seen == ["reminder", "escalated", "reminder", "reminder", "due"]

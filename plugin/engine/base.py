@@ -173,9 +173,10 @@ class PluginWorkflow:
                 await self._on_timers(request)
 
     async def _on_timers(self, request: HumanRequest) -> None:
-        for kind in request_timers.due_now(request, workflow.now()):
-            if request.status != PENDING:
-                return
+        # One event at a time, looking again after each: a worker that wakes late still sends each reminder
+        # that fell before the due time, once, in order, and only then lets the request come due.
+        while request.status == PENDING and (kinds := request_timers.due_now(request, workflow.now())):
+            kind = kinds[0]
             if kind == request_timers.REMIND:
                 request.reminders_sent += 1
                 request.version += 1
