@@ -144,6 +144,26 @@ def test_a_terminated_run_leaves_no_pending_request_behind(client, settings):
     assert late.status_code == 409 and "cancelled" in late.json["error"]["message"]
 
 
+def test_reindex_closes_out_requests_of_runs_that_ended_unseen(client, settings):
+    boss = person("boss")
+    run_id = start_probe(client, person("req"), [{"name": "Unseen", "users": [boss]}])
+    [request] = pending_requests(client, run_id)
+    assert request["id"] in wait_for(lambda: inbox_ids(client, boss))
+
+    async def terminate() -> None:
+        client_ = await connect_client(settings)
+        await client_.get_workflow_handle(run_id).terminate("gone")
+
+    asyncio.run(terminate())
+    assert request["id"] in inbox_ids(client, boss), "nothing has looked at the run yet"
+    done = subprocess.run([sys.executable, "-m", "plugin.cli", "reindex"], capture_output=True, text=True,
+                          env={**os.environ, **settings.to_env()}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Inbox rebuilt" in done.stdout
+    assert request["id"] not in inbox_ids(client, boss)
+    assert request["id"] in inbox_ids(client, boss, status="cancelled")
+
+
 def test_inbox_comes_back_after_redis_loses_everything(client, settings):
     team = group()
     run_ids = [start_probe(client, person("req"), [{"name": f"Flush {i}", "groups": [team]}]) for i in range(3)]

@@ -1,5 +1,6 @@
 """Temporal operations on human requests: send a decision, reassignment or cancellation as an update,
-and list the open runs' requests (to rebuild the inbox). Run them through the gateway."""
+list the open runs' requests and find requests no run can settle any more (to rebuild the inbox). Run them
+through the gateway."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -114,3 +120,29 @@ async def open_run_requests(client: Client, task_queue: str, concurrency: int = 
 
     batches = await asyncio.gather(*(requests_of(run_id) for run_id in run_ids))
     return [request for batch in batches for request in batch]
+
+
+async def stale_requests(client: Client, request_ids: set[str], concurrency: int = 16) -> set[str]:
+    """Of these request ids, those whose run has ended, is gone, or was replaced by a new run under the same
+    id (a business key): none of them can be decided any more."""
+    by_run: dict[str, list[str]] = {}
+    for request_id in request_ids:
+        try:
+            by_run.setdefault(run_id_of(request_id), []).append(request_id)
+        except NotFound:
+            continue
+    limit = asyncio.Semaphore(concurrency)
+
+    async def stale_of(run_id: str, ids: list[str]) -> list[str]:
+        async with limit:
+            try:
+                desc = await client.get_workflow_handle(run_id).describe()
+            except RPCError as exc:
+                return ids if exc.status == RPCStatusCode.NOT_FOUND else []
+        if desc.status != WorkflowExecutionStatus.RUNNING:
+            return ids
+        chain = (desc.raw_description.workflow_execution_info.first_run_id or desc.run_id).replace("-", "")[-12:]
+        return [i for i in ids if i.rpartition(":")[2].split("-")[0] != chain]
+
+    batches = await asyncio.gather(*(stale_of(run_id, ids) for run_id, ids in by_run.items()))
+    return {request_id for batch in batches for request_id in batch}

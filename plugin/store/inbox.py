@@ -18,7 +18,7 @@ from typing import Any
 
 import redis
 
-from plugin.engine.models import PENDING, HumanRequest, Identity
+from plugin.engine.models import CANCELLED, PENDING, HumanRequest, Identity
 
 PREFIX = "wf:"
 
@@ -155,6 +155,22 @@ class Inbox:
                 if len(docs) >= wanted:
                     return docs
         return docs
+
+    def pending_ids(self, limit: int = 10_000) -> set[str]:
+        """Ids listed as pending under any assignee (at most ``limit``), for reconciling with Temporal."""
+        found: set[str] = set()
+        for key in self.redis.scan_iter(match=f"{PREFIX}inbox:{PENDING}:*", count=1000):
+            found.update(m.decode() if isinstance(m, bytes) else m for m in self.redis.zrange(key, 0, limit))
+            if len(found) >= limit:
+                break
+        return found
+
+    def close_out(self, request_id: str, at: str) -> bool:
+        """Mark a request that can no longer be decided as cancelled (if it is still pending here)."""
+        doc = self.get(request_id)
+        if doc is None or doc["status"] != PENDING:
+            return False
+        return self.put({**doc, "status": CANCELLED, "resolved_at": at, "version": doc["version"] + 1})
 
     def clear(self) -> int:
         """Delete the whole inbox read model (before a rebuild); returns how many keys went."""
