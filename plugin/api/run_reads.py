@@ -12,10 +12,11 @@ import redis
 from flask import current_app
 
 from plugin.api.services import services
-from plugin.engine.models import CANCELLED, PENDING, Identity
+from plugin.engine.models import PENDING, Identity
 from plugin.errors import NotFound
 from plugin.gateway_ops import runs as run_ops
 from plugin.store.idempotency import IdempotencyRecords
+from plugin.store.inbox import closed_out
 from plugin.store.snapshots import OPEN_STATUSES, RunSnapshots
 
 log = logging.getLogger(__name__)
@@ -113,12 +114,7 @@ def refresh_run(run_id: str, with_state: bool = True) -> dict[str, Any]:
 def _closed_out(requests: list[dict[str, Any]], ended_at: str | None) -> list[dict[str, Any]]:
     """An ended run has no pending request: one still pending (the run was terminated, or its own clean-up
     did not get written) is shown, and stored, as cancelled."""
-    out = []
-    for request in requests:
-        if request["status"] == PENDING:
-            request = {**request, "status": CANCELLED, "resolved_at": ended_at, "version": request["version"] + 1}
-        out.append(request)
-    return out
+    return [closed_out(r, ended_at) if r["status"] == PENDING else r for r in requests]
 
 
 def _put_requests(requests: list[dict[str, Any]]) -> None:

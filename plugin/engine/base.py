@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveInput,
         RunInput,
         RunState,
+        request_id_for,
     )
     from plugin.engine.request_options import check_options, new_request
 
@@ -73,9 +74,7 @@ class PluginWorkflow:
         self._request_seq += 1
         info = workflow.info()
         run_id = info.workflow_id
-        # The first execution's id tells apart runs that reuse a business-key workflow id (its tail: the
-        # random part of a time-ordered UUID); it survives continue-as-new, so a carried request keeps its id.
-        request_id = f"{run_id}:{info.first_execution_run_id.replace('-', '')[-12:]}-{self._request_seq}"
+        request_id = request_id_for(run_id, info.first_execution_run_id, self._request_seq)
         request = new_request(options, request_id, run_id, inp.query, inp.started_by, workflow.now())
         self._requests[request.id] = request
         self._record(request, "workflow", "request_opened", details={"name": request.name})

@@ -5,6 +5,7 @@ Workflow code imports this module, so it holds nothing but plain data.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,6 +127,27 @@ class HumanRequest:
     escalate_to_users: list[str] = field(default_factory=list)
     escalate_to_groups: list[str] = field(default_factory=list)
     escalated: bool = False
+
+
+def chain_tag(first_execution_run_id: str) -> str:
+    """What tells apart runs reusing one workflow id: the tail (random part) of the first execution's run id.
+    It survives continue-as-new, so a carried request keeps its id."""
+    return first_execution_run_id.replace("-", "")[-12:]
+
+
+def request_id_for(run_id: str, first_execution_run_id: str, seq: int) -> str:
+    """A request's id: ``{run_id}:{chain tag}-{n}``."""
+    return f"{run_id}:{chain_tag(first_execution_run_id)}-{seq}"
+
+
+_REQUEST_SUFFIX = re.compile(r"^([0-9a-f]{12})-\d+$")
+
+
+def parse_request_id(request_id: str) -> tuple[str, str] | None:
+    """(run id, chain tag) of a request id, or None when it is not one of ours."""
+    run_id, sep, suffix = request_id.rpartition(":")
+    match = _REQUEST_SUFFIX.match(suffix)
+    return (run_id, match.group(1)) if sep and run_id and match else None
 
 
 def request_from_doc(doc: dict[str, Any]) -> HumanRequest:

@@ -5,7 +5,6 @@ through the gateway."""
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from plugin.engine import humans
-from plugin.engine.models import HumanRequest, RunState
+from plugin.engine.models import HumanRequest, RunState, chain_tag, parse_request_id
 from plugin.errors import Conflict, Forbidden, NotFound, PluginError, ServiceUnavailable, ValidationFailed
 
 _ERROR_TYPES: dict[str, type[PluginError]] = {
@@ -32,16 +31,12 @@ UPDATES = {"resolve": "resolve_request", "reassign": "reassign_request", "cancel
 CHECKS = {"resolve": humans.check_resolve, "reassign": humans.check_reassign, "cancel": humans.check_cancel}
 
 
-_REQUEST_SUFFIX = re.compile(r"^[0-9a-f]{12}-\d+$")
-
-
 def run_id_of(request_id: str) -> str:
-    """The run a request belongs to (ids are ``{run_id}:{first execution id, last 12 hex}-{n}``); NotFound when
-    the id is not one of ours."""
-    run_id, sep, suffix = request_id.rpartition(":")
-    if not sep or not run_id or not _REQUEST_SUFFIX.match(suffix):
+    """The run a request belongs to; NotFound when the id is not one of ours."""
+    parsed = parse_request_id(request_id)
+    if parsed is None:
         raise NotFound(f"Request {request_id} not found")
-    return run_id
+    return parsed[0]
 
 
 def refusal(update_name: str, request: HumanRequest | None, arg: Any) -> PluginError | None:
@@ -125,24 +120,23 @@ async def open_run_requests(client: Client, task_queue: str, concurrency: int = 
 async def stale_requests(client: Client, request_ids: set[str], concurrency: int = 16) -> set[str]:
     """Of these request ids, those whose run has ended, is gone, or was replaced by a new run under the same
     id (a business key): none of them can be decided any more."""
-    by_run: dict[str, list[str]] = {}
+    by_run: dict[str, list[tuple[str, str]]] = {}
     for request_id in request_ids:
-        try:
-            by_run.setdefault(run_id_of(request_id), []).append(request_id)
-        except NotFound:
-            continue
+        parsed = parse_request_id(request_id)
+        if parsed is not None:
+            by_run.setdefault(parsed[0], []).append((request_id, parsed[1]))
     limit = asyncio.Semaphore(concurrency)
 
-    async def stale_of(run_id: str, ids: list[str]) -> list[str]:
+    async def stale_of(run_id: str, ids: list[tuple[str, str]]) -> list[str]:
         async with limit:
             try:
                 desc = await client.get_workflow_handle(run_id).describe()
             except RPCError as exc:
-                return ids if exc.status == RPCStatusCode.NOT_FOUND else []
+                return [i for i, _ in ids] if exc.status == RPCStatusCode.NOT_FOUND else []
         if desc.status != WorkflowExecutionStatus.RUNNING:
-            return ids
-        chain = (desc.raw_description.workflow_execution_info.first_run_id or desc.run_id).replace("-", "")[-12:]
-        return [i for i in ids if i.rpartition(":")[2].split("-")[0] != chain]
+            return [i for i, _ in ids]
+        current = chain_tag(desc.raw_description.workflow_execution_info.first_run_id or desc.run_id)
+        return [i for i, tag in ids if tag != current]
 
     batches = await asyncio.gather(*(stale_of(run_id, ids) for run_id, ids in by_run.items()))
     return {request_id for batch in batches for request_id in batch}

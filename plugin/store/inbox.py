@@ -39,6 +39,11 @@ return 1
 """
 
 
+def closed_out(doc: dict[str, Any], at: str | None) -> dict[str, Any]:
+    """The next version of a pending request that no run can settle any more: cancelled."""
+    return {**doc, "status": CANCELLED, "resolved_at": at, "version": doc["version"] + 1}
+
+
 def _millis(iso: str) -> int:
     return int(datetime.fromisoformat(iso).timestamp() * 1000)
 
@@ -170,7 +175,7 @@ class Inbox:
         doc = self.get(request_id)
         if doc is None or doc["status"] != PENDING:
             return False
-        return self.put({**doc, "status": CANCELLED, "resolved_at": at, "version": doc["version"] + 1})
+        return self.put(closed_out(doc, at))
 
     def clear(self) -> int:
         """Delete the whole inbox read model (before a rebuild); returns how many keys went."""
