@@ -186,6 +186,8 @@ def test_admin_sees_and_cancels_a_request(client):
     [request] = pending_requests(client, run_id)
     refused = act(client, request["id"], boss, action="cancel")
     assert refused.status_code == 403
+    typo = act(client, request["id"], "admin@example.com", action="cancel", key=ADMIN_KEY, reason="dup")
+    assert typo.status_code == 422 and "reason" in typo.json["error"]["details"]["fields"]
     cancelled = act(client, request["id"], "admin@example.com", action="cancel", key=ADMIN_KEY, comment="dup")
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
     assert act(client, request["id"], boss, resolution="Approve").status_code == 409
