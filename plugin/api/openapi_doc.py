@@ -37,17 +37,15 @@ def document_text(base_url: str) -> str:
     """The full document for a base URL, as JSON text (built once per workspace and base URL)."""
     state = current_app.extensions[_API_EXTENSION]
     workspace = services().workspace
-    key = (id(workspace), base_url)
     with _lock:
-        text = state["cache"].get(key)
+        if state.get("workspace") is not workspace:  # reloaded: documents of the older one are stale
+            state["workspace"], state["cache"] = workspace, {}
+        text = state["cache"].get(base_url)
         if text is None:
             doc = copy.deepcopy(state["api"].spec.to_dict())
             doc["servers"] = [{"url": base_url, "description": "This plugin"}]
             add_typed_operations(doc, workspace)
-            text = json.dumps(doc)
-            # The workspace object changes when the workspace is reloaded: drop documents of older ones.
-            state["cache"] = {k: v for k, v in state["cache"].items() if k[0] == id(workspace)}
-            state["cache"][key] = text
+            text = state["cache"][base_url] = json.dumps(doc)
     return text
 
 

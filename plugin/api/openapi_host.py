@@ -98,10 +98,11 @@ def add_examples(operation: dict[str, Any], examples: dict[str, Any]) -> None:
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None and "request" in examples:
         body.setdefault("example", examples["request"])
-    for code, example in examples.get("responses", {}).items():
-        content = operation.get("responses", {}).get(code, {}).get("content", {}).get("application/json")
-        if content is not None:
-            content.setdefault("example", example)
+    wanted = examples.get("responses", {})
+    for code, response in operation.get("responses", {}).items():  # codes are still ints here
+        content = response.get("content", {}).get("application/json") if isinstance(response, dict) else None
+        if content is not None and str(code) in wanted:
+            content.setdefault("example", wanted[str(code)])
 
 
 class HostFacePlugin(BasePlugin):

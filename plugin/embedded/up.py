@@ -7,6 +7,7 @@ child that dies stops the rest and says which one and where its log is.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import signal
 import sys
@@ -48,6 +49,33 @@ def bootstrap_keys(settings: Settings) -> Settings:
         path.chmod(0o600)
     return settings.with_overrides(admin_key=settings.admin_key or stored["admin"],
                                    app_key=settings.app_key or stored["app"])
+
+
+def beyond_loopback(host: str) -> bool:
+    """Whether listening on ``host`` lets other machines (or containers) reach the API."""
+    if host.strip().lower() in ("localhost", "localhost.localdomain"):
+        return False
+    try:
+        return not ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: assume it resolves beyond loopback
+        return True
+
+
+def exposure_warning(settings: Settings, generated_keys: bool) -> str | None:
+    """A warning when the API listens beyond loopback with keys that ``up`` generated for development."""
+    if not beyond_loopback(settings.host) or not generated_keys:
+        return None
+    return (f"WARNING: the API listens on {settings.host}, beyond this machine, with development keys that `up` "
+            f"generated and stored in {settings.data_dir / 'keys.json'}. Anyone who can reach port {settings.port} "
+            "and learns a key can use it: set WORKFLOWS_ADMIN_KEY and WORKFLOWS_APP_KEY to your own secrets, or "
+            "listen on 127.0.0.1.")
+
+
+def local_url(settings: Settings) -> str:
+    """The API's URL from this machine (a wildcard listen address is reached through loopback)."""
+    host = settings.host.strip("[]")
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
 
 
 class Stack:
@@ -147,7 +175,7 @@ class Stack:
             if not child.alive():
                 raise StartupError(f"{child.name} exited with code {child.proc.returncode} while starting; "
                                    f"see {child.log_path}:\n{child.log_tail()}")
-        url = f"http://{self.settings.host}:{self.settings.port}/readyz"
+        url = f"{local_url(self.settings)}/readyz"
         with urllib.request.urlopen(url, timeout=3) as response:
             return response.status == 200
 
@@ -177,6 +205,7 @@ class Stack:
         self.say(f"  Admin key    {s.admin_key}")
         self.say(f"  App key      {s.app_key}")
         self.say(f"  Workspaces   {workspaces}")
+        self.say(f"  Host face    /manifest.json, /openapi.json (CORS origins: {', '.join(s.cors_origins) or 'none'})")
         self.say(f"  Logs         {s.data_dir / 'logs'}")
         self.say("Press Ctrl-C to stop.")
 
@@ -219,6 +248,9 @@ def run_up(settings: Settings, out: TextIO = sys.stdout) -> int:
     """The ``up`` command: start, print, wait, stop."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack(bootstrap_keys(settings), out)
+    warning = exposure_warning(settings, generated_keys=not (settings.admin_key and settings.app_key))
+    if warning:
+        stack.say(warning)
     # Signals during start-up must stop the children too.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
