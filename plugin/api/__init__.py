@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_smorest import Api
 
+from plugin.api import rate_limits
 from plugin.api.cors import init_cors
 from plugin.api.errors import register_error_handlers
 from plugin.api.openapi_errors import ErrorShapePlugin
@@ -63,13 +64,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             keys=KeyStore(settings, client),
         )
     services.init_app(app)
+    rate_limits.init_app(app, settings)
     app.before_request(_require_json_body)
     init_cors(app, settings)
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
-    from plugin.api import health, manifest, openapi_doc, queries, requests, run_actions, runs
+    from plugin.api import health, hooks, manifest, openapi_doc, queries, requests, run_actions, runs, webhooks
 
-    for module in (health, queries, runs, run_actions, requests):
+    for module in (health, queries, runs, run_actions, requests, hooks, webhooks):
         api.register_blueprint(module.bp)
     openapi_doc.init_app(app, api)
     app.register_blueprint(manifest.bp)

@@ -99,6 +99,7 @@ def _doc(status: str, **extra: Any) -> dict[str, Any]:
         "query": attrs.get(sa.QUERY), "started_by": attrs.get(sa.STARTED_BY), "app": attrs.get(sa.APP) or None,
         "retry_of": attrs.get(sa.RETRY_OF), "status": status, "input": workflow.memo_value("input", None),
         "definition_version": workflow.memo_value("definition_version", None), "output": None, "error": None,
+        "origin": workflow.memo_value("origin", None),
         "started_at": info.workflow_start_time.isoformat(), "ended_at": None, "audit": audit, **extra,
     }
 
