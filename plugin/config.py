@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from plugin.errors import ConfigError
+from plugin.identity.settings import IdentitySettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SAMPLE_APPS = REPO_ROOT / "sample_apps"
@@ -102,6 +103,8 @@ class Settings:
     notify_url: str | None = None
     # Hosts (``host`` or ``host:port``) http steps may call even though they resolve inside the network.
     http_allow_hosts: tuple[str, ...] = ()
+    # Who is acting: OIDC defaults, the bootstrap app key's identity sources, approval links (docs/identity.md).
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
 
     @property
     def effective_temporal_address(self) -> str:
@@ -160,6 +163,7 @@ class Settings:
             max_body_bytes=_int(env, "WORKFLOWS_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
             notify_url=_http_url(env, "WORKFLOWS_NOTIFY_URL"),
             http_allow_hosts=_allow_hosts(env, "WORKFLOWS_HTTP_ALLOW_HOSTS"),
+            identity=IdentitySettings.from_env(env),
         )
 
     def to_env(self) -> dict[str, str]:

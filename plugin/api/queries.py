@@ -12,7 +12,7 @@ from marshmallow import RAISE, ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from plugin.api import run_reads
-from plugin.api.auth import actor_name, authenticate
+from plugin.api.auth import actor_name, authenticate, current_identity
 from plugin.api.errors import validation_details
 from plugin.api.run_schemas import QueryListSchema, RunStartedSchema, TriggerArgs, TriggerBody
 from plugin.api.services import services
@@ -129,6 +129,7 @@ def trigger(args: dict, body: dict, name: str):
 
     With ``Idempotency-Key``, the same key and body from the same caller always answer the same run.
     """
+    current_identity(required=True)  # an app key's run needs a named starter (and then can be seen by them)
     query = _query(name)
     try:
         data = query.input_schema.load(body["input"])
