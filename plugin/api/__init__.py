@@ -66,9 +66,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin()], "components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
-    from plugin.api import health, keys, queries, requests, run_actions, runs
+    from plugin.api import health, keys, links, queries, requests, run_actions, runs
 
     for module in (health, queries, runs, run_actions, requests, keys):
         api.register_blueprint(module.bp)
+    app.register_blueprint(links.bp)  # HTML pages for people, outside the JSON API and its OpenAPI
     register_error_handlers(app)
     return app

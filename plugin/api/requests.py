@@ -122,6 +122,12 @@ def _send(update_name: str, arg: Any) -> HumanRequest:
             pass
 
 
+def send_update(update_name: str, arg: Any) -> HumanRequest:
+    """Send a request update (``resolve``, ``reassign``, ``cancel``) as the API does; for other blueprints
+    (signed approval links)."""
+    return _send(update_name, arg)
+
+
 @bp.route("")
 @bp.arguments(RequestListArgs, location="query", unknown=RAISE)
 @bp.response(200, RequestPageSchema)

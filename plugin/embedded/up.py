@@ -175,7 +175,9 @@ class Stack:
         self.say(f"  API          http://{s.host}:{s.port}   (OpenAPI: /openapi.json)")
         self.say(f"  Temporal UI  {ui}")
         self.say(f"  Admin key    {s.admin_key}")
-        self.say(f"  App key      {s.app_key}")
+        mode = "trusts X-Workflows-User headers: fine for the sample apps, see docs/identity.md for real hosts" \
+            if s.identity.app_key.trusts_headers else f"identity by {', '.join(s.identity.app_key.schemes)}"
+        self.say(f"  App key      {s.app_key}   ({mode})")
         self.say(f"  Workspaces   {workspaces}")
         self.say(f"  Logs         {s.data_dir / 'logs'}")
         self.say("Press Ctrl-C to stop.")
