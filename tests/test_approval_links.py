@@ -40,7 +40,8 @@ def path_of(url: str) -> str:
 
 def open_request(client, users: list[str], **options) -> tuple[str, dict]:
     run_id = start_probe(client, person("req"), [{"name": "Buy a laptop", "users": users,
-                                                  "metadata": {"price": 1999}, **options}])
+                                                  "metadata": {"price": 1999, "note": "<script>x()</script>"},
+                                                  **options}])
     return run_id, pending_requests(client, run_id)[0]
 
 
@@ -55,6 +56,7 @@ def test_get_shows_a_page_and_never_decides_then_the_post_decides_once(client, s
         page = client.get(approve)
         assert page.status_code == 200 and "text/html" in page.content_type
         assert "Buy a laptop" in page.text and "1999" in page.text and "<textarea" in page.text
+        assert "<script>" not in page.text and "&lt;script&gt;" in page.text
     assert run_detail(client, run_id)["requests"][0]["status"] == "pending"
 
     decided = client.post(approve, data={"comment": "go ahead"})

@@ -11,6 +11,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from tests.conftest import ADMIN_KEY
 from tests.identity_helpers import LocalIdp, SigningKey, create_key
 from tests.requests_helpers import person, run_detail
 from tests.runs_helpers import error_of
@@ -63,6 +64,8 @@ def test_forged_header_refused_and_a_managers_token_approves(client, idp, token_
                                                               "X-Workflows-Groups": "managers"})
     assert forged.status_code == 400 and error_of(forged)["details"]["header"] == "X-Workflows-User"
     assert "does not trust" in error_of(forged)["message"]
+    groups_only = resolve(client, token_key, request_id, None, **{"X-Workflows-Groups": "managers"})
+    assert groups_only.status_code == 400 and error_of(groups_only)["details"]["header"] == "X-Workflows-Groups"
     no_token = resolve(client, token_key, request_id, None)
     assert no_token.status_code == 401 and error_of(no_token)["details"]["reason"] == "missing_token"
 
@@ -172,9 +175,21 @@ def test_a_key_without_oidc_refuses_a_token_loudly(client, idp):
 
 
 def test_an_admin_key_decides_only_as_a_named_person(client):
-    from tests.conftest import ADMIN_KEY
     _, _, request_id = waiting_expense(client)
     response = client.post(f"/api/v1/requests/{request_id}/resolve",
                            headers={"Authorization": f"Bearer {ADMIN_KEY}", "X-Workflows-Groups": "managers"},
                            json={"resolution": "Approve"})
     assert response.status_code == 400 and error_of(response)["details"]["header"] == "X-Workflows-User"
+
+
+def test_an_unreachable_jwks_is_503_and_a_cleartext_jwks_elsewhere_is_refused(client, idp):
+    from plugin.embedded.processes import free_port
+
+    dead = create_key(client, identity={"schemes": ["oidc"], "oidc": idp.oidc_config(
+        jwks_url=f"http://127.0.0.1:{free_port()}/jwks")})["secret"]
+    response = client.get("/api/v1/requests", headers=as_token(dead, idp.token(person("u"))))
+    assert response.status_code == 503 and error_of(response)["details"]["service"] == "jwks"
+    cleartext = client.post("/api/v1/keys", headers={"Authorization": f"Bearer {ADMIN_KEY}"}, json={
+        "name": "k", "scope": "app",
+        "identity": {"schemes": ["oidc"], "oidc": idp.oidc_config(jwks_url="http://idp.example.com/jwks")}})
+    assert cleartext.status_code == 422 and "https" in error_of(cleartext)["message"]

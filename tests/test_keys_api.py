@@ -112,3 +112,29 @@ def test_every_change_is_in_the_settings_audit_without_secrets(client):
     assert all(e["actor"] == admin and e["at"] for e in mine)
     assert mine[-1]["changes"]["signature_secret"] == "changed" and secret not in str(entries)
     assert mine[1]["changes"] == {"grace_seconds": 60}
+
+
+def test_a_revoke_stops_the_key_on_another_api_process_at_once(client, settings):
+    from tests.conftest import serve_app
+
+    other = serve_app(settings)
+    second_process = next(other)
+    try:
+        created = create_key(client)
+        assert queries_with(second_process.test_client(), created["secret"]).status_code == 200
+        assert client.delete(f"/api/v1/keys/{created['id']}", headers=auth(ADMIN_KEY)).status_code == 204
+        assert queries_with(second_process.test_client(), created["secret"]).status_code == 401
+    finally:
+        next(other, None)
+
+
+def test_serve_warns_about_keys_that_trust_headers_without_a_signature(app, settings):
+    from plugin.identity.startup import trusted_header_warnings
+
+    client = app.test_client()
+    risky = create_key(client, name="risky headers")
+    signed = create_key(client, name="signed headers", signature_secret="q" * 32)
+    warnings = "\n".join(trusted_header_warnings(settings, app.extensions["workflows"].redis))
+    assert "WORKFLOWS_APP_KEY" in warnings and risky["id"] in warnings
+    assert signed["id"] not in warnings
+    client.delete(f"/api/v1/keys/{risky['id']}", headers=auth(ADMIN_KEY))

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import signal
 import sys
 import time
 import urllib.request
+from dataclasses import replace
 from typing import TextIO
 
 import redis
@@ -43,11 +45,15 @@ def bootstrap_keys(settings: Settings) -> Settings:
         if scope not in stored:
             stored[scope] = new_key(scope)
             changed = True
+    if "link_secret" not in stored:  # signs approval links; kept here so links survive a Redis flush
+        stored["link_secret"] = secrets.token_urlsafe(48)
+        changed = True
     if changed:
         path.write_text(json.dumps(stored, indent=2))
         path.chmod(0o600)
+    identity = replace(settings.identity, link_secret=settings.identity.link_secret or stored["link_secret"])
     return settings.with_overrides(admin_key=settings.admin_key or stored["admin"],
-                                   app_key=settings.app_key or stored["app"])
+                                   app_key=settings.app_key or stored["app"], identity=identity)
 
 
 class Stack:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from plugin.errors import ValidationFailed
 from plugin.identity.presets import PROXY_PRESETS
@@ -76,8 +77,12 @@ def _strings(value: Any, name: str) -> tuple[str, ...]:
 
 
 def _url(value: Any, name: str) -> str:
+    """An https URL (http only on this machine: a JWKS fetched in the clear could be swapped on the way)."""
     if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-        raise _fail(name, "Give an http:// or https:// URL.")
+        raise _fail(name, "Give an https:// URL.")
+    host = urlsplit(value).hostname or ""
+    if value.startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
+        raise _fail(name, "Use https:// (http:// only for 127.0.0.1 or localhost).")
     return value
 
 

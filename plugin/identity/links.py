@@ -70,17 +70,18 @@ class LinkSigner:
         self.base_url = base_url.rstrip("/")
 
     def _key(self) -> bytes:
-        if self._secret is None:
-            self._redis.set(SECRET_KEY, secrets.token_urlsafe(48), nx=True)
-            stored = self._redis.get(SECRET_KEY)
-            self._secret = stored if isinstance(stored, bytes) else str(stored).encode()
-        return self._secret
+        # Not cached when it lives in Redis: every process must see the same secret, also after a flush.
+        if self._secret is not None:
+            return self._secret
+        self._redis.set(SECRET_KEY, secrets.token_urlsafe(48), nx=True)
+        stored = self._redis.get(SECRET_KEY)
+        return stored if isinstance(stored, bytes) else str(stored).encode()
 
-    def sign(self, link: ApprovalLink) -> str:
+    def sign(self, link: ApprovalLink, key: bytes | None = None) -> str:
         """The token of a link."""
         body = _b64(json.dumps([link.request_id, link.user, link.resolution, link.version, link.expires,
                                 link.decisions], separators=(",", ":")).encode())
-        return f"{body}.{_b64(hmac.new(self._key(), body.encode(), hashlib.sha256).digest())}"
+        return f"{body}.{_b64(hmac.new(key or self._key(), body.encode(), hashlib.sha256).digest())}"
 
     def read(self, token: str) -> ApprovalLink:
         """The link a token stands for, or LinkRefused (tampered, malformed, expired)."""
@@ -118,13 +119,13 @@ class LinkSigner:
         expires = now + LINK_LIFETIME
         if request.due_at:
             expires = min(expires, datetime.fromisoformat(request.due_at).timestamp())
-        votes = len(request.decisions)
-        return {user: {res: self.url(ApprovalLink(request.id, user, res, request.version, int(expires), votes))
+        votes, key = len(request.decisions), self._key()
+        return {user: {res: self.url(ApprovalLink(request.id, user, res, request.version, int(expires), votes), key)
                        for res in request.resolutions} for user in request.users}
 
-    def url(self, link: ApprovalLink) -> str:
+    def url(self, link: ApprovalLink, key: bytes | None = None) -> str:
         """Where the link points: the confirmation page."""
-        return f"{self.base_url}/approve/{self.sign(link)}"
+        return f"{self.base_url}/approve/{self.sign(link, key)}"
 
 
 def link_signer(settings: Settings, client: redis.Redis) -> LinkSigner:
