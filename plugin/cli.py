@@ -41,6 +41,11 @@ def up() -> None:
 def serve() -> None:
     """Run the API under gunicorn (set WORKFLOWS_API_WORKERS and WORKFLOWS_API_THREADS)."""
     settings = _settings()
+    from plugin.identity.startup import trusted_header_warnings
+    from plugin.store.connection import connect as connect_redis
+
+    for line in trusted_header_warnings(settings, connect_redis(settings)):
+        click.echo(line, err=True)
     args = [
         sys.executable, "-m", "gunicorn", "--workers", str(settings.api_workers), "--worker-class", "gthread",
         "--threads", str(settings.api_threads), "--bind", f"{settings.host}:{settings.port}",

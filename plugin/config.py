@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from plugin.errors import ConfigError
+from plugin.identity.settings import IdentitySettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SAMPLE_APPS = REPO_ROOT / "sample_apps"
@@ -128,6 +129,8 @@ class Settings:
     # Browser origins allowed to call the API (CORS); ``null`` (sandboxed iframes) only when listed.
     cors_origins: tuple[str, ...] = ()
     cors_credentials: bool = False
+    # Who is acting: OIDC defaults, the bootstrap app key's identity sources, approval links (docs/identity.md).
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
 
     @property
     def effective_temporal_address(self) -> str:
@@ -194,6 +197,7 @@ class Settings:
             public_url=(_http_url(env, "WORKFLOWS_PUBLIC_URL") or "").rstrip("/") or None,
             cors_origins=cors_origins,
             cors_credentials=cors_credentials,
+            identity=IdentitySettings.from_env(env),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -222,6 +226,7 @@ class Settings:
             "WORKFLOWS_PUBLIC_URL": self.public_url,
             "WORKFLOWS_CORS_ORIGINS": ",".join(self.cors_origins),
             "WORKFLOWS_CORS_CREDENTIALS": "true" if self.cors_credentials else None,
+            "WORKFLOWS_LINK_SECRET": self.identity.link_secret,
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
         }

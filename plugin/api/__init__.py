@@ -69,11 +69,24 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     init_cors(app, settings)
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
-    from plugin.api import health, hooks, manifest, openapi_doc, queries, requests, run_actions, runs, webhooks
+    from plugin.api import (
+        health,
+        hooks,
+        keys,
+        links,
+        manifest,
+        openapi_doc,
+        queries,
+        requests,
+        run_actions,
+        runs,
+        webhooks,
+    )
 
-    for module in (health, queries, runs, run_actions, requests, hooks, webhooks):
+    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, keys):
         api.register_blueprint(module.bp)
     openapi_doc.init_app(app, api)
     app.register_blueprint(manifest.bp)
+    app.register_blueprint(links.bp)  # HTML pages for people, outside the JSON API and its OpenAPI
     register_error_handlers(app)
     return app

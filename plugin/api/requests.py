@@ -11,7 +11,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from plugin.api.auth import authenticate, current_identity
+from plugin.api.auth import acting_person, authenticate, current_identity
 from plugin.api.schemas import (
     CancelRequestBody,
     ReassignBody,
@@ -122,6 +122,12 @@ def _send(update_name: str, arg: Any) -> HumanRequest:
             pass
 
 
+def send_update(update_name: str, arg: Any) -> HumanRequest:
+    """Send a request update (``resolve``, ``reassign``, ``cancel``) as the API does; for other blueprints
+    (signed approval links)."""
+    return _send(update_name, arg)
+
+
 @bp.route("")
 @bp.arguments(RequestListArgs, location="query", unknown=RAISE)
 @bp.response(200, RequestPageSchema)
@@ -157,7 +163,7 @@ def get_request(request_id: str):
 @_document_errors(400, 401, 403, 404, 409, 422, 503)
 def resolve(body: dict, request_id: str):
     """Resolve request: one person's decision, answered synchronously by the workflow."""
-    update = ResolveInput(request_id=request_id, resolution=body["resolution"], identity=current_identity(True),
+    update = ResolveInput(request_id=request_id, resolution=body["resolution"], identity=acting_person(),
                           comment=body["comment"], payload=body["payload"])
     return _send("resolve", update)
 
@@ -168,7 +174,7 @@ def resolve(body: dict, request_id: str):
 @_document_errors(400, 401, 403, 404, 409, 422, 503)
 def reassign(body: dict, request_id: str):
     """Reassign (delegate) a pending request: the new users and groups replace the assignees."""
-    update = ReassignInput(request_id=request_id, identity=current_identity(True), to_users=body["to_users"],
+    update = ReassignInput(request_id=request_id, identity=acting_person(), to_users=body["to_users"],
                            to_groups=body["to_groups"], comment=body["comment"])
     return _send("reassign", update)
 
@@ -179,5 +185,5 @@ def reassign(body: dict, request_id: str):
 @_document_errors(400, 401, 403, 404, 409, 503)
 def cancel(body: dict, request_id: str):
     """Cancel a pending request (admins); the step waiting on it fails with RequestCancelled."""
-    update = CancelRequestInput(request_id=request_id, identity=current_identity(True), comment=body["comment"])
+    update = CancelRequestInput(request_id=request_id, identity=acting_person(), comment=body["comment"])
     return _send("cancel", update)

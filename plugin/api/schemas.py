@@ -33,6 +33,8 @@ class DecisionSchema(Schema):
     comment = fields.String()
     payload = fields.Dict()
     request_id = fields.String()
+    via = fields.String(metadata={"description": "How the actor was identified: oidc, proxy, headers or link"})
+    issuer = fields.String(metadata={"description": "The identity token's issuer, when a token identified them"})
 
 
 class FormFieldSchema(Schema):

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import secrets
 import signal
 import sys
 import time
 import urllib.request
+from dataclasses import replace
 from typing import TextIO
 
 import redis
@@ -44,11 +46,15 @@ def bootstrap_keys(settings: Settings) -> Settings:
         if scope not in stored:
             stored[scope] = new_key(scope)
             changed = True
+    if "link_secret" not in stored:  # signs approval links; kept here so links survive a Redis flush
+        stored["link_secret"] = secrets.token_urlsafe(48)
+        changed = True
     if changed:
         path.write_text(json.dumps(stored, indent=2))
         path.chmod(0o600)
+    identity = replace(settings.identity, link_secret=settings.identity.link_secret or stored["link_secret"])
     return settings.with_overrides(admin_key=settings.admin_key or stored["admin"],
-                                   app_key=settings.app_key or stored["app"])
+                                   app_key=settings.app_key or stored["app"], identity=identity)
 
 
 def beyond_loopback(host: str) -> bool:
@@ -203,7 +209,9 @@ class Stack:
         self.say(f"  API          http://{s.host}:{s.port}   (OpenAPI: /openapi.json)")
         self.say(f"  Temporal UI  {ui}")
         self.say(f"  Admin key    {s.admin_key}")
-        self.say(f"  App key      {s.app_key}")
+        mode = "trusts X-Workflows-User headers: fine for the sample apps, see docs/identity.md for real hosts" \
+            if s.identity.app_key.trusts_headers else f"identity by {', '.join(s.identity.app_key.schemes)}"
+        self.say(f"  App key      {s.app_key}   ({mode})")
         self.say(f"  Workspaces   {workspaces}")
         self.say(f"  Host face    /manifest.json, /openapi.json (CORS origins: {', '.join(s.cors_origins) or 'none'})")
         self.say(f"  Logs         {s.data_dir / 'logs'}")
