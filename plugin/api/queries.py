@@ -181,12 +181,13 @@ def trigger(args: dict, body: dict, name: str):
             # A respond step's answer while the run goes on; only success statuses pass, so that every
             # 4xx/5xx of this API keeps the one error shape.
             status = outcome.http_status if 200 <= outcome.http_status < 300 else 200
-            return {**answer, "status": "running", "output": outcome.output, "responded": True}, status
+            now = run_reads.read_run(run_id)["status"]
+            return {**answer, "status": now, "output": outcome.output, "responded": True}, status
         if outcome is not None:
             raise RunFailed(f"Run {run_id} {outcome.status.replace('_', ' ')}: "
                             f"{(outcome.error or {}).get('message', '')}",
                             {"run_id": run_id, "status": outcome.status, "error": outcome.error,
                              "status_url": answer["status_url"]})
-    elif not result.started:
-        answer["status"] = run_reads.read_run(run_id)["status"]
+    if wait or not result.started:
+        answer["status"] = run_reads.read_run(run_id)["status"]  # e.g. ``waiting`` when a person must act
     return answer, 202

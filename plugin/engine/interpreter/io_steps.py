@@ -32,7 +32,9 @@ def _failure_of(step: Step, exc: BaseException, what: str, retryable: bool = Fal
     cause = exc.__cause__ if exc.__cause__ is not None else exc
     if isinstance(cause, ApplicationError):
         details = cause.details[0] if cause.details else None
-        return StepFailed(step["id"], cause.message, cause.type or "Error", details, retryable=retryable)
+        tries = details.get("attempt") if isinstance(details, dict) else None
+        return StepFailed(step["id"], cause.message, cause.type or "Error", details, retryable=retryable,
+                          attempts=tries if isinstance(tries, int) else None)
     if isinstance(cause, TimeoutError):
         return StepFailed(step["id"], f"{what} timed out", "Timeout", retryable=retryable)
     return StepFailed(step["id"], f"{what} failed: {cause}", type(cause).__name__, retryable=retryable)
