@@ -141,8 +141,9 @@ def trigger(args: dict, body: dict, name: str):
         if outcome is not None and outcome.status == "completed":
             return {**answer, "status": "completed", "output": outcome.output}, 200
         if outcome is not None:  # a respond step's answer while the run goes on
-            return ({**answer, "status": "running", "output": outcome.output, "responded": True},
+            now = run_reads.read_run(run_id)["status"]
+            return ({**answer, "status": now, "output": outcome.output, "responded": True},
                     triggering.answer_status(outcome))
-    elif not result.started:
-        answer["status"] = run_reads.read_run(run_id)["status"]
+    if wait or not result.started:
+        answer["status"] = run_reads.read_run(run_id)["status"]  # e.g. ``waiting`` when a person must act
     return answer, 202

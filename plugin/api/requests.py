@@ -30,7 +30,7 @@ from plugin.engine.models import (
     ResolveInput,
     request_from_doc,
 )
-from plugin.errors import NotFound, PluginError, ServiceUnavailable
+from plugin.errors import Conflict, NotFound, PluginError, ServiceUnavailable
 from plugin.gateway_ops import requests as request_ops
 from plugin.store.inbox import PREFIX
 from plugin.store.inbox_rebuild import claim_rebuild, inbox_is_built, rebuild_inbox, release_rebuild
@@ -165,7 +165,30 @@ def resolve(body: dict, request_id: str):
     """Resolve request: one person's decision, answered synchronously by the workflow."""
     update = ResolveInput(request_id=request_id, resolution=body["resolution"], identity=acting_person(),
                           comment=body["comment"], payload=body["payload"])
-    return _send("resolve", update)
+    try:
+        return _send("resolve", update)
+    except Conflict:
+        repeated = _repeated_decision(services(), update)
+        if repeated is None:
+            raise
+        return repeated
+
+
+def _repeated_decision(svc: Services, update: ResolveInput) -> HumanRequest | None:
+    """The request as decided when the caller's own decision on it is this very one (same resolution and
+    payload): a host retrying a decision gets 200, not 409. None otherwise."""
+    user = update.identity.user.lower()
+
+    def mine(request: HumanRequest | None) -> bool:
+        decided = [d for d in request.decisions if d.actor == user] if request is not None else []
+        return bool(decided) and decided[-1].resolution == update.resolution and \
+            decided[-1].payload == update.payload and may_see(request, update.identity)
+
+    doc = svc.inbox.get(update.request_id)
+    request = request_from_doc(doc) if doc is not None else None
+    if not mine(request):  # the inbox may not show it yet: ask the run
+        request = svc.gateway.call(lambda c: request_ops.current_request(c, update.request_id))
+    return request if mine(request) else None
 
 
 @bp.route("/<request_id>/reassign", methods=["POST"])

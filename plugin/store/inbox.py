@@ -62,7 +62,10 @@ class InboxPage:
 
     def to_json(self) -> str:
         """The page as the API answers it, built from the stored documents without re-encoding them."""
-        return f'{{"requests": [{", ".join(self.raw_items)}], "next_cursor": {json.dumps(self.next_cursor)}}}'
+        return f'{{"requests":[{",".join(self.raw_items)}],"next_cursor":{json.dumps(self.next_cursor)}}}'
+
+
+COMPACT = (",", ":")  # the API's own JSON encoding, so stored documents are answered as they are
 
 
 class Inbox:
@@ -85,8 +88,8 @@ class Inbox:
         keys = self.index_keys(doc["status"], doc["users"], doc["groups"])
         return bool(self._put(
             keys=[f"{PREFIX}req:{doc['id']}"],
-            args=[doc["version"], json.dumps(doc), _millis(doc["created_at"]), doc["id"], doc["status"],
-                  PREFIX, *keys],
+            args=[doc["version"], json.dumps(doc, separators=COMPACT), _millis(doc["created_at"]), doc["id"],
+                  doc["status"], PREFIX, *keys],
         ))
 
     def get(self, request_id: str) -> dict[str, Any] | None:
