@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_smorest import Api
 
+from plugin.api import input_limits
 from plugin.api.errors import register_error_handlers
 from plugin.api.openapi_errors import ErrorShapePlugin
 from plugin.api.schemas import ErrorSchema
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             keys=KeyStore(settings, client),
         )
     services.init_app(app)
+    input_limits.init_app(app)  # before anything parses a body
     app.before_request(_require_json_body)
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin()], "components": {"securitySchemes": {
