@@ -48,7 +48,8 @@ def serve() -> None:
     for line in trusted_header_warnings(settings, connect_redis(settings)):
         click.echo(line, err=True)
     args = [
-        sys.executable, "-m", "gunicorn", "--workers", str(settings.api_workers), "--worker-class", "gthread",
+        sys.executable, "-m", "gunicorn", "--config", "python:plugin.api.gunicorn_conf",
+        "--workers", str(settings.api_workers), "--worker-class", "gthread",
         "--threads", str(settings.api_threads), "--bind", f"{settings.host}:{settings.port}",
         "--graceful-timeout", "10", "--timeout", "60", "--access-logfile", "-", "plugin.wsgi:app",
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_smorest import Api
 
-from plugin.api import rate_limits
+from plugin.api import input_limits, rate_limits
 from plugin.api.cors import init_cors
 from plugin.api.errors import register_error_handlers
 from plugin.api.openapi_errors import ErrorShapePlugin
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             keys=KeyStore(settings, client),
         )
     services.init_app(app)
+    input_limits.init_app(app)  # before anything parses a body
     rate_limits.init_app(app, settings)
     app.before_request(_require_json_body)
     init_cors(app, settings)

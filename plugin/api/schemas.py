@@ -94,7 +94,9 @@ class RequestListArgs(StrictSchema):
     status = fields.String(load_default="pending", validate=validate.OneOf(REQUEST_STATUSES))
     name = fields.String(validate=validate.Length(min=1, max=200))
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(validate=validate.Regexp(r"^\d+:.+$", error="Not a cursor from this API."))
+    # ASCII digits only (\d also matches other scripts' digits, which Redis refuses as a score).
+    cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,16}:[^\x00-\x1f]{1,1000}$",
+                                                    error="Not a cursor from this API."))
 
 
 class RequestPageSchema(Schema):
