@@ -66,7 +66,9 @@ def panel_index():
 
 @bp.route("/ui/<path:filename>")
 def panel_file(filename: str):
-    """A panel's static file."""
+    """A panel's static file; a folder answers its ``index.html``."""
+    if filename.endswith("/") or (PANELS_DIR / filename).is_dir():
+        filename = filename.rstrip("/") + "/index.html"
     return send_from_directory(PANELS_DIR, filename, max_age=0)
 
 
