@@ -71,12 +71,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
     from plugin.api import (
+        events,
         health,
         hooks,
         keys,
         links,
         manifest,
         openapi_doc,
+        panels,
         queries,
         requests,
         run_actions,
@@ -84,10 +86,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         webhooks,
     )
 
-    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, keys):
+    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, keys, events):
         api.register_blueprint(module.bp)
     openapi_doc.init_app(app, api)
     app.register_blueprint(manifest.bp)
     app.register_blueprint(links.bp)  # HTML pages for people, outside the JSON API and its OpenAPI
+    app.register_blueprint(panels.bp)
     register_error_handlers(app)
     return app

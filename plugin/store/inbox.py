@@ -19,6 +19,7 @@ from typing import Any
 import redis
 
 from plugin.engine.models import CANCELLED, PENDING, HumanRequest, Identity
+from plugin.store.events import EventStream
 
 PREFIX = "wf:"
 
@@ -74,6 +75,7 @@ class Inbox:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
         self._put = client.register_script(_PUT)
+        self.events = EventStream(client)
 
     @staticmethod
     def index_keys(status: str, users: list[str], groups: list[str]) -> list[str]:
@@ -83,14 +85,20 @@ class Inbox:
         ]
 
     def put(self, request: HumanRequest | dict[str, Any]) -> bool:
-        """Store this version of a request; False when a newer version is already there."""
+        """Store this version of a request; False when a newer version is already there.
+
+        A version that is stored is also published on the event stream (``request.opened``...).
+        """
         doc = dataclasses.asdict(request) if isinstance(request, HumanRequest) else dict(request)
         keys = self.index_keys(doc["status"], doc["users"], doc["groups"])
-        return bool(self._put(
+        stored = bool(self._put(
             keys=[f"{PREFIX}req:{doc['id']}"],
             args=[doc["version"], json.dumps(doc, separators=COMPACT), _millis(doc["created_at"]), doc["id"],
                   doc["status"], PREFIX, *keys],
         ))
+        if stored:
+            self.events.publish_request(doc)
+        return stored
 
     def get(self, request_id: str) -> dict[str, Any] | None:
         """The stored request, or None."""
