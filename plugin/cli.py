@@ -35,7 +35,12 @@ def up() -> None:
     """Start Temporal, Redis, a worker and the API; Ctrl-C stops them all."""
     from plugin.embedded.up import run_up
 
-    sys.exit(run_up(_settings()))
+    code = run_up(_settings())
+    # Exit without interpreter finalization: the Temporal SDK's Rust runtime threads may still be winding down
+    # (e.g. after a failed connect), and finalizing under them aborts the process (SIGABRT) instead of exit 1.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @main.command()
