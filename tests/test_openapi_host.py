@@ -66,6 +66,31 @@ def test_one_typed_operation_per_query_with_its_input_schema(doc, app):
     assert len(typed) == len(queries)
 
 
+def test_a_declared_output_types_the_completed_answer(doc, app):
+    queries = app.extensions["workflows"].workspace.queries
+    completed = doc["paths"]["/api/v1/queries/submit_expense/runs"]["post"]["responses"]["200"]
+    ref = completed["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    typed_output = doc["components"]["schemas"][ref]["allOf"][1]["properties"]["output"]
+    assert typed_output == openapi_schema(queries["submit_expense"].output_json_schema, closed=False)
+    assert typed_output["properties"]["decision"]["properties"]["resolution"]["enum"] == ["Approve", "Reject"]
+    listed = {q["name"]: q for q in app.test_client().get("/api/v1/queries", headers=auth()).json["queries"]}
+    assert listed["submit_expense"]["output_schema"] == queries["submit_expense"].output_json_schema
+    generic = doc["paths"]["/api/v1/queries/{name}/runs"]["post"]["responses"]["200"]
+    assert generic["content"]["application/json"]["schema"]["$ref"].endswith("/RunStarted")
+
+
+def test_an_output_schema_outside_the_supported_subset_is_refused(tmp_path, settings):
+    from plugin.errors import ConfigError
+    from plugin.workspace.loader import load_workspaces
+    from tests.test_health_and_config import write_workspace
+
+    load_workspaces(settings.workspaces)  # registers the sample workflows
+    folder = write_workspace(tmp_path / "ws", {"q": {"workflow": "expense_approval",
+                                                     "output": {"type": "object", "patternProperties": {}}}})
+    with pytest.raises(ConfigError, match=r"query 'q' output: unsupported JSON Schema keywords"):
+        load_workspaces([folder])
+
+
 def test_json_schema_becomes_openapi_3_0():
     converted = openapi_schema({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
                                 "properties": {"n": {"type": "number", "exclusiveMinimum": 0},

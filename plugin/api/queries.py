@@ -53,7 +53,8 @@ def list_queries():
     return {"queries": [
         {"name": q.name, "label": q.label, "description": q.description, "workflow": q.workflow,
          "mode": q.mode, "wait_seconds": q.wait_seconds, "run_id": q.run_id_template or "random",
-         "timeout_seconds": q.timeout_seconds, "input_schema": q.input_json_schema}
+         "timeout_seconds": q.timeout_seconds, "input_schema": q.input_json_schema,
+         "output_schema": q.output_json_schema}
         for q in services().workspace.queries.values()
     ]}
 

@@ -6,12 +6,14 @@ A workspace is a folder with ``workspace.json``::
      "queries": {"submit_expense": {"label": "...", "description": "...", "workflow": "expense_approval",
                                     "input": {JSON Schema}, "mode": "async",
                                     "run_id": "random" | "expense-{employee}-{invoice}",
-                                    "wait_seconds": 10, "timeout_seconds": 86400}}}
+                                    "wait_seconds": 10, "timeout_seconds": 86400,
+                                    "output": {JSON Schema}}}}
 
 ``mode`` ``sync`` makes a trigger wait ``wait_seconds`` (default 10, at most 60) for the output unless the
 caller passes ``?wait``. ``run_id`` is ``random`` or a business-key template over required input
 properties: a trigger while a run of that id is open returns the open run. ``timeout_seconds`` bounds the
-whole run (Temporal's execution timeout).
+whole run (Temporal's execution timeout). ``output`` (optional) is the JSON Schema of the run's output: the
+typed operation of the query in /openapi.json documents it.
 
 Python modules are imported from the workspace folder. A mistake fails the load with a ConfigError naming
 the file and the query.
@@ -32,7 +34,7 @@ from marshmallow import Schema
 from plugin.engine.registry import registered_workflows
 from plugin.errors import ConfigError
 from plugin.workspace.definitions import LoadedDefinition, definition_query_spec, load_definitions
-from plugin.workspace.json_schema import schema_from_json_schema
+from plugin.workspace.json_schema import check_json_schema, schema_from_json_schema
 
 MODES = ("async", "sync")
 RANDOM_RUN_ID = "random"
@@ -56,6 +58,7 @@ class Query:
     wait_seconds: int = 0
     timeout_seconds: int | None = None
     definition: LoadedDefinition | None = None  # node-based queries: the definition they run
+    output_json_schema: dict[str, Any] | None = None  # what a completed run answers, when the workspace says
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,9 @@ def _query(name: str, spec: Any, source: Path, workflows: dict[str, type]) -> Qu
     json_schema = spec.get("input", {"type": "object", "properties": {}})
     input_schema = schema_from_json_schema(json_schema, f"{where} input")
     default_wait = DEFAULT_SYNC_WAIT if mode == "sync" else 0
+    output = spec.get("output")
+    if output is not None:
+        check_json_schema(output, f"{where} output")
     return Query(
         name=name,
         label=str(spec.get("label") or name),
@@ -117,6 +123,7 @@ def _query(name: str, spec: Any, source: Path, workflows: dict[str, type]) -> Qu
         run_id_template=_run_id_template(spec.get("run_id", RANDOM_RUN_ID), json_schema, where),
         wait_seconds=_whole_seconds(spec, "wait_seconds", default_wait, 0, MAX_WAIT_SECONDS, where),
         timeout_seconds=_whole_seconds(spec, "timeout_seconds", None, 1, 10 * 365 * 86400, where),
+        output_json_schema=output,
     )
 
 
