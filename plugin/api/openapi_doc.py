@@ -20,6 +20,7 @@ bp = Blueprint("openapi", __name__)
 
 _API_EXTENSION = "workflows_openapi"
 _lock = threading.Lock()
+_MAX_CACHED = 8
 
 
 def public_base_url() -> str:
@@ -42,6 +43,8 @@ def document_text(base_url: str) -> str:
             state["workspace"], state["cache"] = workspace, {}
         text = state["cache"].get(base_url)
         if text is None:
+            if len(state["cache"]) >= _MAX_CACHED:  # base URLs come from Host headers: keep the cache bounded
+                state["cache"].clear()
             doc = copy.deepcopy(state["api"].spec.to_dict())
             doc["servers"] = [{"url": base_url, "description": "This plugin"}]
             add_typed_operations(doc, workspace)
