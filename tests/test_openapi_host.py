@@ -147,6 +147,13 @@ def test_the_document_follows_the_loaded_workspace(app):
     assert "/api/v1/queries/submit_expense/runs" not in after["paths"]
     assert "triggerSubmitExpenseBody" not in after["components"]["schemas"]
     assert app.test_client().get("/openapi.json").json == before
+    original.queries["zz_added"] = replace(original.queries["submit_expense"], name="zz_added")
+    try:  # a query added in place (same workspace object) is picked up too
+        added = app.test_client().get("/openapi.json").json
+    finally:
+        del original.queries["zz_added"]
+    assert added["paths"]["/api/v1/queries/zz_added/runs"]["post"]["operationId"] == "triggerZzAdded"
+    assert "/api/v1/queries/zz_added/runs" not in app.test_client().get("/openapi.json").json["paths"]
 
 
 def test_documents_per_host_name_stay_bounded(app):

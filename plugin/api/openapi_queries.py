@@ -17,6 +17,7 @@ from plugin.workspace.loader import Query, Workspace
 GENERIC_PATH = "/api/v1/queries/{name}/runs"
 GENERIC_OPERATION = "triggerWorkflow"
 _DROP = {"$schema"}
+TYPED_TAG = "Typed queries"
 
 
 def openapi_schema(spec: Any, top: bool = True, closed: bool = True) -> Any:
@@ -95,7 +96,7 @@ def _typed(generic: dict[str, Any], query: Query, operation_id: str) -> tuple[di
             if query.wait_seconds else "")
     operation["description"] = (f"{query.description}\n\nRuns workflow `{query.workflow}` with the input of query "
                                 f"`{query.name}`.{wait}").strip()
-    operation["tags"] = ["Typed queries"]
+    operation["tags"] = [TYPED_TAG]
     input_schema = openapi_schema(query.input_json_schema)
     body_schema = {"type": "object", "required": ["input"], "additionalProperties": False,
                    "properties": {"input": input_schema}, "description": f"Trigger data of {query.name}"}
@@ -126,6 +127,9 @@ def add_typed_operations(doc: dict[str, Any], workspace: Workspace) -> dict[str,
     taken = {op.get("operationId") for item in doc["paths"].values() for op in item.values()
              if isinstance(op, dict)}
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    if workspace.queries:
+        doc.setdefault("tags", []).append({"name": TYPED_TAG, "description": "One trigger operation per workflow "
+                                           "query, with that query's input (and output, when declared) schema"})
     for name in sorted(workspace.queries):
         operation_id = typed_operation_id(name, taken)
         taken.add(operation_id)

@@ -128,7 +128,8 @@ def _key_reused() -> ValidationFailed:
 def trigger(args: dict, body: dict, name: str):
     """Trigger workflow: validate the input against the query's schema and start a run.
 
-    With ``Idempotency-Key``, the same key and body from the same caller always answer the same run.
+    With ``Idempotency-Key``, the same key and body from the same caller always answer the same run. Each query
+    also has its own typed operation (``trigger<QueryName>``, tag "Typed queries") with its input schema.
     """
     query = _query(name)
     try:
