@@ -107,7 +107,9 @@ def _typed(generic: dict[str, Any], query: Query, operation_id: str) -> tuple[di
     for code in ("200", "202"):
         content = operation.get("responses", {}).get(code, {}).get("content", {}).get("application/json")
         if content and isinstance(content.get("example"), dict):
-            content["example"] = {**content["example"], "query": query.name}
+            run_id = f"{query.name}-5f0c9a4e2b7d4c1e8a6b3d2f1e0c9b8a"
+            content["example"] = {**content["example"], "query": query.name, "run_id": run_id,
+                                  "status_url": f"/api/v1/runs/{quote(run_id, safe='')}"}
     completed = operation.get("responses", {}).get("200", {}).get("content", {}).get("application/json")
     if query.output_json_schema is not None and query.definition is None and completed:
         # A Python workflow's 200 is always the completed run; a definition's respond step answers its own body.
@@ -115,7 +117,10 @@ def _typed(generic: dict[str, Any], query: Query, operation_id: str) -> tuple[di
         components[f"{operation_id}Completed"] = {"allOf": [completed["schema"], {
             "type": "object", "properties": {"output": output}}]}
         completed["schema"] = {"$ref": f"#/components/schemas/{operation_id}Completed"}
-        completed.pop("example", None)
+        if isinstance(completed.get("example"), dict):
+            completed["example"]["output"] = example_value(output)
+    elif completed:
+        completed.pop("example", None)  # the generic example's output is another workflow's
     return operation, components
 
 
