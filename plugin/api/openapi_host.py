@@ -19,6 +19,11 @@ SECURITY_SCHEME = "bearer"
 BEARER = {"type": "http", "scheme": "bearer", "description": "An API key: 'Authorization: Bearer <key>'. Hosts use "
           "an app key; admin keys see every run and change settings."}
 
+INFO = ("Durable workflows with humans in the loop. Send an API key as 'Authorization: Bearer <key>' and name the "
+        "end user with the identity headers (see docs/identity.md). Each workflow query has a typed trigger "
+        "operation (tag 'Typed queries'). Every error is {\"error\": {\"code\", \"message\", \"details\"}}. "
+        "The plugin manifest for hosts is at /manifest.json.")
+
 # Endpoint (blueprint.function) -> operationId. New views get camelCase(blueprint_function) unless they set
 # their own with ``@bp.doc(operationId=...)``; names here never change once released.
 OPERATION_IDS = {
@@ -115,6 +120,7 @@ class HostFacePlugin(BasePlugin):
     def init_spec(self, spec: APISpec) -> None:
         spec.components.security_scheme(SECURITY_SCHEME, BEARER)
         spec.options.setdefault("security", [{SECURITY_SCHEME: []}])  # the default; open operations say []
+        spec.options.setdefault("info", {}).setdefault("description", INFO)
 
     def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
         rule = kwargs.get("rule")
