@@ -50,4 +50,5 @@ def init_cors(app: Flask, settings: Settings) -> None:
                             "WORKFLOWS_CORS_ORIGINS", {"origin": origin})
         response = app.make_default_options_response()
         response.status_code = 204
+        del response.headers["Content-Type"]  # no content
         return response
