@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -63,14 +64,15 @@ def _allow_hosts(env: dict[str, str], name: str) -> tuple[str, ...]:
     return entries
 
 
+_ORIGIN_HOST = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9.\-]+)(:\d{1,5})?$")
+
+
 def _origins(env: dict[str, str], name: str) -> tuple[str, ...]:
     """Comma-separated browser origins (``scheme://host[:port]``), ``null`` or ``*``."""
-    entries = tuple(e.strip() for e in (env.get(name) or "").split(",") if e.strip())
+    entries = tuple(e.strip().lower() for e in (env.get(name) or "").split(",") if e.strip())
     for entry in entries:
-        if entry in ("null", "*"):
-            continue
         scheme, sep, rest = entry.partition("://")
-        if scheme not in ("http", "https") or not sep or not rest or "/" in rest or "?" in rest or "#" in rest:
+        if entry not in ("null", "*") and (scheme not in ("http", "https") or not _ORIGIN_HOST.match(rest)):
             raise ConfigError(f"{name}: {entry!r} is not an origin; use scheme://host[:port], null or *")
     return entries
 

@@ -81,6 +81,11 @@ def _field(spec: Any, where: str, required: bool) -> fields.Field:
     return fields.Dict(validate=validators, **kwargs)
 
 
+def check_json_schema(spec: Any, where: str) -> None:
+    """Check a JSON Schema of any type (e.g. a query's output) against the supported subset; ConfigError if not."""
+    _field(spec, where, True)
+
+
 def schema_from_json_schema(spec: Any, where: str) -> Schema:
     """A marshmallow schema instance for an object JSON Schema; ConfigError names ``where`` when it is bad."""
     if not isinstance(spec, dict) or spec.get("type", "object") != "object":
