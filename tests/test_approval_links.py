@@ -80,6 +80,8 @@ def test_a_used_link_is_refused_while_the_quorum_is_still_open(client, services)
     links = links_in_notification(services, request["id"])
     first = client.post(path_of(links[a]["Approve"]), headers=JSON, json={"comment": ""})
     assert first.status_code == 200 and first.json["status"] == "pending"
+    assert client.post(path_of(links[b]["Approve"]), json=["not", "an object"]).status_code == 422
+    assert client.post(path_of(links[b]["Approve"]), data={"comment": "x" * 5001}).status_code == 422
     reused = client.post(path_of(links[a]["Approve"]), headers=JSON)
     assert reused.status_code == 409 and error_of(reused)["details"]["reason"] == "used"
     second = client.post(path_of(links[b]["Approve"]), headers=JSON)  # another vote does not stale b's link

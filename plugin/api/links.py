@@ -95,10 +95,11 @@ def _payload(doc: dict[str, Any]) -> dict[str, Any]:
 def decide(token: str):
     """Decide as the link's user, once."""
     link, doc = _open(token)
-    comment = (request.get_json(silent=True) or {}).get("comment", "") if request.is_json else request.form.get(
-        "comment", "")
+    body = request.get_json(silent=True) if request.is_json else request.form
+    comment = body.get("comment", "") if isinstance(body, dict) else None  # a form is a dict too
     if not isinstance(comment, str) or len(comment) > 5000:
-        raise ValidationFailed("comment: at most 5000 characters", {"fields": {"comment": ["Too long."]}})
+        raise ValidationFailed("comment: a text of at most 5000 characters",
+                               {"fields": {"comment": ["Not a text of at most 5000 characters."]}})
     signer = link_signer(services().settings, services().redis)
     if not signer.claim(token, link):
         raise Conflict("This link has already been used", {"reason": "used"})

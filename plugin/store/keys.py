@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 import uuid
@@ -21,8 +22,10 @@ from typing import Any
 import redis
 
 from plugin.config import Settings
+from plugin.errors import Unauthorized, ValidationFailed
 from plugin.identity.config import KeyIdentity, key_identity
 
+log = logging.getLogger(__name__)
 SCOPES = ("admin", "app", "webhook")
 LAST_USED_EVERY = 60.0  # seconds between two writes of a key's last use, per process
 
@@ -102,8 +105,14 @@ class KeyStore:
         return self._grant(record)
 
     def _grant(self, record: dict[str, Any]) -> ApiKey:
+        try:
+            identity = key_identity(record.get("identity"), self._default_oidc)
+        except ValidationFailed:  # e.g. it relied on WORKFLOWS_OIDC_* settings that are gone
+            log.warning("key %s has incomplete identity settings", record["id"])
+            raise Unauthorized("This key's identity settings are incomplete (the global OIDC settings it relies "
+                               "on are not set); an admin must fix the key", {"reason": "key_misconfigured"}) from None
         return ApiKey(name=record["name"], scope=record["scope"], query=record.get("query"), id=record["id"],
-                      identity=key_identity(record.get("identity"), self._default_oidc))
+                      identity=identity)
 
     def _touch(self, key_id: str) -> None:
         now = time.monotonic()
