@@ -143,3 +143,28 @@ def test_reminders_carry_fresh_links(client, services):
     fresh = links_in_notification(services, request["id"], kind="reminder")[boss]["Approve"]
     response = client.post(path_of(fresh), headers=JSON)
     assert response.status_code == 200 and response.json["decisions"][0]["via"] == "link"
+
+
+def test_a_link_expires_at_the_due_time_when_that_comes_first(services):
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from plugin.identity.links import LINK_LIFETIME, LinkRefused, LinkSigner
+
+    signer = LinkSigner(services.redis, "x" * 40, "https://plugin.example.com")
+    now = time.time()
+    soon = datetime.fromtimestamp(now, UTC) + timedelta(hours=1)
+    request = SimpleNamespace(id="r:abc-1", users=["a@example.com"], resolutions=["Approve"], version=3,
+                              decisions=[], due_at=soon.isoformat())
+    url = signer.links_for(request, now)["a@example.com"]["Approve"]
+    assert url.startswith("https://plugin.example.com/approve/")
+    link = signer.read(url.rsplit("/", 1)[-1])
+    assert (link.request_id, link.user, link.resolution, link.version) == ("r:abc-1", "a@example.com", "Approve", 3)
+    assert abs(link.expires - soon.timestamp()) < 1
+    request.due_at = None
+    later = signer.read(signer.links_for(request, now)["a@example.com"]["Approve"].rsplit("/", 1)[-1])
+    assert abs(later.expires - (now + LINK_LIFETIME)) < 1
+    other_secret = LinkSigner(services.redis, "y" * 40)
+    with pytest.raises(LinkRefused) as refused:
+        other_secret.read(url.rsplit("/", 1)[-1])
+    assert refused.value.details["reason"] == "bad_link"
