@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, jsonify, render_template_string, request
 
 from plugin.api.errors import error_response
-from plugin.api.requests import send_update
+from plugin.api.requests import ensure_inbox, send_update
 from plugin.api.services import services
 from plugin.engine.models import PENDING, Identity, ResolveInput
 from plugin.errors import Conflict, NotFound, PluginError, ValidationFailed
@@ -54,6 +54,7 @@ def _open(token: str) -> tuple[ApprovalLink, dict[str, Any]]:
     """The link and its request, refused when the link is bad, expired or no longer fits the request."""
     svc = services()
     link = link_signer(svc.settings, svc.redis).read(token)
+    ensure_inbox()
     doc = svc.inbox.get(link.request_id)
     if doc is None:
         raise NotFound("The request of this link is gone")
