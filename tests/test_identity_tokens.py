@@ -216,3 +216,15 @@ def test_the_bootstrap_app_key_can_require_tokens_by_settings(settings, worker, 
         assert proven.status_code == 200, proven.json
     finally:
         next(served, None)
+
+
+def test_the_jwks_is_found_through_openid_discovery(client):
+    idp = LocalIdp()
+    try:
+        config = {k: v for k, v in idp.oidc_config().items() if k != "jwks_url"}
+        key = create_key(client, identity={"schemes": ["oidc"], "oidc": config})["secret"]
+        who = person("u")
+        assert client.get("/api/v1/requests", headers=as_token(key, idp.token(who))).status_code == 200
+        assert idp.fetches == 1
+    finally:
+        idp.close()

@@ -79,7 +79,9 @@ def test_bad_key_settings_are_422_naming_the_field(client):
     cases = [
         ({"scope": "root"}, "scope"),
         ({"identity": {"schemes": ["magic"]}}, "identity.schemes"),
-        ({"identity": {"schemes": ["oidc"], "oidc": {"issuer": "https://idp"}}}, "identity.oidc.jwks_url"),
+        ({"identity": {"schemes": ["oidc"], "oidc": {"issuer": "https://idp"}}}, "identity.oidc.audiences"),
+        ({"identity": {"schemes": ["oidc"], "oidc": {"issuer": "http://idp.example.com", "audiences": ["a"]}}},
+         "identity.oidc.issuer"),
         ({"identity": {"schemes": ["oidc"], "oidc": {"issuer": "i", "jwks_url": "https://idp/jwks",
                                                      "audiences": ["a"], "algorithms": ["HS256"]}}},
          "identity.oidc.algorithms"),
