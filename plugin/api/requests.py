@@ -128,6 +128,11 @@ def send_update(update_name: str, arg: Any) -> HumanRequest:
     return _send(update_name, arg)
 
 
+def ensure_inbox() -> None:
+    """Rebuild the inbox from Temporal when Redis has lost it (for other blueprints)."""
+    _ensure_inbox(services())
+
+
 @bp.route("")
 @bp.arguments(RequestListArgs, location="query", unknown=RAISE)
 @bp.response(200, RequestPageSchema)
