@@ -9,6 +9,7 @@ import redis
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from plugin.api.error_details import check_details
 from plugin.errors import PluginError
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ _HTTP_CODES = {
 
 def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None):
     """A Flask response in the error shape."""
+    check_details(code, details or {})
     body = {"error": {"code": code, "message": message, "details": details or {}}}
     return jsonify(body), status
 
@@ -69,7 +71,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(redis.RedisError)
     def _redis_down(exc: redis.RedisError):
         log.warning("redis error: %s", exc)
-        return error_response(503, "service_unavailable", f"Redis is unavailable: {exc}", {"service": "redis"})
+        return error_response(503, "service_unavailable", "Redis is unavailable; try again in a moment",
+                              {"service": "redis"})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

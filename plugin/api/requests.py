@@ -75,7 +75,8 @@ def _ensure_inbox(svc: Services) -> None:
         time.sleep(0.1)
         if inbox_is_built(svc.inbox):
             return
-    raise ServiceUnavailable("The inbox is being rebuilt from Temporal; try again in a moment")
+    raise ServiceUnavailable("The inbox is being rebuilt from Temporal; try again in a moment",
+                             {"service": "temporal"})
 
 
 def _settled_refusal(svc: Services, update_name: str, arg: Any) -> PluginError | None:
