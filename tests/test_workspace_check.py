@@ -134,3 +134,20 @@ def test_the_readme_lists_every_command():
     readme = Path("README.md").read_text()
     for command in main.commands:
         assert f"workflows-plugin {command}" in readme, command
+
+
+def test_the_readme_lists_every_setting_and_header():
+    readme = Path("README.md").read_text()
+    settings = set(re.findall(r"WORKFLOWS_[A-Z_]+", Path("plugin/config.py").read_text()))
+    assert not [name for name in sorted(settings) if name not in readme]
+    for header in ("X-Workflows-User", "X-Workflows-Groups", "X-Workflows-App", "Idempotency-Key"):
+        assert header in readme
+
+
+def test_the_workspace_reference_covers_every_field_and_docs_stay_inside_the_repository():
+    reference = Path("docs/workspace.md").read_text()
+    schema = json.loads(schema_path(WORKSPACE_SCHEMA).read_text())
+    for name in [*schema["properties"], *schema["$defs"]["query"]["properties"]]:
+        assert f"`{name}`" in reference, name
+    for doc in Path("docs").glob("*.md"):
+        assert "../shared" not in doc.read_text() and "/work/" not in doc.read_text(), doc
