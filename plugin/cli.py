@@ -42,8 +42,15 @@ def up() -> None:
 def serve() -> None:
     """Run the API under gunicorn (set WORKFLOWS_API_WORKERS and WORKFLOWS_API_THREADS)."""
     settings = _settings()
+    # Each gunicorn process writes its metrics here; a scrape of any of them reads all (start empty).
+    metrics_dir = settings.data_dir / "metrics" / f"api-{settings.port}"
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     args = [
-        sys.executable, "-m", "gunicorn", "--workers", str(settings.api_workers), "--worker-class", "gthread",
+        sys.executable, "-m", "gunicorn", "--config", "python:plugin.gunicorn_conf",
+        "--workers", str(settings.api_workers), "--worker-class", "gthread",
         "--threads", str(settings.api_threads), "--bind", f"{settings.host}:{settings.port}",
         "--graceful-timeout", "10", "--timeout", "60", "--access-logfile", "-", "plugin.wsgi:app",
     ]

@@ -62,6 +62,17 @@ def _allow_hosts(env: dict[str, str], name: str) -> tuple[str, ...]:
     return entries
 
 
+def _bind_address(env: dict[str, str], name: str) -> str | None:
+    """``host:port`` to listen on, or None when unset."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    host, _, port = raw.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{name}={raw!r} must be host:port, e.g. 127.0.0.1:9464")
+    return raw
+
+
 def _workspaces(raw: str | None) -> tuple[Path, ...]:
     """The workspace folders: the configured ones, or every sample app."""
     if raw:
@@ -102,6 +113,9 @@ class Settings:
     notify_url: str | None = None
     # Hosts (``host`` or ``host:port``) http steps may call even though they resolve inside the network.
     http_allow_hosts: tuple[str, ...] = ()
+    # Prometheus: the API's /metrics without a key on this address; the worker's SDK exporter on this one.
+    metrics_address: str | None = None
+    worker_metrics_address: str | None = None
 
     @property
     def effective_temporal_address(self) -> str:
@@ -160,6 +174,8 @@ class Settings:
             max_body_bytes=_int(env, "WORKFLOWS_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
             notify_url=_http_url(env, "WORKFLOWS_NOTIFY_URL"),
             http_allow_hosts=_allow_hosts(env, "WORKFLOWS_HTTP_ALLOW_HOSTS"),
+            metrics_address=_bind_address(env, "WORKFLOWS_METRICS_ADDRESS"),
+            worker_metrics_address=_bind_address(env, "WORKFLOWS_WORKER_METRICS_ADDRESS"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -185,6 +201,8 @@ class Settings:
             "WORKFLOWS_TEMPORAL_API_KEY": self.temporal_api_key,
             "WORKFLOWS_NOTIFY_URL": self.notify_url,
             "WORKFLOWS_HTTP_ALLOW_HOSTS": ",".join(self.http_allow_hosts),
+            "WORKFLOWS_METRICS_ADDRESS": self.metrics_address,
+            "WORKFLOWS_WORKER_METRICS_ADDRESS": self.worker_metrics_address,
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_smorest import Api
 
+from plugin.api import metrics as api_metrics
 from plugin.api.errors import register_error_handlers
 from plugin.api.openapi_errors import ErrorShapePlugin
 from plugin.api.schemas import ErrorSchema
@@ -62,13 +63,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             keys=KeyStore(settings, client),
         )
     services.init_app(app)
+    api_metrics.init_app(app)  # first, so every answer is timed from the start
     app.before_request(_require_json_body)
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin()], "components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
     from plugin.api import health, queries, requests, run_actions, runs
 
-    for module in (health, queries, runs, run_actions, requests):
+    for module in (health, queries, runs, run_actions, requests, api_metrics):
         api.register_blueprint(module.bp)
     register_error_handlers(app)
     return app

@@ -9,6 +9,7 @@ import redis
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from plugin import metrics
 from plugin.api.error_details import check_details
 from plugin.errors import PluginError
 
@@ -70,6 +71,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(redis.RedisError)
     def _redis_down(exc: redis.RedisError):
+        metrics.REDIS_ERRORS.labels("api").inc()
         log.warning("redis error: %s", exc)
         return error_response(503, "service_unavailable", "Redis is unavailable; try again in a moment",
                               {"service": "redis"})
