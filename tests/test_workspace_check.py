@@ -151,3 +151,15 @@ def test_the_workspace_reference_covers_every_field_and_docs_stay_inside_the_rep
         assert f"`{name}`" in reference, name
     for doc in Path("docs").glob("*.md"):
         assert "../shared" not in doc.read_text() and "/work/" not in doc.read_text(), doc
+
+
+def test_keywords_of_a_query_input_schema_refuse_strings_where_lists_belong(tmp_path):
+    inp = {"type": "object", "properties": {"colour": {"type": "string", "enum": "red"}}}
+    problems = check_workspaces([workspace(tmp_path, {"q": {"workflow": "node_workflow", "input": inp}})]).problems
+    assert len(problems) == 1 and "query 'q': input.colour.enum: 'red' is not of type 'array'" in problems[0]
+
+
+def test_a_form_field_with_a_string_for_its_options_is_refused(tmp_path):
+    step = {**APPROVAL, "groups": ["g"], "form": [{"name": "risk", "type": "select", "options": "low"}]}
+    problems = check_workspaces([workspace(tmp_path, {}, {"d": definition(step)})]).problems
+    assert len(problems) == 1 and "step 'ask': form: must be a list of form fields" in problems[0], problems
