@@ -124,3 +124,21 @@ def test_the_worker_exports_sdk_metrics_and_runs_ended(settings):
     finally:
         next(app, None)
         next(worker, None)
+
+
+def test_pending_requests_by_query_follow_each_version_and_fill_in_on_a_rebuild(settings):
+    from plugin.store.connection import connect
+    from plugin.store.inbox import PENDING_BY_QUERY, PREFIX, Inbox
+
+    inbox, query = Inbox(connect(settings)), f"q{uuid.uuid4().hex[:8]}"
+    doc = {"id": f"{query}-1:abcdefabcdef-1", "query": query, "status": "pending", "version": 1,
+           "created_at": "2026-11-26T10:00:00+00:00", "users": ["a@example.com"], "groups": []}
+    inbox.put(doc)
+    inbox.put({**doc, "id": doc["id"][:-1] + "2"})
+    assert inbox.pending_by_query()[query] == 2
+    inbox.put({**doc, "status": "resolved", "version": 2})
+    assert inbox.pending_by_query()[query] == 1
+    inbox.redis.delete(f"{PREFIX}{PENDING_BY_QUERY}{query}")  # an inbox written before the sets existed
+    assert query not in inbox.pending_by_query()
+    inbox.put({**doc, "id": doc["id"][:-1] + "2"})  # the worker's rebuild writes the same version again
+    assert inbox.pending_by_query()[query] == 1

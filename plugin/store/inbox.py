@@ -27,7 +27,13 @@ PENDING_BY_QUERY = "pending_by_query:"
 # new state. ``pending_by_query:{query}`` sets hold the pending ids per query (for the metrics).
 _PUT = """
 local cur = redis.call('HGET', KEYS[1], 'version')
-if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
+if cur and tonumber(cur) >= tonumber(ARGV[1]) then
+  -- the same version again (the worker's rebuild at start-up): fill in the per-query set of older inboxes
+  if tonumber(cur) == tonumber(ARGV[1]) and ARGV[5] == 'pending' then
+    redis.call('SADD', ARGV[6] .. 'pending_by_query:' .. ARGV[7], ARGV[4])
+  end
+  return 0
+end
 local old = redis.call('HGET', KEYS[1], 'doc')
 if old then
   local prev = cjson.decode(old)
