@@ -105,7 +105,11 @@ def check(workspaces: tuple[Path, ...]) -> None:
     from plugin.workspace.check import check_workspaces
 
     folders = [p.resolve() for p in workspaces] or list(_settings().workspaces)
-    allow = os.environ.get("WORKFLOWS_HTTP_ALLOW_HOSTS", "").split(",")
+    try:
+        allow: tuple[str, ...] = Settings.from_env().http_allow_hosts
+    except ConfigError as exc:  # the folders can still be checked; the allow-list is then empty
+        click.echo(f"warning: {exc.message}", err=True)
+        allow = ()
     report = check_workspaces(folders, allow_hosts=allow)
     for problem in report.problems:
         click.echo(problem, err=True)
