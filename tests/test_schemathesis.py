@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import redis
+
 # Imported at collection, shallow: imported lazily from deep in a test, pytest's assertion rewriting of this
 # plugin module trips a CPython 3.11 AST recursion check.
 import schemathesis.specs.openapi.schemas  # noqa: F401
@@ -22,7 +23,6 @@ from flask import Flask
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
-
 from schemathesis import GenerationMode, openapi
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup

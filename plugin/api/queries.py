@@ -87,7 +87,8 @@ def _app_name() -> str:
 
 def _key_reused() -> ValidationFailed:
     return ValidationFailed(f"This {IDEMPOTENCY_HEADER} was already used with a different body; use a new key",
-                            {"header": IDEMPOTENCY_HEADER, "code": "idempotency_key_reused"})
+                            {"fields": {IDEMPOTENCY_HEADER: ["Already used with a different body."]},
+                             "header": IDEMPOTENCY_HEADER})
 
 
 @bp.route("/<name>/runs", methods=["POST"])
