@@ -1,21 +1,80 @@
-"""Start the embedded stack (Temporal dev server, Redis, worker, API) on free ports for a benchmark."""
+"""Start the embedded stack (Temporal dev server, Redis, worker, API) on free ports for a benchmark, and
+read how much CPU its processes used (Linux ``/proc``)."""
 
 from __future__ import annotations
 
 import io
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from plugin.config import Settings
 from plugin.embedded.processes import free_port
 from plugin.embedded.up import Stack, bootstrap_keys
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class BenchStack:
+    """A running embedded stack: the settings to reach it and its children's pids by name."""
+
+    settings: Settings
+    pids: dict[str, int]
+
+    def cpu_seconds(self, name: str) -> float:
+        """User + system CPU seconds used so far by the named child (``API``, ``Worker``...) and every process
+        under it (gunicorn's workers)."""
+        return process_tree_cpu(self.pids[name])
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, user + system CPU seconds) of a live process, from ``/proc/{pid}/stat``."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()  # after the command name, which may hold spaces
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds of ``root`` and its live descendants (a worker that exited is no longer counted)."""
+    stats = {int(p): s for p in os.listdir("/proc") if p.isdigit() and (s := _stat(int(p))) is not None}
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            total += stats[pid][1]
+        todo.extend(children.get(pid, []))
+    return total
+
+
+class CpuMeter:
+    """CPU seconds one child process tree spends between ``start`` and ``per``."""
+
+    def __init__(self, stack: BenchStack, name: str) -> None:
+        self._stack, self._name, self._began = stack, name, 0.0
+
+    def start(self) -> CpuMeter:
+        """Begin counting from now."""
+        self._began = self._stack.cpu_seconds(self._name)
+        return self
+
+    def per(self, count: int) -> float:
+        """Milliseconds of CPU per operation since ``start``, over ``count`` operations."""
+        return (self._stack.cpu_seconds(self._name) - self._began) * 1000 / max(1, count)
+
 
 @contextmanager
-def embedded_stack(**overrides: object) -> Iterator[Settings]:
-    """Everything ``up`` starts, in a temporary data dir on free ports; yields the settings to reach it."""
+def embedded_stack(**overrides: object) -> Iterator[BenchStack]:
+    """Everything ``up`` starts, in a temporary data dir on free ports."""
     with tempfile.TemporaryDirectory(prefix="workflows-bench-") as tmp:
         base = Settings.from_env({}).with_overrides(
             data_dir=Path(tmp), port=free_port(), temporal_port=free_port(), temporal_ui_port=free_port(),
@@ -24,9 +83,14 @@ def embedded_stack(**overrides: object) -> Iterator[Settings]:
         stack = Stack(bootstrap_keys(base), io.StringIO())
         stack.start()
         try:
-            yield stack.settings
+            yield BenchStack(stack.settings, {child.name: child.proc.pid for child in stack.children})
         finally:
             stack.stop()
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (what ``uptime`` shows), to note beside every figure."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def percentile(samples: list[float], pct: float) -> float:
