@@ -18,10 +18,13 @@ def etag_of(body: bytes) -> str:
 
 
 def json_answer(body: bytes, etag: str | None = None) -> Response:
-    """A 200 with this JSON body and its ETag, or a 304 when the request's If-None-Match matches it."""
-    response = current_app.response_class(body, mimetype="application/json")
-    response.set_etag(etag or etag_of(body))
+    """A 200 with this JSON body and its ETag, or a bodiless 304 when the request's If-None-Match names it."""
+    etag = etag or etag_of(body)
+    if request.method in ("GET", "HEAD") and request.if_none_match.contains_weak(etag):
+        response = current_app.response_class(status=304)
+        del response.headers["Content-Type"]  # no content
+    else:
+        response = current_app.response_class(body, mimetype="application/json")
+    response.set_etag(etag)
     response.headers["Cache-Control"] = CACHE_CONTROL
-    if request.if_none_match:
-        response.make_conditional(request)
     return response
