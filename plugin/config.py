@@ -102,6 +102,8 @@ class Settings:
     notify_url: str | None = None
     # Hosts (``host`` or ``host:port``) http steps may call even though they resolve inside the network.
     http_allow_hosts: tuple[str, ...] = ()
+    # Shared by API and worker: request updates carry an HMAC with it, and the worker refuses those without.
+    decision_secret: str | None = None
 
     @property
     def effective_temporal_address(self) -> str:
@@ -131,7 +133,7 @@ class Settings:
         tls_key = env.get("WORKFLOWS_TEMPORAL_TLS_KEY")
         if bool(tls_cert) != bool(tls_key):
             raise ConfigError("WORKFLOWS_TEMPORAL_TLS_CERT and WORKFLOWS_TEMPORAL_TLS_KEY must be set together")
-        for name in ("WORKFLOWS_ADMIN_KEY", "WORKFLOWS_APP_KEY"):
+        for name in ("WORKFLOWS_ADMIN_KEY", "WORKFLOWS_APP_KEY", "WORKFLOWS_DECISION_SECRET"):
             if env.get(name) and len(env[name]) < 16:
                 raise ConfigError(f"{name} is too short: use at least 16 characters")
         redis_url = env.get("WORKFLOWS_REDIS_URL") or None
@@ -160,6 +162,7 @@ class Settings:
             max_body_bytes=_int(env, "WORKFLOWS_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
             notify_url=_http_url(env, "WORKFLOWS_NOTIFY_URL"),
             http_allow_hosts=_allow_hosts(env, "WORKFLOWS_HTTP_ALLOW_HOSTS"),
+            decision_secret=env.get("WORKFLOWS_DECISION_SECRET") or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -185,6 +188,7 @@ class Settings:
             "WORKFLOWS_TEMPORAL_API_KEY": self.temporal_api_key,
             "WORKFLOWS_NOTIFY_URL": self.notify_url,
             "WORKFLOWS_HTTP_ALLOW_HOSTS": ",".join(self.http_allow_hosts),
+            "WORKFLOWS_DECISION_SECRET": self.decision_secret,
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
         }

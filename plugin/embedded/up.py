@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import signal
 import sys
 import time
@@ -57,11 +58,15 @@ def bootstrap_keys(settings: Settings) -> Settings:
         if scope not in stored:
             stored[scope] = new_key(scope)
             changed = True
+    if "decision_secret" not in stored:  # API and worker share it: decisions must come through the API
+        stored["decision_secret"] = secrets.token_urlsafe(32)
+        changed = True
     if changed:
         path.write_text(json.dumps(stored, indent=2))
         path.chmod(0o600)
     return settings.with_overrides(admin_key=settings.admin_key or stored["admin"],
-                                   app_key=settings.app_key or stored["app"])
+                                   app_key=settings.app_key or stored["app"],
+                                   decision_secret=settings.decision_secret or stored["decision_secret"])
 
 
 class Stack:

@@ -14,6 +14,7 @@ from plugin.config import Settings
 from plugin.engine.activities import ReadModelActivities
 from plugin.engine.http_activity import HttpActivities
 from plugin.engine.run_snapshots import RunSnapshotInterceptor, SnapshotActivities
+from plugin.engine.update_auth import UpdateAuthInterceptor
 from plugin.search_attributes import register_search_attributes
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
@@ -36,7 +37,8 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
         workflows=list(workspace.workflows.values()),
         activities=[*activities.all(), SnapshotActivities(snapshots).publish_run_snapshot,
                     *HttpActivities(settings.http_allow_hosts).all()],
-        interceptors=[RunSnapshotInterceptor()],
+        interceptors=[RunSnapshotInterceptor(),
+                      *([UpdateAuthInterceptor(settings.decision_secret)] if settings.decision_secret else [])],
         activity_executor=executor,
         max_concurrent_activities=32,
     )
