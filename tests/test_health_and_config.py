@@ -90,7 +90,7 @@ def write_workspace(folder: Path, queries: dict, **extra) -> Path:
 
 @pytest.mark.parametrize(("query", "message"), [
     ({"workflow": "no_such_workflow"}, "unknown workflow 'no_such_workflow'"),
-    ({"workflow": "expense_approval", "mode": "eventually"}, "mode must be one of"),
+    ({"workflow": "expense_approval", "mode": "eventually"}, "mode: must be one of"),
     ({"workflow": "expense_approval", "input": {"type": "array"}}, "must be a JSON Schema of type 'object'"),
     ({"workflow": "expense_approval", "input": {"type": "object", "properties": {"a": {"type": "date"}}}},
      "'type' must be one of"),

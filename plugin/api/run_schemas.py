@@ -78,6 +78,8 @@ class RunSchema(RunSummarySchema):
     output = fields.Raw(allow_none=True)
     error = fields.Nested(RunErrorSchema, allow_none=True)
     definition_version = fields.String(allow_none=True)
+    origin = fields.Dict(allow_none=True, metadata={"description": "How the run was started from outside: "
+                                                               "via (webhook), ip, webhook_id"})
     retries = fields.List(fields.String(), metadata={"description": "Ids of runs that retry this one"})
     requests = fields.List(fields.Nested(RequestSchema))
     decisions = fields.List(fields.Nested(DecisionSchema))

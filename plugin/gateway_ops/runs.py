@@ -141,6 +141,11 @@ async def wait_for_outcome(client: Client, run_id: str, seconds: float,
         result.cancel()
 
 
+async def responded(client: Client, run_id: str) -> RunOutcome | None:
+    """A node-based run's ``respond`` answer (status ``responded``) if a respond step has run, else None."""
+    return await _responded(client.get_workflow_handle(run_id))
+
+
 async def _responded(handle: Any) -> RunOutcome | None:
     try:
         answer = await handle.query("respond_value", rpc_timeout=timedelta(seconds=2))
@@ -171,6 +176,7 @@ async def describe_run(client: Client, run_id: str, with_state: bool = True,
         "query": attrs.get(sa.QUERY), "started_by": attrs.get(sa.STARTED_BY), "app": attrs.get(sa.APP) or None,
         "retry_of": attrs.get(sa.RETRY_OF), "status": status, "input": memo.get("input"),
         "definition_version": memo.get("definition_version"), "output": None, "error": None,
+        "origin": memo.get("origin"),
         "started_at": desc.start_time.isoformat() if desc.start_time else None,
         "ended_at": desc.close_time.isoformat() if desc.close_time else None, "audit": [],
     }
