@@ -55,6 +55,16 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def wait_port_free(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
+    """Wait until nothing listens on the port; False when something still does after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while port_in_use(port, host):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def free_port() -> int:
     """A port nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
