@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import os
 import secrets
 import signal
 import sys
 import time
 import urllib.request
 from dataclasses import replace
-from pathlib import Path
 from typing import TextIO
 
 import redis
@@ -28,6 +26,7 @@ from plugin.embedded.processes import (
     StartupError,
     free_port,
     port_in_use,
+    secure_data_dir,
     spawn,
     start_redis,
     start_temporal,
@@ -41,18 +40,6 @@ from plugin.store.keys import new_key
 from plugin.temporal_gateway import connect_client
 
 _UNIX_PATH_MAX = 100
-
-
-def secure_data_dir(data_dir: Path) -> None:
-    """Keep run data private to this user: the data dir 0700, everything in it 0600 (folders 0700), and a
-    umask so that what ``up`` and its children create later is the same (Temporal's SQLite, Redis' AOF, logs)."""
-    os.umask(0o077)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    data_dir.chmod(0o700)
-    for path in data_dir.rglob("*"):
-        if path.is_symlink() or not (path.is_file() or path.is_dir()):
-            continue  # sockets are Redis' own (--unixsocketperm 700)
-        path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 def bootstrap_keys(settings: Settings) -> Settings:
