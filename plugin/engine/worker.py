@@ -59,6 +59,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
     with ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, workspace, executor, inbox)
         log.info("worker polling %s with workflows %s", settings.task_queue, sorted(workspace.workflows))
+        if not settings.decision_secret:
+            log.warning("WORKFLOWS_DECISION_SECRET is not set: decisions sent straight to Temporal, bypassing the "
+                        "API, are accepted (docs/production.md)")
         async with worker:
             # Queries need a polling worker, so the inbox is rebuilt once this one polls.
             rebuild = asyncio.create_task(_rebuild(client, inbox, settings.task_queue))
