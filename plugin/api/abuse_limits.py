@@ -53,12 +53,13 @@ def count_failed_auth() -> None:
                                         rate_limits.digest(_address()))
 
 
-def count_request(key_name: str, user: str) -> None:
-    """Count a request against its key's limit and, when it names one, its end user's."""
+def count_request(key_ref: str, user: str) -> None:
+    """Count a request against its key's limit (``key_ref`` tells keys apart) and, when it names one, its end
+    user's."""
     settings = services().settings
     if settings.rate_limit_key:
-        rate_limits.hit(settings.rate_limit_key, "api-key", key_name,
+        rate_limits.hit(settings.rate_limit_key, "api-key", key_ref,
                         f"Too many requests with this API key (the limit is {settings.rate_limit_key})")
     if settings.rate_limit_user and user:
-        rate_limits.hit(settings.rate_limit_user, "user", f"{key_name}\0{user}",
+        rate_limits.hit(settings.rate_limit_user, "user", f"{key_ref}\0{user}",
                         f"Too many requests for {user} (the limit is {settings.rate_limit_user})")

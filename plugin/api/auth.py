@@ -58,7 +58,7 @@ def authenticate(scopes: Iterable[str]) -> None:
         raise
     g.key = key
     g.identity = _identity(key)
-    abuse_limits.count_request(key.name, g.identity.user)
+    abuse_limits.count_request(key.id or f"bootstrap:{key.name}", g.identity.user)
 
 
 def _identity(key: ApiKey) -> Identity:
