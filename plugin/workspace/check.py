@@ -8,6 +8,7 @@ from pathlib import Path
 
 from plugin.engine.registry import registered_workflows
 from plugin.errors import ConfigError
+from plugin.workspace.connections import find_connections
 from plugin.workspace.definitions import check_definitions
 
 
@@ -34,6 +35,7 @@ def check_workspaces(folders: list[Path]) -> CheckReport:
             report.problems.append(f"{source}: cannot be read: {exc}")
         except ConfigError as exc:
             report.problems.append(exc.message)
+    report.problems += find_connections(folders)[1]
     loaded, problems = check_definitions(folders, set(registered_workflows()))
     report.problems += [str(p) for p in problems]
     report.definitions = len(loaded)

@@ -18,6 +18,7 @@ from plugin.engine.interpreter.validate import Problem, validate_definition
 from plugin.engine.interpreter.workflow import NodeWorkflow  # noqa: F401  registers node_workflow
 from plugin.engine.models import RunInput
 from plugin.errors import ConfigError
+from plugin.workspace.connections import find_connections
 
 DEFINITIONS_DIR = "definitions"
 
@@ -75,6 +76,7 @@ def _called(content: dict[str, Any]) -> set[str]:
 def check_definitions(folders: Iterable[Path], workflows: set[str] | None = None
                       ) -> tuple[dict[str, LoadedDefinition], list[Problem]]:
     """Read and validate every definition in the folders; returns the valid ones and every problem."""
+    folders = list(folders)
     raw: dict[str, tuple[Path, dict[str, Any]]] = {}
     problems: list[Problem] = []
     files = [p for folder in folders for p in sorted((Path(folder) / DEFINITIONS_DIR).glob("*.json"))]
@@ -89,9 +91,10 @@ def check_definitions(folders: Iterable[Path], workflows: set[str] | None = None
             continue
         raw[did if isinstance(did, str) else str(path)] = (path, content)
     known = {did for did, (_, content) in raw.items() if isinstance(content, dict)}
+    connections = {name: conn.kind for name, conn in find_connections(folders)[0].items()}
     valid: dict[str, tuple[Path, dict[str, Any]]] = {}
     for did, (path, content) in raw.items():
-        found = validate_definition(content, str(path), workflows, known)
+        found = validate_definition(content, str(path), workflows, known, connections)
         problems += found
         if not found:
             valid[did] = (path, content)

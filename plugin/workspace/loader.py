@@ -31,6 +31,7 @@ from marshmallow import Schema
 
 from plugin.engine.registry import registered_workflows
 from plugin.errors import ConfigError
+from plugin.workspace.connections import Connection, load_connections
 from plugin.workspace.definitions import LoadedDefinition, definition_query_spec, load_definitions
 from plugin.workspace.json_schema import schema_from_json_schema
 
@@ -65,6 +66,7 @@ class Workspace:
     queries: dict[str, Query]
     workflows: dict[str, type]
     definitions: dict[str, LoadedDefinition] = field(default_factory=dict)
+    connections: dict[str, Connection] = field(default_factory=dict)  # see plugin/workspace/connections.py
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -185,4 +187,5 @@ def load_workspaces(folders: tuple[Path, ...] | list[Path]) -> Workspace:
                 raise ConfigError(f"{source}: query {name!r} is also defined in {queries[name].source}")
             spec, definition = definition_query_spec(spec, f"{source}: query {name!r}", definitions)
             queries[name] = replace(_query(name, spec, source, workflows), definition=definition)
-    return Workspace(queries=queries, workflows=workflows, definitions=definitions)
+    return Workspace(queries=queries, workflows=workflows, definitions=definitions,
+                     connections=load_connections(folders))

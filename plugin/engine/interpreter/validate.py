@@ -35,10 +35,12 @@ class Problem:
 
 
 class _Checker:
-    def __init__(self, source: str, workflows: set[str] | None, definitions: set[str] | None) -> None:
+    def __init__(self, source: str, workflows: set[str] | None, definitions: set[str] | None,
+                 connections: dict[str, str] | None = None) -> None:
         self.source = source
         self.workflows = workflows
         self.definitions = definitions
+        self.connections = connections  # connection name -> kind (None: not checked)
         self.problems: list[Problem] = []
         self.all_ids: dict[str, int] = {}
         self.globals = frozenset(environment().globals)
@@ -194,10 +196,11 @@ def _strings(value: Any, path: str) -> Iterable[tuple[str, str]]:
 
 
 def validate_definition(content: Any, source: str, workflows: set[str] | None = None,
-                        definitions: set[str] | None = None) -> list[Problem]:
+                        definitions: set[str] | None = None, connections: dict[str, str] | None = None
+                        ) -> list[Problem]:
     """Every problem in a definition (empty when it is valid). ``workflows``/``definitions``: names a
-    ``call`` step may use (None: not checked)."""
-    checker = _Checker(source, workflows, definitions)
+    ``call`` step may use; ``connections``: name -> kind for ``http``/``sql`` steps (None: not checked)."""
+    checker = _Checker(source, workflows, definitions, connections)
     if not isinstance(content, dict):
         checker.add("", "", "a definition must be a JSON object")
         return checker.problems
