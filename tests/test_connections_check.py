@@ -1,0 +1,83 @@
+"""`check` on connections and the steps that use them: every problem named, a valid workspace passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from plugin.errors import ConfigError
+from plugin.workspace.check import check_workspaces
+from plugin.workspace.loader import load_workspaces
+from tests.connections_helpers import http_connections, write_workspace
+
+SQL = {"kind": "sql", "url": "sqlite:///tmp/check.db", "read_only": True}
+
+
+def definition(*steps: dict) -> dict:
+    return {"steps": list(steps)}
+
+
+def problems_of(tmp_path: Path, connections: dict, *steps: dict) -> list[str]:
+    folder = write_workspace(tmp_path / "ws", connections, {"uses": definition(*steps)})
+    return check_workspaces([folder]).problems
+
+
+def test_a_valid_workspace_with_connections_loads(tmp_path):
+    folder = write_workspace(tmp_path / "ws", {**http_connections("https://api.example.com"), "db": SQL}, {
+        "uses": definition(
+            {"id": "get", "kind": "http", "connection": "api_bearer", "path": "/items/{{ input.id }}"},
+            {"id": "q", "kind": "sql", "connection": "db", "statement": "SELECT * FROM t WHERE id = :id",
+             "params": {"id": "{{ input.id }}"}, "mode": "one"})})
+    assert check_workspaces([folder]).problems == []
+    assert sorted(load_workspaces([folder]).connections) == sorted([*http_connections("x"), "db"])
+
+
+@pytest.mark.parametrize(("step", "expected"), [
+    ({"id": "s", "kind": "http", "connection": "nope"}, "unknown http connection 'nope'; declared: ['api']"),
+    ({"id": "s", "kind": "http", "connection": "db"}, "unknown http connection 'db'"),
+    ({"id": "s", "kind": "http", "connection": "api", "url": "https://x.example.com"}, "exactly one of 'url'"),
+    ({"id": "s", "kind": "http", "connection": "api", "path": "https://evil.example.com/x"}, "relative"),
+    ({"id": "s", "kind": "sql", "connection": "api", "statement": "SELECT 1"}, "unknown sql connection 'api'"),
+    ({"id": "s", "kind": "sql", "connection": "db", "statement": "SELECT * FROM t WHERE n = '{{ input.n }}'"},
+     "may not hold templates"),
+    ({"id": "s", "kind": "sql", "connection": "db", "statement": "SELECT * FROM t WHERE a = :a AND b = :b",
+      "params": {"a": 1}}, "no value for bind parameter(s) ['b']"),
+    ({"id": "s", "kind": "sql", "connection": "db", "statement": "SELECT 1", "params": {"x": 1}},
+     "parameter(s) ['x'] are not used"),
+    ({"id": "s", "kind": "sql", "connection": "db", "statement": "SELECT 1", "mode": "all"}, "mode"),
+    ({"id": "s", "kind": "sql", "connection": "db"}, "a sql step needs 'statement'"),
+])
+def test_steps_naming_connections_are_checked(tmp_path, step, expected):
+    problems = problems_of(tmp_path, {"api": {"kind": "http", "base_url": "https://api.example.com"}, "db": SQL},
+                           step)
+    assert any(expected in p and "step 's'" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("connection", "expected"), [
+    ({"kind": "http", "base_url": "https://a.example.com", "auth": {"type": "bearer", "token": "abc123"}},
+     'auth.token: must be a secret reference {"$secret": "NAME"}, never the value itself'),
+    ({"kind": "http", "base_url": "https://a.example.com", "auth": {"type": "bearer", "token": {"$secret": "lc"}}},
+     "auth.token: a secret name is upper-case"),
+    ({"kind": "http", "base_url": "ftp://a.example.com"}, "base_url: needs an http:// or https:// URL"),
+    ({"kind": "http", "base_url": "https://a.example.com", "auth": {"type": "digest"}}, "auth.type: must be one of"),
+    ({"kind": "http", "base_url": "https://a.example.com",
+      "auth": {"type": "oauth2_client_credentials", "client_id": "c", "client_secret": {"$secret": "S"}}},
+     "auth.token_url: oauth2_client_credentials auth needs 'token_url'"),
+    ({"kind": "sql", "url": "postgresql://bob:hunter2@db.example.com/app"}, "url: holds a password"),
+    ({"kind": "sql", "url": "sqlite:///x.db", "max_rows": 0}, "max_rows: must be a whole number from 1"),
+    ({"kind": "sql", "url": "sqlite:///x.db", "statement_timeout": "soon"}, "statement_timeout:"),
+    ({"kind": "ftp"}, "kind: must be one of ['http', 'sql']"),
+])
+def test_connections_are_checked_and_credentials_must_be_secret_references(tmp_path, connection, expected):
+    problems = problems_of(tmp_path, {"bad": connection}, {"id": "s", "kind": "set", "values": {"a": 1}})
+    assert any("connection 'bad'" in p and expected in p for p in problems), problems
+    assert not any("hunter2" in p for p in problems)
+
+
+def test_loading_refuses_a_bad_connection(tmp_path):
+    folder = write_workspace(tmp_path / "ws", {"bad": {"kind": "sql"}}, {"uses": definition(
+        {"id": "s", "kind": "set", "values": {"a": 1}})})
+    with pytest.raises(ConfigError) as caught:
+        load_workspaces([folder])
+    assert "connection 'bad': url" in caught.value.message

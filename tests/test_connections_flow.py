@@ -1,0 +1,168 @@
+"""Connections end to end on the real Temporal dev server and Redis: node-based runs call a stub API on
+127.0.0.1 through http connections (bearer, OAuth2) and a SQLite database through a sql connection; no
+secret value ever reaches Temporal's history or Redis; the admin API lists, tests and sets secrets."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from plugin.config import Settings
+from plugin.secrets import SecretStore
+from tests.conftest import ADMIN_KEY, APP_KEY, auth, serve_app, serve_worker
+from tests.connections_helpers import SECRETS, AuthStub, http_connections, write_workspace
+from tests.fixtures_nodes import temporal, trigger, wait_run
+
+ORDER_FLOW = {"input": {"type": "object", "required": ["id", "note"],
+                        "properties": {"id": {"type": "integer"}, "note": {"type": "string"}}},
+              "steps": [
+                  {"id": "order", "kind": "http", "connection": "api_bearer", "path": "/orders/{{ input.id }}"},
+                  {"id": "token_api", "kind": "http", "connection": "api_oauth", "path": "/stock",
+                   "query": {"id": "{{ input.id }}"}},
+                  {"id": "save", "kind": "sql", "connection": "db", "mode": "execute",
+                   "statement": "INSERT INTO notes (order_id, note) VALUES (:id, :note)",
+                   "params": {"id": "{{ input.id }}", "note": "{{ input.note }}"}},
+                  {"id": "read", "kind": "sql", "connection": "db", "mode": "one",
+                   "statement": "SELECT order_id, note FROM notes WHERE order_id = :id",
+                   "params": {"id": "{{ input.id }}"}},
+              ],
+              "output": {"order": "{{ steps.order.output.body.path }}", "stock": "{{ steps.token_api.output.status }}",
+                         "saved": "{{ steps.read.output.row }}"}}
+MISSING_FLOW = {"steps": [{"id": "call", "kind": "http", "connection": "api_unset", "path": "/x"}]}
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[AuthStub]:
+    server = AuthStub()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def conn_settings(settings: Settings, api: AuthStub, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("connections")
+    db = root / "notes.db"
+    import sqlalchemy as sa
+
+    with sa.create_engine(f"sqlite:///{db}").begin() as conn:
+        conn.execute(sa.text("CREATE TABLE notes (order_id INTEGER, note TEXT)"))
+    connections = {**http_connections(api.url), "db": {"kind": "sql", "url": f"sqlite:///{db}"}}
+    folder = write_workspace(root / "ws", connections, {"conn_orders": ORDER_FLOW, "conn_missing": MISSING_FLOW})
+    store = SecretStore(root / "data", environ={})
+    for name, value in SECRETS.items():
+        if name != "STUB_BEARER":  # set through the admin API by a test
+            store.put(name, value)
+    return settings.with_overrides(data_dir=root / "data", workspaces=(folder,), http_allow_hosts=(api.hostport,),
+                                   task_queue=f"conn-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="module")
+def conn_client(conn_settings: Settings):
+    for _ in serve_worker(conn_settings):
+        for app in serve_app(conn_settings):
+            yield app.test_client()
+
+
+def admin() -> dict[str, str]:
+    return auth(key=ADMIN_KEY)
+
+
+def test_secrets_are_write_only_through_the_admin_api(conn_client):
+    assert conn_client.put("/api/v1/secrets/STUB_BEARER", headers=admin(),
+                           json={"value": SECRETS["STUB_BEARER"]}).status_code == 204
+    listed = conn_client.get("/api/v1/secrets", headers=admin())
+    assert listed.status_code == 200 and SECRETS["STUB_BEARER"] not in listed.get_data(as_text=True)
+    by_name = {s["name"]: s for s in listed.json["secrets"]}
+    assert by_name["STUB_BEARER"] == {"name": "STUB_BEARER", "set": True, "source": "file", "used_by": ["api_bearer"]}
+    assert by_name["NEVER_SET_ANYWHERE"]["set"] is False
+    path = Path(conn_client.application.extensions["workflows"].settings.data_dir) / "secrets.json"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert conn_client.put("/api/v1/secrets/STUB_BEARER", headers=auth(key=APP_KEY),
+                           json={"value": "x"}).status_code == 403
+    bad = conn_client.put("/api/v1/secrets/lower", headers=admin(), json={"value": "x"})
+    assert bad.status_code == 422 and bad.json["error"]["code"] == "validation_failed"
+    empty = conn_client.put("/api/v1/secrets/OTHER", headers=admin(), json={"value": ""})
+    assert empty.status_code == 422 and "value" in empty.json["error"]["details"]["fields"]
+    assert conn_client.delete("/api/v1/secrets/NOT_THERE", headers=admin()).status_code == 404
+
+
+def test_run_uses_http_and_sql_connections_and_no_secret_reaches_history_or_redis(conn_client, api):
+    test_secrets_are_write_only_through_the_admin_api(conn_client)  # the bearer secret is set through the API
+    note = f"o'brien'); DROP TABLE notes; -- {uuid.uuid4().hex[:6]}"
+    run_id = trigger(conn_client, "conn_orders", {"id": 41, "note": note})
+    run = wait_run(conn_client, run_id)
+    assert run["status"] == "completed", run
+    assert run["output"] == {"order": "/v1/orders/41", "stock": 200, "saved": {"order_id": 41, "note": note}}
+    history = temporal(conn_client.application, lambda c: c.get_workflow_handle(run_id).fetch_history())
+    text = history_text(history)
+    assert "api_bearer" in text and "INSERT INTO notes" in text  # the history is readable: the search means something
+    leaked = [v for v in [*SECRETS.values(), *api.tokens] if v in text]
+    assert api.tokens and leaked == []
+    redis_text = dump_redis(conn_client.application.extensions["workflows"].settings.redis_url)
+    assert run_id in redis_text  # the run's read models are there
+    assert [v for v in [*SECRETS.values(), *api.tokens] if v in redis_text] == []
+
+
+def test_missing_secret_fails_the_step_naming_the_secret(conn_client):
+    run = wait_run(conn_client, trigger(conn_client, "conn_missing", {}))
+    assert run["status"] == "failed"
+    error = json.dumps(run["error"])
+    assert "NEVER_SET_ANYWHERE" in error and "MissingSecret" in error, run["error"]
+    steps = conn_client.get(f"/api/v1/runs/{run['id']}/steps", headers=auth(key=ADMIN_KEY)).json
+    assert "NEVER_SET_ANYWHERE" in json.dumps(steps)
+
+
+def test_connections_are_listed_and_tested_for_admins_only(conn_client, api):
+    listed = conn_client.get("/api/v1/connections", headers=admin())
+    assert listed.status_code == 200
+    by_name = {c["name"]: c for c in listed.json["connections"]}
+    assert by_name["api_oauth"]["auth"] == "oauth2_client_credentials" and by_name["db"]["target"] == "sqlite"
+    assert by_name["api_unset"]["secrets"] == [{"name": "NEVER_SET_ANYWHERE", "set": False, "source": None}]
+    assert all(v not in listed.get_data(as_text=True) for v in SECRETS.values())
+    assert conn_client.get("/api/v1/connections", headers=auth(key=APP_KEY)).status_code == 403
+    for name in ("db", "api_oauth", "api_basic"):
+        tested = conn_client.post(f"/api/v1/connections/{name}/test", headers=admin())
+        assert tested.status_code == 200 and tested.json["ok"] is True, tested.json
+    assert api.hits("/")[-1]["method"] == "HEAD"
+    unset = conn_client.post("/api/v1/connections/api_unset/test", headers=admin()).json
+    assert unset["ok"] is False and "NEVER_SET_ANYWHERE" in unset["message"]
+    missing = conn_client.post("/api/v1/connections/nope/test", headers=admin())
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
+
+
+def history_text(history) -> str:
+    """A history as JSON text followed by every payload's data, decoded."""
+    found: list[str] = [json.dumps(history.to_json_dict())]
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "data" and isinstance(item, str):
+                    found.append(base64.b64decode(item).decode("utf-8", errors="replace"))
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(history.to_json_dict())
+    return "\n".join(found)
+
+
+def dump_redis(url: str) -> str:
+    """Every key and value in Redis as text (strings, hashes, lists, sets, sorted sets, streams)."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    parts: list[str] = []
+    for key in client.scan_iter(count=1000):
+        kind = client.type(key)
+        value: object = {
+            "string": lambda k: client.get(k), "hash": client.hgetall, "list": lambda k: client.lrange(k, 0, -1),
+            "set": client.smembers, "zset": lambda k: client.zrange(k, 0, -1), "stream": lambda k: client.xrange(k),
+        }.get(kind, lambda k: "")(key)
+        parts.append(f"{key} {value}")
+    return "\n".join(parts)
