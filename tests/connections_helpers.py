@@ -68,6 +68,8 @@ class AuthStub:
             token = "tok-" + uuid.uuid4().hex
             self.tokens.append(token)
             return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600}
+        if seen["path"].startswith("/public/latest/"):  # a keyless exchange-rate API
+            return 200, {"result": "success", "rates": {"USD": 1.25}}
         if seen["path"].endswith("/redirect"):
             return 302, {"location": self.url + "/elsewhere"}
         accepted = {f"Bearer {BEARER}", "Basic " + base64.b64encode(f"ann:{PASSWORD}".encode()).decode()}

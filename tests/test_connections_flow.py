@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from plugin.config import Settings
+from plugin.config import DEFAULT_SAMPLE_APPS, Settings
 from plugin.secrets import SecretStore
 from tests.conftest import ADMIN_KEY, APP_KEY, auth, serve_app, serve_worker
 from tests.connections_helpers import SECRETS, AuthStub, http_connections, write_workspace
@@ -54,12 +55,17 @@ def conn_settings(settings: Settings, api: AuthStub, tmp_path_factory: pytest.Te
         conn.execute(sa.text("CREATE TABLE notes (order_id INTEGER, note TEXT)"))
     connections = {**http_connections(api.url), "db": {"kind": "sql", "url": f"sqlite:///{db}"}}
     folder = write_workspace(root / "ws", connections, {"conn_orders": ORDER_FLOW, "conn_missing": MISSING_FLOW})
+    sample = root / "purchase-request"  # the sample app, its rate connection pointed at the stub
+    shutil.copytree(DEFAULT_SAMPLE_APPS / "purchase-request", sample)
+    spec = json.loads((sample / "workspace.json").read_text())
+    spec["connections"]["exchange_rates"]["base_url"] = api.url + "/public"
+    (sample / "workspace.json").write_text(json.dumps(spec))
     store = SecretStore(root / "data", environ={})
     for name, value in SECRETS.items():
         if name != "STUB_BEARER":  # set through the admin API by a test
             store.put(name, value)
-    return settings.with_overrides(data_dir=root / "data", workspaces=(folder,), http_allow_hosts=(api.hostport,),
-                                   task_queue=f"conn-{uuid.uuid4().hex[:8]}")
+    return settings.with_overrides(data_dir=root / "data", workspaces=(folder, sample),
+                                   http_allow_hosts=(api.hostport,), task_queue=f"conn-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +140,15 @@ def test_connections_are_listed_and_tested_for_admins_only(conn_client, api):
     assert unset["ok"] is False and "NEVER_SET_ANYWHERE" in unset["message"]
     missing = conn_client.post("/api/v1/connections/nope/test", headers=admin())
     assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
+
+
+def test_sample_purchase_request_fetches_its_rate_through_the_connection(conn_client, api):
+    run = wait_run(conn_client, trigger(conn_client, "request_purchase", {
+        "requester": "ann@example.com", "item": "Chair", "amount": 100, "currency": "EUR"}, user="ann@example.com"))
+    assert run["output"] == {"item": "Chair", "amount_usd": 125.0, "approved": True, "decided_by": "policy",
+                             "note": ""}, run
+    [call] = api.hits("/public/latest/EUR")
+    assert call["method"] == "GET" and call["headers"]["Accept"] == "application/json"
 
 
 def history_text(history) -> str:
