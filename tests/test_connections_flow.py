@@ -35,6 +35,28 @@ ORDER_FLOW = {"input": {"type": "object", "required": ["id", "note"],
               ],
               "output": {"order": "{{ steps.order.output.body.path }}", "stock": "{{ steps.token_api.output.status }}",
                          "saved": "{{ steps.read.output.row }}"}}
+CODE_WORKFLOW = '''
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from plugin.engine.base import PluginWorkflow
+    from plugin.engine.connection_calls import connection_http, connection_sql
+    from plugin.engine.models import RunInput
+    from plugin.engine.registry import register_workflow
+
+
+@register_workflow
+@workflow.defn(name="conn_code")
+class ConnCode(PluginWorkflow):
+    @workflow.run
+    async def run(self, inp: RunInput) -> dict:
+        self.begin(inp)
+        answer = await connection_http("api_basic", "/code", query={"n": "1"})
+        await connection_sql("db", "INSERT INTO notes (order_id, note) VALUES (:id, :note)",
+                             {"id": 7, "note": inp.data["note"]}, mode="execute")
+        found = await connection_sql("db", "SELECT note FROM notes WHERE order_id = :id", {"id": 7}, mode="one")
+        return {"status": answer.status, "path": answer.body["path"], "note": found["row"]["note"]}
+'''
 MISSING_FLOW = {"steps": [{"id": "call", "kind": "http", "connection": "api_unset", "path": "/x"}]}
 
 
@@ -55,6 +77,12 @@ def conn_settings(settings: Settings, api: AuthStub, tmp_path_factory: pytest.Te
         conn.execute(sa.text("CREATE TABLE notes (order_id INTEGER, note TEXT)"))
     connections = {**http_connections(api.url), "db": {"kind": "sql", "url": f"sqlite:///{db}"}}
     folder = write_workspace(root / "ws", connections, {"conn_orders": ORDER_FLOW, "conn_missing": MISSING_FLOW})
+    (folder / "conn_code_workflows.py").write_text(CODE_WORKFLOW)
+    spec = json.loads((folder / "workspace.json").read_text())
+    spec["python_modules"] = ["conn_code_workflows"]
+    spec["queries"]["conn_code"] = {"label": "code", "workflow": "conn_code", "input": {
+        "type": "object", "required": ["note"], "properties": {"note": {"type": "string"}}}}
+    (folder / "workspace.json").write_text(json.dumps(spec))
     sample = root / "purchase-request"  # the sample app, its rate connection pointed at the stub
     shutil.copytree(DEFAULT_SAMPLE_APPS / "purchase-request", sample)
     spec = json.loads((sample / "workspace.json").read_text())
@@ -149,6 +177,13 @@ def test_sample_purchase_request_fetches_its_rate_through_the_connection(conn_cl
                              "note": ""}, run
     [call] = api.hits("/public/latest/EUR")
     assert call["method"] == "GET" and call["headers"]["Accept"] == "application/json"
+
+
+def test_code_workflows_use_connections_through_the_activity_helpers(conn_client, api):
+    run = wait_run(conn_client, trigger(conn_client, "conn_code", {"note": "from code"}))
+    assert run["output"] == {"status": 200, "path": "/code", "note": "from code"}, run
+    history = temporal(conn_client.application, lambda c: c.get_workflow_handle(run["id"]).fetch_history())
+    assert SECRETS["STUB_PASSWORD"] not in history_text(history)
 
 
 def history_text(history) -> str:
