@@ -62,6 +62,15 @@ def _allow_hosts(env: dict[str, str], name: str) -> tuple[str, ...]:
     return entries
 
 
+def _payload_keys(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated ``key-id:base64-key`` entries, checked (see plugin/codec.py)."""
+    from plugin.codec import parse_keys
+
+    entries = tuple(e.strip() for e in (env.get(name) or "").split(",") if e.strip())
+    parse_keys(entries, name)
+    return entries
+
+
 def _workspaces(raw: str | None) -> tuple[Path, ...]:
     """The workspace folders: the configured ones, or every sample app."""
     if raw:
@@ -102,6 +111,8 @@ class Settings:
     notify_url: str | None = None
     # Hosts (``host`` or ``host:port``) http steps may call even though they resolve inside the network.
     http_allow_hosts: tuple[str, ...] = ()
+    # Payload encryption keys ``id:base64`` (the first encrypts); empty: payloads are not encrypted.
+    payload_keys: tuple[str, ...] = ()
 
     @property
     def effective_temporal_address(self) -> str:
@@ -160,6 +171,7 @@ class Settings:
             max_body_bytes=_int(env, "WORKFLOWS_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
             notify_url=_http_url(env, "WORKFLOWS_NOTIFY_URL"),
             http_allow_hosts=_allow_hosts(env, "WORKFLOWS_HTTP_ALLOW_HOSTS"),
+            payload_keys=_payload_keys(env, "WORKFLOWS_PAYLOAD_KEYS"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -185,6 +197,7 @@ class Settings:
             "WORKFLOWS_TEMPORAL_API_KEY": self.temporal_api_key,
             "WORKFLOWS_NOTIFY_URL": self.notify_url,
             "WORKFLOWS_HTTP_ALLOW_HOSTS": ",".join(self.http_allow_hosts),
+            "WORKFLOWS_PAYLOAD_KEYS": ",".join(self.payload_keys),
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
         }

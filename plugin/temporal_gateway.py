@@ -8,6 +8,7 @@ becomes a ServiceUnavailable (503), never a hang.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 from collections.abc import Awaitable, Callable
@@ -15,8 +16,10 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
 from temporalio.client import Client, TLSConfig, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
+from plugin.codec import codec_for
 from plugin.config import Settings
 from plugin.errors import ServiceUnavailable
 
@@ -26,7 +29,8 @@ _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCS
 
 
 async def connect_client(settings: Settings) -> Client:
-    """Connect to the configured Temporal (address, namespace, mTLS or API key)."""
+    """Connect to the configured Temporal (address, namespace, mTLS or API key), encrypting payloads when
+    ``WORKFLOWS_PAYLOAD_KEYS`` is set."""
     tls: TLSConfig | bool = False
     if settings.temporal_tls_cert and settings.temporal_tls_key:
         tls = TLSConfig(client_cert=settings.temporal_tls_cert.read_bytes(),
@@ -38,6 +42,7 @@ async def connect_client(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         tls=tls,
         api_key=settings.temporal_api_key,
+        data_converter=dataclasses.replace(DataConverter.default, payload_codec=codec_for(settings.payload_keys)),
     )
 
 

@@ -120,3 +120,21 @@ def write_workspace(folder: Path, connections: dict[str, Any], definitions: dict
     for name, content in definitions.items():
         (folder / "definitions" / f"{name}.json").write_text(json.dumps({"id": name, **content}))
     return folder
+
+
+def history_text(history) -> str:
+    """A history as JSON text followed by every payload's data, decoded."""
+    found: list[str] = [json.dumps(history.to_json_dict())]
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "data" and isinstance(item, str):
+                    found.append(base64.b64decode(item).decode("utf-8", errors="replace"))
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(history.to_json_dict())
+    return "\n".join(found)

@@ -4,7 +4,6 @@ secret value ever reaches Temporal's history or Redis; the admin API lists, test
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 import uuid
@@ -17,7 +16,7 @@ import redis
 from plugin.config import DEFAULT_SAMPLE_APPS, Settings
 from plugin.secrets import SecretStore
 from tests.conftest import ADMIN_KEY, APP_KEY, auth, serve_app, serve_worker
-from tests.connections_helpers import SECRETS, AuthStub, http_connections, write_workspace
+from tests.connections_helpers import SECRETS, AuthStub, history_text, http_connections, write_workspace
 from tests.fixtures_nodes import temporal, trigger, wait_run
 
 ORDER_FLOW = {"input": {"type": "object", "required": ["id", "note"],
@@ -184,24 +183,6 @@ def test_code_workflows_use_connections_through_the_activity_helpers(conn_client
     assert run["output"] == {"status": 200, "path": "/code", "note": "from code"}, run
     history = temporal(conn_client.application, lambda c: c.get_workflow_handle(run["id"]).fetch_history())
     assert SECRETS["STUB_PASSWORD"] not in history_text(history)
-
-
-def history_text(history) -> str:
-    """A history as JSON text followed by every payload's data, decoded."""
-    found: list[str] = [json.dumps(history.to_json_dict())]
-
-    def walk(value: object) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if key == "data" and isinstance(item, str):
-                    found.append(base64.b64decode(item).decode("utf-8", errors="replace"))
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(history.to_json_dict())
-    return "\n".join(found)
 
 
 def dump_redis(url: str) -> str:

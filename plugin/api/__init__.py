@@ -66,9 +66,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin()], "components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
-    from plugin.api import connections, health, queries, requests, run_actions, runs, secrets
+    from plugin.api import codec, connections, health, queries, requests, run_actions, runs, secrets
 
-    for module in (health, queries, runs, run_actions, requests, connections, secrets):
+    for module in (health, queries, runs, run_actions, requests, connections, secrets, codec):
         api.register_blueprint(module.bp)
     register_error_handlers(app)
     return app
