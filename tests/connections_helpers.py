@@ -78,6 +78,8 @@ class AuthStub:
             return 401, {"error": "who are you?"}
         if seen["path"].endswith("/echo-auth"):
             return 200, {"you_sent": auth or seen["headers"].get("X-Api-Key")}
+        if seen["path"].endswith("/deny-echo"):  # an API that refuses and quotes the credentials back
+            return 403, {"error": f"{auth} may not do this"}
         return 200, {"path": seen["path"], "query": seen["query"], "default": seen["headers"].get("X-Default")}
 
     def hits(self, path: str) -> list[dict[str, Any]]:

@@ -56,6 +56,7 @@ class ConnCode(PluginWorkflow):
         found = await connection_sql("db", "SELECT note FROM notes WHERE order_id = :id", {"id": 7}, mode="one")
         return {"status": answer.status, "path": answer.body["path"], "note": found["row"]["note"]}
 '''
+DENIED_FLOW = {"steps": [{"id": "call", "kind": "http", "connection": "api_bearer", "path": "/deny-echo"}]}
 MISSING_FLOW = {"steps": [{"id": "call", "kind": "http", "connection": "api_unset", "path": "/x"}]}
 
 
@@ -75,7 +76,8 @@ def conn_settings(settings: Settings, api: AuthStub, tmp_path_factory: pytest.Te
     with sa.create_engine(f"sqlite:///{db}").begin() as conn:
         conn.execute(sa.text("CREATE TABLE notes (order_id INTEGER, note TEXT)"))
     connections = {**http_connections(api.url), "db": {"kind": "sql", "url": f"sqlite:///{db}"}}
-    folder = write_workspace(root / "ws", connections, {"conn_orders": ORDER_FLOW, "conn_missing": MISSING_FLOW})
+    folder = write_workspace(root / "ws", connections, {"conn_orders": ORDER_FLOW, "conn_missing": MISSING_FLOW,
+                                                              "conn_denied": DENIED_FLOW})
     (folder / "conn_code_workflows.py").write_text(CODE_WORKFLOW)
     spec = json.loads((folder / "workspace.json").read_text())
     spec["python_modules"] = ["conn_code_workflows"]
@@ -132,13 +134,18 @@ def test_run_uses_http_and_sql_connections_and_no_secret_reaches_history_or_redi
     run = wait_run(conn_client, run_id)
     assert run["status"] == "completed", run
     assert run["output"] == {"order": "/v1/orders/41", "stock": 200, "saved": {"order_id": 41, "note": note}}
-    history = temporal(conn_client.application, lambda c: c.get_workflow_handle(run_id).fetch_history())
-    text = history_text(history)
+    denied = wait_run(conn_client, trigger(conn_client, "conn_denied", {}))
+    assert denied["status"] == "failed" and "answered 403" in json.dumps(denied["error"]), denied
+    steps = conn_client.get(f"/api/v1/runs/{denied['id']}/steps", headers=auth(key=ADMIN_KEY)).get_data(as_text=True)
+    text = "\n".join([json.dumps(run), json.dumps(denied), steps] + [
+        history_text(temporal(conn_client.application, lambda c, r=r: c.get_workflow_handle(r).fetch_history()))
+        for r in (run_id, denied["id"])])
     assert "api_bearer" in text and "INSERT INTO notes" in text  # the history is readable: the search means something
+    assert "*** may not do this" in text  # the error's details quoted the credential: masked
     leaked = [v for v in [*SECRETS.values(), *api.tokens] if v in text]
     assert api.tokens and leaked == []
     redis_text = dump_redis(conn_client.application.extensions["workflows"].settings.redis_url)
-    assert run_id in redis_text  # the run's read models are there
+    assert run_id in redis_text and denied["id"] in redis_text  # the runs' read models are there
     assert [v for v in [*SECRETS.values(), *api.tokens] if v in redis_text] == []
 
 

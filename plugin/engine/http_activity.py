@@ -108,6 +108,9 @@ class HttpActivities:
             )
         except ForbiddenAddress as exc:
             raise ApplicationError(f"{where}: {exc}", type=t.FORBIDDEN_ADDRESS, non_retryable=True) from None
+        except requests.exceptions.InvalidHeader:  # its message quotes the value, maybe a credential
+            raise ApplicationError(f"{where}: a header name or value is not valid (a line break or leading "
+                                   "space?)", type=t.INVALID_HTTP_REQUEST, non_retryable=True) from None
         except ValueError as exc:  # a malformed URL or port
             raise ApplicationError(f"{where}: {exc}", type=t.INVALID_HTTP_REQUEST, non_retryable=True) from None
         except (requests.RequestException, ConnectionError) as exc:
