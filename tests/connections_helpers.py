@@ -126,7 +126,12 @@ def write_workspace(folder: Path, connections: dict[str, Any], definitions: dict
 
 def history_text(history) -> str:
     """A history as JSON text followed by every payload's data, decoded."""
-    found: list[str] = [json.dumps(history.to_json_dict())]
+    return payload_text(history.to_json_dict())
+
+
+def payload_text(value: object) -> str:
+    """A JSON value (a history in Temporal's JSON form) as text followed by every payload's data, decoded."""
+    found: list[str] = [json.dumps(value)]
 
     def walk(value: object) -> None:
         if isinstance(value, dict):
@@ -138,5 +143,5 @@ def history_text(history) -> str:
             for item in value:
                 walk(item)
 
-    walk(history.to_json_dict())
+    walk(value)
     return "\n".join(found)

