@@ -43,6 +43,7 @@ def sql(request, tmp_path: Path) -> SqlActivities:
         if not url:
             pytest.skip(f"no PostgreSQL server: set {POSTGRES_ENV}=postgresql+psycopg://user:pw@host/db to run "
                         "(pip install '.[postgres]')")
+        pytest.importorskip("psycopg", reason="the PostgreSQL driver is an extra: pip install '.[postgres]'")
     seed(url)
     store = SecretStore(tmp_path, environ={"WORKFLOWS_SECRET_PEOPLE_DB": url})
     connections, problems = check_connections({

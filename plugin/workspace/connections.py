@@ -159,6 +159,8 @@ def check_connections(raw: Any, source: str) -> tuple[dict[str, Connection], lis
         if not isinstance(spec, dict) or spec.get("kind") not in KINDS:
             c.add(name, "kind", f"must be one of {list(KINDS)}")
             continue
+        if not isinstance(spec.get("description", ""), str):
+            c.add(name, "description", "must be a string")
         allowed = HTTP_FIELDS if spec["kind"] == "http" else SQL_FIELDS
         for key in sorted(set(spec) - allowed):
             c.add(name, key, f"unknown field for a {spec['kind']} connection; allowed: {sorted(allowed)}")
