@@ -60,29 +60,28 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-def _session_setup(engine: sa.Engine, read_only: bool, timeout: float) -> None:
-    """Make every new database connection read-only (when asked) and bounded in time."""
-    backend = engine.url.get_backend_name()
+def _session_options(backend: str, read_only: bool, timeout: float) -> dict[str, Any]:
+    """Driver connect arguments that make every session bounded in time and, when asked, read-only (set at
+    connect, so no transaction can undo them)."""
     millis = max(int(timeout * 1000), 1)
+    if backend == "postgresql":
+        options = f"-c statement_timeout={millis}" + (" -c default_transaction_read_only=on" if read_only else "")
+        return {"options": options}
+    if backend in ("mysql", "mariadb"):
+        init = f"SET SESSION max_execution_time={millis}" + (", SESSION transaction_read_only=1" if read_only else "")
+        return {"init_command": init}
+    return {}
+
+
+def _sqlite_setup(engine: sa.Engine, read_only: bool) -> None:
+    """SQLite: a progress handler interrupts a statement past its deadline; ``query_only`` refuses writes."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, record: Any) -> None:
-        if backend == "sqlite":
-            deadline = record.info.setdefault("deadline", [0.0])
-            dbapi_conn.set_progress_handler(lambda: int(0 < deadline[0] < time.monotonic()), 1000)
-            if read_only:
-                dbapi_conn.execute("PRAGMA query_only = ON")
-            return
-        cursor = dbapi_conn.cursor()
-        if backend == "postgresql":
-            cursor.execute(f"SET statement_timeout = {millis}")
-            if read_only:
-                cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        elif backend in ("mysql", "mariadb"):
-            cursor.execute(f"SET SESSION max_execution_time = {millis}")
-            if read_only:
-                cursor.execute("SET SESSION TRANSACTION READ ONLY")
-        cursor.close()
+        deadline = record.info.setdefault("deadline", [0.0])
+        dbapi_conn.set_progress_handler(lambda: int(0 < deadline[0] < time.monotonic()), 1000)
+        if read_only:
+            dbapi_conn.execute("PRAGMA query_only = ON")
 
 
 class SqlActivities:
@@ -104,13 +103,16 @@ class SqlActivities:
             cached = self._engines.get(conn.name)
             if cached and cached[0] == url:
                 return cached[1]
+            backend, read_only = parsed.get_backend_name(), bool(conn.settings.get("read_only", False))
             options: dict[str, Any] = {"pool_pre_ping": True}
-            if parsed.get_backend_name() != "sqlite":
+            if backend != "sqlite":
                 options.update(pool_size=int(conn.settings.get("pool_size", 5)),
-                               pool_timeout=conn.seconds("pool_timeout", 30.0))
+                               pool_timeout=conn.seconds("pool_timeout", 30.0),
+                               connect_args=_session_options(backend, read_only, conn.seconds(
+                                   "statement_timeout", DEFAULT_STATEMENT_TIMEOUT)))
             engine = sa.create_engine(url, **options)
-            _session_setup(engine, bool(conn.settings.get("read_only", False)),
-                           conn.seconds("statement_timeout", DEFAULT_STATEMENT_TIMEOUT))
+            if backend == "sqlite":
+                _sqlite_setup(engine, read_only)
             if cached:
                 cached[1].dispose()
             self._engines[conn.name] = (url, engine)
