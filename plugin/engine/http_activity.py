@@ -71,25 +71,29 @@ class HttpActivities:
         timeout = min(call.timeout_seconds, conn.seconds("timeout", call.timeout_seconds))
         used: set[str] = set()
         try:
-            for may_renew in (True, False):
-                ready = prepare(conn, call.url, call.headers, self.secrets, self._session(), self.tokens, timeout)
-                used |= ready.secrets
-                try:
-                    answer = self._send(call, ready.url, ready.headers, attempt, timeout, redirects=False)
-                except ApplicationError as exc:
-                    refused = exc.details and isinstance(exc.details[0], dict) and exc.details[0].get("status") == 401
-                    if refused and may_renew and ready.oauth_key is not None:
-                        self.tokens.forget(ready.oauth_key)  # the token was revoked or expired early
-                        continue
-                    raise
-                return t.HttpAnswer(**scrub(dataclasses.asdict(answer), used))
+            answer = self._via(conn, call, attempt, timeout, used, may_renew=True)
         except MissingSecret as exc:
             raise ApplicationError(f"connection {call.connection!r}: {exc}", {"secret": exc.name},
                                    type=MISSING_SECRET, non_retryable=True) from None
         except ApplicationError as exc:
             raise ApplicationError(scrub(exc.message, used), *scrub(list(exc.details), used), type=exc.type,
                                    non_retryable=exc.non_retryable, next_retry_delay=exc.next_retry_delay) from None
-        raise AssertionError("unreachable")
+        return t.HttpAnswer(**scrub(dataclasses.asdict(answer), used))
+
+    def _via(self, conn: Connection, call: t.HttpCall, attempt: int, timeout: float, used: set[str],
+             may_renew: bool) -> t.HttpAnswer:
+        """One call through the connection (``used`` collects the secret values it used); an OAuth2 token
+        the API refuses (401) is dropped and the call made once more with a fresh one."""
+        ready = prepare(conn, call.url, call.headers, self.secrets, self._session(), self.tokens, timeout)
+        used |= ready.secrets
+        try:
+            return self._send(call, ready.url, ready.headers, attempt, timeout, redirects=False)
+        except ApplicationError as exc:
+            status = exc.details[0].get("status") if exc.details and isinstance(exc.details[0], dict) else None
+            if status == 401 and may_renew and ready.oauth_key is not None:
+                self.tokens.forget(ready.oauth_key)  # revoked, or expired before its time
+                return self._via(conn, call, attempt, timeout, used, may_renew=False)
+            raise
 
     def _send(self, call: t.HttpCall, url: str, headers: dict[str, str], attempt: int, timeout: float,
               redirects: bool) -> t.HttpAnswer:
