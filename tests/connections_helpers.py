@@ -68,6 +68,8 @@ class AuthStub:
             token = "tok-" + uuid.uuid4().hex
             self.tokens.append(token)
             return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600}
+        if "/teapot-" in seen["path"]:  # a keyless API, busy three times, then fine
+            return (418, {"busy": True}) if len(self.hits(seen["path"])) <= 3 else (200, {"ok": True})
         if seen["path"].startswith("/public/latest/"):  # a keyless exchange-rate API
             return 200, {"result": "success", "rates": {"USD": 1.25}}
         if seen["path"].endswith("/redirect"):
@@ -104,6 +106,8 @@ def http_connections(base_url: str) -> dict[str, Any]:
                       "auth": {"type": "oauth2_client_credentials", "token_url": base_url + "/token",
                                "client_id": "client-1", "client_secret": {"$secret": "STUB_CLIENT_SECRET"},
                                "scope": "read"}},
+        "api_patient": {"kind": "http", "base_url": base_url,
+                        "retry": {"max_attempts": 4, "initial_interval": "100ms", "retry_on_status": [418]}},
         "api_unset": {"kind": "http", "base_url": base_url,
                       "auth": {"type": "bearer", "token": {"$secret": "NEVER_SET_ANYWHERE"}}},
     }

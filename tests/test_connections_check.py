@@ -68,6 +68,11 @@ def test_steps_naming_connections_are_checked(tmp_path, step, expected):
     ({"kind": "sql", "url": "sqlite:///x.db", "max_rows": 0}, "max_rows: must be a whole number from 1"),
     ({"kind": "sql", "url": "sqlite:///x.db", "statement_timeout": "soon"}, "statement_timeout:"),
     ({"kind": "ftp"}, "kind: must be one of ['http', 'sql']"),
+    ({"kind": "http", "base_url": "https://a.example.com", "retry": {"max_attempts": 0}},
+     "retry.max_attempts: must be a whole number from 1 to 100"),
+    ({"kind": "sql", "url": "sqlite:///x.db", "retry": {"retry_on_status": [503]}},
+     "retry.retry_on_status: only an http connection"),
+    ({"kind": "http", "base_url": "https://a.example.com", "retry": {"every": "1s"}}, "retry: must be an object"),
 ])
 def test_connections_are_checked_and_credentials_must_be_secret_references(tmp_path, connection, expected):
     problems = problems_of(tmp_path, {"bad": connection}, {"id": "s", "kind": "set", "values": {"a": 1}})

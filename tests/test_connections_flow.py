@@ -57,6 +57,9 @@ class ConnCode(PluginWorkflow):
         return {"status": answer.status, "path": answer.body["path"], "note": found["row"]["note"]}
 '''
 DENIED_FLOW = {"steps": [{"id": "call", "kind": "http", "connection": "api_bearer", "path": "/deny-echo"}]}
+PATIENT_FLOW = {"input": {"type": "object", "required": ["path"], "properties": {"path": {"type": "string"}}},
+                "steps": [{"id": "call", "kind": "http", "connection": "api_patient", "path": "{{ input.path }}"}],
+                "output": {"attempts": "{{ steps.call.output.attempts }}"}}
 MISSING_FLOW = {"steps": [{"id": "call", "kind": "http", "connection": "api_unset", "path": "/x"}]}
 
 
@@ -77,7 +80,8 @@ def conn_settings(settings: Settings, api: AuthStub, tmp_path_factory: pytest.Te
         conn.execute(sa.text("CREATE TABLE notes (order_id INTEGER, note TEXT)"))
     connections = {**http_connections(api.url), "db": {"kind": "sql", "url": f"sqlite:///{db}"}}
     folder = write_workspace(root / "ws", connections, {"conn_orders": ORDER_FLOW, "conn_missing": MISSING_FLOW,
-                                                              "conn_denied": DENIED_FLOW})
+                                                              "conn_denied": DENIED_FLOW,
+                                                              "conn_patient": PATIENT_FLOW})
     (folder / "conn_code_workflows.py").write_text(CODE_WORKFLOW)
     spec = json.loads((folder / "workspace.json").read_text())
     spec["python_modules"] = ["conn_code_workflows"]
@@ -148,6 +152,13 @@ def test_run_uses_http_and_sql_connections_and_no_secret_reaches_history_or_redi
     redis_text = dump_redis(conn_client.application.extensions["workflows"].settings.redis_url)
     assert run_id in redis_text and denied["id"] in redis_text  # the runs' read models are there
     assert [v for v in [*SECRETS.values(), *api.tokens] if v in redis_text] == []
+
+
+def test_a_step_without_retry_takes_its_connections_retry(conn_client, api):
+    path = f"/teapot-{uuid.uuid4().hex[:6]}"  # 418 three times: the step's default retry would give up
+    run = wait_run(conn_client, trigger(conn_client, "conn_patient", {"path": path}))
+    assert run["status"] == "completed" and run["output"] == {"attempts": 4}, run
+    assert len(api.hits(path)) == 4
 
 
 def test_missing_secret_fails_the_step_naming_the_secret(conn_client):

@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plugin.engine.interpreter.spec import STEP_ID, duration_seconds
+from plugin.engine.interpreter.spec import RETRY_FIELDS, STEP_ID, duration_seconds
 from plugin.errors import ConfigError
 from plugin.secrets import SECRET_KEY, SECRET_NAME, is_reference
 
 CONNECTIONS_FILE = "connections.json"
 KINDS = ("http", "sql")
 COMMON = {"kind", "description"}
-HTTP_FIELDS = COMMON | {"base_url", "headers", "auth", "timeout"}
-SQL_FIELDS = COMMON | {"url", "read_only", "statement_timeout", "max_rows", "pool_size", "pool_timeout"}
+HTTP_FIELDS = COMMON | {"base_url", "headers", "auth", "timeout", "retry"}
+SQL_FIELDS = COMMON | {"url", "read_only", "statement_timeout", "max_rows", "pool_size", "pool_timeout", "retry"}
 # auth type -> (required fields, optional fields, fields that must be secret references)
 AUTH_TYPES: dict[str, tuple[set[str], set[str], set[str]]] = {
     "bearer": ({"token"}, set(), {"token"}),
@@ -77,19 +77,37 @@ class _Checker:
             self.add(name, where, "must be a non-empty string" + (
                 ' or a secret reference {"$secret": "NAME"}' if secret == "allowed" else ""))
 
-    def number(self, name: str, key: str, spec: dict[str, Any], low: int, high: int) -> None:
+    def number(self, name: str, key: str, spec: dict[str, Any], low: int, high: int, prefix: str = "") -> None:
         value = spec.get(key, low)
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            self.add(name, key, f"must be a whole number from {low} to {high}")
+            self.add(name, prefix + key, f"must be a whole number from {low} to {high}")
 
-    def duration(self, name: str, key: str, spec: dict[str, Any]) -> None:
+    def retry(self, name: str, spec: dict[str, Any], kind: str) -> None:
+        """The connection's default ``retry`` for the steps that use it (a step's own ``retry`` wins)."""
+        retry = spec.get("retry", {})
+        if not isinstance(retry, dict) or set(retry) - RETRY_FIELDS:
+            self.add(name, "retry", f"must be an object with fields from {sorted(RETRY_FIELDS)}")
+            return
+        self.number(name, "max_attempts", retry, 1, 100, "retry.")
+        for key in ("initial_interval", "max_interval"):
+            self.duration(name, key, retry, "retry.")
+        backoff = retry.get("backoff", 2)
+        if not isinstance(backoff, int | float) or isinstance(backoff, bool) or not 1 <= backoff <= 10:
+            self.add(name, "retry.backoff", "must be a number from 1 to 10")
+        codes = retry.get("retry_on_status", [])
+        if kind != "http" and "retry_on_status" in retry:
+            self.add(name, "retry.retry_on_status", "only an http connection retries on status codes")
+        elif not isinstance(codes, list) or not all(isinstance(v, int) and 100 <= v <= 599 for v in codes):
+            self.add(name, "retry.retry_on_status", "must be a list of HTTP status codes (100-599)")
+
+    def duration(self, name: str, key: str, spec: dict[str, Any], prefix: str = "") -> None:
         if key not in spec:
             return
         try:
             if duration_seconds(spec[key]) <= 0:
-                self.add(name, key, "must be more than zero")
+                self.add(name, prefix + key, "must be more than zero")
         except ValueError as exc:
-            self.add(name, key, str(exc))
+            self.add(name, prefix + key, str(exc))
 
 
 def _check_http(c: _Checker, name: str, spec: dict[str, Any]) -> None:
@@ -165,6 +183,7 @@ def check_connections(raw: Any, source: str) -> tuple[dict[str, Connection], lis
         for key in sorted(set(spec) - allowed):
             c.add(name, key, f"unknown field for a {spec['kind']} connection; allowed: {sorted(allowed)}")
         (_check_http if spec["kind"] == "http" else _check_sql)(c, name, spec)
+        c.retry(name, spec, spec["kind"])
         if len(c.problems) == before:
             found[name] = Connection(name=name, kind=spec["kind"], settings=spec, source=source)
     return found, c.problems
@@ -208,3 +227,23 @@ def load_connections(folders: Iterable[Path]) -> dict[str, Connection]:
         raise ConfigError(f"{len(problems)} problem(s) in connections:\n  " + "\n  ".join(problems),
                           {"problems": problems})
     return found
+
+
+def used_connections(value: Any) -> set[str]:
+    """The connection names that the ``http`` and ``sql`` steps inside a definition use."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        if value.get("kind") in KINDS and isinstance(value.get("connection"), str):
+            found.add(value["connection"])
+        for item in value.values():
+            found |= used_connections(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= used_connections(item)
+    return found
+
+
+def call_defaults(connections: dict[str, Connection], names: Iterable[str]) -> dict[str, Any]:
+    """What a run pins of the named connections: their default ``retry`` (no secrets, no URLs)."""
+    return {n: {"retry": connections[n].settings["retry"]} for n in sorted(names)
+            if n in connections and "retry" in connections[n].settings}

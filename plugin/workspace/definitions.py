@@ -18,7 +18,7 @@ from plugin.engine.interpreter.validate import Problem, validate_definition
 from plugin.engine.interpreter.workflow import NodeWorkflow  # noqa: F401  registers node_workflow
 from plugin.engine.models import RunInput
 from plugin.errors import ConfigError
-from plugin.workspace.connections import find_connections
+from plugin.workspace.connections import call_defaults, find_connections, used_connections
 
 DEFINITIONS_DIR = "definitions"
 
@@ -32,6 +32,7 @@ class LoadedDefinition:
     version: str
     source: Path
     linked: dict[str, dict[str, Any]] = field(default_factory=dict)
+    connection_defaults: dict[str, Any] = field(default_factory=dict)  # pinned with each run
 
     @property
     def label(self) -> str:
@@ -91,7 +92,8 @@ def check_definitions(folders: Iterable[Path], workflows: set[str] | None = None
             continue
         raw[did if isinstance(did, str) else str(path)] = (path, content)
     known = {did for did, (_, content) in raw.items() if isinstance(content, dict)}
-    connections = {name: conn.kind for name, conn in find_connections(folders)[0].items()}
+    declared = find_connections(folders)[0]
+    connections = {name: conn.kind for name, conn in declared.items()}
     valid: dict[str, tuple[Path, dict[str, Any]]] = {}
     for did, (path, content) in raw.items():
         found = validate_definition(content, str(path), workflows, known, connections)
@@ -112,8 +114,10 @@ def check_definitions(folders: Iterable[Path], workflows: set[str] | None = None
             linked[callee] = valid[callee][1]
             todo += sorted(_called(valid[callee][1]))
         else:
+            used = used_connections([content, *linked.values()])
             loaded[did] = LoadedDefinition(id=did, content=content, version=definition_version(content),
-                                           source=path, linked=linked)
+                                           source=path, linked=linked,
+                                           connection_defaults=call_defaults(declared, used))
     return loaded, problems
 
 
@@ -156,6 +160,7 @@ def pin_definition(query: Any, inp: RunInput) -> dict[str, Any]:
     inp.definition = definition.content
     inp.definition_version = definition.version
     inp.linked_definitions = dict(definition.linked)
+    inp.connection_defaults = dict(definition.connection_defaults)
     return {"definition_version": definition.version,
             "definition": {"id": definition.id, "version": definition.label, "hash": definition.version}}
 

@@ -38,9 +38,16 @@ def _failure_of(step: Step, exc: BaseException, what: str, retryable: bool = Fal
     return StepFailed(step["id"], f"{what} failed: {cause}", type(cause).__name__, retryable=retryable)
 
 
+def _retry(r: Runner, step: Step) -> dict[str, Any]:
+    """The step's ``retry``, else the default of the connection it uses (pinned with the run)."""
+    if "retry" in step or "connection" not in step:
+        return step.get("retry") or {}
+    return (r.inp.connection_defaults.get(step["connection"]) or {}).get("retry") or {}
+
+
 def _policy(r: Runner, step: Step, attempts: int, non_retryable: list[str]) -> RetryPolicy:
-    """The activity's retry policy from the step's ``retry``."""
-    retry = step.get("retry") or {}
+    """The activity's retry policy from the step's (or its connection's) ``retry``."""
+    retry = _retry(r, step)
     initial = r.seconds(step, "retry.initial_interval", retry.get("initial_interval", 1))
     return RetryPolicy(
         initial_interval=timedelta(seconds=initial),
@@ -55,7 +62,7 @@ def _policy(r: Runner, step: Step, attempts: int, non_retryable: list[str]) -> R
 async def run_http(r: Runner, step: Step, scope: Scope, resume: Any) -> Any:
     """Call an HTTP API in the ``http_request`` activity, retried by the step's policy. With a
     ``connection``, ``path`` is relative to its base URL and the activity adds its headers and credentials."""
-    retry = step.get("retry") or {}
+    retry = _retry(r, step)
     headers = r.render(step, "headers", step.get("headers") or {}, scope)
     query = r.render(step, "query", step.get("query") or {}, scope)
     if not isinstance(headers, dict) or not isinstance(query, dict):
@@ -101,11 +108,14 @@ async def run_sql(r: Runner, step: Step, scope: Scope, resume: Any) -> Any:
     mode = str(step.get("mode", "rows"))
     call = sql_types.SqlCall(connection=str(step["connection"]), statement=str(step["statement"]), params=params,
                              mode=mode, max_rows=int(step.get("max_rows", 0)), step_id=step["id"])
-    attempts = int((step.get("retry") or {}).get("max_attempts", 1 if mode == "execute" else 3))
+    # A write runs once unless the step itself says more; a read takes its connection's retry too.
+    retry = (step.get("retry") or {}) if mode == "execute" else _retry(r, step)
+    attempts = int(retry.get("max_attempts", 1 if mode == "execute" else 3))
     timeout = r.seconds(step, "timeout", step.get("timeout", DEFAULT_SQL_TIMEOUT))
+    policy = _policy(r, step, attempts, sql_types.NON_RETRYABLE)
     try:
         return await workflow.execute_activity(
-            "sql_query", call, result_type=dict, retry_policy=_policy(r, step, attempts, sql_types.NON_RETRYABLE),
+            "sql_query", call, result_type=dict, retry_policy=policy,
             start_to_close_timeout=timedelta(seconds=timeout),
         )
     except ActivityError as exc:
@@ -145,6 +155,7 @@ async def run_call(r: Runner, step: Step, scope: Scope, resume: Any) -> Any:
         child.definition = content
         child.definition_version = spec.definition_version(content)
         child.linked_definitions = dict(inp.linked_definitions)
+        child.connection_defaults = dict(inp.connection_defaults)
     child_id = f"{workflow.info().workflow_id}.{step['id']}.{r.host.next_child_number()}"
     options: dict[str, Any] = {
         "id": child_id, "memo": {"input": data, "definition_version": child.definition_version},
