@@ -86,3 +86,10 @@ def test_loading_refuses_a_bad_connection(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_workspaces([folder])
     assert "connection 'bad': url" in caught.value.message
+
+
+def test_a_step_naming_a_connection_with_a_problem_gets_one_problem_not_two(tmp_path):
+    bad = {"kind": "http", "base_url": "https://a.example.com", "auth": {"type": "bearer", "token": "abc123"}}
+    problems = problems_of(tmp_path, {"crm": bad}, {"id": "s", "kind": "http", "connection": "crm", "path": "/x"})
+    assert len(problems) == 1 and "connection 'crm': auth.token" in problems[0], problems
+    assert "abc123" not in problems[0]

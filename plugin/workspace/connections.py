@@ -220,6 +220,14 @@ def find_connections(folders: Iterable[Path]) -> tuple[dict[str, Connection], li
     return found, problems
 
 
+def declared_kinds(folders: Iterable[Path]) -> dict[str, str]:
+    """Name -> kind of every connection declared with a known kind, valid or not (so a step naming a
+    connection with a problem is not also told the connection does not exist)."""
+    return {name: spec["kind"] for folder in folders for _, raw in _declared(Path(folder))
+            if isinstance(raw, dict) for name, spec in raw.items()
+            if isinstance(spec, dict) and spec.get("kind") in KINDS}
+
+
 def load_connections(folders: Iterable[Path]) -> dict[str, Connection]:
     """The folders' connections; ConfigError listing every problem when any is wrong."""
     found, problems = find_connections(folders)

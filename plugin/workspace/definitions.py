@@ -18,7 +18,7 @@ from plugin.engine.interpreter.validate import Problem, validate_definition
 from plugin.engine.interpreter.workflow import NodeWorkflow  # noqa: F401  registers node_workflow
 from plugin.engine.models import RunInput
 from plugin.errors import ConfigError
-from plugin.workspace.connections import call_defaults, find_connections, used_connections
+from plugin.workspace.connections import call_defaults, declared_kinds, find_connections, used_connections
 
 DEFINITIONS_DIR = "definitions"
 
@@ -93,7 +93,7 @@ def check_definitions(folders: Iterable[Path], workflows: set[str] | None = None
         raw[did if isinstance(did, str) else str(path)] = (path, content)
     known = {did for did, (_, content) in raw.items() if isinstance(content, dict)}
     declared = find_connections(folders)[0]
-    connections = {name: conn.kind for name, conn in declared.items()}
+    connections = declared_kinds(folders)
     valid: dict[str, tuple[Path, dict[str, Any]]] = {}
     for did, (path, content) in raw.items():
         found = validate_definition(content, str(path), workflows, known, connections)
