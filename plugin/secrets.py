@@ -29,7 +29,7 @@ class MissingSecret(Exception):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"secret {name!r} is not set: set {ENV_PREFIX}{name} or add it through "
-                         "PUT /api/v1/secrets/{name}")
+                         f"PUT /api/v1/secrets/{name}")
         self.name = name
 
 

@@ -91,6 +91,7 @@ def test_missing_secret_fails_naming_the_secret_not_a_value(api, store):
         activity(api, store).http_request(call("api_unset", "/x"))
     assert caught.value.type == "MissingSecret" and caught.value.non_retryable
     assert "WORKFLOWS_SECRET_NEVER_SET_ANYWHERE" in caught.value.message
+    assert "PUT /api/v1/secrets/NEVER_SET_ANYWHERE" in caught.value.message
     assert caught.value.details[0] == {"secret": "NEVER_SET_ANYWHERE"}
 
 
