@@ -11,14 +11,17 @@ import asyncio
 import dataclasses
 import os
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
 from temporalio.client import Client, TLSConfig, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
+from plugin import metrics
 from plugin.codec import codec_for
 from plugin.config import Settings
 from plugin.errors import ServiceUnavailable
@@ -28,9 +31,10 @@ T = TypeVar("T")
 _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
 
 
-async def connect_client(settings: Settings) -> Client:
-    """Connect to the configured Temporal (address, namespace, mTLS or API key), encrypting payloads when
-    ``WORKFLOWS_PAYLOAD_KEYS`` is set."""
+async def connect_client(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """Connect to the configured Temporal (address, namespace, mTLS or API key), encrypting
+    payloads when ``WORKFLOWS_PAYLOAD_KEYS`` is set; ``runtime``: the SDK runtime
+    (the worker's carries its Prometheus exporter)."""
     tls: TLSConfig | bool = False
     if settings.temporal_tls_cert and settings.temporal_tls_key:
         tls = TLSConfig(client_cert=settings.temporal_tls_cert.read_bytes(),
@@ -43,6 +47,7 @@ async def connect_client(settings: Settings) -> Client:
         tls=tls,
         api_key=settings.temporal_api_key,
         data_converter=dataclasses.replace(DataConverter.default, payload_codec=codec_for(settings.payload_keys)),
+        runtime=runtime,
     )
 
 
@@ -110,4 +115,18 @@ class TemporalGateway:
 
 
 async def _invoke(fn: Callable[[Client], Awaitable[T]], client: Client) -> T:
-    return await fn(client)
+    """Await ``fn(client)``, timed and counted by operation (the name of the coroutine it makes)."""
+    awaitable = fn(client)
+    operation = getattr(awaitable, "__name__", None) or "call"
+    started = time.perf_counter()
+    try:
+        return await awaitable
+    except asyncio.CancelledError:  # the caller gave up waiting
+        metrics.TEMPORAL_ERRORS.labels(operation, "timeout").inc()
+        raise
+    except Exception as exc:
+        kind = exc.status.name if isinstance(exc, RPCError) and exc.status else type(exc).__name__
+        metrics.TEMPORAL_ERRORS.labels(operation, kind).inc()
+        raise
+    finally:
+        metrics.TEMPORAL_LATENCY.labels(operation).observe(time.perf_counter() - started)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from plugin.errors import ConfigError
 from plugin.workspace.check import check_workspaces
+from plugin.workspace.connections import CONNECTIONS_FILE
 from plugin.workspace.loader import load_workspaces
+from plugin.workspace.schema_check import definition_schema_problems, workspace_schema_problems
 from tests.connections_helpers import http_connections, write_workspace
 
 SQL = {"kind": "sql", "url": "sqlite:///tmp/check.db", "read_only": True}
@@ -93,3 +96,49 @@ def test_a_step_naming_a_connection_with_a_problem_gets_one_problem_not_two(tmp_
     problems = problems_of(tmp_path, {"crm": bad}, {"id": "s", "kind": "http", "connection": "crm", "path": "/x"})
     assert len(problems) == 1 and "connection 'crm': auth.token" in problems[0], problems
     assert "abc123" not in problems[0]
+
+
+def test_connection_problems_come_in_the_same_pass_as_every_other_problem_each_once(tmp_path):
+    bad = {"kind": "http", "base_url": "https://a.example.com", "bogus": 1, "auth": {"type": "bearer",
+                                                                                     "token": "abc123"}}
+    folder = write_workspace(tmp_path / "ws", {"crm": bad}, {"uses": definition(
+        {"id": "s", "kind": "sql", "connection": "nowhere", "statement": "SELECT 1"},
+        {"id": "t", "kind": "set", "values": {"a": 1}, "colour": "red"})})
+    data = json.loads((folder / "workspace.json").read_text())
+    data["queries"]["other"] = {"workflow": "node_workflow", "mode": "later"}
+    (folder / "workspace.json").write_text(json.dumps(data))
+    (folder / CONNECTIONS_FILE).write_text(json.dumps({"db": {"kind": "sql", "url": "sqlite:///x.db", "max_rows": 0}}))
+    problems = check_workspaces([folder]).problems
+    expected = ["connection 'crm': auth.token: must be a secret reference", "connection 'crm': bogus: unknown field",
+                f"{CONNECTIONS_FILE}: connection 'db': max_rows: must be a whole number",
+                "step 's': connection: unknown sql connection 'nowhere'", "step 't': colour", "query 'other': mode"]
+    for part in expected:
+        assert sum(part in p for p in problems) == 1, (part, problems)
+    assert len(problems) == len(expected), problems
+    with pytest.raises(ConfigError) as caught:
+        load_workspaces([folder])
+    details = caught.value.details["problems"]
+    assert {"file": str(folder / "workspace.json"), "connection": "crm", "field": "bogus"}.items() <= {
+        k: v for d in details for k, v in d.items() if d.get("field") == "bogus"}.items()
+
+
+def test_the_shipped_schemas_accept_connections_and_the_steps_that_use_them(tmp_path):
+    workspace = {"name": "w", "queries": {}, "connections": {
+        **http_connections("https://api.example.com"), "db": {**SQL, "statement_timeout": "5s", "max_rows": 10,
+                                                              "retry": {"max_attempts": 2}}}}
+    steps = {"id": "d", "steps": [
+        {"id": "get", "kind": "http", "connection": "api_bearer", "path": "/items"},
+        {"id": "q", "kind": "sql", "connection": "db", "statement": "SELECT :a", "params": {"a": 1}, "mode": "one",
+         "max_rows": 5}]}
+    assert workspace_schema_problems(workspace, "workspace.json") == []
+    assert definition_schema_problems(steps, "d.json") == []
+    wrong = definition_schema_problems({"id": "d", "steps": [{"id": "q", "kind": "sql", "connection": "db",
+                                                              "statement": "SELECT 1", "colour": "red"}]}, "d.json")
+    assert [(p.step, p.field) for p in wrong] == [("q", "colour")]
+
+
+def test_a_connections_file_that_is_not_json_is_a_problem(tmp_path):
+    folder = write_workspace(tmp_path / "ws", {}, {"uses": definition({"id": "s", "kind": "set", "values": {"a": 1}})})
+    (folder / CONNECTIONS_FILE).write_text("{nope")
+    problems = check_workspaces([folder]).problems
+    assert len(problems) == 1 and f"{CONNECTIONS_FILE}: not valid JSON" in problems[0], problems

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin.engine.interpreter.spec import RETRY_FIELDS, STEP_ID, duration_seconds
+from plugin.engine.interpreter.validate import Problem
 from plugin.errors import ConfigError
 from plugin.secrets import SECRET_KEY, SECRET_NAME, is_reference
 
@@ -59,10 +60,10 @@ class Connection:
 @dataclass
 class _Checker:
     source: str
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     def add(self, name: str, where: str, message: str) -> None:
-        self.problems.append(f"{self.source}: connection {name!r}: {where}: {message}")
+        self.problems.append(Problem(self.source, "", where, message, connection=name))
 
     def text(self, name: str, where: str, value: Any, secret: str = "allowed") -> None:
         """A string, or a secret reference (``secret``: allowed, required or refused)."""
@@ -164,11 +165,13 @@ def _check_sql(c: _Checker, name: str, spec: dict[str, Any]) -> None:
     c.number(name, "pool_size", spec, 1, 100)
 
 
-def check_connections(raw: Any, source: str) -> tuple[dict[str, Connection], list[str]]:
-    """The valid connections of one declaration (name -> spec) and every problem, one line each."""
+def check_connections(raw: Any, source: str) -> tuple[dict[str, Connection], list[Problem]]:
+    """The valid connections of one declaration (name -> spec) and every problem, each naming the
+    connection and its field."""
     c = _Checker(source)
     if not isinstance(raw, dict):
-        return {}, [f"{source}: 'connections' must be an object of name -> connection"]
+        where = "" if Path(source).name == CONNECTIONS_FILE else "connections"
+        return {}, [Problem(source, "", where, "must be an object of name -> connection")]
     found: dict[str, Connection] = {}
     for name, spec in raw.items():
         before = len(c.problems)
@@ -189,32 +192,43 @@ def check_connections(raw: Any, source: str) -> tuple[dict[str, Connection], lis
     return found, c.problems
 
 
-def _declared(folder: Path) -> list[tuple[str, Any]]:
-    """(source, raw connections) pairs of a folder: workspace.json's key and connections.json."""
+def _declared(folder: Path) -> tuple[list[tuple[str, Any]], list[Problem]]:
+    """(source, raw connections) pairs of a folder: workspace.json's key and connections.json; and the
+    problem of a connections.json that is there but cannot be read."""
     out: list[tuple[str, Any]] = []
+    problems: list[Problem] = []
     for path, key in ((folder / "workspace.json", "connections"), (folder / CONNECTIONS_FILE, None)):
         try:
             data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue  # a missing file is fine; an unreadable workspace.json is reported by the loader
+        except FileNotFoundError:
+            continue  # connections.json is optional; a missing workspace.json is reported by the loader
+        except (OSError, ValueError) as exc:
+            if key is None:  # an unreadable workspace.json is reported by the loader
+                message = (f"not valid JSON ({exc.msg} at line {exc.lineno})" if isinstance(exc, json.JSONDecodeError)
+                           else f"cannot be read: {exc}")
+                problems.append(Problem(str(path), "", "", message))
+            continue
         if key is None:
             out.append((str(path), data))
         elif isinstance(data, dict) and key in data:
             out.append((str(path), data[key]))
-    return out
+    return out, problems
 
 
-def find_connections(folders: Iterable[Path]) -> tuple[dict[str, Connection], list[str]]:
+def find_connections(folders: Iterable[Path]) -> tuple[dict[str, Connection], list[Problem]]:
     """Every valid connection of the folders, and every problem (a name declared twice is one)."""
     found: dict[str, Connection] = {}
-    problems: list[str] = []
+    problems: list[Problem] = []
     for folder in folders:
-        for source, raw in _declared(Path(folder)):
+        declared, unreadable = _declared(Path(folder))
+        problems += unreadable
+        for source, raw in declared:
             valid, bad = check_connections(raw, source)
             problems += bad
             for name, conn in valid.items():
                 if name in found:
-                    problems.append(f"{source}: connection {name!r} is also declared in {found[name].source}")
+                    problems.append(Problem(source, "", "", f"is also declared in {found[name].source}",
+                                            connection=name))
                 else:
                     found[name] = conn
     return found, problems
@@ -223,7 +237,7 @@ def find_connections(folders: Iterable[Path]) -> tuple[dict[str, Connection], li
 def declared_kinds(folders: Iterable[Path]) -> dict[str, str]:
     """Name -> kind of every connection declared with a known kind, valid or not (so a step naming a
     connection with a problem is not also told the connection does not exist)."""
-    return {name: spec["kind"] for folder in folders for _, raw in _declared(Path(folder))
+    return {name: spec["kind"] for folder in folders for _, raw in _declared(Path(folder))[0]
             if isinstance(raw, dict) for name, spec in raw.items()
             if isinstance(spec, dict) and spec.get("kind") in KINDS}
 
@@ -232,8 +246,8 @@ def load_connections(folders: Iterable[Path]) -> dict[str, Connection]:
     """The folders' connections; ConfigError listing every problem when any is wrong."""
     found, problems = find_connections(folders)
     if problems:
-        raise ConfigError(f"{len(problems)} problem(s) in connections:\n  " + "\n  ".join(problems),
-                          {"problems": problems})
+        raise ConfigError(f"{len(problems)} problem(s) in connections:\n  " + "\n  ".join(map(str, problems)),
+                          {"problems": [p.__dict__ for p in problems]})
     return found
 
 
