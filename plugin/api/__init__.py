@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
     from plugin.api import (
+        codec,
+        connections,
         events,
         health,
         hooks,
@@ -86,10 +88,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         requests,
         run_actions,
         runs,
+        secrets,
         webhooks,
     )
 
-    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, keys, events, api_metrics):
+    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, keys, events, api_metrics,
+                   connections, secrets, codec):
         api.register_blueprint(module.bp)
     openapi_doc.init_app(app, api)
     app.register_blueprint(manifest.bp)

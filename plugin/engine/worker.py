@@ -15,9 +15,11 @@ from plugin.config import Settings
 from plugin.engine.activities import ReadModelActivities
 from plugin.engine.http_activity import HttpActivities
 from plugin.engine.run_snapshots import RunSnapshotInterceptor, SnapshotActivities
+from plugin.engine.sql_activity import SqlActivities
 from plugin.engine.update_auth import UpdateAuthInterceptor
 from plugin.identity.links import link_signer
 from plugin.search_attributes import register_search_attributes
+from plugin.secrets import SecretStore
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
 from plugin.store.inbox_rebuild import rebuild_inbox
@@ -34,12 +36,15 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
     snapshots = RunSnapshots(inbox.redis)
     activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url, snapshots,
                                      link_signer(settings, inbox.redis))
+    secrets = SecretStore(settings.data_dir)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(workspace.workflows.values()),
         activities=[*activities.all(), SnapshotActivities(snapshots).publish_run_snapshot,
-                    *HttpActivities(settings.http_allow_hosts).all()],
+                    *HttpActivities(settings.http_allow_hosts, connections=workspace.connections,
+                                    secrets=secrets).all(),
+                    *SqlActivities(workspace.connections, secrets).all()],
         interceptors=[RunSnapshotInterceptor(),
                       *([UpdateAuthInterceptor(settings.decision_secret)] if settings.decision_secret else [])],
         activity_executor=executor,
