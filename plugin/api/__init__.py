@@ -68,9 +68,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin()], "components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
-    from plugin.api import health, hooks, queries, requests, run_actions, runs, webhooks
+    from plugin.api import health, hooks, queries, requests, run_actions, runs, schedules, webhooks
 
-    for module in (health, queries, runs, run_actions, requests, hooks, webhooks):
+    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, schedules):
         api.register_blueprint(module.bp)
     register_error_handlers(app)
     return app

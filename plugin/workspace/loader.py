@@ -13,8 +13,9 @@ caller passes ``?wait``. ``run_id`` is ``random`` or a business-key template ove
 properties: a trigger while a run of that id is open returns the open run. ``timeout_seconds`` bounds the
 whole run (Temporal's execution timeout).
 
-Python modules are imported from the workspace folder. A mistake fails the load with a ConfigError naming
-the file and the query.
+``schedules`` (id -> schedule, see plugin/workspace/schedules.py) are reconciled with Temporal Schedules
+when a worker starts. Python modules are imported from the workspace folder. A mistake fails the load with a
+ConfigError naming the file and the query (or schedule).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from plugin.engine.registry import registered_workflows
 from plugin.errors import ConfigError
 from plugin.workspace.definitions import LoadedDefinition, definition_query_spec, load_definitions
 from plugin.workspace.json_schema import schema_from_json_schema
+from plugin.workspace.schedules import load_workspace_schedules
 
 MODES = ("async", "sync")
 RANDOM_RUN_ID = "random"
@@ -65,6 +67,7 @@ class Workspace:
     queries: dict[str, Query]
     workflows: dict[str, type]
     definitions: dict[str, LoadedDefinition] = field(default_factory=dict)
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared in workspace.json, by id
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -185,4 +188,5 @@ def load_workspaces(folders: tuple[Path, ...] | list[Path]) -> Workspace:
                 raise ConfigError(f"{source}: query {name!r} is also defined in {queries[name].source}")
             spec, definition = definition_query_spec(spec, f"{source}: query {name!r}", definitions)
             queries[name] = replace(_query(name, spec, source, workflows), definition=definition)
-    return Workspace(queries=queries, workflows=workflows, definitions=definitions)
+    return Workspace(queries=queries, workflows=workflows, definitions=definitions,
+                     schedules=load_workspace_schedules(specs, queries))
