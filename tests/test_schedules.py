@@ -140,6 +140,11 @@ def test_a_bad_edit_or_backfill_is_422_and_the_schedule_is_unchanged(schedules, 
     backwards = schedules.post(made["id"], "backfill", {"start_at": "2026-01-02T00:00:00Z",
                                                         "end_at": "2026-01-01T00:00:00Z"}, expect=422)
     assert "end_at" in backwards["error"]["details"]["fields"]
+    every_minute = schedules.create(cron="* * * * *")
+    decade = schedules.post(every_minute["id"], "backfill", {"start_at": "2010-01-01T00:00:00Z",
+                                                              "end_at": "2020-01-01T00:00:00Z"}, expect=422)
+    assert "more than 500 runs" in decade["error"]["message"]
+    assert schedules.get(every_minute["id"])["runs_started"] == 0
 
 
 def test_schedules_need_an_admin_key(client):

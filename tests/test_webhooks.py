@@ -64,6 +64,8 @@ def test_the_body_is_validated_against_the_querys_input_schema(client):
     assert post_hook(client, "runs_lab", token, [1, 2]).status_code == 422
     not_json = post_hook(client, "runs_lab", token, raw=b"{nope")
     assert not_json.status_code == 400 and "JSON" in error_of(not_json)["message"]
+    deep = post_hook(client, "runs_lab", token, raw=b"[" * 100_000 + b"]" * 100_000)
+    assert deep.status_code == 400 and "nested" in error_of(deep)["message"]
     assert post_hook(client, "nope", token).status_code == 404
 
 

@@ -35,7 +35,11 @@ def _require_json_body() -> None:
         return
     if not request.is_json:
         raise BadRequest("The body must be JSON: send it with 'Content-Type: application/json'")
-    if request.get_json(silent=True) is None:
+    try:
+        parsed = request.get_json(silent=True)
+    except RecursionError:  # json.loads gives up on very deep nesting; that is the client's body, not a bug
+        raise BadRequest("The body's JSON is nested too deeply") from None
+    if parsed is None:
         raise BadRequest("The body is not valid JSON")
 
 

@@ -28,14 +28,22 @@ from plugin.api.schedule_schemas import (
     TriggerNowBody,
 )
 from plugin.api.services import services
-from plugin.errors import NotFound
+from plugin.errors import NotFound, ValidationFailed
 from plugin.gateway_ops import schedules as ops
-from plugin.workspace.schedules import ORIGIN_API, complete_spec, load_spec, plan_for, spec_document
+from plugin.workspace.schedules import (
+    ORIGIN_API,
+    complete_spec,
+    due_times_over,
+    load_spec,
+    plan_for,
+    spec_document,
+)
 
 bp = Blueprint("schedules", __name__, url_prefix="/api/v1/schedules",
                description="Schedules of queries (Temporal Schedules; admin key)")
 
 RECENT_SHOWN = 5
+MAX_BACKFILL_RUNS = 500
 _NOT_SPEC = ("origin", "digest", "paused", "note")
 
 
@@ -187,10 +195,15 @@ def trigger_schedule(body: dict[str, Any], schedule_id: str):
 @bp.route("/<schedule_id>/backfill", methods=["POST"])
 @bp.arguments(BackfillBody)
 @bp.response(202, AcceptedSchema)
-@_errors(_MISSING, (422, "Bad time range or overlap"))
+@_errors(_MISSING, (422, f"Bad time range or overlap, or more than {MAX_BACKFILL_RUNS} runs in the range"))
 def backfill_schedule(body: dict[str, Any], schedule_id: str):
     """Start the runs the schedule would have started between start_at and end_at."""
     tq = _task_queue()
+    current = _call(lambda c: ops.describe_schedule(c, schedule_id, tq))
+    if due_times_over(current, body["start_at"], body["end_at"], MAX_BACKFILL_RUNS):
+        raise ValidationFailed(f"Invalid input: end_at: the range holds more than {MAX_BACKFILL_RUNS} runs of this "
+                               "schedule; backfill a shorter range at a time",
+                               {"fields": {"end_at": [f"More than {MAX_BACKFILL_RUNS} runs in the range."]}})
     _call(lambda c: ops.backfill_schedule(c, schedule_id, tq, body["start_at"], body["end_at"], body["overlap"]))
     return {"schedule_id": schedule_id, "accepted": True,
             "message": f"Runs due from {body['start_at'].isoformat()} to {body['end_at'].isoformat()} start now"}

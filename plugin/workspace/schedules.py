@@ -18,7 +18,7 @@ import json
 import re
 import zoneinfo
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -128,6 +128,18 @@ def load_spec(raw: Any, queries: dict[str, Any], prefix: str = "") -> dict[str, 
     except ValidationError as exc:
         raise _failure(exc.messages, prefix) from None
     return complete_spec(data, queries, prefix)
+
+
+def due_times_over(spec: dict[str, Any], start: datetime, end: datetime, cap: int) -> bool:
+    """Whether the schedule is due more than ``cap`` times between ``start`` and ``end`` (backfill guard)."""
+    if spec.get("interval_seconds"):
+        return (end - start).total_seconds() / spec["interval_seconds"] > cap
+    zone = zoneinfo.ZoneInfo(spec.get("time_zone") or "UTC")
+    times = croniter(spec["cron"], start.astimezone(zone))
+    for _ in range(cap + 1):
+        if times.get_next(datetime) > end:
+            return False
+    return True
 
 
 @dataclass(frozen=True)
