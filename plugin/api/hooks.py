@@ -12,7 +12,7 @@ import json
 import uuid
 from typing import Any
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
 
 from plugin.api import rate_limits, triggering
@@ -37,8 +37,6 @@ _BODY_DOC = {"requestBody": {"required": False, "description": "The run's input,
 
 def webhook_store() -> WebhookStore:
     """The app's webhook store."""
-    from flask import current_app
-
     store = current_app.extensions.get("workflows.webhooks")
     if store is None:
         store = current_app.extensions["workflows.webhooks"] = WebhookStore(services().redis)
