@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
+import uuid
 
-from tests.conftest import ADMIN_KEY, auth
+import redis
+
+from plugin.store.keys import hash_key
+from tests.conftest import ADMIN_KEY, APP_KEY, auth
 from tests.runs_helpers import ended, error_of, get_run
 from tests.webhook_helpers import enable, post_hook
 
@@ -136,3 +141,17 @@ def test_a_body_over_the_limit_is_413(client, app):
     token = enable(client)["token"]
     response = post_hook(client, "runs_lab", token, {"value": "x" * (app.config["MAX_CONTENT_LENGTH"] + 10)})
     assert response.status_code == 413 and error_of(response)["code"] == "payload_too_large"
+
+
+def test_a_webhook_scoped_api_key_for_the_query_works_as_its_token(client, redis_url):
+    enable(client)
+    key = f"wfp_webhook_{uuid.uuid4().hex}"
+    other = f"wfp_webhook_{uuid.uuid4().hex}"
+    store = redis.Redis.from_url(redis_url)  # the records KeyStore.lookup reads (the keys API writes them)
+    store.set(f"wf:key:{hash_key(key)}", json.dumps({"name": "crm", "scope": "webhook", "query": "runs_lab"}))
+    store.set(f"wf:key:{hash_key(other)}", json.dumps({"name": "x", "scope": "webhook", "query": "runs_lab_sync"}))
+    response = post_hook(client, "runs_lab", key, {"value": "via key"})
+    assert response.status_code == 202
+    assert ended(client, response.json["run_id"])["started_by"] == "webhook:runs_lab"
+    assert post_hook(client, "runs_lab", other).status_code == 401  # a key for another query
+    assert post_hook(client, "runs_lab", APP_KEY).status_code == 401  # an app key is not a webhook token
