@@ -152,3 +152,13 @@ def test_a_bad_edit_or_backfill_is_422_and_the_schedule_is_unchanged(schedules, 
 def test_schedules_need_an_admin_key(client):
     assert client.get("/api/v1/schedules", headers=auth()).status_code == 403
     assert client.get("/api/v1/schedules/whatever", headers=auth(ADMIN_KEY)).status_code == 404
+
+
+def test_the_openapi_document_describes_the_schedules_api(client):
+    paths = client.get("/openapi.json").json["paths"]
+    assert {"get", "post"} <= set(paths["/api/v1/schedules"])
+    assert {"get", "patch", "delete"} <= set(paths["/api/v1/schedules/{schedule_id}"])
+    for action in ("pause", "resume", "trigger", "backfill"):
+        assert "post" in paths[f"/api/v1/schedules/{{schedule_id}}/{action}"]
+    body = paths["/api/v1/schedules"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/ScheduleCreateBody"}

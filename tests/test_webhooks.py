@@ -155,3 +155,12 @@ def test_a_webhook_scoped_api_key_for_the_query_works_as_its_token(client, redis
     assert ended(client, response.json["run_id"])["started_by"] == "webhook:runs_lab"
     assert post_hook(client, "runs_lab", other).status_code == 401  # a key for another query
     assert post_hook(client, "runs_lab", APP_KEY).status_code == 401  # an app key is not a webhook token
+
+
+def test_the_openapi_document_describes_webhooks_and_their_admin_api(client):
+    paths = client.get("/openapi.json").json["paths"]
+    hook = paths["/hooks/{name}"]["post"]
+    assert {"202", "200", "401", "413", "422", "429"} <= set(hook["responses"])
+    assert hook["requestBody"]["content"]["application/json"]["schema"]["type"] == "object"
+    assert {"get", "post", "patch", "delete"} <= set(paths["/api/v1/queries/{name}/webhook"])
+    assert "post" in paths["/hooks/{name}/{token}"] and "post" in paths["/api/v1/queries/{name}/webhook/secret"]
