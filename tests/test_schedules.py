@@ -106,6 +106,17 @@ def test_the_list_shows_each_schedule_with_its_next_runs(schedules, client):
     assert all(datetime.fromisoformat(t).astimezone(UTC).minute == 15 for t in found["next_runs"])
 
 
+def test_start_end_jitter_and_overlap_are_kept_and_bound_the_next_runs(schedules):
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    end = start + timedelta(hours=3)
+    made = schedules.create(interval_seconds=3600, start_at=start.isoformat(), end_at=end.isoformat(),
+                            jitter_seconds=5, overlap="buffer_one")
+    assert made["overlap"] == "buffer_one" and made["jitter_seconds"] == 5
+    assert datetime.fromisoformat(made["start_at"]) == start and datetime.fromisoformat(made["end_at"]) == end
+    runs = [datetime.fromisoformat(t) for t in made["next_runs"]]
+    assert runs and all(start <= t <= end + timedelta(seconds=5) for t in runs) and len(runs) <= 4
+
+
 def test_an_id_in_use_is_409(schedules):
     made = schedules.create(cron=FAR_AWAY)
     assert error_of_json(schedules.create(expect=409, id=made["id"], cron=FAR_AWAY))["code"] == "conflict"
