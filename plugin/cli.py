@@ -23,6 +23,7 @@ def _settings() -> Settings:
 
 
 @click.group()
+@click.version_option(package_name="workflows-plugin", prog_name="workflows-plugin")
 def main() -> None:
     """Durable workflows with humans in the loop, on Temporal."""
     logging.basicConfig(level=os.environ.get("WORKFLOWS_LOG_LEVEL", "INFO"),
@@ -41,8 +42,14 @@ def up() -> None:
 def serve() -> None:
     """Run the API under gunicorn (set WORKFLOWS_API_WORKERS and WORKFLOWS_API_THREADS)."""
     settings = _settings()
+    from plugin.identity.startup import trusted_header_warnings
+    from plugin.store.connection import connect as connect_redis
+
+    for line in trusted_header_warnings(settings, connect_redis(settings)):
+        click.echo(line, err=True)
     args = [
-        sys.executable, "-m", "gunicorn", "--workers", str(settings.api_workers), "--worker-class", "gthread",
+        sys.executable, "-m", "gunicorn", "--config", "python:plugin.api.gunicorn_conf",
+        "--workers", str(settings.api_workers), "--worker-class", "gthread",
         "--threads", str(settings.api_threads), "--bind", f"{settings.host}:{settings.port}",
         "--graceful-timeout", "10", "--timeout", "60", "--access-logfile", "-", "plugin.wsgi:app",
     ]
@@ -97,9 +104,12 @@ def check(workspaces: tuple[Path, ...]) -> None:
     from plugin.workspace.check import check_workspaces
 
     folders = [p.resolve() for p in workspaces] or list(_settings().workspaces)
-    report = check_workspaces(folders)
+    allow = os.environ.get("WORKFLOWS_HTTP_ALLOW_HOSTS", "").split(",")
+    report = check_workspaces(folders, allow_hosts=allow)
     for problem in report.problems:
         click.echo(problem, err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if report.problems:
         click.echo(f"{len(report.problems)} problem(s) in {len(folders)} workspace folder(s)", err=True)
         sys.exit(1)

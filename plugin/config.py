@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from plugin.errors import ConfigError
+from plugin.identity.settings import IdentitySettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SAMPLE_APPS = REPO_ROOT / "sample_apps"
@@ -62,6 +63,27 @@ def _allow_hosts(env: dict[str, str], name: str) -> tuple[str, ...]:
     return entries
 
 
+def _origins(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated browser origins (``scheme://host[:port]``), ``null`` or ``*``."""
+    entries = tuple(e.strip() for e in (env.get(name) or "").split(",") if e.strip())
+    for entry in entries:
+        if entry in ("null", "*"):
+            continue
+        scheme, sep, rest = entry.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest or "/" in rest or "?" in rest or "#" in rest:
+            raise ConfigError(f"{name}: {entry!r} is not an origin; use scheme://host[:port], null or *")
+    return entries
+
+
+def _bool(env: dict[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={env[name]!r} is not a boolean; use true or false")
+
+
 def _workspaces(raw: str | None) -> tuple[Path, ...]:
     """The workspace folders: the configured ones, or every sample app."""
     if raw:
@@ -102,6 +124,13 @@ class Settings:
     notify_url: str | None = None
     # Hosts (``host`` or ``host:port``) http steps may call even though they resolve inside the network.
     http_allow_hosts: tuple[str, ...] = ()
+    # The URL hosts reach the API at (servers in /openapi.json, base_url in /manifest.json); else the request's.
+    public_url: str | None = None
+    # Browser origins allowed to call the API (CORS); ``null`` (sandboxed iframes) only when listed.
+    cors_origins: tuple[str, ...] = ()
+    cors_credentials: bool = False
+    # Who is acting: OIDC defaults, the bootstrap app key's identity sources, approval links (docs/identity.md).
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
 
     @property
     def effective_temporal_address(self) -> str:
@@ -134,6 +163,11 @@ class Settings:
         for name in ("WORKFLOWS_ADMIN_KEY", "WORKFLOWS_APP_KEY"):
             if env.get(name) and len(env[name]) < 16:
                 raise ConfigError(f"{name} is too short: use at least 16 characters")
+        cors_origins = _origins(env, "WORKFLOWS_CORS_ORIGINS")
+        cors_credentials = _bool(env, "WORKFLOWS_CORS_CREDENTIALS")
+        if cors_credentials and "*" in cors_origins:
+            raise ConfigError("WORKFLOWS_CORS_CREDENTIALS cannot be used with '*' in WORKFLOWS_CORS_ORIGINS: "
+                              "list the origins")
         redis_url = env.get("WORKFLOWS_REDIS_URL") or None
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(f"WORKFLOWS_REDIS_URL={redis_url!r} must start with redis://, rediss:// or unix://")
@@ -160,6 +194,10 @@ class Settings:
             max_body_bytes=_int(env, "WORKFLOWS_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
             notify_url=_http_url(env, "WORKFLOWS_NOTIFY_URL"),
             http_allow_hosts=_allow_hosts(env, "WORKFLOWS_HTTP_ALLOW_HOSTS"),
+            public_url=(_http_url(env, "WORKFLOWS_PUBLIC_URL") or "").rstrip("/") or None,
+            cors_origins=cors_origins,
+            cors_credentials=cors_credentials,
+            identity=IdentitySettings.from_env(env),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -185,6 +223,10 @@ class Settings:
             "WORKFLOWS_TEMPORAL_API_KEY": self.temporal_api_key,
             "WORKFLOWS_NOTIFY_URL": self.notify_url,
             "WORKFLOWS_HTTP_ALLOW_HOSTS": ",".join(self.http_allow_hosts),
+            "WORKFLOWS_PUBLIC_URL": self.public_url,
+            "WORKFLOWS_CORS_ORIGINS": ",".join(self.cors_origins),
+            "WORKFLOWS_CORS_CREDENTIALS": "true" if self.cors_credentials else None,
+            "WORKFLOWS_LINK_SECRET": self.identity.link_secret,
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
         }

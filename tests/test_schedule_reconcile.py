@@ -13,7 +13,7 @@ from plugin.errors import ConfigError, NotFound
 from plugin.gateway_ops.schedule_reconcile import reconcile_schedules
 from plugin.gateway_ops.schedules import describe_schedule, owned_ids
 from plugin.workspace.loader import load_workspaces
-from plugin.workspace.schedules import load_workspace_schedules
+from plugin.workspace.schedules import check_workspace_schedules
 from tests.conftest import TEST_WORKSPACES, WorkerThread
 from tests.schedule_helpers import Schedules, serve_schedules
 from tests.test_expense_flow import wait_for
@@ -27,8 +27,10 @@ def schedules(client) -> Iterator[Schedules]:
 
 
 def _declared(app, schedules_json: dict) -> dict:
-    return load_workspace_schedules([(Path("workspace.json"), {"schedules": schedules_json})],
-                                    app.extensions["workflows"].workspace.queries)
+    declared, problems = check_workspace_schedules([(Path("workspace.json"), {"schedules": schedules_json}, [])],
+                                                   app.extensions["workflows"].workspace.queries)
+    assert problems == []
+    return declared
 
 
 def _reconcile(app, declared: dict):
@@ -118,6 +120,8 @@ def test_a_worker_start_reconciles_the_workspace_schedules(settings, tmp_path, c
     ({"query": "runs_lab", "cron": "0 6 * * *", "time_zone": "Europe/Nowhere"}, "time_zone"),
     ({"query": "runs_lab", "cron": "0 6 * * *", "input": {"sleep": "long"}}, "input.sleep"),
     ({"query": "nope", "cron": "0 6 * * *"}, "query"),
+    ({"query": "runs_lab", "interval_seconds": "often"}, "interval_seconds"),  # from the JSON Schema
+    ({"query": "runs_lab", "cron": "0 6 * * *", "every": 5}, "every"),
 ])
 def test_a_bad_declared_schedule_fails_the_load_naming_file_schedule_and_field(tmp_path, schedule, says):
     folder = tmp_path / "bad"
@@ -125,4 +129,5 @@ def test_a_bad_declared_schedule_fails_the_load_naming_file_schedule_and_field(t
     (folder / "workspace.json").write_text(json.dumps({"name": "bad", "schedules": {"nightly": schedule}}))
     with pytest.raises(ConfigError) as caught:
         load_workspaces((RUNS_LAB, folder))
-    assert "workspace.json: schedule 'nightly'" in caught.value.message and says in caught.value.message
+    assert f"workspace.json: schedules.nightly.{says}: " in caught.value.message
+    assert caught.value.message.count("schedules.nightly") == 1, caught.value.message  # reported once

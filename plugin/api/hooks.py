@@ -75,8 +75,6 @@ def _input(raw: bytes) -> dict[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("The body is not valid JSON") from None
-    except RecursionError:
-        raise BadRequest("The body's JSON is nested too deeply") from None
     if not isinstance(data, dict):
         raise ValidationFailed("Invalid input: the body must be a JSON object (the run's input)",
                                {"fields": {"_body": ["Must be a JSON object."]}})

@@ -11,7 +11,7 @@ from marshmallow import RAISE
 from temporalio.service import RPCError, RPCStatusCode
 
 from plugin.api import run_reads, triggering
-from plugin.api.auth import actor_name, authenticate
+from plugin.api.auth import actor_name, authenticate, current_identity
 from plugin.api.run_schemas import QueryListSchema, RunStartedSchema, TriggerArgs, TriggerBody
 from plugin.api.services import services
 from plugin.errors import BadRequest, NotFound, ValidationFailed
@@ -106,6 +106,7 @@ def trigger(args: dict, body: dict, name: str):
 
     With ``Idempotency-Key``, the same key and body from the same caller always answer the same run.
     """
+    current_identity(required=True)  # an app key's run needs a named starter (and then can be seen by them)
     query = _query(name)
     data = triggering.validated_input(query, body["input"])
     key = _idempotency_key()
@@ -140,8 +141,9 @@ def trigger(args: dict, body: dict, name: str):
         if outcome is not None and outcome.status == "completed":
             return {**answer, "status": "completed", "output": outcome.output}, 200
         if outcome is not None:  # a respond step's answer while the run goes on
-            return ({**answer, "status": "running", "output": outcome.output, "responded": True},
+            now = run_reads.read_run(run_id)["status"]
+            return ({**answer, "status": now, "output": outcome.output, "responded": True},
                     triggering.answer_status(outcome))
-    elif not result.started:
-        answer["status"] = run_reads.read_run(run_id)["status"]
+    if wait or not result.started:
+        answer["status"] = run_reads.read_run(run_id)["status"]  # e.g. ``waiting`` when a person must act
     return answer, 202

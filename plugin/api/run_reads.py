@@ -60,7 +60,9 @@ def _audit(doc_audit: list[dict[str, Any]], requests: list[dict[str, Any]]) -> l
         for d in request.get("decisions", []):
             if ("decided", request["id"], d["actor"], d["at"]) not in known:
                 audit.append({"at": d["at"], "actor": d["actor"], "action": "decided", "request_id": request["id"],
-                              "comment": d.get("comment", ""), "details": {"resolution": d["resolution"]}})
+                              "comment": d.get("comment", ""),
+                              "details": {"resolution": d["resolution"],
+                                          **{k: d[k] for k in ("via", "issuer") if d.get(k)}}})
     return sorted(audit, key=lambda a: a.get("at") or "")
 
 

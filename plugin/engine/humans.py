@@ -122,7 +122,8 @@ def apply_decision(request: HumanRequest, update: ResolveInput, now: str) -> Non
     """Record a decision and close the request when it settles it (quorum reached or a rejection)."""
     request.decisions.append(
         Decision(actor=update.identity.user.lower(), resolution=update.resolution, at=now,
-                 comment=update.comment, payload=dict(update.payload))
+                 comment=update.comment, payload=dict(update.payload), via=update.identity.via,
+                 issuer=update.identity.issuer)
     )
     votes = sum(1 for d in request.decisions if d.resolution == update.resolution)
     if update.resolution in request.rejecting_resolutions or votes >= request.required_approvals:

@@ -51,11 +51,15 @@ class SnapshotUpdate:
 
 
 def failure_summary(exc: BaseException) -> dict[str, Any]:
-    """The innermost cause's type and message, and the step (activity or child workflow) that failed."""
+    """The innermost cause's type and message, and the step that failed: a node-based run's step id, else
+    the activity or child workflow."""
     step = None
     cause: BaseException = exc
     while True:
-        if step is None and isinstance(cause, ActivityError):
+        named = cause.details[0] if isinstance(cause, ApplicationError) and cause.details else None
+        if step is None and isinstance(named, dict) and isinstance(named.get("step"), str):
+            step = named["step"]  # a node-based run names the step that failed
+        elif step is None and isinstance(cause, ActivityError):
             step = cause.activity_type
         elif step is None and isinstance(cause, ChildWorkflowError):
             step = cause.workflow_type

@@ -15,6 +15,7 @@ from plugin.engine.activities import ReadModelActivities
 from plugin.engine.http_activity import HttpActivities
 from plugin.engine.run_snapshots import RunSnapshotInterceptor, SnapshotActivities
 from plugin.gateway_ops.schedule_reconcile import reconcile_schedules
+from plugin.identity.links import link_signer
 from plugin.search_attributes import register_search_attributes
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
@@ -30,7 +31,8 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
                  inbox: Inbox) -> Worker:
     """A worker for the workspace's workflows with activities bound to the configured Redis."""
     snapshots = RunSnapshots(inbox.redis)
-    activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url, snapshots)
+    activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url, snapshots,
+                                     link_signer(settings, inbox.redis))
     return Worker(
         client,
         task_queue=settings.task_queue,

@@ -75,19 +75,37 @@ class Cursor:
 
     @classmethod
     def decode(cls, raw: str, filters: RunFilters) -> Cursor:
-        """Read a cursor; a ValidationFailed naming ``cursor`` when it is not one of ours or the filters changed."""
+        """Read a cursor; a ValidationFailed naming ``cursor`` when it is not one of ours or the filters changed.
+
+        Every field is checked for type and range: a crafted cursor never reaches a visibility query."""
         try:
             data = json.loads(base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)))
-            cursor = cls(**data)
-            assert cursor.phase in (OPEN_PHASE, CLOSED_PHASE) and isinstance(cursor.as_of, int)
-            assert all(isinstance(i, str) for i in cursor.seen)
-        except Exception:  # any malformed cursor is the caller's mistake
+        except (ValueError, UnicodeError):
+            data = None
+        cursor = cls(**data) if isinstance(data, dict) and set(data) == _CURSOR_FIELDS else None
+        if cursor is None or not cursor.is_valid():
             raise ValidationFailed("cursor: Not a cursor from this API.",
-                                   {"fields": {"cursor": ["Not a cursor from this API."]}}) from None
+                                   {"fields": {"cursor": ["Not a cursor from this API."]}})
         if cursor.filters != filters.digest():
             raise ValidationFailed("cursor: This cursor was made for other filters; start again without it.",
                                    {"fields": {"cursor": ["Made for other filters."]}})
         return cursor
+
+    def is_valid(self) -> bool:
+        """Fields of the right types, times within the years 2000..2200, a bounded list of seen ids."""
+        def moment(value: Any, optional: bool) -> bool:
+            if value is None:
+                return optional
+            return type(value) is int and _EARLIEST <= value <= _LATEST
+        return (isinstance(self.filters, str) and self.phase in _PHASES and moment(self.as_of, False)
+                and moment(self.start, True) and moment(self.close, True) and isinstance(self.seen, list)
+                and len(self.seen) <= _MAX_SEEN and all(isinstance(i, str) and 0 < len(i) <= 1000 for i in self.seen))
+
+
+_CURSOR_FIELDS = {"filters", "as_of", "phase", "start", "close", "seen"}
+_PHASES = (OPEN_PHASE, CLOSED_PHASE)
+_EARLIEST, _LATEST = 946_684_800 * 10**9, 7_258_118_400 * 10**9  # 2000-01-01, 2200-01-01
+_MAX_SEEN = 1000
 
 
 def quoted(value: str) -> str:

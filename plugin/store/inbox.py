@@ -19,6 +19,7 @@ from typing import Any
 import redis
 
 from plugin.engine.models import CANCELLED, PENDING, HumanRequest, Identity
+from plugin.store.events import EventStream
 
 PREFIX = "wf:"
 
@@ -62,7 +63,10 @@ class InboxPage:
 
     def to_json(self) -> str:
         """The page as the API answers it, built from the stored documents without re-encoding them."""
-        return f'{{"requests": [{", ".join(self.raw_items)}], "next_cursor": {json.dumps(self.next_cursor)}}}'
+        return f'{{"requests":[{",".join(self.raw_items)}],"next_cursor":{json.dumps(self.next_cursor)}}}'
+
+
+COMPACT = (",", ":")  # the API's own JSON encoding, so stored documents are answered as they are
 
 
 class Inbox:
@@ -71,6 +75,7 @@ class Inbox:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
         self._put = client.register_script(_PUT)
+        self.events = EventStream(client)
 
     @staticmethod
     def index_keys(status: str, users: list[str], groups: list[str]) -> list[str]:
@@ -80,14 +85,20 @@ class Inbox:
         ]
 
     def put(self, request: HumanRequest | dict[str, Any]) -> bool:
-        """Store this version of a request; False when a newer version is already there."""
+        """Store this version of a request; False when a newer version is already there.
+
+        A version that is stored is also published on the event stream (``request.opened``...).
+        """
         doc = dataclasses.asdict(request) if isinstance(request, HumanRequest) else dict(request)
         keys = self.index_keys(doc["status"], doc["users"], doc["groups"])
-        return bool(self._put(
+        stored = bool(self._put(
             keys=[f"{PREFIX}req:{doc['id']}"],
-            args=[doc["version"], json.dumps(doc), _millis(doc["created_at"]), doc["id"], doc["status"],
-                  PREFIX, *keys],
+            args=[doc["version"], json.dumps(doc, separators=COMPACT), _millis(doc["created_at"]), doc["id"],
+                  doc["status"], PREFIX, *keys],
         ))
+        if stored:
+            self.events.publish_request(doc)
+        return stored
 
     def get(self, request_id: str) -> dict[str, Any] | None:
         """The stored request, or None."""

@@ -22,6 +22,7 @@ from typing import Any
 
 import redis
 
+from plugin.store.events import EventStream
 from plugin.store.inbox import PREFIX
 
 OPEN_STATUSES = ("running", "waiting")
@@ -114,6 +115,7 @@ class RunSnapshots:
         self._put = client.register_script(_PUT)
         self._get = client.register_script(_GET)
         self._forget = client.register_script(_FORGET)
+        self.events = EventStream(client)
 
     @staticmethod
     def keys(run_id: str) -> list[str]:
@@ -121,11 +123,28 @@ class RunSnapshots:
         return [f"{PREFIX}run:{run_id}", f"{PREFIX}run:{run_id}:requests"]
 
     def put(self, doc: dict[str, Any], start_ms: int, seq: int, request_ids: list[str] | tuple = ()) -> bool:
-        """Store this version of a run; False when a newer version is already there."""
+        """Store this version of a run; False when a newer version is already there.
+
+        A version that is stored is also published on the event stream (``run.updated``).
+        """
         ttl = 0 if doc.get("status") in OPEN_STATUSES else CLOSED_TTL_SECONDS
-        return bool(self._put(keys=self.keys(doc["id"]),
-                              args=[start_ms, seq, json.dumps(doc, default=str), _now_ms(), ttl,
-                                    doc.get("chain") or "", *request_ids]))
+        stored = bool(self._put(keys=self.keys(doc["id"]),
+                                args=[start_ms, seq, json.dumps(doc, default=str), _now_ms(), ttl,
+                                      doc.get("chain") or "", *request_ids]))
+        if stored:
+            self.events.publish_run(doc, self._request_docs(doc["id"]))
+        return stored
+
+    def _request_docs(self, run_id: str) -> list[dict[str, Any]]:
+        """The stored documents of a run's requests (for who may see its events)."""
+        ids = self._redis.smembers(self.keys(run_id)[1])
+        if not ids:
+            return []
+        with self._redis.pipeline(transaction=False) as pipe:
+            for rid in ids:
+                pipe.hget(f"{PREFIX}req:{_text(rid)}", "doc")
+            docs = pipe.execute()
+        return [json.loads(d) for d in docs if d]
 
     @staticmethod
     def _retries_key(run_id: str) -> str:

@@ -26,8 +26,9 @@ from typing import Any
 from croniter import croniter
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
+from plugin.engine.interpreter.validate import Problem
 from plugin.engine.models import RunInput
-from plugin.errors import ConfigError, ValidationFailed
+from plugin.errors import ValidationFailed
 from plugin.workspace.definitions import pinned
 
 OVERLAP_POLICIES = ("skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all")
@@ -172,22 +173,30 @@ def plan_for(schedule_id: str, spec: dict[str, Any], query: Any, task_queue: str
                         digest=digest)
 
 
-def load_workspace_schedules(specs: list[tuple[Path, dict[str, Any]]], queries: dict[str, Any]
-                             ) -> dict[str, dict[str, Any]]:
-    """The ``schedules`` of every workspace file, validated: id -> spec document. ConfigError on a mistake."""
+def check_workspace_schedules(specs: list[tuple[Path, dict[str, Any], list[Problem]]], queries: dict[str, Any]
+                              ) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
+    """The valid ``schedules`` of every workspace file (id -> spec document) and a Problem per mistake,
+    naming the file and ``schedules.<id>.<field>``. Schedules the JSON Schema already faulted are skipped
+    (their problems are reported once, from the schema)."""
     found: dict[str, dict[str, Any]] = {}
-    for source, data in specs:
+    problems: list[Problem] = []
+    for source, data, schema_found in specs:
         raw = data.get("schedules", {})
         if not isinstance(raw, dict):
-            raise ConfigError(f"{source}: 'schedules' must be an object of id -> schedule")
+            continue  # the schema reports it
+        faulted = {p.field for p in schema_found if p.field.startswith("schedules")}
         for schedule_id, spec in raw.items():
-            where = f"{source}: schedule {schedule_id!r}"
+            where = f"schedules.{schedule_id}"
+            if any(f == "schedules" or f == where or f.startswith(where + ".") for f in faulted):
+                continue
             if not re.match(SCHEDULE_ID, schedule_id):
-                raise ConfigError(f"{where}: the id must be {SCHEDULE_ID_RULE}")
-            if schedule_id in found:
-                raise ConfigError(f"{where}: another workspace file declares this id too")
-            try:
-                found[schedule_id] = spec_document(load_spec(spec, queries))
-            except ValidationFailed as exc:
-                raise ConfigError(f"{where}: {exc.message}", exc.details) from None
-    return found
+                problems.append(Problem(str(source), "", where, f"the id must be {SCHEDULE_ID_RULE}"))
+            elif schedule_id in found:
+                problems.append(Problem(str(source), "", where, "another workspace file declares this id too"))
+            else:
+                try:
+                    found[schedule_id] = spec_document(load_spec(spec, queries))
+                except ValidationFailed as exc:
+                    problems += [Problem(str(source), "", f"{where}.{name}", " ".join(messages))
+                                 for name, messages in exc.details["fields"].items()]
+    return found, problems

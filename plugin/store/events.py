@@ -1,0 +1,148 @@
+"""The event stream read model: changes to runs and requests, for ``GET /api/v1/events`` (SSE).
+
+Keys (prefix ``wf:``):
+- ``events``: a Redis Stream; each entry has ``type`` (``run.updated``, ``request.opened``...), ``data``
+  (JSON: the subject's ids and status) and ``users`` / ``groups`` (JSON lists: who may see it, besides
+  admins). The entry id is the SSE event id, so ``Last-Event-ID`` resumes exactly after it.
+- ``events:floor``: the lowest id the stream still holds without gaps. Entries older than the retention
+  window are trimmed; a resume from below the floor cannot be served without a gap and is told so.
+
+Events are derived, like the rest of the read models: they are written after a versioned write wins
+(``Inbox.put``, ``RunSnapshots.put``), so a write that loses to a newer version publishes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from plugin.engine.models import PENDING, Identity
+
+STREAM = "wf:events"
+FLOOR = "wf:events:floor"
+RETENTION_SECONDS = 3600
+_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+# KEYS[1] = stream, KEYS[2] = floor. ARGV = minid, type, data, users, groups.
+# The floor moves before the trim, so a reader never sees a trimmed range as complete.
+_PUBLISH = """
+local floor = redis.call('GET', KEYS[2])
+if (not floor) or tonumber(ARGV[1]) > tonumber(floor) then redis.call('SET', KEYS[2], ARGV[1]) end
+return redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[1], '*',
+                  'type', ARGV[2], 'data', ARGV[3], 'users', ARGV[4], 'groups', ARGV[5])
+"""
+
+
+def _text(raw: Any) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def id_key(event_id: str) -> tuple[int, int]:
+    """A stream id as a sortable pair."""
+    ms, _, seq = event_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def valid_id(event_id: str) -> bool:
+    """Whether a string is a stream id (``<ms>-<seq>``)."""
+    return bool(_ID.match(event_id))
+
+
+@dataclass(frozen=True)
+class Event:
+    """One change, with who may see it."""
+
+    id: str
+    type: str
+    data: dict[str, Any]
+    users: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+
+    def visible_to(self, who: Identity) -> bool:
+        """Admins see every event; others the events that name them or one of their groups."""
+        if who.is_admin:
+            return True
+        return bool(who.user and who.user in self.users) or bool(set(who.groups) & set(self.groups))
+
+    def to_sse(self) -> str:
+        """The event in the ``text/event-stream`` format."""
+        return f"id: {self.id}\nevent: {self.type}\ndata: {json.dumps(self.data, separators=(',', ':'))}\n\n"
+
+
+def _event(entry_id: Any, fields: dict[Any, Any]) -> Event:
+    f = {_text(k): _text(v) for k, v in fields.items()}
+    return Event(id=_text(entry_id), type=f["type"], data=json.loads(f["data"]),
+                 users=json.loads(f.get("users", "[]")), groups=json.loads(f.get("groups", "[]")))
+
+
+def request_event_type(doc: dict[str, Any]) -> str:
+    """``request.opened`` for a new request, ``request.updated`` while pending, else by its end."""
+    if doc["status"] == PENDING:
+        return "request.opened" if doc.get("version", 1) <= 1 else "request.updated"
+    return {"resolved": "request.decided", "expired": "request.expired"}.get(doc["status"], "request.cancelled")
+
+
+class EventStream:
+    """Publish and read the event stream."""
+
+    def __init__(self, client: redis.Redis, retention_seconds: int = RETENTION_SECONDS) -> None:
+        self.redis = client
+        self.retention_ms = retention_seconds * 1000
+        self._publish = client.register_script(_PUBLISH)
+
+    def publish(self, kind: str, data: dict[str, Any], users: list[str], groups: list[str]) -> str:
+        """Append an event; returns its id."""
+        minid = f"{int(time.time() * 1000) - self.retention_ms}-0"
+        return _text(self._publish(
+            keys=[STREAM, FLOOR],
+            args=[minid.split("-")[0], kind, json.dumps(data, default=str), json.dumps(sorted(set(users))),
+                  json.dumps(sorted(set(groups)))]))
+
+    def publish_request(self, doc: dict[str, Any]) -> str:
+        """The event for a stored version of a request (assignees and requester may see it)."""
+        data = {"request_id": doc["id"], "run_id": doc["run_id"], "name": doc["name"], "status": doc["status"],
+                "resolution": doc.get("resolution"), "version": doc.get("version")}
+        users = [u.lower() for u in doc.get("users", [])] + ([doc["requester"]] if doc.get("requester") else [])
+        return self.publish(request_event_type(doc), data, users, list(doc.get("groups", [])))
+
+    def publish_run(self, doc: dict[str, Any], requests: list[dict[str, Any]]) -> str:
+        """The event for a stored version of a run (its starter and its requests' assignees may see it)."""
+        status = doc.get("status")
+        if status in ("running", "waiting"):
+            status = "waiting" if any(r.get("status") == PENDING for r in requests) else "running"
+        data = {"run_id": doc["id"], "status": status, "query": doc.get("query"), "workflow": doc.get("workflow")}
+        users = [doc["started_by"]] if doc.get("started_by") else []
+        groups: list[str] = []
+        for r in requests:
+            users += [u.lower() for u in r.get("users", [])]
+            groups += r.get("groups", [])
+        return self.publish("run.updated", data, users, groups)
+
+    def last_id(self) -> str:
+        """The id of the newest event ("0-0" when there is none)."""
+        newest = self.redis.xrevrange(STREAM, count=1)
+        return _text(newest[0][0]) if newest else "0-0"
+
+    def floor(self) -> str:
+        """Events after this id are all still held."""
+        raw = self.redis.get(FLOOR)
+        return f"{_text(raw)}-0" if raw else "0-0"
+
+    def has_gap_after(self, event_id: str) -> bool:
+        """Whether events after ``event_id`` may have been trimmed (the resume cannot be complete)."""
+        return id_key(event_id) < id_key(self.floor())
+
+    def after(self, event_id: str, count: int = 500) -> list[Event]:
+        """Up to ``count`` events after this id, oldest first."""
+        rows = self.redis.xrange(STREAM, min=f"({event_id}", max="+", count=count)
+        return [_event(i, f) for i, f in rows]
+
+    def wait_after(self, event_id: str, block_ms: int, count: int = 500) -> list[Event]:
+        """Events after this id, waiting up to ``block_ms`` for the first."""
+        answer = self.redis.xread({STREAM: event_id}, count=count, block=block_ms)
+        return [_event(i, f) for _, rows in (answer or []) for i, f in rows]

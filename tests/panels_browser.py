@@ -1,0 +1,61 @@
+"""Browser fixtures for the panel tests: the API app (the same app and static serving ``up`` uses) on a real
+HTTP server in a thread, and Debian's Chromium driven headless by Playwright."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from tests.conftest import APP_KEY
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+# The machine is shared and loaded: auto-waiting expectations get time, assertions stay as strict.
+expect.set_options(timeout=30_000)
+
+
+@pytest.fixture(scope="module")
+def base_url(app) -> Iterator[str]:
+    """The app on a real threaded HTTP server (SSE streams each hold a thread, as under gunicorn)."""
+    app.config["WORKFLOWS_SSE_HEARTBEAT"] = 5
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser, base_url: str) -> Iterator:
+    """open_page(path, **fragment) -> a new page (own context) at base_url + path + #fragment."""
+    contexts = []
+    errors: list[str] = []
+
+    def open_it(path: str, **fragment: str) -> Page:
+        context = browser.new_context(viewport={"width": 1100, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        query = urlencode({"key": APP_KEY, **fragment})
+        page.goto(f"{base_url}{path}#{query}")
+        return page
+
+    yield open_it
+    for context in contexts:
+        context.close()
+    assert not errors, f"script errors in the panels: {errors}"

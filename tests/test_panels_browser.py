@@ -1,0 +1,143 @@
+# ruff: noqa: F811  (the browser fixtures are imported by name, then requested as arguments)
+"""The panels in a real browser (Chromium, headless) against the real API, worker, Temporal and Redis."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from playwright.sync_api import expect
+
+from tests.conftest import auth
+from tests.panels_browser import base_url, browser, open_page  # noqa: F401  fixtures
+from tests.requests_helpers import finished, group, pending_requests, person, run_detail, start_probe
+from tests.test_expense_flow import submit
+
+
+def _card(page, text: str):
+    return page.locator("article.wf-card", has_text=text)
+
+
+def test_expense_from_trigger_form_to_approval_with_live_history(client, open_page):
+    ann, bob = person("ann"), person("bob")
+    what = f"Conference {uuid.uuid4().hex[:6]}"
+    form = open_page("/ui/trigger/", user=ann, query="submit_expense")
+    expect(form.get_by_role("heading", name="Submit expense")).to_be_visible()
+    form.get_by_role("button", name="Submit").click()  # nothing filled in: the client's own checks
+    expect(form.locator('[data-field="amount"] .wf-field-error')).to_have_text("Missing data for required field.")
+    form.get_by_label("Employee").fill("ann@example")  # passes the loose client check, not the server's
+    form.get_by_label("Amount").fill("640")
+    form.get_by_label("Description").fill(what)
+    form.get_by_role("button", name="Submit").click()
+    expect(form.locator('[data-field="employee"] .wf-field-error')).to_have_text("Not a valid email address.")
+    expect(form.get_by_label("Employee")).to_have_attribute("aria-invalid", "true")
+    form.get_by_label("Employee").fill(ann)
+    form.get_by_role("button", name="Submit").click()
+    progress = form.locator(".wf-progress-area [data-run]")
+    expect(progress.locator(".wf-chip")).to_have_text("waiting")  # live, from the run's events
+    run_id = progress.get_attribute("data-run")
+
+    history = open_page("/ui/history/", user=ann)
+    row = history.locator(f'tr[data-run="{run_id}"]')
+    expect(row.locator(".wf-chip")).to_have_text("waiting")
+
+    inbox = open_page("/ui/inbox/", user=bob, groups="managers")
+    card = _card(inbox, what)
+    expect(card.get_by_role("table")).to_contain_text("640")  # metadata as a small table
+    expect(card).to_contain_text(f"From {ann}")
+    card.get_by_label("Comment").fill("Fine")
+    card.get_by_role("button", name="Approve").click()
+    expect(card.locator(".wf-feedback")).to_contain_text("Done")
+
+    expect(row.locator(".wf-chip")).to_have_text("completed")  # no reload: over /api/v1/events
+    expect(progress.locator(".wf-chip")).to_have_text("completed")
+    row.click()
+    detail = history.locator(f'[data-detail="{run_id}"]')
+    expect(detail.get_by_role("list", name="Step timeline")).to_contain_text("Approve expense")
+    expect(detail.get_by_role("table")).to_contain_text(bob)  # the audit trail: who decided
+    expect(detail.get_by_role("button", name="Cancel run")).to_be_disabled()  # ended
+    assert run_detail(client, run_id)["output"]["decision"]["comment"] == "Fine"
+
+
+def test_two_managers_racing_one_succeeds_the_other_reads_who_won(client, open_page):
+    ann, bob, carol = person("ann"), person("bob"), person("carol")
+    what = f"Race {uuid.uuid4().hex[:6]}"
+    run_id = submit(client, ann, 900, what).json["run_id"]
+    first = open_page("/ui/inbox/", user=bob, groups="managers")
+    second = open_page("/ui/inbox/", user=carol, groups="managers")
+    approve_first = _card(first, what).get_by_role("button", name="Approve")
+    approve_second = _card(second, what).get_by_role("button", name="Approve")
+    expect(approve_first).to_be_enabled()
+    expect(approve_second).to_be_enabled()
+    approve_first.click(no_wait_after=True)
+    approve_second.click(no_wait_after=True)
+    expect(_card(first, what).locator(".wf-feedback")).to_contain_text("Done")
+    expect(_card(second, what).locator(".wf-alert-error")).to_have_text(
+        re.compile(rf"^Already approved by {re.escape(bob)} at \d\d:\d\d$"))
+    assert finished(client, run_id)["status"] == "completed"
+
+
+def test_bound_inbox_in_the_dev_host_approves_through_trigger_event(client, open_page):
+    ann, dave = person("ann"), person("dave")
+    what = f"Bound {uuid.uuid4().hex[:6]}"
+    run_id = submit(client, ann, 700, what).json["run_id"]
+    host = open_page("/", user=dave, groups="managers")
+    iframe = host.locator('section[data-widget="inbox"] iframe')
+    expect(iframe).to_have_attribute("sandbox", re.compile("allow-scripts"))
+    assert "allow-same-origin" not in iframe.get_attribute("sandbox")
+    widget = host.frame_locator('section[data-widget="inbox"] iframe')
+    card = widget.locator("article.wf-card", has_text=what)
+    card.get_by_role("button", name="Approve").click()
+    expect(card.locator(".wf-feedback")).to_contain_text("Done")
+    frame = iframe.element_handle().content_frame()
+    assert frame.evaluate("window.origin") == "null"  # no allow-same-origin: an opaque origin
+    assert frame.evaluate("typeof fetch === 'function' && !('WF_CONFIG' in window) && WF.host.mode") == "bound"
+    run = finished(client, run_id)
+    assert run["status"] == "completed" and run["output"]["decision"]["by"] == dave
+
+
+def test_inbox_works_by_keyboard_alone_and_every_control_has_a_name(client, open_page):
+    requester, approver, approvers = person("req"), person("kim"), group()
+    what = f"Keyboard {uuid.uuid4().hex[:6]}"
+    run_id = start_probe(client, requester, [{
+        "name": "Sign the contract", "message": what, "groups": [approvers], "metadata": {"vendor": "Acme"},
+        "form": [{"name": "cost_center", "label": "Cost center", "type": "string", "required": True}]}])
+    pending_requests(client, run_id)
+    page = open_page("/ui/inbox/", user=approver, groups=approvers)
+    card = _card(page, what)
+    expect(card).to_be_visible()
+    unnamed = page.evaluate("""() => [...document.querySelectorAll('button, input, select, textarea, [tabindex]')]
+        .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                        && !el.getAttribute('aria-labelledby') && !el.textContent.trim())
+        .map((el) => el.outerHTML.slice(0, 80))""")
+    assert unnamed == []
+
+    page.keyboard.press("Tab")
+    expect(card.get_by_label("Cost center")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(card.get_by_label("Comment")).to_be_focused()
+    page.keyboard.type("Signed off")
+    page.keyboard.press("Tab")
+    expect(card.get_by_role("button", name="Approve")).to_be_focused()
+    page.keyboard.press("Enter")  # the required form field is empty: refused on the field, focus goes there
+    expect(card.get_by_label("Cost center")).to_be_focused()
+    expect(card.locator('[data-field="cost_center"] .wf-field-error')).to_have_text("Missing data for required field.")
+    page.keyboard.type("CC-42")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(card.locator(".wf-feedback")).to_contain_text("Done")
+    outcome = finished(client, run_id)["output"]["outcomes"][0]
+    assert outcome["payload"] == {"cost_center": "CC-42"} and outcome["comment"] == "Signed off"
+
+
+def test_a_refused_decision_says_why(client, open_page):
+    requester, approvers = person("req"), group()
+    what = f"Refused {uuid.uuid4().hex[:6]}"
+    run_id = start_probe(client, requester, [{"name": "Self check", "message": what, "groups": [approvers]}])
+    pending_requests(client, run_id)
+    page = open_page("/ui/inbox/", user=requester, groups=approvers)  # the requester may not approve their own
+    card = _card(page, what)
+    card.get_by_role("button", name="Approve").click()
+    expect(card.locator(".wf-alert-error")).to_contain_text("Not allowed")
+    assert client.get(f"/api/v1/runs/{run_id}", headers=auth(user=requester)).json["status"] == "waiting"

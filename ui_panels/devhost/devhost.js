@@ -1,0 +1,140 @@
+// The dev host: renders panels the way a host app does. Custom widgets get their exported parts composed
+// into a sandboxed srcdoc (no allow-same-origin) with widget-host.js as the injected `appsmith`, and this
+// page answers their events by running the plugin's queries (it is their datasource); iframe widgets load a
+// panel standalone. Identity comes from the form (or #key=...&user=...&groups=...), as an app would send it.
+(function () {
+  "use strict";
+  const { h } = WF;
+  const SANDBOX = "allow-forms allow-modals allow-orientation-lock allow-pointer-lock allow-popups allow-scripts";
+  const THEME = { primaryColor: "#553DE9", backgroundColor: "#FFFFFF", borderRadius: "6px", boxShadow: "none" };
+  const RESET = "html,body{margin:0;padding:0;height:100%;}";
+  const widgetsEl = document.getElementById("widgets");
+  const statusEl = document.getElementById("host-status");
+  const liveEl = document.getElementById("host-live");
+  const form = document.getElementById("identity");
+  const field = (id) => document.getElementById(id);
+  let api = null;
+  let stream = null;
+  const mounted = [];
+
+  function errorBody(err) {
+    return { error: { code: err.code || "http_error", message: err.message, details: err.details || {} } };
+  }
+
+  // What each custom widget's model is bound to, and the action each of its events runs (as an app builder
+  // would configure them on the widget: {{GetRequests.data}}, onResolve -> ResolveRequest.run(...)).
+  const DATASOURCE = {
+    inbox: {
+      model: async () => ({ requests: await api.requests({ status: "pending", limit: 50 }) }),
+      refreshOn: (type) => type.startsWith("request.") || type === "events.reset",
+      events: {
+        async resolve(ctx) {
+          let result;
+          try {
+            result = await api.resolve(ctx.id, { resolution: ctx.resolution, comment: ctx.comment || "", payload: ctx.payload || {} });
+          } catch (err) {
+            result = errorBody(err);
+          }
+          return { result, requests: await api.requests({ status: "pending", limit: 50 }) };
+        },
+      },
+    },
+  };
+
+  const WIDGETS = [
+    { panel: "trigger", kind: "iframe", title: "Submit expense", params: { query: "submit_expense" } },
+    { panel: "inbox", kind: "custom", title: "Approvals" },
+    { panel: "history", kind: "iframe", title: "Run history", wide: true },
+  ];
+
+  function frame(widget, label) {
+    const box = h("section", { class: `devhost-widget${widget.wide ? " devhost-wide" : ""}`, "data-widget": widget.panel },
+      h("header", {}, h("strong", {}, widget.title), label));
+    widgetsEl.append(box);
+    return box;
+  }
+
+  function iframeWidget(widget, identity) {
+    const params = new URLSearchParams({ ...identity, ...(widget.params || {}) });
+    const iframe = h("iframe", { title: `${widget.title} (iframe widget)`, src: `/ui/${widget.panel}/#${params}` });
+    frame(widget, "iframe widget · standalone").append(iframe);
+  }
+
+  async function customWidget(widget) {
+    const box = frame(widget, "custom widget · bound");
+    const [parts, hostScript] = await Promise.all([
+      fetch(`/ui/export/${widget.panel}.json`).then((r) => r.json()),
+      fetch("/ui/devhost/widget-host.js").then((r) => r.text()),
+    ]);
+    const safe = (code) => code.replace(/<\/script/gi, "<\\/script");
+    const iframe = h("iframe", { title: `${widget.title} (custom widget)`, sandbox: SANDBOX });
+    iframe.srcdoc = `<!doctype html><html><head><meta charset="utf-8"><style>${RESET}</style>`
+      + `<script type="module">${safe(hostScript)}</script></head><body>${parts.html}`
+      + `<script type="module">${safe(parts.js)}</script><style>${parts.css}</style></body></html>`;
+    const source = DATASOURCE[widget.panel];
+    const state = { model: {}, ready: false, iframe, source };
+    const post = (message) => iframe.contentWindow && iframe.contentWindow.postMessage(message, "*");
+    const setModel = (values) => {
+      state.model = { ...state.model, ...values };
+      if (state.ready) post({ type: "CUSTOM_WIDGET_MODEL_CHANGE", model: state.model });
+    };
+    state.refresh = async () => {
+      try { setModel(await source.model()); } catch (err) { setModel({ error: errorBody(err).error }); }
+    };
+    window.addEventListener("message", async (event) => {
+      if (event.source !== iframe.contentWindow) return;
+      const message = event.data || {};
+      if (message.type === "CUSTOM_WIDGET_READY") {
+        state.ready = true;
+        post({ type: "CUSTOM_WIDGET_READY_ACK", model: state.model, ui: { width: iframe.clientWidth, height: iframe.clientHeight },
+          mode: "DEPLOYED", theme: THEME });
+        return;
+      }
+      if (message.key) post({ type: "CUSTOM_WIDGET_MESSAGE_RECEIVED_ACK", key: message.key, success: true });
+      if (message.type === "CUSTOM_WIDGET_UPDATE_MODEL") state.model = { ...state.model, ...message.data };
+      if (message.type === "CUSTOM_WIDGET_TRIGGER_EVENT") {
+        const action = source.events[message.data.eventName];
+        if (!action) { console.warn(`event ${message.data.eventName} is not configured on ${widget.panel}`); return; }
+        setModel(await action(message.data.contextObj || {}));
+      }
+    });
+    box.append(iframe);
+    mounted.push(state);
+    await state.refresh();
+  }
+
+  function identity() {
+    return { key: field("host-key").value.trim(), user: field("host-user").value.trim(), groups: field("host-groups").value.trim() };
+  }
+
+  async function mount() {
+    if (stream) stream.stop();
+    mounted.splice(0);
+    WF.clear(widgetsEl);
+    const who = identity();
+    if (!who.key || !who.user) {
+      WF.clear(statusEl, WF.empty("🔑", "Who is using the app?", "Enter the app key `up` printed and a user's email."));
+      return;
+    }
+    WF.clear(statusEl);
+    api = new WF.Api(who);
+    for (const widget of WIDGETS) {
+      if (widget.kind === "iframe") iframeWidget(widget, who);
+      else await customWidget(widget);
+    }
+    stream = WF.live(api, (type) => mounted.forEach((w) => w.source.refreshOn(type) && w.refresh()),
+      (s) => { liveEl.dataset.state = s; liveEl.textContent = s === "live" ? "Datasource live" : s === "retrying" ? "Reconnecting…" : ""; });
+  }
+
+  const params = new URLSearchParams(location.hash.replace(/^#/, ""));
+  field("host-key").value = params.get("key") || "";
+  field("host-user").value = params.get("user") || "";
+  field("host-groups").value = params.get("groups") || "";
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const who = identity();
+    history.replaceState(null, "", `#${new URLSearchParams(who)}`);
+    mount();
+  });
+  mount();
+})();

@@ -1,0 +1,197 @@
+// Run history and run detail: filters, cursor paging, status chips; a run's input, output, error, step
+// timeline, requests and audit trail; cancel and retry with confirmation. Bound: model.runs/run/steps in,
+// select_run / filter / cancel_run / retry_run out.
+(function (root) {
+  "use strict";
+  const WF = root.WF;
+  const { h } = WF;
+  const panel = document.getElementById("history-root") || document.querySelector('[data-panel="history"]');
+  const body = panel.querySelector(".wf-body");
+  const live = panel.querySelector(".wf-live");
+  const announce = (text) => { panel.querySelector(".wf-announce").textContent = text; };
+  const STATUSES = ["running", "waiting", "completed", "failed", "cancelled", "terminated", "timed_out"];
+  const OPEN = ["running", "waiting"];
+  let api = null;
+  let config = {};
+  let runs = [];
+  let cursor = null;
+  let selected = null;
+  let filters = {};
+  const listEl = h("div", { class: "wf-run-list" });
+  const detailEl = h("section", { class: "wf-run-detail", "aria-label": "Run detail" });
+
+  function filterBar(queryNames) {
+    const select = (id, label, options) => h("div", { class: "wf-field" }, h("label", { for: id }, label),
+      h("select", { id, name: id }, h("option", { value: "" }, "Any"), options.map((o) => h("option", { value: o }, o.replace("_", " ")))));
+    const input = (id, label, type, placeholder) => h("div", { class: "wf-field" }, h("label", { for: id }, label),
+      h("input", { id, name: id, type, placeholder }));
+    return h("form", { class: "wf-toolbar", "aria-label": "Filter runs", onsubmit: (e) => { e.preventDefault(); applyFilters(e.target); } },
+      select("status", "Status", STATUSES), select("query", "Query", queryNames),
+      input("started_by", "Started by", "email", config.user || "someone@example.com"),
+      input("since", "From", "datetime-local"), input("until", "To", "datetime-local"),
+      h("button", { class: "wf-btn", type: "submit" }, "Apply filters"));
+  }
+
+  function applyFilters(form) {
+    const iso = (v) => (v ? new Date(v).toISOString() : "");
+    const data = new FormData(form);
+    filters = { status: data.get("status"), query: data.get("query"), started_by: data.get("started_by"),
+      since: iso(data.get("since")), until: iso(data.get("until")) };
+    loadList(true);
+  }
+
+  function row(run) {
+    const open = () => select(run.id);
+    return h("tr", { "data-run": run.id, tabindex: 0, "aria-selected": String(run.id === selected), onclick: open,
+      onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } } },
+    h("td", {}, WF.chip(run.status)), h("td", {}, run.query || run.workflow),
+    h("td", {}, h("code", { title: run.id }, run.id.length > 28 ? `${run.id.slice(0, 26)}…` : run.id)),
+    h("td", {}, run.started_by || "—"), h("td", {}, WF.when(run.started_at)),
+    h("td", {}, WF.duration(run.started_at, run.ended_at)));
+  }
+
+  function renderList() {
+    if (!runs.length) {
+      WF.clear(listEl, WF.empty("☰", "No runs yet", "Runs you start appear here, live."));
+      return;
+    }
+    const more = cursor ? h("button", { class: "wf-btn", type: "button", onclick: () => loadList(false) }, "Load more") : null;
+    WF.clear(listEl, h("table", { class: "wf-table" }, h("caption", { class: "wf-sr" }, "Runs, newest first"),
+      h("thead", {}, h("tr", {}, ["Status", "Query", "Run", "Started by", "Started", "Took"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, runs.map(row))), more ? h("div", { class: "wf-actions", style: "margin-top:10px" }, more) : null);
+  }
+
+  async function loadList(reset) {
+    if (WF.host.mode === "bound") {
+      WF.host.trigger("filter", { ...filters, cursor: reset ? "" : cursor || "" });
+      return;
+    }
+    if (reset && !runs.length) WF.clear(listEl, WF.skeleton(3));
+    try {
+      const page = await api.runs({ ...filters, limit: 20, cursor: reset ? "" : cursor });
+      runs = reset ? page.runs : runs.concat(page.runs);
+      cursor = page.next_cursor;
+      renderList();
+    } catch (err) {
+      WF.clear(listEl, WF.alert("error", `Could not load runs: ${WF.refusal(err)}`));
+    }
+  }
+
+  function select(id) {
+    selected = id;
+    listEl.querySelectorAll("tr[data-run]").forEach((tr) => tr.setAttribute("aria-selected", String(tr.dataset.run === id)));
+    if (WF.host.mode === "bound") { WF.host.trigger("select_run", { run_id: id }); return; }
+    WF.clear(detailEl, WF.skeleton(2));
+    loadDetail();
+  }
+
+  async function loadDetail() {
+    const id = selected;
+    if (!id || WF.host.mode === "bound") return;
+    try {
+      const [run, steps] = await Promise.all([api.run(id), api.steps(id).then((s) => s.steps).catch(() => [])]);
+      if (id === selected) renderDetail(run, steps);
+    } catch (err) {
+      WF.clear(detailEl, WF.alert("error", `Could not load the run: ${WF.refusal(err)}`));
+    }
+  }
+
+  async function act(run, action) {
+    const verb = action === "cancel" ? "Cancel" : "Retry";
+    const text = action === "cancel" ? "The run stops; pending requests are withdrawn." : "A new run starts with the same input.";
+    if (!(await WF.confirm(panel, `${verb} this run?`, text, `${verb} run`))) return;
+    if (WF.host.mode === "bound") { WF.host.trigger(`${action}_run`, { run_id: run.id }); return; }
+    try {
+      const answer = await (action === "cancel" ? api.cancel(run.id) : api.retry(run.id));
+      announce(action === "cancel" ? "Run cancelled" : "Retry started");
+      loadList(true);
+      if (action === "retry" && answer.run_id) select(answer.run_id); else loadDetail();
+    } catch (err) {
+      WF.clear(detailEl.querySelector(".wf-detail-alert") || detailEl, WF.alert("error", WF.refusal(err)));
+    }
+  }
+
+  function requestsBlock(requests) {
+    if (!requests.length) return null;
+    return h("div", {}, h("h3", {}, "Requests"), requests.map((r) => h("div", { class: "wf-card" },
+      h("div", { class: "wf-card-head" }, h("strong", {}, r.name), WF.chip(r.status)),
+      h("div", { class: "wf-meta" }, h("span", {}, `To ${[...r.users, ...r.groups.map((g) => `group ${g}`)].join(", ") || "—"}`),
+        h("span", {}, "Opened ", WF.when(r.created_at)), r.resolution ? h("span", {}, `Resolution: ${r.resolution}`) : null))));
+  }
+
+  function auditBlock(audit) {
+    if (!audit || !audit.length) return null;
+    return h("div", {}, h("h3", {}, "Audit trail"), h("table", { class: "wf-table" },
+      h("thead", {}, h("tr", {}, ["When", "Who", "What", "How identified"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, audit.map((a) => h("tr", {}, h("td", {}, WF.when(a.at)), h("td", {}, a.actor),
+        h("td", {}, `${a.action}${a.details && a.details.resolution ? `: ${a.details.resolution}` : ""}${a.comment ? ` — “${a.comment}”` : ""}`),
+        h("td", {}, (a.details && (a.details.identified_by || a.details.identity)) || "app key, named user"))))));
+  }
+
+  function renderDetail(run, steps) {
+    const mine = !config.user || run.started_by === config.user;
+    const why = mine ? "" : "Only the person who started the run (or an admin) may do this";
+    const cancel = h("button", { class: "wf-btn wf-btn-danger", type: "button", disabled: !mine || !OPEN.includes(run.status),
+      title: why || (OPEN.includes(run.status) ? "" : "The run has ended"), onclick: () => act(run, "cancel") }, "Cancel run");
+    const retry = h("button", { class: "wf-btn", type: "button", disabled: !mine || OPEN.includes(run.status),
+      title: why || (OPEN.includes(run.status) ? "The run has not ended" : ""), onclick: () => act(run, "retry") }, "Retry");
+    WF.clear(detailEl, h("div", { class: "wf-card", "data-detail": run.id },
+      h("div", { class: "wf-card-head" }, h("div", {}, h("h2", {}, run.query || run.workflow), h("code", { class: "wf-muted" }, run.id)),
+        WF.chip(run.status)),
+      h("div", { class: "wf-meta" }, h("span", {}, `By ${run.started_by || "—"}`), h("span", {}, "Started ", WF.when(run.started_at)),
+        run.ended_at ? h("span", {}, "Ended ", WF.when(run.ended_at)) : null, run.retry_of ? h("span", {}, `Retry of ${run.retry_of}`) : null),
+      h("div", { class: "wf-actions" }, cancel, retry), h("div", { class: "wf-detail-alert" }),
+      run.error ? WF.alert("error", `${run.error.step ? `Step “${run.error.step}” failed` : "Failed"}: ${run.error.type}: ${run.error.message}`) : null,
+      h("h3", {}, "Input"), WF.json(run.input),
+      run.status === "completed" ? [h("h3", {}, "Output"), WF.json(run.output)] : null,
+      steps.length ? [h("h3", {}, "Steps"), h("ol", { class: "wf-timeline", "aria-label": "Step timeline" }, steps.map((s) => h("li", { "data-status": s.status },
+        h("div", { class: "wf-step-name" }, s.name, " ", h("span", { class: "wf-muted" }, `· ${s.kind}`)),
+        h("div", { class: "wf-step-meta" }, `${s.status} · ${WF.clock(s.started_at)}${s.ended_at ? ` · ${WF.duration(s.started_at, s.ended_at)}` : ""}${s.attempts > 1 ? ` · ${s.attempts} attempts` : ""}`),
+        s.error ? h("div", { class: "wf-step-error" }, s.error) : null)))] : null,
+      requestsBlock(run.requests || []), auditBlock(run.audit)));
+  }
+
+  let pending = null;
+  function onEvent(type, data) {
+    if (type === "events.reset") { loadList(true); loadDetail(); return; }
+    clearTimeout(pending); // a burst of events (a decision, then the run) refreshes once
+    pending = setTimeout(() => {
+      loadList(true);
+      if (data.run_id === selected) loadDetail();
+    }, 150);
+  }
+
+  function boundModel(model) {
+    const page = model.runs || {};
+    runs = Array.isArray(page) ? page : page.runs || [];
+    cursor = page.next_cursor || null;
+    renderList();
+    if (model.run && model.run.id && model.run.id === selected) renderDetail(model.run, (model.steps && model.steps.steps) || []);
+  }
+
+  WF.host.start(panel, () => {
+    config = WF.host.mode === "bound" ? {} : WF.host.config();
+    const layout = (names) => WF.clear(body, filterBar(names), h("div", { class: "wf-split" }, listEl, detailEl));
+    WF.clear(detailEl, WF.empty("→", "Pick a run", "Its input, output, steps and decisions show here."));
+    if (WF.host.mode === "bound") {
+      live.textContent = "Bound to the app";
+      layout([]);
+      WF.host.onModel(boundModel);
+      return;
+    }
+    if (!config.key) {
+      WF.clear(body, WF.empty("🔑", "Not connected", "Open this page with #key=<app key>&user=<email>."));
+      return;
+    }
+    api = new WF.Api(config);
+    layout([]);
+    WF.clear(listEl, WF.skeleton(3));
+    api.queries().then((q) => {
+      const names = q.queries.map((x) => x.name);
+      const old = body.querySelector("form.wf-toolbar");
+      old.replaceWith(filterBar(names));
+    }).catch(() => {});
+    loadList(true);
+    WF.live(api, onEvent, (state) => { live.dataset.state = state; live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : ""; });
+  });
+})(window);

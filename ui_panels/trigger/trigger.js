@@ -1,0 +1,149 @@
+// Trigger form: a form from a query's input JSON Schema, checked like the server checks it, the server's
+// 422 field errors on the fields, then the run's progress live. Bound: model.query in, "submit" out.
+(function (root) {
+  "use strict";
+  const WF = root.WF;
+  const { h } = WF;
+  const panel = document.getElementById("trigger-root") || document.querySelector('[data-panel="trigger"]');
+  const body = panel.querySelector(".wf-body");
+  const live = panel.querySelector(".wf-live");
+  const announce = (text) => { panel.querySelector(".wf-announce").textContent = text; };
+  const ENDED = ["completed", "failed", "cancelled", "terminated", "timed_out"];
+  let api = null;
+  let queries = [];
+  let current = null; // {query, form, el, alert, submit, progress}
+  let watching = null; // run id
+  let lastResult = "null";
+
+  function picker(selected) {
+    if (queries.length < 2) return null;
+    const select = h("select", { id: "wf-trigger-query", onchange: (e) => show(queries.find((q) => q.name === e.target.value)) },
+      queries.map((q) => h("option", { value: q.name, selected: q.name === selected }, q.label || q.name)));
+    return h("div", { class: "wf-field" }, h("label", { for: select.id }, "Workflow"), select);
+  }
+
+  function show(query) {
+    if (!query) {
+      WF.clear(body, WF.empty("⚙", "No workflow to start", "The workspace offers no query you can trigger."));
+      return;
+    }
+    const form = WF.schemaForm(query.input_schema || {});
+    const alert = h("div", { class: "wf-form-alert" });
+    const submit = h("button", { class: "wf-btn wf-btn-primary", type: "submit" }, "Submit");
+    const progress = h("section", { class: "wf-progress-area", "aria-label": "Run progress" });
+    const el = h("form", { class: "wf-card", novalidate: true, "aria-label": query.label || query.name, onsubmit: onSubmit },
+      h("h2", {}, query.label || query.name),
+      query.description ? h("p", { class: "wf-muted" }, query.description) : null,
+      form.el, alert, h("div", { class: "wf-actions" }, submit));
+    current = { query, form, el, alert, submit, progress };
+    WF.clear(body, picker(query.name), el, progress);
+  }
+
+  function setBusy(flag) {
+    current.submit.disabled = flag;
+    current.submit.textContent = flag ? "Submitting…" : "Submit";
+  }
+
+  async function onSubmit(event) {
+    event.preventDefault();
+    const { values, errors } = current.form.read();
+    WF.clear(current.alert);
+    if (Object.keys(errors).length) {
+      current.form.showErrors(errors);
+      current.form.focusFirstError();
+      announce("Some fields need attention");
+      return;
+    }
+    current.form.showErrors({});
+    setBusy(true);
+    if (WF.host.mode === "bound") {
+      lastResult = JSON.stringify(WF.host.model.result ?? null);
+      WF.host.trigger("submit", { query: current.query.name, input: values });
+      return;
+    }
+    try {
+      started(await api.trigger(current.query.name, values));
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  function failed(err) {
+    setBusy(false);
+    if (err.status === 422 && err.details && err.details.fields) {
+      const unmatched = current.form.showErrors(err.fieldErrors("input."));
+      current.form.focusFirstError();
+      if (unmatched.length) WF.clear(current.alert, WF.alert("error", unmatched.join("; ")));
+      announce("The server found fields that need attention");
+      return;
+    }
+    WF.clear(current.alert, WF.alert("error", WF.refusal(err)));
+  }
+
+  function started(answer) {
+    setBusy(false);
+    watching = answer.run_id;
+    WF.clear(current.alert, WF.alert("success", answer.existing ? "This run already exists; its progress is below" : "Submitted"));
+    announce("Submitted; the run's progress follows");
+    renderRun({ id: answer.run_id, status: answer.status, requests: [] }, []);
+    refresh();
+  }
+
+  function renderRun(run, steps) {
+    const waitingOn = (run.requests || []).filter((r) => r.status === "pending");
+    WF.clear(current.progress, h("div", { class: "wf-card", "data-run": run.id },
+      h("div", { class: "wf-card-head" }, h("h2", {}, "Your run"), WF.chip(run.status)),
+      h("div", { class: "wf-meta" }, h("code", {}, run.id), run.started_at ? h("span", {}, "Started ", WF.when(run.started_at)) : null),
+      waitingOn.length ? WF.alert("info", `Waiting for ${waitingOn.map((r) => `${r.name} (${[...r.users, ...r.groups.map((g) => `group ${g}`)].join(", ")})`).join("; ")}`) : null,
+      run.error ? WF.alert("error", `${run.error.step ? `Step “${run.error.step}” failed: ` : ""}${run.error.message}`) : null,
+      steps.length ? h("ol", { class: "wf-timeline", "aria-label": "Steps" }, steps.map((s) => h("li", { "data-status": s.status },
+        h("div", { class: "wf-step-name" }, s.name), h("div", { class: "wf-step-meta" }, `${s.kind} · ${s.status}`)))) : null,
+      run.status === "completed" ? h("div", {}, h("h3", {}, "Output"), WF.json(run.output)) : null));
+  }
+
+  async function refresh() {
+    if (!watching || WF.host.mode === "bound") return;
+    const id = watching;
+    try {
+      const [run, steps] = await Promise.all([api.run(id), api.steps(id).then((s) => s.steps).catch(() => [])]);
+      if (id === watching) renderRun(run, steps);
+      if (ENDED.includes(run.status)) announce(`The run is ${run.status}`);
+    } catch (err) {
+      if (err.status !== 404) WF.clear(current.progress, WF.alert("error", `Could not read the run: ${WF.refusal(err)}`));
+    }
+  }
+
+  function boundModel(model) {
+    const query = model.query && model.query.queries ? model.query.queries[0] : model.query;
+    if (query && (!current || current.query.name !== query.name)) show(query);
+    if (!current) return;
+    const result = JSON.stringify(model.result ?? null);
+    if (result !== lastResult && model.result) {
+      lastResult = result;
+      if (model.result.error) failed(new WF.ApiError(model.result.error.code === "validation_failed" ? 422 : 400, model.result));
+      else { setBusy(false); watching = model.result.run_id; WF.clear(current.alert, WF.alert("success", "Submitted")); }
+    }
+    if (model.run && model.run.id) renderRun(model.run, (model.steps && model.steps.steps) || []);
+  }
+
+  WF.host.start(panel, () => {
+    WF.clear(body, WF.skeleton(1));
+    if (WF.host.mode === "bound") {
+      live.textContent = "Bound to the app";
+      WF.host.onModel(boundModel);
+      return;
+    }
+    const config = WF.host.config();
+    if (!config.key) {
+      WF.clear(body, WF.empty("🔑", "Not connected", "Open this page with #key=<app key>&user=<email>&query=<query name>."));
+      return;
+    }
+    api = new WF.Api(config);
+    api.queries().then((answer) => {
+      queries = answer.queries;
+      show(queries.find((q) => q.name === config.query) || queries[0]);
+    }).catch((err) => WF.clear(body, WF.alert("error", `Could not load the workflows: ${WF.refusal(err)}`)));
+    WF.live(api, (type, data) => { if (watching && (data.run_id === watching || type === "events.reset")) refresh(); },
+      (state) => { live.dataset.state = state; live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : ""; });
+  });
+})(window);
