@@ -36,7 +36,7 @@ def test_a_short_interval_schedule_fires_ordinary_runs_started_by_the_schedule(s
     assert newest["run_id"] in {r["id"] for r in history.json["runs"]}
 
 
-def test_a_paused_schedule_does_not_fire_until_resumed(schedules):
+def test_a_paused_schedule_does_not_fire_until_resumed(schedules, client):
     made = schedules.create(interval_seconds=1, paused=True)
     assert made["paused"] is True
     time.sleep(3)
@@ -46,6 +46,9 @@ def test_a_paused_schedule_does_not_fire_until_resumed(schedules):
     schedules.runs_until(made["id"], 1)
     paused = schedules.post(made["id"], "pause", {"note": "maintenance window"})
     assert paused["paused"] is True and paused["note"] == "maintenance window"
+    audit = client.get("/api/v1/keys/audit", headers=auth(ADMIN_KEY)).json["entries"]
+    assert {"action": "schedule_paused", "changes": {"note": "maintenance window"}}.items() <= next(
+        e for e in audit if e["target"] == f"schedule:{made['id']}").items()
     time.sleep(1)  # a run being started as the pause arrived is counted before we count
     before = schedules.get(made["id"])["runs_started"]
     time.sleep(3)

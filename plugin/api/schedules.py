@@ -30,6 +30,7 @@ from plugin.api.schedule_schemas import (
 from plugin.api.services import services
 from plugin.errors import NotFound, ValidationFailed
 from plugin.gateway_ops import schedules as ops
+from plugin.store.settings_audit import SettingsAudit
 from plugin.workspace.schedules import (
     ORIGIN_API,
     complete_spec,
@@ -77,6 +78,11 @@ def _view(schedule_id: str) -> dict[str, Any]:
     return _with_statuses(_call(lambda c: ops.describe_schedule(c, schedule_id, tq)))
 
 
+def _audited(action: str, schedule_id: str, changes: dict[str, Any] | None = None) -> None:
+    """Record the change in the settings audit."""
+    SettingsAudit(services().redis).record(actor_name(), action, f"schedule:{schedule_id}", changes)
+
+
 def _plan(schedule_id: str, spec: dict[str, Any], origin: str) -> ops.SchedulePlan:
     query = services().workspace.queries[spec["query"]]
     return plan_for(schedule_id, spec_document(spec), query, _task_queue(), origin)
@@ -117,6 +123,7 @@ def create_schedule(body: dict[str, Any]):
     schedule_id = body.pop("id", None) or f"{body['query']}-{uuid.uuid4().hex[:8]}"
     plan = _plan(schedule_id, complete_spec(body, services().workspace.queries), ORIGIN_API)
     _call(lambda c: ops.create_schedule(c, plan))
+    _audited("schedule_created", schedule_id, {"query": plan.spec["query"]})
     return _view(schedule_id)
 
 
@@ -143,6 +150,7 @@ def update_schedule(body: dict[str, Any], schedule_id: str):
     spec = {k: v for k, v in spec.items() if v is not None}
     plan = _plan(schedule_id, load_spec(spec, services().workspace.queries), current.get("origin") or ORIGIN_API)
     _call(lambda c: ops.update_schedule(c, plan))
+    _audited("schedule_updated", schedule_id, {"fields": sorted(body)})
     return _view(schedule_id)
 
 
@@ -153,6 +161,7 @@ def delete_schedule(schedule_id: str):
     """Delete a schedule; runs it started go on."""
     tq = _task_queue()
     _call(lambda c: ops.delete_schedule(c, schedule_id, tq))
+    _audited("schedule_deleted", schedule_id)
     return None
 
 
@@ -160,6 +169,7 @@ def _pause(schedule_id: str, paused: bool, note: str) -> dict[str, Any]:
     tq = _task_queue()
     note = note or f"{'Paused' if paused else 'Resumed'} by {actor_name()}"
     _call(lambda c: ops.pause_schedule(c, schedule_id, tq, paused, note))
+    _audited("schedule_paused" if paused else "schedule_resumed", schedule_id, {"note": note})
     return _view(schedule_id)
 
 
@@ -189,6 +199,7 @@ def trigger_schedule(body: dict[str, Any], schedule_id: str):
     """Start one run now (it shows in recent_runs and in run history)."""
     tq = _task_queue()
     _call(lambda c: ops.trigger_schedule(c, schedule_id, tq, body["overlap"]))
+    _audited("schedule_triggered", schedule_id)
     return {"schedule_id": schedule_id, "accepted": True, "message": "A run starts now"}
 
 
@@ -205,5 +216,7 @@ def backfill_schedule(body: dict[str, Any], schedule_id: str):
                                "schedule; backfill a shorter range at a time",
                                {"fields": {"end_at": [f"More than {MAX_BACKFILL_RUNS} runs in the range."]}})
     _call(lambda c: ops.backfill_schedule(c, schedule_id, tq, body["start_at"], body["end_at"], body["overlap"]))
+    _audited("schedule_backfilled", schedule_id, {"start_at": body["start_at"].isoformat(),
+                                                  "end_at": body["end_at"].isoformat()})
     return {"schedule_id": schedule_id, "accepted": True,
             "message": f"Runs due from {body['start_at'].isoformat()} to {body['end_at'].isoformat()} start now"}
