@@ -167,8 +167,11 @@ def test_a_webhook_scoped_api_key_for_the_query_works_as_its_token(client):
 
 
 def test_the_openapi_document_describes_webhooks_and_their_admin_api(client):
-    paths = client.get("/openapi.json").json["paths"]
+    doc = client.get("/openapi.json").json
+    paths = doc["paths"]
     hook = paths["/hooks/{name}"]["post"]
+    assert hook["security"] == [{"webhookToken": []}] and "webhookToken" in doc["components"]["securitySchemes"]
+    assert paths["/hooks/{name}/{token}"]["post"]["security"] == []  # the token is in the path
     assert {"202", "200", "401", "413", "422", "429"} <= set(hook["responses"])
     assert hook["requestBody"]["content"]["application/json"]["schema"]["type"] == "object"
     assert {"get", "post", "patch", "delete"} <= set(paths["/api/v1/queries/{name}/webhook"])
