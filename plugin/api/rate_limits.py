@@ -14,7 +14,7 @@ There are no default limits: a limit applies only where a view or a blueprint as
 
 Either way a caller over a limit gets 429 in the one error shape with a ``Retry-After`` header (seconds).
 Counters live in the app's Redis (the embedded server's unix socket works too), so every API process and
-replica shares them.
+replica shares them. The limiter is one per process: the app made last in a process sets its storage.
 """
 
 from __future__ import annotations
