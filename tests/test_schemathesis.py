@@ -52,9 +52,19 @@ def fuzz_app(settings: Settings) -> Iterator[Flask]:
     worker = serve_worker(own)
     next(worker)
     try:
-        yield from serve_app(own)
+        for app in serve_app(own):
+            yield app
+            _delete_schedules(app)  # a generated body that made a schedule must not fire for the rest of the session
     finally:
         next(worker, None)
+
+
+def _delete_schedules(app: Flask) -> None:
+    from plugin.gateway_ops.schedules import owned_ids
+
+    svc = app.extensions["workflows"]
+    for schedule_id in svc.gateway.call(lambda c: owned_ids(c, svc.settings.task_queue)):
+        svc.gateway.call(lambda c, i=schedule_id: c.get_schedule_handle(i).delete())
 
 
 def _cap_waits(case: Any) -> None:
