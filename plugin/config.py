@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -63,14 +64,15 @@ def _allow_hosts(env: dict[str, str], name: str) -> tuple[str, ...]:
     return entries
 
 
+_ORIGIN_HOST = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9.\-]+)(:\d{1,5})?$")
+
+
 def _origins(env: dict[str, str], name: str) -> tuple[str, ...]:
     """Comma-separated browser origins (``scheme://host[:port]``), ``null`` or ``*``."""
-    entries = tuple(e.strip() for e in (env.get(name) or "").split(",") if e.strip())
+    entries = tuple(e.strip().lower() for e in (env.get(name) or "").split(",") if e.strip())
     for entry in entries:
-        if entry in ("null", "*"):
-            continue
         scheme, sep, rest = entry.partition("://")
-        if scheme not in ("http", "https") or not sep or not rest or "/" in rest or "?" in rest or "#" in rest:
+        if entry not in ("null", "*") and (scheme not in ("http", "https") or not _ORIGIN_HOST.match(rest)):
             raise ConfigError(f"{name}: {entry!r} is not an origin; use scheme://host[:port], null or *")
     return entries
 
@@ -82,6 +84,29 @@ def _bool(env: dict[str, str], name: str) -> bool:
     if raw in ("1", "true", "yes", "on"):
         return True
     raise ConfigError(f"{name}={env[name]!r} is not a boolean; use true or false")
+def _bind_address(env: dict[str, str], name: str) -> str | None:
+    """``host:port`` to listen on, or None when unset."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    host, _, port = raw.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{name}={raw!r} must be host:port, e.g. 127.0.0.1:9464")
+    return raw
+
+
+def _rate_limit(env: dict[str, str], name: str, default: str) -> str | None:
+    """A limit such as ``600/minute``; ``off`` for none."""
+    raw = (env.get(name) or default).strip()
+    if raw.lower() == "off":
+        return None
+    from limits import parse  # the rate-limit library's own reading of a limit
+
+    try:
+        parse(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a rate limit: write it like 600/minute, or off") from None
+    return raw
 
 
 def _workspaces(raw: str | None) -> tuple[Path, ...]:
@@ -124,6 +149,12 @@ class Settings:
     notify_url: str | None = None
     # Hosts (``host`` or ``host:port``) http steps may call even though they resolve inside the network.
     http_allow_hosts: tuple[str, ...] = ()
+    # Shared by API and worker: request updates carry an HMAC with it, and the worker refuses those without.
+    decision_secret: str | None = None
+    # Abuse limits (plugin.api.abuse_limits), e.g. "1200/minute"; None: no limit. from_env applies the defaults.
+    rate_limit_key: str | None = None
+    rate_limit_user: str | None = None
+    rate_limit_failed_auth: str | None = None
     # The URL hosts reach the API at (servers in /openapi.json, base_url in /manifest.json); else the request's.
     public_url: str | None = None
     # Browser origins allowed to call the API (CORS); ``null`` (sandboxed iframes) only when listed.
@@ -131,6 +162,9 @@ class Settings:
     cors_credentials: bool = False
     # Who is acting: OIDC defaults, the bootstrap app key's identity sources, approval links (docs/identity.md).
     identity: IdentitySettings = field(default_factory=IdentitySettings)
+    # Prometheus: the API's /metrics without a key on this address; the worker's SDK exporter on this one.
+    metrics_address: str | None = None
+    worker_metrics_address: str | None = None
 
     @property
     def effective_temporal_address(self) -> str:
@@ -160,7 +194,7 @@ class Settings:
         tls_key = env.get("WORKFLOWS_TEMPORAL_TLS_KEY")
         if bool(tls_cert) != bool(tls_key):
             raise ConfigError("WORKFLOWS_TEMPORAL_TLS_CERT and WORKFLOWS_TEMPORAL_TLS_KEY must be set together")
-        for name in ("WORKFLOWS_ADMIN_KEY", "WORKFLOWS_APP_KEY"):
+        for name in ("WORKFLOWS_ADMIN_KEY", "WORKFLOWS_APP_KEY", "WORKFLOWS_DECISION_SECRET"):
             if env.get(name) and len(env[name]) < 16:
                 raise ConfigError(f"{name} is too short: use at least 16 characters")
         cors_origins = _origins(env, "WORKFLOWS_CORS_ORIGINS")
@@ -194,10 +228,16 @@ class Settings:
             max_body_bytes=_int(env, "WORKFLOWS_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
             notify_url=_http_url(env, "WORKFLOWS_NOTIFY_URL"),
             http_allow_hosts=_allow_hosts(env, "WORKFLOWS_HTTP_ALLOW_HOSTS"),
+            decision_secret=env.get("WORKFLOWS_DECISION_SECRET") or None,
+            rate_limit_key=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_KEY", "12000/minute"),
+            rate_limit_user=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_USER", "1200/minute"),
+            rate_limit_failed_auth=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_FAILED_AUTH", "30/minute"),
             public_url=(_http_url(env, "WORKFLOWS_PUBLIC_URL") or "").rstrip("/") or None,
             cors_origins=cors_origins,
             cors_credentials=cors_credentials,
             identity=IdentitySettings.from_env(env),
+            metrics_address=_bind_address(env, "WORKFLOWS_METRICS_ADDRESS"),
+            worker_metrics_address=_bind_address(env, "WORKFLOWS_WORKER_METRICS_ADDRESS"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -223,10 +263,16 @@ class Settings:
             "WORKFLOWS_TEMPORAL_API_KEY": self.temporal_api_key,
             "WORKFLOWS_NOTIFY_URL": self.notify_url,
             "WORKFLOWS_HTTP_ALLOW_HOSTS": ",".join(self.http_allow_hosts),
+            "WORKFLOWS_DECISION_SECRET": self.decision_secret,
+            "WORKFLOWS_RATE_LIMIT_KEY": self.rate_limit_key or "off",
+            "WORKFLOWS_RATE_LIMIT_USER": self.rate_limit_user or "off",
+            "WORKFLOWS_RATE_LIMIT_FAILED_AUTH": self.rate_limit_failed_auth or "off",
             "WORKFLOWS_PUBLIC_URL": self.public_url,
             "WORKFLOWS_CORS_ORIGINS": ",".join(self.cors_origins),
             "WORKFLOWS_CORS_CREDENTIALS": "true" if self.cors_credentials else None,
             "WORKFLOWS_LINK_SECRET": self.identity.link_secret,
+            "WORKFLOWS_METRICS_ADDRESS": self.metrics_address,
+            "WORKFLOWS_WORKER_METRICS_ADDRESS": self.worker_metrics_address,
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
         }

@@ -8,25 +8,32 @@ becomes a ServiceUnavailable (503), never a hang.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
 from temporalio.client import Client, TLSConfig, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
+from plugin import metrics
 from plugin.config import Settings
 from plugin.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
 
 
-async def connect_client(settings: Settings) -> Client:
-    """Connect to the configured Temporal (address, namespace, mTLS or API key)."""
+async def connect_client(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """Connect to the configured Temporal (address, namespace, mTLS or API key); ``runtime``: the SDK runtime
+    (the worker's carries its Prometheus exporter)."""
     tls: TLSConfig | bool = False
     if settings.temporal_tls_cert and settings.temporal_tls_key:
         tls = TLSConfig(client_cert=settings.temporal_tls_cert.read_bytes(),
@@ -38,6 +45,7 @@ async def connect_client(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         tls=tls,
         api_key=settings.temporal_api_key,
+        runtime=runtime,
     )
 
 
@@ -71,10 +79,10 @@ class TemporalGateway:
                     raise ServiceUnavailable(
                         f"Temporal at {self.settings.effective_temporal_address} did not answer in "
                         f"{self.settings.temporal_timeout:g}s", {"service": "temporal"}) from None
-                except Exception as exc:
-                    raise ServiceUnavailable(
-                        f"Temporal at {self.settings.effective_temporal_address} is unreachable: {exc}",
-                        {"service": "temporal"}) from exc
+                except Exception as exc:  # the cause names addresses and transport errors: logged only
+                    log.warning("connecting to Temporal failed: %s", exc)
+                    raise ServiceUnavailable("Temporal is unreachable; try again in a moment",
+                                             {"service": "temporal"}) from exc
             return loop, self._client
 
     def call(self, fn: Callable[[Client], Awaitable[T]], timeout: float | None = None) -> T:
@@ -92,7 +100,8 @@ class TemporalGateway:
                                      {"service": "worker"}) from None
         except RPCError as exc:
             if exc.status in _UNAVAILABLE:
-                raise ServiceUnavailable(f"Temporal is unavailable: {exc.message}",
+                log.warning("Temporal call failed: %s", exc.message)
+                raise ServiceUnavailable("Temporal is unavailable; try again in a moment",
                                          {"service": "temporal"}) from exc
             raise
 
@@ -105,4 +114,18 @@ class TemporalGateway:
 
 
 async def _invoke(fn: Callable[[Client], Awaitable[T]], client: Client) -> T:
-    return await fn(client)
+    """Await ``fn(client)``, timed and counted by operation (the name of the coroutine it makes)."""
+    awaitable = fn(client)
+    operation = getattr(awaitable, "__name__", None) or "call"
+    started = time.perf_counter()
+    try:
+        return await awaitable
+    except asyncio.CancelledError:  # the caller gave up waiting
+        metrics.TEMPORAL_ERRORS.labels(operation, "timeout").inc()
+        raise
+    except Exception as exc:
+        kind = exc.status.name if isinstance(exc, RPCError) and exc.status else type(exc).__name__
+        metrics.TEMPORAL_ERRORS.labels(operation, kind).inc()
+        raise
+    finally:
+        metrics.TEMPORAL_LATENCY.labels(operation).observe(time.perf_counter() - started)

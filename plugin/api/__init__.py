@@ -6,6 +6,7 @@ from flask import Flask, request
 from flask_smorest import Api
 
 from plugin.api import input_limits, rate_limits
+from plugin.api import metrics as api_metrics
 from plugin.api.cors import init_cors
 from plugin.api.errors import register_error_handlers
 from plugin.api.openapi_errors import ErrorShapePlugin
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             keys=KeyStore(settings, client),
         )
     services.init_app(app)
+    api_metrics.init_app(app)  # first, so every answer is timed from the start
     input_limits.init_app(app)  # before anything parses a body
     rate_limits.init_app(app, settings)
     app.before_request(_require_json_body)
@@ -87,7 +89,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         webhooks,
     )
 
-    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, schedules, keys, events):
+    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, schedules, keys, events,
+                   api_metrics):
         api.register_blueprint(module.bp)
     hooks.document_security(api)
     openapi_doc.init_app(app, api)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from flask import g, request
 
+from plugin.api import abuse_limits
 from plugin.api.services import services
 from plugin.engine.models import Identity
 from plugin.errors import BadRequest, Forbidden, Unauthorized
@@ -38,17 +39,26 @@ def _presented_key() -> str:
 
 
 def authenticate(scopes: Iterable[str]) -> None:
-    """Check the key against the allowed scopes and the end user's proof; set ``g.key`` and ``g.identity``."""
-    key = services().keys.lookup(_presented_key())
-    if key is None:
-        raise Unauthorized("The API key is not valid (unknown, revoked or expired)")
-    allowed = tuple(scopes)
-    if key.scope not in allowed:
-        raise Forbidden(f"A {key.scope} key cannot do this; it needs a {' or '.join(allowed)} key")
-    if key.identity.signature_secret:
-        verify_host_signature(request.headers.get(SIGNATURE_HEADER), key.identity.signature_secret)
+    """Check the key against the allowed scopes and the end user's proof; set ``g.key`` and ``g.identity``.
+
+    Failed authentications count against the client address, requests against the key and the user
+    (``plugin.api.abuse_limits``)."""
+    abuse_limits.refuse_blocked_address()
+    try:
+        key = services().keys.lookup(_presented_key())
+        if key is None:
+            raise Unauthorized("The API key is not valid (unknown, revoked or expired)")
+        allowed = tuple(scopes)
+        if key.scope not in allowed:
+            raise Forbidden(f"A {key.scope} key cannot do this; it needs a {' or '.join(allowed)} key")
+        if key.identity.signature_secret:
+            verify_host_signature(request.headers.get(SIGNATURE_HEADER), key.identity.signature_secret)
+    except Unauthorized:
+        abuse_limits.count_failed_auth()
+        raise
     g.key = key
     g.identity = _identity(key)
+    abuse_limits.count_request(key.id or f"bootstrap:{key.name}", g.identity.user)
 
 
 def _identity(key: ApiKey) -> Identity:
@@ -108,21 +118,22 @@ def _accepted(key: ApiKey) -> str:
     return " or ".join(ways)
 
 
-def _require_person(identity: Identity) -> None:
+def _no_person() -> Unauthorized | BadRequest:
+    """The refusal when a user is needed and none was named: 401 for keys that need proof, else 400."""
     key: ApiKey = g.key
     if not key.identity.trusts_headers:
-        raise Unauthorized(f"Send the end user's proof: this key identifies users by {_accepted(key)}",
-                           {"reason": "missing_token",
-                            "header": key.identity.proxy.header if key.identity.oidc is None and key.identity.proxy
-                            else IDENTITY_HEADER})
-    raise BadRequest(f"Name the end user in the {USER_HEADER} header (an email)", {"header": USER_HEADER})
+        proxy_only = key.identity.oidc is None and key.identity.proxy is not None
+        header = key.identity.proxy.header if proxy_only and key.identity.proxy else IDENTITY_HEADER
+        return Unauthorized(f"Send the end user's proof: this key identifies users by {_accepted(key)}",
+                            {"reason": "missing_token", "header": header})
+    return BadRequest(f"Name the end user in the {USER_HEADER} header (an email)", {"header": USER_HEADER})
 
 
 def current_identity(required: bool = False) -> Identity:
     """The caller's identity; with ``required``, an app key must name (or prove) the user."""
     identity: Identity = g.identity
     if required and not identity.user and not identity.is_admin:
-        _require_person(identity)
+        raise _no_person()
     return identity
 
 
@@ -130,7 +141,7 @@ def acting_person() -> Identity:
     """The identity of a person deciding (resolve, reassign, cancel): always a named user, admin keys too."""
     identity: Identity = g.identity
     if not identity.user:
-        _require_person(identity)
+        raise _no_person()
     return identity
 
 

@@ -96,11 +96,19 @@ class PluginWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if request.status == EXPIRED:
             raise ApplicationError(f"Request {request.name!r} expired: nobody decided by {request.due_at}",
-                                   {"request_id": request.id}, type="RequestExpired", non_retryable=True)
+                                   {"request_id": request.id, "step": request.name}, type="RequestExpired",
+                                   non_retryable=True)
         if request.status == CANCELLED:
-            raise ApplicationError(f"Request {request.name!r} was cancelled", {"request_id": request.id},
+            raise ApplicationError(f"Request {request.name!r} was cancelled", {"request_id": request.id,
+                                                                               "step": request.name},
                                    type="RequestCancelled", non_retryable=True)
         return humans.outcome_of(request)
+
+    def note_run_cancelled(self) -> None:
+        """Record in the audit that the run was cancelled (the snapshot interceptor calls this as the run ends
+        cancelled), so a decision made just before the cancel reads as made, then overtaken."""
+        self._audit.append(AuditEntry(at=_now(), actor="workflow", action="run_cancelled",
+                                      comment="the run was cancelled"))
 
     # -- handlers -------------------------------------------------------------------------------
 

@@ -8,12 +8,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from plugin.config import Settings
 from plugin.engine.activities import ReadModelActivities
 from plugin.engine.http_activity import HttpActivities
 from plugin.engine.run_snapshots import RunSnapshotInterceptor, SnapshotActivities
+from plugin.engine.update_auth import UpdateAuthInterceptor
 from plugin.gateway_ops.schedule_reconcile import reconcile_schedules
 from plugin.identity.links import link_signer
 from plugin.search_attributes import register_search_attributes
@@ -39,10 +41,20 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
         workflows=list(workspace.workflows.values()),
         activities=[*activities.all(), SnapshotActivities(snapshots).publish_run_snapshot,
                     *HttpActivities(settings.http_allow_hosts).all()],
-        interceptors=[RunSnapshotInterceptor()],
+        interceptors=[RunSnapshotInterceptor(),
+                      *([UpdateAuthInterceptor(settings.decision_secret)] if settings.decision_secret else [])],
         activity_executor=executor,
         max_concurrent_activities=32,
     )
+
+
+def metrics_runtime(address: str | None) -> Runtime | None:
+    """An SDK runtime whose Prometheus exporter serves the worker's metrics (the SDK's own: task and
+    activity latencies, slots, polls... and ``workflows_runs_ended``) at ``address``; None without one."""
+    if not address:
+        return None
+    exporter = PrometheusConfig(bind_address=address, counters_total_suffix=True)
+    return Runtime(telemetry=TelemetryConfig(metrics=exporter))
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
@@ -52,12 +64,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
     ``on_ready`` is called once the worker is polling.
     """
     workspace = load_workspaces(settings.workspaces)
-    client = await connect_client(settings)
+    client = await connect_client(settings, runtime=metrics_runtime(settings.worker_metrics_address))
     await register_search_attributes(client)
     inbox = Inbox(connect_redis(settings))
     with ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, workspace, executor, inbox)
         log.info("worker polling %s with workflows %s", settings.task_queue, sorted(workspace.workflows))
+        if not settings.decision_secret:
+            log.warning("WORKFLOWS_DECISION_SECRET is not set: decisions sent straight to Temporal, bypassing the "
+                        "API, are accepted (docs/production.md)")
         async with worker:
             # Queries need a polling worker, so the inbox is rebuilt once this one polls.
             rebuild = asyncio.create_task(_rebuild(client, inbox, settings.task_queue))
