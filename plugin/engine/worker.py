@@ -17,6 +17,7 @@ from plugin.engine.http_activity import HttpActivities
 from plugin.engine.run_snapshots import RunSnapshotInterceptor, SnapshotActivities
 from plugin.engine.sql_activity import SqlActivities
 from plugin.engine.update_auth import UpdateAuthInterceptor
+from plugin.gateway_ops.schedule_reconcile import reconcile_schedules
 from plugin.identity.links import link_signer
 from plugin.search_attributes import register_search_attributes
 from plugin.secrets import SecretStore
@@ -80,10 +81,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
         async with worker:
             # Queries need a polling worker, so the inbox is rebuilt once this one polls.
             rebuild = asyncio.create_task(_rebuild(client, inbox, settings.task_queue))
+            reconcile = asyncio.create_task(_reconcile(client, workspace, settings.task_queue))
             if on_ready is not None:
                 on_ready()
             await (stop or asyncio.Event()).wait()
             rebuild.cancel()
+            reconcile.cancel()
 
 
 async def _rebuild(client: Client, inbox: Inbox, task_queue: str) -> None:
@@ -92,3 +95,11 @@ async def _rebuild(client: Client, inbox: Inbox, task_queue: str) -> None:
         log.info("inbox rebuilt from Temporal at start-up: %d requests", count)
     except Exception:  # the API rebuilds on demand if this did not finish
         log.exception("inbox rebuild at start-up failed")
+
+
+async def _reconcile(client: Client, workspace: Workspace, task_queue: str) -> None:
+    try:
+        report = await reconcile_schedules(client, workspace.schedules, workspace.queries, task_queue)
+        log.info("workspace schedules reconciled: %s", report)
+    except Exception:  # the next worker start tries again; API-made schedules are unaffected
+        log.exception("reconciling the workspace's schedules failed")
