@@ -66,9 +66,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin()], "components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
-    from plugin.api import events, health, panels, queries, requests, run_actions, runs
+    from plugin.api import definitions, events, health, panels, queries, requests, run_actions, runs
 
-    for module in (health, queries, runs, run_actions, requests, events):
+    for module in (health, queries, definitions, runs, run_actions, requests, events):
         api.register_blueprint(module.bp)
     app.register_blueprint(panels.bp)
     register_error_handlers(app)

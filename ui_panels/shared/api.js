@@ -72,6 +72,7 @@
     }
 
     queries() { return this.call("GET", "/api/v1/queries"); }
+    definition(name) { return this.call("GET", `/api/v1/queries/${encodeURIComponent(name)}/definition`); }
     trigger(name, input) { return this.call("POST", `/api/v1/queries/${encodeURIComponent(name)}/runs`, { input }); }
     runs(filters) { return this.call("GET", "/api/v1/runs", undefined, filters); }
     run(id) { return this.call("GET", `/api/v1/runs/${encodeURIComponent(id)}`); }
