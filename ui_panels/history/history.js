@@ -44,10 +44,12 @@
     const open = () => select(run.id);
     return h("tr", { "data-run": run.id, tabindex: 0, "aria-selected": String(run.id === selected), onclick: open,
       onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } } },
-    h("td", {}, WF.chip(run.status)), h("td", {}, run.query || run.workflow),
-    h("td", {}, h("code", { title: run.id }, run.id.length > 28 ? `${run.id.slice(0, 26)}…` : run.id)),
-    h("td", {}, run.started_by || "—"), h("td", {}, WF.when(run.started_at)),
-    h("td", {}, WF.duration(run.started_at, run.ended_at)));
+    h("td", {}, WF.chip(run.status)),
+    h("td", {}, h("div", { class: "wf-strong" }, run.query || run.workflow),
+      h("code", { class: "wf-small", title: run.id }, run.id.length > 34 ? `${run.id.slice(0, 32)}…` : run.id)),
+    h("td", {}, h("div", {}, WF.when(run.started_at)),
+      h("div", { class: "wf-small" }, run.ended_at ? `took ${WF.duration(run.started_at, run.ended_at)}` : "open")),
+    h("td", { class: "wf-small" }, run.started_by || "—"));
   }
 
   function renderList() {
@@ -57,7 +59,7 @@
     }
     const more = cursor ? h("button", { class: "wf-btn", type: "button", onclick: () => loadList(false) }, "Load more") : null;
     WF.clear(listEl, h("table", { class: "wf-table" }, h("caption", { class: "wf-sr" }, "Runs, newest first"),
-      h("thead", {}, h("tr", {}, ["Status", "Query", "Run", "Started by", "Started", "Took"].map((t) => h("th", { scope: "col" }, t)))),
+      h("thead", {}, h("tr", {}, ["Status", "Run", "Started", "By"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, runs.map(row))), more ? h("div", { class: "wf-actions", style: "margin-top:10px" }, more) : null);
   }
 
@@ -119,13 +121,21 @@
         h("span", {}, "Opened ", WF.when(r.created_at)), r.resolution ? h("span", {}, `Resolution: ${r.resolution}`) : null))));
   }
 
+  // How the actor was identified, where the audit recorded it (a workflow's own entries have none).
+  function how(entry) {
+    const d = entry.details || {};
+    const said = d.identified_by || d.identity_source || d.via;
+    if (said) return String(said);
+    return entry.action === "decided" ? "not recorded" : "—";
+  }
+
   function auditBlock(audit) {
     if (!audit || !audit.length) return null;
     return h("div", {}, h("h3", {}, "Audit trail"), h("table", { class: "wf-table" },
       h("thead", {}, h("tr", {}, ["When", "Who", "What", "How identified"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, audit.map((a) => h("tr", {}, h("td", {}, WF.when(a.at)), h("td", {}, a.actor),
+      h("tbody", {}, audit.map((a) => h("tr", {}, h("td", { title: a.at }, WF.clock(a.at)), h("td", {}, a.actor),
         h("td", {}, `${a.action}${a.details && a.details.resolution ? `: ${a.details.resolution}` : ""}${a.comment ? ` — “${a.comment}”` : ""}`),
-        h("td", {}, (a.details && (a.details.identified_by || a.details.identity)) || "app key, named user"))))));
+        h("td", { class: "wf-small" }, how(a)))))));
   }
 
   function renderDetail(run, steps) {
