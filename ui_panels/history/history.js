@@ -161,12 +161,23 @@
       requestsBlock(run.requests || []), auditBlock(run.audit)));
   }
 
+  // Run history is served by Temporal's visibility, which can lag a second or more behind a start: a run
+  // that an event names but the list lacks is looked for again a few times, as is the first page.
+  let catchUps = [];
+  function catchUp(missing) {
+    catchUps.forEach(clearTimeout);
+    catchUps = [1500, 4000, 10000].map((ms) => setTimeout(() => {
+      if (!missing || !runs.some((r) => r.id === missing)) loadList(true);
+    }, ms));
+  }
+
   let pending = null;
   function onEvent(type, data) {
     if (type === "events.reset") { loadList(true); loadDetail(); return; }
     clearTimeout(pending); // a burst of events (a decision, then the run) refreshes once
-    pending = setTimeout(() => {
-      loadList(true);
+    pending = setTimeout(async () => {
+      await loadList(true);
+      if (type === "run.updated" && !runs.some((r) => r.id === data.run_id)) catchUp(data.run_id);
       if (data.run_id === selected) loadDetail();
     }, 150);
   }
@@ -202,6 +213,7 @@
       old.replaceWith(filterBar(names));
     }).catch(() => {});
     loadList(true);
+    catchUp(null);
     WF.live(api, onEvent, (state) => { live.dataset.state = state; live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : ""; });
   });
 })(window);
