@@ -77,21 +77,34 @@ def test_two_managers_racing_one_succeeds_the_other_reads_who_won(client, open_p
     assert finished(client, run_id)["status"] == "completed"
 
 
-def test_bound_inbox_in_the_dev_host_approves_through_trigger_event(client, open_page):
+def test_bound_panels_in_the_dev_host_run_the_flow_through_trigger_event(client, open_page):
     ann, dave = person("ann"), person("dave")
     what = f"Bound {uuid.uuid4().hex[:6]}"
-    run_id = submit(client, ann, 700, what).json["run_id"]
-    host = open_page("/", user=dave, groups="managers")
-    iframe = host.locator('section[data-widget="inbox"] iframe')
+    app = open_page("/", user=ann)  # the app as ann: every panel a custom widget, the host runs the queries
+    trigger = app.frame_locator('section[data-widget="trigger"] iframe')
+    trigger.get_by_label("Employee").fill(ann)
+    trigger.get_by_label("Amount").fill("700")
+    trigger.get_by_label("Description").fill(what)
+    trigger.get_by_role("button", name="Submit").click()
+    progress = trigger.locator(".wf-progress-area [data-run]")
+    expect(progress.locator(".wf-chip")).to_have_text("waiting")
+    run_id = progress.get_attribute("data-run")
+    history_row = app.frame_locator('section[data-widget="history"] iframe').locator(f'tr[data-run="{run_id}"]')
+    expect(history_row.locator(".wf-chip")).to_have_text("waiting")
+
+    manager = open_page("/", user=dave, groups="managers")  # the same app, as a manager
+    iframe = manager.locator('section[data-widget="inbox"] iframe')
     expect(iframe).to_have_attribute("sandbox", re.compile("allow-scripts"))
     assert "allow-same-origin" not in iframe.get_attribute("sandbox")
-    widget = host.frame_locator('section[data-widget="inbox"] iframe')
-    card = widget.locator("article.wf-card", has_text=what)
+    card = manager.frame_locator('section[data-widget="inbox"] iframe').locator("article.wf-card", has_text=what)
     card.get_by_role("button", name="Approve").click()
     expect(card.locator(".wf-feedback")).to_contain_text("Done")
     frame = iframe.element_handle().content_frame()
     assert frame.evaluate("window.origin") == "null"  # no allow-same-origin: an opaque origin
-    assert frame.evaluate("typeof fetch === 'function' && !('WF_CONFIG' in window) && WF.host.mode") == "bound"
+    assert frame.evaluate("WF.host.mode + '/' + WF.host.kind") == "bound/appsmith"
+
+    expect(history_row.locator(".wf-chip")).to_have_text("completed")  # ann's app, live, still bound
+    expect(progress.locator(".wf-chip")).to_have_text("completed")
     run = finished(client, run_id)
     assert run["status"] == "completed" and run["output"]["decision"]["by"] == dave
 

@@ -74,7 +74,8 @@
     const tabs = h("div", { class: "wf-tabs", role: "group", "aria-label": "Host" }, HOSTS.map((name) => h("button", {
       type: "button", class: "wf-btn wf-btn-sm", "aria-pressed": String(name === chosen.host),
       onclick: () => { chosen.host = name; show(); } }, name)));
-    const area = h("textarea", { id: "wf-binding-text", class: "wf-binding", readonly: true, rows: 12 }, binding(query, chosen.host));
+    const text = binding(query, chosen.host);
+    const area = h("textarea", { id: "wf-binding-text", class: "wf-binding", readonly: true, rows: text.split("\n").length + 1 }, text);
     const copyStatus = h("div", {});
     const form = WF.schemaForm(query.input_schema || {});
     const result = h("div", { "aria-live": "polite" });

@@ -41,10 +41,74 @@
     },
   };
 
+  // The trigger form: bound to one query; after a submit the host follows the run it started.
+  const triggered = { run: null };
+  DATASOURCE.trigger = {
+    model: async () => {
+      const model = { query: (await api.queries()).queries.find((q) => q.name === "submit_expense") };
+      if (triggered.run) Object.assign(model, await runModel(triggered.run));
+      return model;
+    },
+    refreshOn: (type, data) => Boolean(triggered.run) && data.run_id === triggered.run,
+    events: {
+      async submit(ctx) {
+        try {
+          const result = await api.trigger(ctx.query, ctx.input || {});
+          triggered.run = result.run_id;
+          return { result, ...(await runModel(result.run_id)) };
+        } catch (err) {
+          return { result: errorBody(err) };
+        }
+      },
+    },
+  };
+
+  async function runModel(runId) {
+    const [run, steps] = await Promise.all([api.run(runId), api.steps(runId).catch(() => ({ steps: [] }))]);
+    return { run, steps };
+  }
+
+  // Run history: List runs with the panel's filters; Get run (and its steps) for the selected run.
+  const historyState = { filters: {}, selected: null };
+  DATASOURCE.history = {
+    listsRuns: true,
+    model: async () => {
+      const model = { user: identity().user, runs: await api.runs({ ...historyState.filters, limit: 20 }) };
+      if (historyState.selected) Object.assign(model, await runModel(historyState.selected));
+      return model;
+    },
+    refreshOn: (type) => type.startsWith("run.") || type.startsWith("request.") || type === "events.reset",
+    events: {
+      async filter(ctx) {
+        const { cursor, ...filters } = ctx;
+        historyState.filters = filters;
+        try {
+          return { runs: await api.runs({ ...filters, cursor, limit: 20 }), result: null };
+        } catch (err) {
+          return { result: errorBody(err) };
+        }
+      },
+      async select_run(ctx) {
+        historyState.selected = ctx.run_id;
+        return runModel(ctx.run_id);
+      },
+      async cancel_run(ctx) { return historyAction(() => api.cancel(ctx.run_id), ctx.run_id); },
+      async retry_run(ctx) { return historyAction(() => api.retry(ctx.run_id), ctx.run_id); },
+    },
+  };
+
+  async function historyAction(call, runId) {
+    let result;
+    try { result = await call(); } catch (err) { result = errorBody(err); }
+    if (result.run_id && result.retry_of) historyState.selected = result.run_id;
+    return { result, runs: await api.runs({ ...historyState.filters, limit: 20 }), ...(await runModel(historyState.selected || runId)) };
+  }
+
   const WIDGETS = [
-    { panel: "trigger", kind: "iframe", title: "Submit expense", params: { query: "submit_expense" } },
+    { panel: "trigger", kind: "custom", title: "Submit expense" },
     { panel: "inbox", kind: "custom", title: "Approvals" },
-    { panel: "history", kind: "iframe", title: "Run history", wide: true },
+    { panel: "history", kind: "custom", title: "Run history", wide: true },
+    { panel: "binding", kind: "iframe", title: "Query binding helper (for the app builder)", wide: true },
   ];
 
   function frame(widget, label) {
@@ -78,9 +142,14 @@
       state.model = { ...state.model, ...values };
       if (state.ready) post({ type: "CUSTOM_WIDGET_MODEL_CHANGE", model: state.model });
     };
-    state.refresh = async () => {
-      try { setModel(await source.model()); } catch (err) { setModel({ error: errorBody(err).error }); }
-    };
+    let timer = null;
+    state.refresh = () => new Promise((resolve) => { // a burst of events re-runs the queries once
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        try { setModel(await source.model()); } catch (err) { setModel({ error: errorBody(err).error }); }
+        resolve();
+      }, 100);
+    });
     window.addEventListener("message", async (event) => {
       if (event.source !== iframe.contentWindow) return;
       const message = event.data || {};
@@ -111,6 +180,8 @@
     if (stream) stream.stop();
     mounted.splice(0);
     WF.clear(widgetsEl);
+    triggered.run = null;
+    Object.assign(historyState, { filters: {}, selected: null });
     const who = identity();
     if (!who.key || !who.user) {
       WF.clear(statusEl, WF.empty("🔑", "Who is using the app?", "Enter the app key `up` printed and a user's email."));
@@ -122,7 +193,12 @@
       if (widget.kind === "iframe") iframeWidget(widget, who);
       else await customWidget(widget);
     }
-    stream = WF.live(api, (type) => mounted.forEach((w) => w.source.refreshOn(type) && w.refresh()),
+    stream = WF.live(api, (type, data) => mounted.forEach((w) => {
+      if (!w.source.refreshOn(type, data)) return;
+      w.refresh();
+      // List runs is served by Temporal's visibility, which can lag a start: ask again shortly after.
+      if (w.source.listsRuns && type === "run.updated") [1500, 4000].forEach((ms) => setTimeout(w.refresh, ms + 150));
+    }),
       (s) => { liveEl.dataset.state = s; liveEl.textContent = s === "live" ? "Datasource live" : s === "retrying" ? "Reconnecting…" : ""; });
   }
 

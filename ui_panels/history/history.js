@@ -17,6 +17,7 @@
   let cursor = null;
   let selected = null;
   let filters = {};
+  let lastResult = "null";
   const listEl = h("div", { class: "wf-run-list" });
   const detailEl = h("section", { class: "wf-run-detail", "aria-label": "Run detail" });
 
@@ -47,7 +48,7 @@
     h("td", {}, WF.chip(run.status)),
     h("td", {}, h("div", { class: "wf-strong" }, run.query || run.workflow),
       h("code", { class: "wf-small", title: run.id }, run.id.length > 34 ? `${run.id.slice(0, 32)}…` : run.id)),
-    h("td", {}, h("div", {}, WF.when(run.started_at)),
+    h("td", { class: "wf-nowrap" }, h("div", {}, WF.when(run.started_at)),
       h("div", { class: "wf-small" }, run.ended_at ? `took ${WF.duration(run.started_at, run.ended_at)}` : "open")),
     h("td", { class: "wf-small" }, run.started_by || "—"));
   }
@@ -183,11 +184,22 @@
   }
 
   function boundModel(model) {
+    config.user = model.user || "";
     const page = model.runs || {};
     runs = Array.isArray(page) ? page : page.runs || [];
     cursor = page.next_cursor || null;
     renderList();
-    if (model.run && model.run.id && model.run.id === selected) renderDetail(model.run, (model.steps && model.steps.steps) || []);
+    if (model.run && model.run.id) {
+      selected = model.run.id; // the host may move the selection (a retry opens the new run)
+      listEl.querySelectorAll("tr[data-run]").forEach((tr) => tr.setAttribute("aria-selected", String(tr.dataset.run === selected)));
+      renderDetail(model.run, (model.steps && model.steps.steps) || []);
+    }
+    const result = JSON.stringify(model.result ?? null);
+    if (model.result && model.result.error && result !== lastResult) {
+      const spot = detailEl.querySelector(".wf-detail-alert") || listEl;
+      WF.clear(spot, WF.alert("error", WF.refusal(new WF.ApiError(0, model.result))));
+    }
+    lastResult = result;
   }
 
   WF.host.start(panel, () => {
