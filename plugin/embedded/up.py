@@ -176,6 +176,7 @@ class Stack:
         self.say(f"  Temporal UI  {ui}")
         self.say(f"  Admin key    {s.admin_key}")
         self.say(f"  App key      {s.app_key}")
+        self.say(f"  Dev host     http://{s.host}:{s.port}/#key={s.app_key}&user=ann@example.com   (panels: /ui/)")
         self.say(f"  Workspaces   {workspaces}")
         self.say(f"  Logs         {s.data_dir / 'logs'}")
         self.say("Press Ctrl-C to stop.")
