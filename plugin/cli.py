@@ -23,6 +23,7 @@ def _settings() -> Settings:
 
 
 @click.group()
+@click.version_option(package_name="workflows-plugin", prog_name="workflows-plugin")
 def main() -> None:
     """Durable workflows with humans in the loop, on Temporal."""
     logging.basicConfig(level=os.environ.get("WORKFLOWS_LOG_LEVEL", "INFO"),
@@ -34,15 +35,32 @@ def up() -> None:
     """Start Temporal, Redis, a worker and the API; Ctrl-C stops them all."""
     from plugin.embedded.up import run_up
 
-    sys.exit(run_up(_settings()))
+    code = run_up(_settings())
+    # Exit without interpreter finalization: the Temporal SDK's Rust runtime threads may still be winding down
+    # (e.g. after a failed connect), and finalizing under them aborts the process (SIGABRT) instead of exit 1.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @main.command()
 def serve() -> None:
     """Run the API under gunicorn (set WORKFLOWS_API_WORKERS and WORKFLOWS_API_THREADS)."""
     settings = _settings()
+    from plugin.identity.startup import trusted_header_warnings
+    from plugin.store.connection import connect as connect_redis
+
+    for line in trusted_header_warnings(settings, connect_redis(settings)):
+        click.echo(line, err=True)
+    # Each gunicorn process writes its metrics here; a scrape of any of them reads all (start empty).
+    metrics_dir = settings.data_dir / "metrics" / f"api-{settings.port}"
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     args = [
-        sys.executable, "-m", "gunicorn", "--workers", str(settings.api_workers), "--worker-class", "gthread",
+        sys.executable, "-m", "gunicorn", "--config", "python:plugin.api.gunicorn_conf",
+        "--workers", str(settings.api_workers), "--worker-class", "gthread",
         "--threads", str(settings.api_threads), "--bind", f"{settings.host}:{settings.port}",
         "--graceful-timeout", "10", "--timeout", "60", "--access-logfile", "-", "plugin.wsgi:app",
     ]
@@ -97,9 +115,16 @@ def check(workspaces: tuple[Path, ...]) -> None:
     from plugin.workspace.check import check_workspaces
 
     folders = [p.resolve() for p in workspaces] or list(_settings().workspaces)
-    report = check_workspaces(folders)
+    try:
+        allow: tuple[str, ...] = Settings.from_env().http_allow_hosts
+    except ConfigError as exc:  # the folders can still be checked; the allow-list is then empty
+        click.echo(f"warning: {exc.message}", err=True)
+        allow = ()
+    report = check_workspaces(folders, allow_hosts=allow)
     for problem in report.problems:
         click.echo(problem, err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if report.problems:
         click.echo(f"{len(report.problems)} problem(s) in {len(folders)} workspace folder(s)", err=True)
         sys.exit(1)

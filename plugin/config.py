@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from plugin.errors import ConfigError
+from plugin.identity.settings import IdentitySettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SAMPLE_APPS = REPO_ROOT / "sample_apps"
@@ -62,6 +64,37 @@ def _allow_hosts(env: dict[str, str], name: str) -> tuple[str, ...]:
     return entries
 
 
+_ORIGIN_HOST = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9.\-]+)(:\d{1,5})?$")
+
+
+def _origins(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated browser origins (``scheme://host[:port]``), ``null`` or ``*``."""
+    entries = tuple(e.strip().lower() for e in (env.get(name) or "").split(",") if e.strip())
+    for entry in entries:
+        scheme, sep, rest = entry.partition("://")
+        if entry not in ("null", "*") and (scheme not in ("http", "https") or not _ORIGIN_HOST.match(rest)):
+            raise ConfigError(f"{name}: {entry!r} is not an origin; use scheme://host[:port], null or *")
+    return entries
+
+
+def _bool(env: dict[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={env[name]!r} is not a boolean; use true or false")
+def _bind_address(env: dict[str, str], name: str) -> str | None:
+    """``host:port`` to listen on, or None when unset."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    host, _, port = raw.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{name}={raw!r} must be host:port, e.g. 127.0.0.1:9464")
+    return raw
+
+
 def _workspaces(raw: str | None) -> tuple[Path, ...]:
     """The workspace folders: the configured ones, or every sample app."""
     if raw:
@@ -102,6 +135,16 @@ class Settings:
     notify_url: str | None = None
     # Hosts (``host`` or ``host:port``) http steps may call even though they resolve inside the network.
     http_allow_hosts: tuple[str, ...] = ()
+    # The URL hosts reach the API at (servers in /openapi.json, base_url in /manifest.json); else the request's.
+    public_url: str | None = None
+    # Browser origins allowed to call the API (CORS); ``null`` (sandboxed iframes) only when listed.
+    cors_origins: tuple[str, ...] = ()
+    cors_credentials: bool = False
+    # Who is acting: OIDC defaults, the bootstrap app key's identity sources, approval links (docs/identity.md).
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    # Prometheus: the API's /metrics without a key on this address; the worker's SDK exporter on this one.
+    metrics_address: str | None = None
+    worker_metrics_address: str | None = None
 
     @property
     def effective_temporal_address(self) -> str:
@@ -134,6 +177,11 @@ class Settings:
         for name in ("WORKFLOWS_ADMIN_KEY", "WORKFLOWS_APP_KEY"):
             if env.get(name) and len(env[name]) < 16:
                 raise ConfigError(f"{name} is too short: use at least 16 characters")
+        cors_origins = _origins(env, "WORKFLOWS_CORS_ORIGINS")
+        cors_credentials = _bool(env, "WORKFLOWS_CORS_CREDENTIALS")
+        if cors_credentials and "*" in cors_origins:
+            raise ConfigError("WORKFLOWS_CORS_CREDENTIALS cannot be used with '*' in WORKFLOWS_CORS_ORIGINS: "
+                              "list the origins")
         redis_url = env.get("WORKFLOWS_REDIS_URL") or None
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(f"WORKFLOWS_REDIS_URL={redis_url!r} must start with redis://, rediss:// or unix://")
@@ -160,6 +208,12 @@ class Settings:
             max_body_bytes=_int(env, "WORKFLOWS_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
             notify_url=_http_url(env, "WORKFLOWS_NOTIFY_URL"),
             http_allow_hosts=_allow_hosts(env, "WORKFLOWS_HTTP_ALLOW_HOSTS"),
+            public_url=(_http_url(env, "WORKFLOWS_PUBLIC_URL") or "").rstrip("/") or None,
+            cors_origins=cors_origins,
+            cors_credentials=cors_credentials,
+            identity=IdentitySettings.from_env(env),
+            metrics_address=_bind_address(env, "WORKFLOWS_METRICS_ADDRESS"),
+            worker_metrics_address=_bind_address(env, "WORKFLOWS_WORKER_METRICS_ADDRESS"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -185,6 +239,12 @@ class Settings:
             "WORKFLOWS_TEMPORAL_API_KEY": self.temporal_api_key,
             "WORKFLOWS_NOTIFY_URL": self.notify_url,
             "WORKFLOWS_HTTP_ALLOW_HOSTS": ",".join(self.http_allow_hosts),
+            "WORKFLOWS_PUBLIC_URL": self.public_url,
+            "WORKFLOWS_CORS_ORIGINS": ",".join(self.cors_origins),
+            "WORKFLOWS_CORS_CREDENTIALS": "true" if self.cors_credentials else None,
+            "WORKFLOWS_LINK_SECRET": self.identity.link_secret,
+            "WORKFLOWS_METRICS_ADDRESS": self.metrics_address,
+            "WORKFLOWS_WORKER_METRICS_ADDRESS": self.worker_metrics_address,
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
         }

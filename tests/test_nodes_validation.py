@@ -112,7 +112,7 @@ def test_queries_name_definitions_and_take_their_input_schema(tmp_path):
     assert query.workflow == "node_workflow" and query.definition.id == "d"
     assert query.input_json_schema["required"] == ["n"]
     for bad, words in (({"definition": "nope"}, "unknown definition 'nope'"),
-                       ({"definition": "d", "workflow": "expense_approval"}, "not both")):
+                       ({"definition": "d", "workflow": "expense_approval"}, "exactly one of 'workflow'")):
         (tmp_path / "workspace.json").write_text(json.dumps({"queries": {"q": bad}}))
         with pytest.raises(ConfigError, match=words):
             load_workspaces([tmp_path])
@@ -123,7 +123,7 @@ def test_an_invalid_definition_stops_the_load_listing_its_problems(tmp_path):
     (tmp_path / "workspace.json").write_text(json.dumps({"queries": {}}))
     with pytest.raises(ConfigError) as caught:
         load_workspaces([tmp_path])
-    assert "problem(s) in workflow definitions" in caught.value.message
+    assert "problem(s) in workspace files" in caught.value.message
     assert len(caught.value.details["problems"]) >= 10
 
 

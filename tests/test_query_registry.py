@@ -46,10 +46,10 @@ def test_a_business_key_template_over_required_fields_loads(tmp_path):
     ({"run_id": "expense"}, "has no {placeholder}"),
     ({"run_id": "expense-{employee"}, "is not valid"),
     ({"run_id": 5}, "must be 'random' or a template"),
-    ({"wait_seconds": 61}, "wait_seconds must be a whole number of seconds from 0 to 60"),
+    ({"wait_seconds": 61}, "wait_seconds: must be a whole number of seconds from 0 to 60"),
     ({"wait_seconds": "5"}, "wait_seconds"),
     ({"timeout_seconds": 0}, "timeout_seconds"),
-    ({"mode": "eventually"}, "mode must be one of"),
+    ({"mode": "eventually"}, "mode: must be one of"),
     ({"workflow": "no_such_flow"}, "unknown workflow 'no_such_flow'"),
 ])
 def test_mistakes_name_the_file_the_query_and_the_problem(tmp_path, query, words):

@@ -28,14 +28,21 @@ def test_quorum_of_two_among_three_assignees(client):
     first = act(client, rid, a, resolution="Approve", comment="yes")
     assert first.status_code == 200, first.json
     assert first.json["status"] == "pending" and len(first.json["decisions"]) == 1
-    again = act(client, rid, a, resolution="Approve")
-    assert again.status_code == 409 and "already decided" in again.json["error"]["message"]
+    again = act(client, rid, a, resolution="Approve")  # a host retrying the same decision: safe
+    assert again.status_code == 200, again.json
+    assert again.json["status"] == "pending" and len(again.json["decisions"]) == 1
+    changed = act(client, rid, a, resolution="Reject")
+    assert changed.status_code == 409 and "already decided" in changed.json["error"]["message"]
 
     second = act(client, rid, b, resolution="Approve")
     assert second.status_code == 200 and second.json["status"] == "resolved"
     late = act(client, rid, c, resolution="Approve")
     assert late.status_code == 409
     assert late.json["error"]["details"]["decided_by"] == b
+    retried = act(client, rid, b, resolution="Approve")  # the deciding decision, retried: 200 as decided
+    assert retried.status_code == 200 and retried.json["status"] == "resolved", retried.json
+    assert [d["actor"] for d in retried.json["decisions"]] == [a, b]
+    assert act(client, rid, b, resolution="Reject").status_code == 409
 
     outcome = finished(client, run_id)["output"]["outcomes"][0]
     assert outcome["resolution"] == "Approve" and sorted(outcome["decided_by"]) == sorted([a, b])

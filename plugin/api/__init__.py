@@ -5,8 +5,12 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_smorest import Api
 
+from plugin.api import input_limits, rate_limits
+from plugin.api import metrics as api_metrics
+from plugin.api.cors import init_cors
 from plugin.api.errors import register_error_handlers
 from plugin.api.openapi_errors import ErrorShapePlugin
+from plugin.api.openapi_host import HostFacePlugin
 from plugin.api.schemas import ErrorSchema
 from plugin.api.services import Services
 from plugin.config import Settings
@@ -46,8 +50,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         API_TITLE="Workflows plugin",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/",
-        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_URL_PREFIX=None,  # /openapi.json is served by plugin.api.openapi_doc (servers, typed queries)
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
@@ -62,14 +65,36 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             keys=KeyStore(settings, client),
         )
     services.init_app(app)
+    api_metrics.init_app(app)  # first, so every answer is timed from the start
+    input_limits.init_app(app)  # before anything parses a body
+    rate_limits.init_app(app, settings)
     app.before_request(_require_json_body)
+    init_cors(app, settings)
 
-    api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin()], "components": {"securitySchemes": {
-        "bearer": {"type": "http", "scheme": "bearer"}}}})
-    from plugin.api import definitions, events, health, panels, queries, requests, run_actions, runs
+    api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
+    from plugin.api import (
+        definitions,
+        events,
+        health,
+        hooks,
+        keys,
+        links,
+        manifest,
+        openapi_doc,
+        panels,
+        queries,
+        requests,
+        run_actions,
+        runs,
+        webhooks,
+    )
 
-    for module in (health, queries, definitions, runs, run_actions, requests, events):
+    for module in (health, queries, definitions, runs, run_actions, requests, hooks, webhooks, keys, events,
+                   api_metrics):
         api.register_blueprint(module.bp)
+    openapi_doc.init_app(app, api)
+    app.register_blueprint(manifest.bp)
+    app.register_blueprint(links.bp)  # HTML pages for people, outside the JSON API and its OpenAPI
     app.register_blueprint(panels.bp)
     register_error_handlers(app)
     return app

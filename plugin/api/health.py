@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_smorest import Blueprint
 
 from plugin.api.schemas import HealthSchema, ReadySchema
@@ -40,12 +41,29 @@ def _check_temporal_and_worker() -> tuple[str, str]:
     return "ok", "ok"
 
 
+def _is_admin() -> bool:
+    """The caller sent the admin key (readiness details are for admins only)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    try:
+        key = services().keys.lookup(token.strip())
+    except Exception:  # Redis down: no details, the public answer already says so
+        return False
+    return key is not None and key.scope == "admin"
+
+
 @bp.route("/readyz")
 @bp.response(200, ReadySchema)
 @bp.alt_response(503, schema=ReadySchema, description="Something the plugin needs is not ready")
 def readyz():
-    """Ready only when Temporal, Redis and at least one worker all are."""
+    """Ready only when Temporal, Redis and at least one worker all are.
+
+    Each part is ``ok`` or ``error``; with the admin key, ``error: <what went wrong>`` (error texts name
+    addresses and socket paths, which the public answer keeps to itself)."""
     temporal, worker = _check_temporal_and_worker()
     checks = {"temporal": temporal, "redis": _check_redis(), "worker": worker}
     ok = all(v == "ok" for v in checks.values())
+    if not _is_admin():
+        checks = {part: "ok" if value == "ok" else "error" for part, value in checks.items()}
     return {"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503

@@ -3,33 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from flask import g, request, url_for
 from flask_smorest import Blueprint
-from marshmallow import RAISE, ValidationError
+from marshmallow import RAISE
 from temporalio.service import RPCError, RPCStatusCode
 
-from plugin.api import run_reads
-from plugin.api.auth import actor_name, authenticate
-from plugin.api.errors import validation_details
+from plugin.api import run_reads, triggering
+from plugin.api.auth import actor_name, authenticate, current_identity
 from plugin.api.run_schemas import QueryListSchema, RunStartedSchema, TriggerArgs, TriggerBody
 from plugin.api.services import services
-from plugin.engine.interpreter.spec import NODE_WORKFLOW
-from plugin.engine.models import RunInput
-from plugin.errors import BadRequest, NotFound, RunFailed, ValidationFailed
+from plugin.errors import BadRequest, NotFound, ValidationFailed
 from plugin.gateway_ops import runs as run_ops
-from plugin.gateway_ops.listing import quoted
 from plugin.store.idempotency import IdempotencyRecord, fingerprint, keyed_digest
-from plugin.workspace.definitions import pinned
-from plugin.workspace.loader import Query, template_fields
+from plugin.workspace.loader import Query
 
 bp = Blueprint("queries", __name__, url_prefix="/api/v1/queries", description="Workflow queries")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 APP_HEADER = "X-Workflows-App"
-MAX_RUN_ID = 400
 ERRORS = (400, 401, 403, 404, 413, 422, 503)
 
 
@@ -53,7 +46,8 @@ def list_queries():
     return {"queries": [
         {"name": q.name, "label": q.label, "description": q.description, "workflow": q.workflow,
          "mode": q.mode, "wait_seconds": q.wait_seconds, "run_id": q.run_id_template or "random",
-         "timeout_seconds": q.timeout_seconds, "input_schema": q.input_json_schema}
+         "timeout_seconds": q.timeout_seconds, "input_schema": q.input_json_schema,
+         "output_schema": q.output_json_schema}
         for q in services().workspace.queries.values()
     ]}
 
@@ -69,22 +63,6 @@ def _idempotency_key() -> str | None:
         raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1 to 255 printable ASCII characters",
                          {"header": IDEMPOTENCY_HEADER})
     return key
-
-
-def _business_key(query: Query, data: dict[str, Any]) -> str:
-    assert query.run_id_template is not None
-    for name in template_fields(query.run_id_template):
-        try:
-            quoted(str(data[name]))
-        except ValidationFailed:
-            msg = "may not contain quotes, backslashes or control characters (it is part of the run id)"
-            raise ValidationFailed(f"Invalid input: input.{name}: {msg}",
-                                   {"fields": {f"input.{name}": [msg]}}) from None
-    run_id = query.run_id_template.format(**{k: data[k] for k in template_fields(query.run_id_template)})
-    if len(run_id) > MAX_RUN_ID:
-        raise ValidationFailed(f"Invalid input: the run id made from the input is over {MAX_RUN_ID} characters",
-                               {"fields": {"input": [f"The run id would be over {MAX_RUN_ID} characters."]}})
-    return run_id
 
 
 def _memo_of(run_id: str) -> dict[str, Any]:
@@ -109,7 +87,8 @@ def _app_name() -> str:
 
 def _key_reused() -> ValidationFailed:
     return ValidationFailed(f"This {IDEMPOTENCY_HEADER} was already used with a different body; use a new key",
-                            {"header": IDEMPOTENCY_HEADER, "code": "idempotency_key_reused"})
+                            {"fields": {IDEMPOTENCY_HEADER: ["Already used with a different body."]},
+                             "header": IDEMPOTENCY_HEADER})
 
 
 @bp.route("/<name>/runs", methods=["POST"])
@@ -127,19 +106,16 @@ def _key_reused() -> ValidationFailed:
 def trigger(args: dict, body: dict, name: str):
     """Trigger workflow: validate the input against the query's schema and start a run.
 
-    With ``Idempotency-Key``, the same key and body from the same caller always answer the same run.
+    With ``Idempotency-Key``, the same key and body from the same caller always answer the same run. Each query
+    also has its own typed operation (``trigger<QueryName>``, tag "Typed queries") with its input schema.
     """
+    current_identity(required=True)  # an app key's run needs a named starter (and then can be seen by them)
     query = _query(name)
-    try:
-        data = query.input_schema.load(body["input"])
-    except ValidationError as exc:
-        message, details = validation_details({"input": exc.messages})
-        raise ValidationFailed(message, details) from None
-    svc = services()
+    data = triggering.validated_input(query, body["input"])
     key = _idempotency_key()
     digest = fingerprint(query.name, data)
     caller = f"{g.key.name}|{g.identity.user}"
-    business_id = _business_key(query, data) if query.run_id_template else None
+    business_id = triggering.business_key(query, data) if query.run_id_template else None
     keyed = keyed_digest(caller, key) if key is not None else None
     if keyed is not None:
         run_id = business_id or f"{query.name}-idem-{keyed[:32]}"
@@ -156,37 +132,21 @@ def trigger(args: dict, body: dict, name: str):
             raise _key_reused()
         result = run_ops.StartResult(run_id=run_id, started=False)
     else:
-        spec = run_ops.StartSpec(
-            workflow=query.workflow, run_id=run_id, task_queue=svc.settings.task_queue,
-            inp=pinned(query, memo, RunInput(data=data, query=query.name, started_by=actor_name(), app=_app_name())),
-            memo=memo, unique_id=keyed is not None and business_id is None,
-            execution_timeout=timedelta(seconds=query.timeout_seconds) if query.timeout_seconds else None,
-        )
-        result = svc.gateway.call(lambda c: run_ops.start_run(c, spec))
-        if result.started and business_id is not None and result.temporal_run_id:
-            # a run that ended under this business key is not this one
-            run_reads.snapshots().forget_other_runs(run_id, result.temporal_run_id)
-        elif keyed is not None and _memo_of(run_id).get("fingerprint") not in (None, digest):
+        result = triggering.start(query, data, run_id, actor_name(), app=_app_name(), memo=memo,
+                                  unique_id=keyed is not None and business_id is None)
+        if not result.started and keyed is not None and _memo_of(run_id).get("fingerprint") not in (None, digest):
             raise _key_reused()
     answer = {"run_id": run_id, "query": query.name, "status": "running", "existing": not result.started,
               "status_url": url_for("runs.get_run", run_id=run_id)}
     wait = args.get("wait", query.wait_seconds)
     if wait:
-        node_based = query.workflow == NODE_WORKFLOW
-        outcome = svc.gateway.call(lambda c: run_ops.wait_for_outcome(c, run_id, wait, watch_respond=node_based),
-                                   timeout=wait + svc.settings.temporal_timeout)
+        outcome = triggering.outcome_within(query, run_id, wait, answer["status_url"])
         if outcome is not None and outcome.status == "completed":
             return {**answer, "status": "completed", "output": outcome.output}, 200
-        if outcome is not None and outcome.status == "responded":
-            # A respond step's answer while the run goes on; only success statuses pass, so that every
-            # 4xx/5xx of this API keeps the one error shape.
-            status = outcome.http_status if 200 <= outcome.http_status < 300 else 200
-            return {**answer, "status": "running", "output": outcome.output, "responded": True}, status
-        if outcome is not None:
-            raise RunFailed(f"Run {run_id} {outcome.status.replace('_', ' ')}: "
-                            f"{(outcome.error or {}).get('message', '')}",
-                            {"run_id": run_id, "status": outcome.status, "error": outcome.error,
-                             "status_url": answer["status_url"]})
-    elif not result.started:
-        answer["status"] = run_reads.read_run(run_id)["status"]
+        if outcome is not None:  # a respond step's answer while the run goes on
+            now = run_reads.read_run(run_id)["status"]
+            return ({**answer, "status": now, "output": outcome.output, "responded": True},
+                    triggering.answer_status(outcome))
+    if wait or not result.started:
+        answer["status"] = run_reads.read_run(run_id)["status"]  # e.g. ``waiting`` when a person must act
     return answer, 202

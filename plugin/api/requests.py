@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -11,7 +12,8 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from plugin.api.auth import authenticate, current_identity
+from plugin import metrics
+from plugin.api.auth import acting_person, authenticate, current_identity
 from plugin.api.schemas import (
     CancelRequestBody,
     ReassignBody,
@@ -30,7 +32,7 @@ from plugin.engine.models import (
     ResolveInput,
     request_from_doc,
 )
-from plugin.errors import NotFound, PluginError, ServiceUnavailable
+from plugin.errors import Conflict, NotFound, PluginError, ServiceUnavailable
 from plugin.gateway_ops import requests as request_ops
 from plugin.store.inbox import PREFIX
 from plugin.store.inbox_rebuild import claim_rebuild, inbox_is_built, rebuild_inbox, release_rebuild
@@ -75,7 +77,8 @@ def _ensure_inbox(svc: Services) -> None:
         time.sleep(0.1)
         if inbox_is_built(svc.inbox):
             return
-    raise ServiceUnavailable("The inbox is being rebuilt from Temporal; try again in a moment")
+    raise ServiceUnavailable("The inbox is being rebuilt from Temporal; try again in a moment",
+                             {"service": "temporal"})
 
 
 def _settled_refusal(svc: Services, update_name: str, arg: Any) -> PluginError | None:
@@ -113,6 +116,7 @@ def _send(update_name: str, arg: Any) -> HumanRequest:
         try:
             svc.inbox.put(request)  # the worker's own write of this version is then a no-op
         except redis.RedisError as exc:  # the change is in Temporal; the worker's activity updates the inbox
+            metrics.REDIS_ERRORS.labels("inbox_write").inc()
             log.warning("inbox write after %s failed: %s", update_name, exc)
         return request
     finally:
@@ -120,6 +124,17 @@ def _send(update_name: str, arg: Any) -> HumanRequest:
             lock.release()
         except redis.exceptions.LockError:  # expired meanwhile: nothing to release
             pass
+
+
+def send_update(update_name: str, arg: Any) -> HumanRequest:
+    """Send a request update (``resolve``, ``reassign``, ``cancel``) as the API does; for other blueprints
+    (signed approval links)."""
+    return _send(update_name, arg)
+
+
+def ensure_inbox() -> None:
+    """Rebuild the inbox from Temporal when Redis has lost it (for other blueprints)."""
+    _ensure_inbox(services())
 
 
 @bp.route("")
@@ -157,9 +172,36 @@ def get_request(request_id: str):
 @_document_errors(400, 401, 403, 404, 409, 422, 503)
 def resolve(body: dict, request_id: str):
     """Resolve request: one person's decision, answered synchronously by the workflow."""
-    update = ResolveInput(request_id=request_id, resolution=body["resolution"], identity=current_identity(True),
+    update = ResolveInput(request_id=request_id, resolution=body["resolution"], identity=acting_person(),
                           comment=body["comment"], payload=body["payload"])
-    return _send("resolve", update)
+    try:
+        request = _send("resolve", update)
+    except Conflict:
+        repeated = _repeated_decision(services(), update)
+        if repeated is None:
+            raise
+        return repeated
+    if request.status != PENDING and request.resolved_at:  # this decision settled it
+        opened, decided = datetime.fromisoformat(request.created_at), datetime.fromisoformat(request.resolved_at)
+        metrics.DECISION_LATENCY.labels(request.query).observe(max(0.0, (decided - opened).total_seconds()))
+    return request
+
+
+def _repeated_decision(svc: Services, update: ResolveInput) -> HumanRequest | None:
+    """The request as decided when the caller's own decision on it is this very one (same resolution and
+    payload): a host retrying a decision gets 200, not 409. None otherwise."""
+    user = update.identity.user.lower()
+
+    def mine(request: HumanRequest | None) -> bool:
+        decided = [d for d in request.decisions if d.actor == user] if request is not None else []
+        return bool(decided) and decided[-1].resolution == update.resolution and \
+            decided[-1].payload == update.payload and may_see(request, update.identity)
+
+    doc = svc.inbox.get(update.request_id)
+    request = request_from_doc(doc) if doc is not None else None
+    if not mine(request):  # the inbox may not show it yet: ask the run
+        request = svc.gateway.call(lambda c: request_ops.current_request(c, update.request_id))
+    return request if mine(request) else None
 
 
 @bp.route("/<request_id>/reassign", methods=["POST"])
@@ -168,7 +210,7 @@ def resolve(body: dict, request_id: str):
 @_document_errors(400, 401, 403, 404, 409, 422, 503)
 def reassign(body: dict, request_id: str):
     """Reassign (delegate) a pending request: the new users and groups replace the assignees."""
-    update = ReassignInput(request_id=request_id, identity=current_identity(True), to_users=body["to_users"],
+    update = ReassignInput(request_id=request_id, identity=acting_person(), to_users=body["to_users"],
                            to_groups=body["to_groups"], comment=body["comment"])
     return _send("reassign", update)
 
@@ -179,5 +221,5 @@ def reassign(body: dict, request_id: str):
 @_document_errors(400, 401, 403, 404, 409, 503)
 def cancel(body: dict, request_id: str):
     """Cancel a pending request (admins); the step waiting on it fails with RequestCancelled."""
-    update = CancelRequestInput(request_id=request_id, identity=current_identity(True), comment=body["comment"])
+    update = CancelRequestInput(request_id=request_id, identity=acting_person(), comment=body["comment"])
     return _send("cancel", update)

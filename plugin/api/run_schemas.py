@@ -25,6 +25,8 @@ class QuerySchema(Schema):
     run_id = fields.String(metadata={"description": "'random', or the business-key template of the run id"})
     timeout_seconds = fields.Integer(allow_none=True)
     input_schema = fields.Dict(metadata={"description": "JSON Schema of the trigger input"})
+    output_schema = fields.Dict(allow_none=True, metadata={"description": "JSON Schema of the run's output, "
+                                                                          "when the workspace declares it"})
 
 
 class QueryListSchema(Schema):
@@ -78,6 +80,8 @@ class RunSchema(RunSummarySchema):
     output = fields.Raw(allow_none=True)
     error = fields.Nested(RunErrorSchema, allow_none=True)
     definition_version = fields.String(allow_none=True)
+    origin = fields.Dict(allow_none=True, metadata={"description": "How the run was started from outside: "
+                                                               "via (webhook), ip, webhook_id"})
     retries = fields.List(fields.String(), metadata={"description": "Ids of runs that retry this one"})
     requests = fields.List(fields.Nested(RequestSchema))
     decisions = fields.List(fields.Nested(DecisionSchema))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from plugin.api.error_details import ERROR_DETAILS
 from plugin.engine.models import REQUEST_STATUSES
 
 
@@ -15,9 +16,10 @@ class StrictSchema(Schema):
 
 
 class ErrorBody(Schema):
-    code = fields.String(required=True)
-    message = fields.String(required=True)
-    details = fields.Dict()
+    code = fields.String(required=True, metadata={"description": "what went wrong, for programs; the details "
+                                                  "each code carries are in x-details-by-code"})
+    message = fields.String(required=True, metadata={"description": "what went wrong, for people"})
+    details = fields.Dict(required=True, metadata={"x-details-by-code": ERROR_DETAILS})
 
 
 class ErrorSchema(Schema):
@@ -33,6 +35,8 @@ class DecisionSchema(Schema):
     comment = fields.String()
     payload = fields.Dict()
     request_id = fields.String()
+    via = fields.String(metadata={"description": "How the actor was identified: oidc, proxy, headers or link"})
+    issuer = fields.String(metadata={"description": "The identity token's issuer, when a token identified them"})
 
 
 class FormFieldSchema(Schema):
@@ -45,7 +49,7 @@ class FormFieldSchema(Schema):
 
 
 class RequestSchema(Schema):
-    """A human request, as the inbox holds it."""
+    """A human request: one shape everywhere (inbox, one request, run detail, a decision's answer)."""
 
     id = fields.String()
     run_id = fields.String()
@@ -57,6 +61,9 @@ class RequestSchema(Schema):
     users = fields.List(fields.String())
     groups = fields.List(fields.String())
     required_approvals = fields.Integer()
+    rejecting_resolutions = fields.List(fields.String(), metadata={
+        "description": "Resolutions that end the request at once, whatever the quorum"})
+    allow_self_approval = fields.Boolean(metadata={"description": "May the person who started the run decide"})
     requester = fields.String()
     created_at = fields.String()
     status = fields.String()
@@ -66,8 +73,12 @@ class RequestSchema(Schema):
     form = fields.List(fields.Nested(FormFieldSchema))
     due_at = fields.String(allow_none=True)
     due_resolution = fields.String(allow_none=True)
+    remind_every_seconds = fields.Float(allow_none=True)
+    max_reminders = fields.Integer()
     reminders_sent = fields.Integer()
     escalate_at = fields.String(allow_none=True)
+    escalate_to_users = fields.List(fields.String())
+    escalate_to_groups = fields.List(fields.String())
     escalated = fields.Boolean()
     version = fields.Integer()
 
@@ -85,7 +96,9 @@ class RequestListArgs(StrictSchema):
     status = fields.String(load_default="pending", validate=validate.OneOf(REQUEST_STATUSES))
     name = fields.String(validate=validate.Length(min=1, max=200))
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(validate=validate.Regexp(r"^\d+:.+$", error="Not a cursor from this API."))
+    # ASCII digits only (\d also matches other scripts' digits, which Redis refuses as a score).
+    cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,16}:[^\x00-\x1f]{1,1000}$",
+                                                    error="Not a cursor from this API."))
 
 
 class RequestPageSchema(Schema):

@@ -7,11 +7,16 @@ child that dies stops the rest and says which one and where its log is.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
+import os
+import secrets
 import signal
 import sys
 import time
 import urllib.request
+from dataclasses import replace
+from pathlib import Path
 from typing import TextIO
 
 import redis
@@ -34,6 +39,18 @@ from plugin.temporal_gateway import connect_client
 _UNIX_PATH_MAX = 100
 
 
+def secure_data_dir(data_dir: Path) -> None:
+    """Keep run data private to this user: the data dir 0700, everything in it 0600 (folders 0700), and a
+    umask so that what ``up`` and its children create later is the same (Temporal's SQLite, Redis' AOF, logs)."""
+    os.umask(0o077)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for path in data_dir.rglob("*"):
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            continue  # sockets are Redis' own (--unixsocketperm 700)
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 def bootstrap_keys(settings: Settings) -> Settings:
     """Use the configured keys, or the ones stored in the data dir, or make and store new ones."""
     path = settings.data_dir / "keys.json"
@@ -43,11 +60,42 @@ def bootstrap_keys(settings: Settings) -> Settings:
         if scope not in stored:
             stored[scope] = new_key(scope)
             changed = True
+    if "link_secret" not in stored:  # signs approval links; kept here so links survive a Redis flush
+        stored["link_secret"] = secrets.token_urlsafe(48)
+        changed = True
     if changed:
         path.write_text(json.dumps(stored, indent=2))
         path.chmod(0o600)
+    identity = replace(settings.identity, link_secret=settings.identity.link_secret or stored["link_secret"])
     return settings.with_overrides(admin_key=settings.admin_key or stored["admin"],
-                                   app_key=settings.app_key or stored["app"])
+                                   app_key=settings.app_key or stored["app"], identity=identity)
+
+
+def beyond_loopback(host: str) -> bool:
+    """Whether listening on ``host`` lets other machines (or containers) reach the API."""
+    if host.strip().lower() in ("localhost", "localhost.localdomain"):
+        return False
+    try:
+        return not ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: assume it resolves beyond loopback
+        return True
+
+
+def exposure_warning(settings: Settings, generated_keys: bool) -> str | None:
+    """A warning when the API listens beyond loopback with keys that ``up`` generated for development."""
+    if not beyond_loopback(settings.host) or not generated_keys:
+        return None
+    return (f"WARNING: the API listens on {settings.host}, beyond this machine, with development keys that `up` "
+            f"generated and stored in {settings.data_dir / 'keys.json'}. Anyone who can reach port {settings.port} "
+            "and learns a key can use it: set WORKFLOWS_ADMIN_KEY and WORKFLOWS_APP_KEY to your own secrets, or "
+            "listen on 127.0.0.1.")
+
+
+def local_url(settings: Settings) -> str:
+    """The API's URL from this machine (a wildcard listen address is reached through loopback)."""
+    host = settings.host.strip("[]")
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
 
 
 class Stack:
@@ -147,7 +195,7 @@ class Stack:
             if not child.alive():
                 raise StartupError(f"{child.name} exited with code {child.proc.returncode} while starting; "
                                    f"see {child.log_path}:\n{child.log_tail()}")
-        url = f"http://{self.settings.host}:{self.settings.port}/readyz"
+        url = f"{local_url(self.settings)}/readyz"
         with urllib.request.urlopen(url, timeout=3) as response:
             return response.status == 200
 
@@ -175,9 +223,12 @@ class Stack:
         self.say(f"  API          http://{s.host}:{s.port}   (OpenAPI: /openapi.json)")
         self.say(f"  Temporal UI  {ui}")
         self.say(f"  Admin key    {s.admin_key}")
-        self.say(f"  App key      {s.app_key}")
+        mode = "trusts X-Workflows-User headers: fine for the sample apps, see docs/identity.md for real hosts" \
+            if s.identity.app_key.trusts_headers else f"identity by {', '.join(s.identity.app_key.schemes)}"
+        self.say(f"  App key      {s.app_key}   ({mode})")
         self.say(f"  Dev host     http://{s.host}:{s.port}/#key={s.app_key}&user=ann@example.com   (panels: /ui/)")
         self.say(f"  Workspaces   {workspaces}")
+        self.say(f"  Host face    /manifest.json, /openapi.json (CORS origins: {', '.join(s.cors_origins) or 'none'})")
         self.say(f"  Logs         {s.data_dir / 'logs'}")
         self.say("Press Ctrl-C to stop.")
 
@@ -218,8 +269,11 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 def run_up(settings: Settings, out: TextIO = sys.stdout) -> int:
     """The ``up`` command: start, print, wait, stop."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings.data_dir)
     stack = Stack(bootstrap_keys(settings), out)
+    warning = exposure_warning(settings, generated_keys=not (settings.admin_key and settings.app_key))
+    if warning:
+        stack.say(warning)
     # Signals during start-up must stop the children too.
     signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -11,6 +11,7 @@ import requests
 from temporalio import activity
 
 from plugin.engine.models import HumanRequest, Notification
+from plugin.identity.links import LINK_KINDS, LinkSigner
 from plugin.store.inbox import Inbox
 from plugin.store.snapshots import RunSnapshots
 
@@ -24,8 +25,9 @@ class ReadModelActivities:
     """Activities that keep Redis read models in step with the workflows, and send notifications."""
 
     def __init__(self, inbox: Inbox, client: redis.Redis, notify_url: str | None = None,
-                 snapshots: RunSnapshots | None = None) -> None:
+                 snapshots: RunSnapshots | None = None, links: LinkSigner | None = None) -> None:
         self._inbox = inbox
+        self._links = links
         self._snapshots = snapshots
         self._redis = client
         self._notify_url = notify_url
@@ -49,6 +51,9 @@ class ReadModelActivities:
             return
         body = {"kind": note.kind, "users": note.recipients_users, "groups": note.recipients_groups,
                 "request": dataclasses.asdict(note.request)}
+        if self._links is not None and note.kind in LINK_KINDS and note.request.users:
+            # signed approval links, per assignee user and resolution, for hosts that cannot vouch for anyone
+            body["links"] = self._links.links_for(note.request)
         try:
             if self._notify_url:
                 response = self._http.post(self._notify_url, json=body, timeout=10)

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         AuditEntry,
         CancelRequestInput,
         HumanRequest,
+        Identity,
         Notification,
         ReassignInput,
         RequestOutcome,
@@ -41,6 +42,11 @@ ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maxim
 
 def _now() -> str:
     return workflow.now().isoformat()
+
+
+def _proof(identity: Identity) -> dict[str, str]:
+    """How the actor was identified, for the audit trail (``via`` and, for tokens, the ``issuer``)."""
+    return {k: v for k, v in (("via", identity.via), ("issuer", identity.issuer)) if v}
 
 
 class PluginWorkflow:
@@ -90,9 +96,11 @@ class PluginWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if request.status == EXPIRED:
             raise ApplicationError(f"Request {request.name!r} expired: nobody decided by {request.due_at}",
-                                   {"request_id": request.id}, type="RequestExpired", non_retryable=True)
+                                   {"request_id": request.id, "step": request.name}, type="RequestExpired",
+                                   non_retryable=True)
         if request.status == CANCELLED:
-            raise ApplicationError(f"Request {request.name!r} was cancelled", {"request_id": request.id},
+            raise ApplicationError(f"Request {request.name!r} was cancelled", {"request_id": request.id,
+                                                                               "step": request.name},
                                    type="RequestCancelled", non_retryable=True)
         return humans.outcome_of(request)
 
@@ -107,7 +115,7 @@ class PluginWorkflow:
         assert request is not None
         humans.apply_decision(request, update, _now())
         self._record(request, update.identity.user, "decided", update.comment,
-                     {"resolution": update.resolution, "payload": update.payload})
+                     {"resolution": update.resolution, "payload": update.payload, **_proof(update.identity)})
         return request
 
     @resolve_request.validator
@@ -123,7 +131,8 @@ class PluginWorkflow:
         before = {"users": request.users, "groups": request.groups}
         humans.apply_reassign(request, update)
         self._record(request, update.identity.user or "admin", "reassigned", update.comment,
-                     {"from": before, "to": {"users": request.users, "groups": request.groups}})
+                     {"from": before, "to": {"users": request.users, "groups": request.groups},
+                      **_proof(update.identity)})
         return request
 
     @reassign_request.validator
@@ -137,7 +146,8 @@ class PluginWorkflow:
         humans.check_cancel(request, update)
         assert request is not None
         humans.close_request(request, CANCELLED, _now())
-        self._record(request, update.identity.user or "admin", "request_cancelled", update.comment)
+        self._record(request, update.identity.user or "admin", "request_cancelled", update.comment,
+                     _proof(update.identity))
         return request
 
     @cancel_request.validator

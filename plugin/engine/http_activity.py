@@ -69,14 +69,15 @@ class HttpActivities:
             raise ApplicationError(f"{where}: {exc}", type=t.INVALID_HTTP_REQUEST, non_retryable=True) from None
         except (requests.RequestException, ConnectionError) as exc:
             raise ApplicationError(f"{where}: {type(exc).__name__}: {exc} (attempt {attempt})",
-                                   type=t.CONNECTION_FAILED) from None
+                                   {"attempt": attempt}, type=t.CONNECTION_FAILED) from None
         with response:
             body = self._read_body(response, where)
         status = response.status_code
         if status < 400 or status in call.accept_status:
             return t.HttpAnswer(status=status, headers={k.lower(): v for k, v in response.headers.items()},
                                 body=body, url=response.url, attempts=attempt)
-        details = {"status": status, "body": body if not isinstance(body, str) else body[:_ERROR_BODY_CHARS]}
+        details = {"status": status, "body": body if not isinstance(body, str) else body[:_ERROR_BODY_CHARS],
+                   "attempt": attempt}
         if status in call.retry_on_status:
             tries = f"after {attempt} attempts" if attempt >= call.max_attempts else f"(attempt {attempt})"
             raise ApplicationError(f"{where} answered {status} {tries}", details, type=t.HTTP_STATUS_RETRYABLE,

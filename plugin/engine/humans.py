@@ -66,7 +66,8 @@ def check_resolve(request: HumanRequest | None, update: ResolveInput) -> None:
     if update.resolution not in request.resolutions:
         raise ApplicationError(
             f"Resolution {update.resolution!r} is not allowed; choose one of {request.resolutions}",
-            {"field": "resolution", "allowed": request.resolutions},
+            {"fields": {"resolution": [f"Must be one of: {', '.join(request.resolutions)}."]},
+             "allowed": request.resolutions},
             type=INVALID,
         )
     if any(d.actor == who.user.lower() for d in request.decisions):
@@ -122,7 +123,8 @@ def apply_decision(request: HumanRequest, update: ResolveInput, now: str) -> Non
     """Record a decision and close the request when it settles it (quorum reached or a rejection)."""
     request.decisions.append(
         Decision(actor=update.identity.user.lower(), resolution=update.resolution, at=now,
-                 comment=update.comment, payload=dict(update.payload))
+                 comment=update.comment, payload=dict(update.payload), via=update.identity.via,
+                 issuer=update.identity.issuer)
     )
     votes = sum(1 for d in request.decisions if d.resolution == update.resolution)
     if update.resolution in request.rejecting_resolutions or votes >= request.required_approvals:

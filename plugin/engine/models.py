@@ -33,11 +33,17 @@ class RunInput:
 
 @dataclass
 class Identity:
-    """Who is acting, as the host named them (user email and groups), and whether with an admin key."""
+    """Who is acting (user email and groups), whether with an admin key, and how that was proven.
+
+    ``via`` is ``oidc`` (a user token), ``proxy`` (an identity-aware proxy's assertion), ``headers`` (trusted
+    headers) or ``link`` (a signed approval link); ``issuer`` the token's issuer where there is one.
+    """
 
     user: str = ""
     groups: list[str] = field(default_factory=list)
     is_admin: bool = False
+    via: str = ""
+    issuer: str = ""
 
 
 FORM_FIELD_TYPES = ("string", "number", "integer", "boolean", "select")
@@ -92,6 +98,8 @@ class Decision:
     at: str
     comment: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+    via: str = ""
+    issuer: str = ""
 
 
 @dataclass

@@ -2,15 +2,85 @@
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from datetime import datetime, timedelta
 from typing import Any
 
+from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from plugin.engine.models import FORM_FIELD_TYPES, AssignRequest, FormField, HumanRequest
 
+STRICT_OPTION_TYPES_PATCH = "strict-request-option-types"
+_OPTION_TYPES = typing.get_type_hints(AssignRequest)
+_WORDS = {str: "a string", bool: "true or false", int: "a whole number", float: "a number", dict: "an object",
+          list: "a list"}
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a JSON value fits a field type without conversion (a string is never a list)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is Any:
+        return True
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_fits(v, item) for v in value)
+    if origin is dict or hint is dict:
+        return isinstance(value, dict)
+    if dataclasses.is_dataclass(hint):  # e.g. a form field: as an object, each of its fields must fit too
+        if isinstance(value, hint):
+            return True
+        hints = typing.get_type_hints(hint)
+        return isinstance(value, dict) and set(value) <= set(hints) and \
+            all(_fits(v, hints[k]) for k, v in value.items())
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(hint) if a is not type(None))
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return "a list of form fields" if dataclasses.is_dataclass(item) else f"a list of {_describe(item)[2:]}s"
+    return _WORDS.get(origin or hint, getattr(hint, "__name__", str(hint)))
+
+
+def option_problems(fields: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, message) for each request option of the wrong type or missing, before any conversion.
+
+    The converter would turn ``"groups": "managers"`` into the groups m, a, n...: refuse it instead.
+    """
+    problems = []
+    for name, hint in _OPTION_TYPES.items():
+        if name not in fields:
+            if name in ("name", "resolutions"):
+                problems.append((name, "is required"))
+            continue
+        if not _fits(fields[name], hint):
+            problems.append((name, f"must be {_describe(hint)}, not {type(fields[name]).__name__} "
+                                   f"{str(fields[name])[:40]!r}"))
+    for name in sorted(set(fields) - set(_OPTION_TYPES)):
+        problems.append((name, "is not a request option"))
+    return problems
+
 
 def _problems(options: AssignRequest) -> list[str]:
+    problems = [f"{name} {message}" for name, message in option_problems(
+        {f.name: getattr(options, f.name) for f in dataclasses.fields(options)})]
+    # Runs that started before this check went on with such options; replaying them must not fail here.
+    if problems and (not workflow.in_workflow() or workflow.patched(STRICT_OPTION_TYPES_PATCH)):
+        return problems
     problems = []
     if not options.name.strip():
         problems.append("name is empty")

@@ -51,11 +51,15 @@ class SnapshotUpdate:
 
 
 def failure_summary(exc: BaseException) -> dict[str, Any]:
-    """The innermost cause's type and message, and the step (activity or child workflow) that failed."""
+    """The innermost cause's type and message, and the step that failed: a node-based run's step id, else
+    the activity or child workflow."""
     step = None
     cause: BaseException = exc
     while True:
-        if step is None and isinstance(cause, ActivityError):
+        named = cause.details[0] if isinstance(cause, ApplicationError) and cause.details else None
+        if step is None and isinstance(named, dict) and isinstance(named.get("step"), str):
+            step = named["step"]  # a node-based run names the step that failed
+        elif step is None and isinstance(cause, ActivityError):
             step = cause.activity_type
         elif step is None and isinstance(cause, ChildWorkflowError):
             step = cause.workflow_type
@@ -79,6 +83,9 @@ class SnapshotActivities:
         self._snapshots.put(update.doc, update.start_ms, update.seq)
 
 
+RUNS_ENDED = "workflows_runs_ended"
+
+
 class RunSnapshotInterceptor(Interceptor):
     """Install on the worker: ``Worker(..., interceptors=[RunSnapshotInterceptor()])``."""
 
@@ -99,6 +106,7 @@ def _doc(status: str, **extra: Any) -> dict[str, Any]:
         "query": attrs.get(sa.QUERY), "started_by": attrs.get(sa.STARTED_BY), "app": attrs.get(sa.APP) or None,
         "retry_of": attrs.get(sa.RETRY_OF), "status": status, "input": workflow.memo_value("input", None),
         "definition_version": workflow.memo_value("definition_version", None), "output": None, "error": None,
+        "origin": workflow.memo_value("origin", None),
         "started_at": info.workflow_start_time.isoformat(), "ended_at": None, "audit": audit, **extra,
     }
 
@@ -107,6 +115,9 @@ async def _publish(status: str, **extra: Any) -> None:
     info = workflow.info()
     if status not in ("running", "waiting"):
         extra["ended_at"] = workflow.now().isoformat()
+        # the SDK's metric meter records nothing while replaying, so each end is counted once
+        workflow.metric_meter().create_counter(RUNS_ENDED, "Runs that ended, by query and status").add(
+            1, {"query": str(info.typed_search_attributes.get(sa.QUERY) or ""), "status": status})
     update = SnapshotUpdate(doc=_doc(status, **extra), start_ms=int(info.workflow_start_time.timestamp() * 1000),
                             seq=info.get_current_history_length())
     await workflow.execute_local_activity(PUBLISH_ACTIVITY, update, start_to_close_timeout=PUBLISH_TIMEOUT)

@@ -8,12 +8,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from plugin.config import Settings
 from plugin.engine.activities import ReadModelActivities
 from plugin.engine.http_activity import HttpActivities
 from plugin.engine.run_snapshots import RunSnapshotInterceptor, SnapshotActivities
+from plugin.identity.links import link_signer
 from plugin.search_attributes import register_search_attributes
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
@@ -29,7 +31,8 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
                  inbox: Inbox) -> Worker:
     """A worker for the workspace's workflows with activities bound to the configured Redis."""
     snapshots = RunSnapshots(inbox.redis)
-    activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url, snapshots)
+    activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url, snapshots,
+                                     link_signer(settings, inbox.redis))
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -42,6 +45,15 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
     )
 
 
+def metrics_runtime(address: str | None) -> Runtime | None:
+    """An SDK runtime whose Prometheus exporter serves the worker's metrics (the SDK's own: task and
+    activity latencies, slots, polls... and ``workflows_runs_ended``) at ``address``; None without one."""
+    if not address:
+        return None
+    exporter = PrometheusConfig(bind_address=address, counters_total_suffix=True)
+    return Runtime(telemetry=TelemetryConfig(metrics=exporter))
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
                      on_ready: Callable[[], None] | None = None) -> None:
     """Connect, register search attributes, and poll until ``stop`` is set (or forever).
@@ -49,7 +61,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
     ``on_ready`` is called once the worker is polling.
     """
     workspace = load_workspaces(settings.workspaces)
-    client = await connect_client(settings)
+    client = await connect_client(settings, runtime=metrics_runtime(settings.worker_metrics_address))
     await register_search_attributes(client)
     inbox = Inbox(connect_redis(settings))
     with ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity") as executor:

@@ -75,25 +75,44 @@ class Cursor:
 
     @classmethod
     def decode(cls, raw: str, filters: RunFilters) -> Cursor:
-        """Read a cursor; a ValidationFailed naming ``cursor`` when it is not one of ours or the filters changed."""
+        """Read a cursor; a ValidationFailed naming ``cursor`` when it is not one of ours or the filters changed.
+
+        Every field is checked for type and range: a crafted cursor never reaches a visibility query."""
         try:
             data = json.loads(base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)))
-            cursor = cls(**data)
-            assert cursor.phase in (OPEN_PHASE, CLOSED_PHASE) and isinstance(cursor.as_of, int)
-            assert all(isinstance(i, str) for i in cursor.seen)
-        except Exception:  # any malformed cursor is the caller's mistake
+        except (ValueError, UnicodeError):
+            data = None
+        cursor = cls(**data) if isinstance(data, dict) and set(data) == _CURSOR_FIELDS else None
+        if cursor is None or not cursor.is_valid():
             raise ValidationFailed("cursor: Not a cursor from this API.",
-                                   {"fields": {"cursor": ["Not a cursor from this API."]}}) from None
+                                   {"fields": {"cursor": ["Not a cursor from this API."]}})
         if cursor.filters != filters.digest():
             raise ValidationFailed("cursor: This cursor was made for other filters; start again without it.",
                                    {"fields": {"cursor": ["Made for other filters."]}})
         return cursor
 
+    def is_valid(self) -> bool:
+        """Fields of the right types, times within the years 2000..2200, a bounded list of seen ids."""
+        def moment(value: Any, optional: bool) -> bool:
+            if value is None:
+                return optional
+            return type(value) is int and _EARLIEST <= value <= _LATEST
+        return (isinstance(self.filters, str) and self.phase in _PHASES and moment(self.as_of, False)
+                and moment(self.start, True) and moment(self.close, True) and isinstance(self.seen, list)
+                and len(self.seen) <= _MAX_SEEN and all(isinstance(i, str) and 0 < len(i) <= 1000 for i in self.seen))
 
-def quoted(value: str) -> str:
+
+_CURSOR_FIELDS = {"filters", "as_of", "phase", "start", "close", "seen"}
+_PHASES = (OPEN_PHASE, CLOSED_PHASE)
+_EARLIEST, _LATEST = 946_684_800 * 10**9, 7_258_118_400 * 10**9  # 2000-01-01, 2200-01-01
+_MAX_SEEN = 1000
+
+
+def quoted(value: str, field: str = "value") -> str:
     """A visibility query string literal; values with quotes or backslashes never reach a query."""
     if any(c in value for c in "'\"\\") or any(ord(c) < 32 for c in value):
-        raise ValidationFailed(f"{value[:40]!r} may not contain quotes, backslashes or control characters")
+        message = "May not contain quotes, backslashes or control characters."
+        raise ValidationFailed(f"{value[:40]!r}: {message}", {"fields": {field: [message]}})
     return f"'{value}'"
 
 
@@ -112,11 +131,11 @@ def base_query(filters: RunFilters, task_queue: str) -> str:
     if filters.status:
         clauses.append(f"({_STATUS_CLAUSES[filters.status]})")
     if filters.query:
-        clauses.append(f"{sa.QUERY.name} = {quoted(filters.query)}")
+        clauses.append(f"{sa.QUERY.name} = {quoted(filters.query, 'query')}")
     if filters.workflow:
-        clauses.append(f"WorkflowType = {quoted(filters.workflow)}")
+        clauses.append(f"WorkflowType = {quoted(filters.workflow, 'workflow')}")
     if filters.started_by:
-        clauses.append(f"{sa.STARTED_BY.name} = {quoted(filters.started_by)}")
+        clauses.append(f"{sa.STARTED_BY.name} = {quoted(filters.started_by, 'started_by')}")
     if filters.since:
         clauses.append(f"StartTime >= '{filters.since.astimezone(UTC).isoformat()}'")
     if filters.until:

@@ -97,6 +97,16 @@ async def _answer_from_state(handle: Any, update_name: str, arg: Any, timed_out:
     return Conflict(f"Request {arg.request_id} can no longer be decided: its run has ended")
 
 
+async def current_request(client: Client, request_id: str) -> HumanRequest | None:
+    """The request as its run holds it now (None when the run or the request cannot be read)."""
+    try:
+        state = await client.get_workflow_handle(run_id_of(request_id)).query(
+            "run_state", result_type=RunState, rpc_timeout=timedelta(seconds=5))
+    except Exception:  # no such run, or it cannot be read now
+        return None
+    return next((r for r in state.requests if r.id == request_id), None)
+
+
 async def open_run_requests(client: Client, task_queue: str, concurrency: int = 16,
                             query_timeout: float = 10.0) -> list[HumanRequest]:
     """Every request held by the open runs on the task queue, read from the workflows themselves."""

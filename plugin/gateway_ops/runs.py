@@ -19,6 +19,7 @@ from temporalio.exceptions import CancelledError, TerminatedError, WorkflowAlrea
 from temporalio.exceptions import TimeoutError as TemporalTimeout
 from temporalio.service import RPCError, RPCStatusCode
 
+from plugin import metrics
 from plugin import search_attributes as sa
 from plugin.engine.models import HumanRequest, RunInput, RunState
 from plugin.engine.run_snapshots import failure_summary
@@ -100,8 +101,10 @@ async def start_run(client: Client, spec: StartSpec) -> StartResult:
     except WorkflowAlreadyStartedError:  # a unique id whose run has ended: that run is the answer
         return StartResult(run_id=spec.run_id, started=False)
     response = getattr(handle, "_start_workflow_response", None)  # the SDK keeps the server's answer here
-    return StartResult(run_id=handle.id, started=bool(response.started) if response is not None else True,
-                       temporal_run_id=handle.result_run_id)
+    started = bool(response.started) if response is not None else True
+    if started:
+        metrics.RUNS_STARTED.labels(spec.inp.query).inc()
+    return StartResult(run_id=handle.id, started=started, temporal_run_id=handle.result_run_id)
 
 
 def _ending(exc: WorkflowFailureError) -> RunOutcome:
@@ -141,6 +144,11 @@ async def wait_for_outcome(client: Client, run_id: str, seconds: float,
         result.cancel()
 
 
+async def responded(client: Client, run_id: str) -> RunOutcome | None:
+    """A node-based run's ``respond`` answer (status ``responded``) if a respond step has run, else None."""
+    return await _responded(client.get_workflow_handle(run_id))
+
+
 async def _responded(handle: Any) -> RunOutcome | None:
     try:
         answer = await handle.query("respond_value", rpc_timeout=timedelta(seconds=2))
@@ -171,6 +179,7 @@ async def describe_run(client: Client, run_id: str, with_state: bool = True,
         "query": attrs.get(sa.QUERY), "started_by": attrs.get(sa.STARTED_BY), "app": attrs.get(sa.APP) or None,
         "retry_of": attrs.get(sa.RETRY_OF), "status": status, "input": memo.get("input"),
         "definition_version": memo.get("definition_version"), "output": None, "error": None,
+        "origin": memo.get("origin"),
         "started_at": desc.start_time.isoformat() if desc.start_time else None,
         "ended_at": desc.close_time.isoformat() if desc.close_time else None, "audit": [],
     }

@@ -2,44 +2,73 @@
 
 from __future__ import annotations
 
-import json
+import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from plugin.engine.registry import registered_workflows
-from plugin.errors import ConfigError
-from plugin.workspace.definitions import check_definitions
+from plugin.engine.interpreter.templates import has_template
+from plugin.engine.net_guard import ForbiddenAddress, Guard, parse_allow_list
+from plugin.workspace.definitions import LoadedDefinition
 
 
 @dataclass
 class CheckReport:
-    """What a check found: problems (one line each) and what was valid."""
+    """What a check found: problems and warnings (one line each) and what was valid."""
 
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     definitions: int = 0
     queries: int = 0
 
 
-def check_workspaces(folders: list[Path]) -> CheckReport:
-    """Every problem in the folders' definitions (all of them), then in their queries."""
-    from plugin.workspace.loader import _import_modules, load_workspaces
+def check_workspaces(folders: list[Path], allow_hosts: Iterable[str] = (), guard: Guard | None = None
+                     ) -> CheckReport:
+    """Every problem in the folders (workspace files, definitions, queries) in one pass, and warnings for
+    ``http`` steps that the outbound guard will refuse at run time."""
+    from plugin.workspace.loader import inspect_workspaces
 
-    report = CheckReport()
-    for folder in folders:
-        source = folder / "workspace.json"
-        try:
-            data = json.loads(source.read_text())
-            _import_modules(folder, data.get("python_modules", []) if isinstance(data, dict) else [], source)
-        except (OSError, ValueError) as exc:
-            report.problems.append(f"{source}: cannot be read: {exc}")
-        except ConfigError as exc:
-            report.problems.append(exc.message)
-    loaded, problems = check_definitions(folders, set(registered_workflows()))
-    report.problems += [str(p) for p in problems]
-    report.definitions = len(loaded)
-    if not report.problems:
-        try:
-            report.queries = len(load_workspaces(folders).queries)
-        except ConfigError as exc:
-            report.problems.append(exc.message)
+    workspace, problems = inspect_workspaces(folders)
+    guard = guard or Guard(allow=parse_allow_list(allow_hosts))
+    report = CheckReport(problems=[str(p) for p in problems], definitions=len(workspace.definitions),
+                         queries=len(workspace.queries))
+    for definition in workspace.definitions.values():
+        report.warnings += _inside_network_warnings(definition, guard)
     return report
+
+
+def _http_steps(steps: Any) -> Iterable[dict[str, Any]]:
+    for step in steps if isinstance(steps, list) else []:
+        if not isinstance(step, dict):
+            continue
+        if step.get("kind") == "http":
+            yield step
+        for key in ("steps", "else", "on_error"):
+            yield from _http_steps(step.get(key))
+        for group in ("cases", "branches"):
+            for part in step.get(group) or []:
+                if isinstance(part, dict):
+                    yield from _http_steps(part.get("steps"))
+
+
+def _inside_network_warnings(definition: LoadedDefinition, guard: Guard) -> list[str]:
+    """A warning for each http step whose fixed URL resolves inside the network and is not allowed."""
+    warnings = []
+    for step in _http_steps(definition.content.get("steps")):
+        url = step.get("url")
+        if not isinstance(url, str) or has_template(url):
+            continue  # known only at run time
+        parts = urlsplit(url)
+        if not parts.hostname:
+            continue
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            guard.addresses(parts.hostname, port)
+        except ForbiddenAddress as exc:
+            warnings.append(f"{definition.source}: step {step.get('id')!r}: url: {exc} (it will be refused "
+                            "at run time)")
+        except (ConnectionError, ValueError, ipaddress.AddressValueError):
+            continue  # not resolvable from here: nothing to say
+    return warnings

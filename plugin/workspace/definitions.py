@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from plugin.engine.interpreter.validate import Problem, validate_definition
 from plugin.engine.interpreter.workflow import NodeWorkflow  # noqa: F401  registers node_workflow
 from plugin.engine.models import RunInput
 from plugin.errors import ConfigError
+from plugin.workspace.schema_check import definition_schema_problems
 
 DEFINITIONS_DIR = "definitions"
 
@@ -72,6 +73,19 @@ def _called(content: dict[str, Any]) -> set[str]:
     return found
 
 
+def _root(field: str) -> str:
+    return field.split(".")[0].split("[")[0].split(",")[0]
+
+
+def _merged(semantic: list[Problem], structural: list[Problem]) -> list[Problem]:
+    """Each problem once: the validator's (which knows the step kind's rules) over the schema's at one place.
+    A step whose kind is unknown gets no schema problems: its other fields cannot be judged."""
+    taken = {(p.step, _root(p.field)) for p in semantic}
+    unknown_kind = {p.step for p in semantic if p.field == "kind"}
+    return semantic + [p for p in structural if (p.step, _root(p.field)) not in taken
+                       and p.step not in unknown_kind]
+
+
 def check_definitions(folders: Iterable[Path], workflows: set[str] | None = None
                       ) -> tuple[dict[str, LoadedDefinition], list[Problem]]:
     """Read and validate every definition in the folders; returns the valid ones and every problem."""
@@ -91,7 +105,8 @@ def check_definitions(folders: Iterable[Path], workflows: set[str] | None = None
     known = {did for did, (_, content) in raw.items() if isinstance(content, dict)}
     valid: dict[str, tuple[Path, dict[str, Any]]] = {}
     for did, (path, content) in raw.items():
-        found = validate_definition(content, str(path), workflows, known)
+        found = [replace(p, definition=did) for p in _merged(
+            validate_definition(content, str(path), workflows, known), definition_schema_problems(content, str(path)))]
         problems += found
         if not found:
             valid[did] = (path, content)
@@ -104,7 +119,8 @@ def check_definitions(folders: Iterable[Path], workflows: set[str] | None = None
             if callee in linked:
                 continue
             if callee not in valid:
-                problems.append(Problem(str(path), "", "call", f"calls definition {callee!r}, which is not valid"))
+                problems.append(Problem(str(path), "", "call", f"calls definition {callee!r}, which is not valid",
+                                        definition=did))
                 break
             linked[callee] = valid[callee][1]
             todo += sorted(_called(valid[callee][1]))
@@ -124,18 +140,19 @@ def load_definitions(folders: Iterable[Path], workflows: set[str] | None = None)
     return loaded
 
 
-def definition_query_spec(spec: Any, where: str, definitions: dict[str, LoadedDefinition]
+def definition_query_spec(spec: Any, definitions: dict[str, LoadedDefinition]
                           ) -> tuple[Any, LoadedDefinition | None]:
     """For a query naming ``"definition"``: the spec as a ``node_workflow`` query (input schema from the
-    definition unless the query gives one) and the definition. Other specs pass through unchanged."""
+    definition unless the query gives one) and the definition. Other specs pass through unchanged.
+    ValueError (in plain words) when the definition is not there."""
     if not isinstance(spec, dict) or "definition" not in spec:
         return spec, None
     if "workflow" in spec:
-        raise ConfigError(f"{where}: give 'workflow' or 'definition', not both")
+        raise ValueError("give 'workflow' or 'definition', not both")
     definition = definitions.get(spec["definition"])
     if definition is None:
         known = ", ".join(sorted(definitions)) or "none"
-        raise ConfigError(f"{where}: unknown definition {spec['definition']!r} (definitions: {known})")
+        raise ValueError(f"unknown definition {spec['definition']!r} (valid definitions: {known})")
     resolved = {k: v for k, v in spec.items() if k != "definition"}
     resolved["workflow"] = NODE_WORKFLOW
     resolved.setdefault("input", definition.input_schema)

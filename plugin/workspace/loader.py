@@ -6,15 +6,17 @@ A workspace is a folder with ``workspace.json``::
      "queries": {"submit_expense": {"label": "...", "description": "...", "workflow": "expense_approval",
                                     "input": {JSON Schema}, "mode": "async",
                                     "run_id": "random" | "expense-{employee}-{invoice}",
-                                    "wait_seconds": 10, "timeout_seconds": 86400}}}
+                                    "wait_seconds": 10, "timeout_seconds": 86400,
+                                    "output": {JSON Schema}}}}
 
 ``mode`` ``sync`` makes a trigger wait ``wait_seconds`` (default 10, at most 60) for the output unless the
 caller passes ``?wait``. ``run_id`` is ``random`` or a business-key template over required input
 properties: a trigger while a run of that id is open returns the open run. ``timeout_seconds`` bounds the
-whole run (Temporal's execution timeout).
+whole run (Temporal's execution timeout). ``output`` (optional) is the JSON Schema of the run's output: the
+typed operation of the query in /openapi.json documents it.
 
-Python modules are imported from the workspace folder. A mistake fails the load with a ConfigError naming
-the file and the query.
+The file's shape is checked against ``schemas/workspace.schema.json``. Python modules are imported from the
+workspace folder. Every mistake is reported at once, naming the file, the query and the field.
 """
 
 from __future__ import annotations
@@ -23,16 +25,18 @@ import importlib
 import json
 import string
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from marshmallow import Schema
 
+from plugin.engine.interpreter.validate import Problem
 from plugin.engine.registry import registered_workflows
 from plugin.errors import ConfigError
-from plugin.workspace.definitions import LoadedDefinition, definition_query_spec, load_definitions
-from plugin.workspace.json_schema import schema_from_json_schema
+from plugin.workspace.definitions import LoadedDefinition, check_definitions, definition_query_spec
+from plugin.workspace.json_schema import check_json_schema, schema_from_json_schema
+from plugin.workspace.schema_check import workspace_schema_problems
 
 MODES = ("async", "sync")
 RANDOM_RUN_ID = "random"
@@ -56,6 +60,7 @@ class Query:
     wait_seconds: int = 0
     timeout_seconds: int | None = None
     definition: LoadedDefinition | None = None  # node-based queries: the definition they run
+    output_json_schema: dict[str, Any] | None = None  # what a completed run answers, when the workspace says
 
 
 @dataclass(frozen=True)
@@ -67,57 +72,86 @@ class Workspace:
     definitions: dict[str, LoadedDefinition] = field(default_factory=dict)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path) -> tuple[dict[str, Any] | None, Problem | None]:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"{path}: not found") from None
+        return None, Problem(str(path), "", "", "not found")
+    except OSError as exc:
+        return None, Problem(str(path), "", "", f"cannot be read ({exc.strerror})")
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return None, Problem(str(path), "", "", f"not valid JSON ({exc.msg} at line {exc.lineno})")
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: must hold a JSON object")
-    return data
+        return None, Problem(str(path), "", "", "must hold a JSON object")
+    return data, None
 
 
-def _import_modules(folder: Path, names: Any, source: Path) -> None:
+def _import_modules(folder: Path, names: Any, source: Path) -> list[Problem]:
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ConfigError(f"{source}: 'python_modules' must be a list of module names")
+        return []  # the schema reports it
     if names and str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
+    problems = []
     for name in names:
         try:
             importlib.import_module(name)
         except ImportError as exc:
-            raise ConfigError(f"{source}: python module {name!r} cannot be imported: {exc}") from exc
+            problems.append(Problem(str(source), "", "python_modules",
+                                    f"python module {name!r} cannot be imported: {exc}"))
+    return problems
 
 
-def _query(name: str, spec: Any, source: Path, workflows: dict[str, type]) -> Query:
-    where = f"{source}: query {name!r}"
-    if not isinstance(spec, dict):
-        raise ConfigError(f"{where}: must be an object")
+def _query(name: str, spec: dict[str, Any], source: Path, workflows: dict[str, type],
+           definitions: dict[str, LoadedDefinition], broken_definitions: set[str]
+           ) -> tuple[Query | None, list[tuple[str, str]]]:
+    """The query, or None with (field, message) for each thing wrong with it."""
+    found: list[tuple[str, str]] = []
+    try:
+        spec, definition = definition_query_spec(spec, definitions)
+    except ValueError as exc:
+        if spec.get("definition") in broken_definitions:
+            return None, []  # its own problems are reported with its file; saying "unknown" would mislead
+        return None, [("definition", str(exc))]
     workflow = spec.get("workflow")
-    if workflow not in workflows:
+    if "workflow" in spec and workflow not in workflows:
         known = ", ".join(sorted(workflows)) or "none"
-        raise ConfigError(f"{where}: unknown workflow {workflow!r} (registered: {known})")
+        found.append(("workflow", f"unknown workflow {workflow!r} (registered: {known})"))
     mode = spec.get("mode", "async")
     if mode not in MODES:
-        raise ConfigError(f"{where}: mode must be one of {MODES}, not {mode!r}")
+        found.append(("mode", f"must be one of {MODES}, not {mode!r}"))
     json_schema = spec.get("input", {"type": "object", "properties": {}})
-    input_schema = schema_from_json_schema(json_schema, f"{where} input")
+    input_schema = None
+    try:
+        input_schema = schema_from_json_schema(json_schema, "input")
+    except ConfigError as exc:
+        field, _, message = exc.message.partition(": ")
+        found.append((field, message))
+    values: dict[str, Any] = {}
     default_wait = DEFAULT_SYNC_WAIT if mode == "sync" else 0
+    checks = {
+        "run_id": lambda: _run_id_template(spec.get("run_id", RANDOM_RUN_ID), json_schema),
+        "wait_seconds": lambda: _whole_seconds(spec.get("wait_seconds", default_wait), 0, MAX_WAIT_SECONDS),
+        "timeout_seconds": lambda: _whole_seconds(spec.get("timeout_seconds"), 1, 10 * 365 * 86400),
+    }
+    for field, check in checks.items():
+        try:
+            values[field] = check()
+        except ValueError as exc:
+            found.append((field, str(exc)))
+    output = spec.get("output")
+    if output is not None:
+        try:
+            check_json_schema(output, "output")
+        except ConfigError as exc:
+            found.append(("output", exc.message.partition(": ")[2] or exc.message))
+    if found or input_schema is None or not isinstance(workflow, str):
+        return None, found or [("workflow", "needs 'workflow' or 'definition'")]
     return Query(
-        name=name,
-        label=str(spec.get("label") or name),
-        description=str(spec.get("description") or ""),
-        workflow=workflow,
-        input_json_schema=json_schema,
-        input_schema=input_schema,
-        mode=mode,
-        source=source,
-        run_id_template=_run_id_template(spec.get("run_id", RANDOM_RUN_ID), json_schema, where),
-        wait_seconds=_whole_seconds(spec, "wait_seconds", default_wait, 0, MAX_WAIT_SECONDS, where),
-        timeout_seconds=_whole_seconds(spec, "timeout_seconds", None, 1, 10 * 365 * 86400, where),
-    )
+        name=name, label=str(spec.get("label") or name), description=str(spec.get("description") or ""),
+        workflow=workflow, input_json_schema=json_schema, input_schema=input_schema, mode=mode, source=source,
+        run_id_template=values["run_id"], wait_seconds=values["wait_seconds"],
+        timeout_seconds=values["timeout_seconds"], definition=definition, output_json_schema=output,
+    ), []
 
 
 def template_fields(template: str) -> list[str]:
@@ -125,64 +159,84 @@ def template_fields(template: str) -> list[str]:
     return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
 
 
-def _run_id_template(raw: Any, json_schema: dict[str, Any], where: str) -> str | None:
+def _run_id_template(raw: Any, json_schema: dict[str, Any]) -> str | None:
     """None for random ids; else a template whose placeholders are required input properties."""
     if raw == RANDOM_RUN_ID:
         return None
     if not isinstance(raw, str) or not raw.strip():
-        raise ConfigError(f"{where}: run_id must be 'random' or a template such as 'expense-{{invoice}}'")
+        raise ValueError("must be 'random' or a template such as 'expense-{invoice}'")
     try:
         parsed = list(string.Formatter().parse(raw))
     except ValueError as exc:
-        raise ConfigError(f"{where}: run_id template {raw!r} is not valid: {exc}") from None
+        raise ValueError(f"template {raw!r} is not valid: {exc}") from None
     names = [name for _, name, _, _ in parsed if name is not None]
     if not names:
-        raise ConfigError(f"{where}: run_id template {raw!r} has no {{placeholder}}; every run would share one id")
+        raise ValueError(f"template {raw!r} has no {{placeholder}}; every run would share one id")
     required = set(json_schema.get("required", []))
     properties = json_schema.get("properties", {})
     for _, name, spec, conversion in parsed:
         if name is None:
             continue
         if spec or conversion:
-            raise ConfigError(f"{where}: run_id placeholder {{{name}}} may not carry a format or conversion")
+            raise ValueError(f"placeholder {{{name}}} may not carry a format or conversion")
         if name not in properties:
-            raise ConfigError(f"{where}: run_id placeholder {{{name}}} is not an input property "
-                              f"(properties: {', '.join(sorted(properties)) or 'none'})")
+            raise ValueError(f"placeholder {{{name}}} is not an input property "
+                             f"(properties: {', '.join(sorted(properties)) or 'none'})")
         if name not in required and "default" not in properties[name]:
-            raise ConfigError(f"{where}: run_id placeholder {{{name}}} must be a required input property")
+            raise ValueError(f"placeholder {{{name}}} must be a required input property")
         if properties[name].get("type") not in ("string", "integer", "number", "boolean"):
-            raise ConfigError(f"{where}: run_id placeholder {{{name}}} must be a string, number or boolean")
+            raise ValueError(f"placeholder {{{name}}} must be a string, number or boolean")
     return raw
 
 
-def _whole_seconds(spec: dict[str, Any], key: str, default: int | None, low: int, high: int,
-                   where: str) -> Any:
-    value = spec.get(key, default)
+def _whole_seconds(value: Any, low: int, high: int) -> Any:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"{where}: {key} must be a whole number of seconds from {low} to {high}, not {value!r}")
+        raise ValueError(f"must be a whole number of seconds from {low} to {high}, not {value!r}")
     return value
 
 
-def load_workspaces(folders: tuple[Path, ...] | list[Path]) -> Workspace:
-    """Load every workspace folder into one registry of queries and workflows."""
-    specs: list[tuple[Path, dict[str, Any]]] = []
+def inspect_workspaces(folders: tuple[Path, ...] | list[Path]) -> tuple[Workspace, list[Problem]]:
+    """Load what is valid in the folders and list every problem (files, definitions, queries) in one pass."""
+    problems: list[Problem] = []
+    specs: list[tuple[Path, dict[str, Any], list[Problem]]] = []
     for folder in folders:
         source = folder / "workspace.json"
-        data = _read(source)
-        _import_modules(folder, data.get("python_modules", []), source)
-        specs.append((source, data))
+        data, unreadable = _read(source)
+        if data is None:
+            problems.append(unreadable)
+            continue
+        schema_found = workspace_schema_problems(data, str(source))
+        problems += [p for p in schema_found if not p.query or not p.field]
+        problems += _import_modules(folder, data.get("python_modules", []), source)
+        specs.append((source, data, schema_found))
     workflows = registered_workflows()
-    definitions = load_definitions(folders, set(workflows))
+    definitions, definition_problems = check_definitions(folders, set(workflows))
+    problems += definition_problems
+    broken = {p.definition for p in definition_problems} - set(definitions)
     queries: dict[str, Query] = {}
-    for source, data in specs:
+    for source, data, schema_found in specs:
         raw_queries = data.get("queries", {})
-        if not isinstance(raw_queries, dict):
-            raise ConfigError(f"{source}: 'queries' must be an object of name -> query")
-        for name, spec in raw_queries.items():
+        for name, spec in raw_queries.items() if isinstance(raw_queries, dict) else ():
+            structural = [p for p in schema_found if p.query == name and p.field]
+            found: list[tuple[str, str]] = []
             if name in queries:
-                raise ConfigError(f"{source}: query {name!r} is also defined in {queries[name].source}")
-            spec, definition = definition_query_spec(spec, f"{source}: query {name!r}", definitions)
-            queries[name] = replace(_query(name, spec, source, workflows), definition=definition)
-    return Workspace(queries=queries, workflows=workflows, definitions=definitions)
+                found.append(("", f"is also defined in {queries[name].source}"))
+            elif isinstance(spec, dict) and not structural:
+                query, found = _query(name, spec, source, workflows, definitions, broken)
+                if query is not None:
+                    queries[name] = query
+            problems += structural + [Problem(str(source), "", f, m, query=name) for f, m in found]
+    return Workspace(queries=queries, workflows=workflows, definitions=definitions), problems
+
+
+def load_workspaces(folders: tuple[Path, ...] | list[Path]) -> Workspace:
+    """Load every workspace folder into one registry of queries and workflows; ConfigError listing every
+    problem when anything is wrong (the worker and the API refuse to start on what ``check`` reports)."""
+    workspace, problems = inspect_workspaces(folders)
+    if problems:
+        lines = "\n  ".join(str(p) for p in problems)
+        raise ConfigError(f"{len(problems)} problem(s) in workspace files:\n  {lines}",
+                          {"problems": [p.__dict__ for p in problems]})
+    return workspace

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from plugin.engine.interpreter import spec
     from plugin.engine.interpreter.runtime import Runner, Scope, StepFailed
     from plugin.engine.models import AssignRequest, RunInput
+    from plugin.engine.request_options import STRICT_OPTION_TYPES_PATCH, option_problems
 
 Step = dict[str, Any]
 DEFAULT_HTTP_TIMEOUT = 30.0
@@ -31,7 +32,9 @@ def _failure_of(step: Step, exc: BaseException, what: str, retryable: bool = Fal
     cause = exc.__cause__ if exc.__cause__ is not None else exc
     if isinstance(cause, ApplicationError):
         details = cause.details[0] if cause.details else None
-        return StepFailed(step["id"], cause.message, cause.type or "Error", details, retryable=retryable)
+        tries = details.get("attempt") if isinstance(details, dict) else None
+        return StepFailed(step["id"], cause.message, cause.type or "Error", details, retryable=retryable,
+                          attempts=tries if isinstance(tries, int) else None)
     if isinstance(cause, TimeoutError):
         return StepFailed(step["id"], f"{what} timed out", "Timeout", retryable=retryable)
     return StepFailed(step["id"], f"{what} failed: {cause}", type(cause).__name__, retryable=retryable)
@@ -82,6 +85,10 @@ async def run_approval(r: Runner, step: Step, scope: Scope, resume: Any) -> Any:
     """Ask people to decide (every AssignRequest option, by its field name) and wait for the outcome."""
     fields = {name: r.render(step, name, value, scope) for name, value in step.items()
               if name in spec.APPROVAL_FIELDS}
+    wrong = option_problems(fields)
+    if wrong and workflow.patched(STRICT_OPTION_TYPES_PATCH):
+        raise StepFailed(step["id"], "bad request options: " + "; ".join(f"{f} {m}" for f, m in wrong),
+                         "InvalidRequestOptions", retryable=False)
     try:
         options = value_to_type(AssignRequest, fields)
     except (TypeError, ValueError, KeyError) as exc:

@@ -25,13 +25,14 @@ class StepFailed(Exception):
     """A step failed; ``error_type`` is what ``on_error`` handlers and the run's error show."""
 
     def __init__(self, step: str, message: str, error_type: str = "StepFailed",
-                 details: Any = None, retryable: bool = True) -> None:
+                 details: Any = None, retryable: bool = True, attempts: int | None = None) -> None:
         super().__init__(f"step {step!r}: {message}")
         self.step = step
         self.message = message
         self.error_type = error_type
         self.details = details
         self.retryable = retryable
+        self.attempts = attempts  # tries made inside an activity (an http step retries there)
 
     def as_value(self) -> dict[str, Any]:
         """What templates see as ``error`` in an ``on_error`` handler."""
@@ -158,10 +159,14 @@ class Runner:
                 attempts += 1
                 try:
                     output = await self._attempt(self.executors[kind], step, scope, resume)
+                    if kind == "http" and isinstance(output, dict):  # the activity's own tries
+                        attempts = int(output.get("attempts") or attempts)
                     self.host.step_ended(record, "completed", attempts)
                     break
                 except StepFailed as failure:
                     error = failure
+                    if kind == "http" and failure.attempts:
+                        attempts = failure.attempts
                 resume = None
                 if retry and error.retryable and attempts < int(retry.get("max_attempts", 1)):
                     await workflow.sleep(_backoff(retry, attempts))

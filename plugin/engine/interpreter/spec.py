@@ -18,7 +18,7 @@ NODE_WORKFLOW = "node_workflow"
 # Names every template may read.
 BASE_NAMES = frozenset({"input", "steps", "state", "run"})
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-TOP_LEVEL_FIELDS = {"id", "name", "version", "description", "input", "steps", "output", "limits"}
+TOP_LEVEL_FIELDS = {"$schema", "id", "name", "version", "description", "input", "steps", "output", "limits"}
 COMMON_FIELDS = {"id", "kind", "name", "timeout", "retry", "on_error", "save_as"}
 RETRY_FIELDS = {"max_attempts", "initial_interval", "backoff", "max_interval", "retry_on_status"}
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -27,11 +27,18 @@ class Problem:
     step: str
     field: str
     message: str
+    query: str = ""  # workspace.json problems: the query they are in
+    definition: str = ""  # definition files: the id inside, when it has one
 
     def __str__(self) -> str:
-        where = f"step {self.step!r}" if self.step else "definition"
-        return f"{self.file}: {where}: {self.field}: {self.message}" if self.field else \
-            f"{self.file}: {where}: {self.message}"
+        if self.query:
+            where = f"query {self.query!r}: "
+        elif self.step:
+            where = f"step {self.step!r}: "
+        else:
+            where = "" if self.file.endswith("workspace.json") else "definition: "
+        return f"{self.file}: {where}{self.field}: {self.message}" if self.field else \
+            f"{self.file}: {where}{self.message}"
 
 
 class _Checker:
@@ -41,6 +48,7 @@ class _Checker:
         self.definitions = definitions
         self.problems: list[Problem] = []
         self.all_ids: dict[str, int] = {}
+        self.seen_ids: set[str] = set()
         self.globals = frozenset(environment().globals)
 
     def add(self, step: str, field: str, message: str) -> None:
@@ -105,8 +113,10 @@ class _Checker:
         label = sid if isinstance(sid, str) else where
         if not isinstance(sid, str) or not spec.STEP_ID.match(sid):
             self.add(label, "id", "every step needs an id of letters, digits and _ (not starting with a digit)")
-        elif self.all_ids.get(sid, 0) > 1:
-            self.add(label, "id", f"duplicate step id {sid!r}")
+        elif self.all_ids.get(sid, 0) > 1 and sid in self.seen_ids:
+            self.add(label, "id", f"duplicate step id {sid!r}: step ids must be unique in a definition")
+        if isinstance(sid, str):
+            self.seen_ids.add(sid)
         kind = step.get("kind")
         if kind not in spec.KIND_FIELDS:
             self.add(label, "kind", f"unknown step kind {kind!r}; use one of {sorted(spec.KIND_FIELDS)}")

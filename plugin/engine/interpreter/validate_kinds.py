@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from temporalio.converter import value_to_type
+from temporalio.exceptions import ApplicationError
 
 from plugin.engine.interpreter import spec
 from plugin.engine.interpreter.templates import has_template
 from plugin.engine.models import AssignRequest
-from plugin.engine.request_options import check_options
+from plugin.engine.request_options import check_options, option_problems
 from plugin.errors import ConfigError
 from plugin.workspace.json_schema import schema_from_json_schema
 
@@ -74,12 +75,20 @@ def _http(c: _Checker, label: str, step: dict, available: frozenset[str], names:
 
 def _approval(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
     options = {k: v for k, v in step.items() if k in spec.APPROVAL_FIELDS}
-    if any(has_template(v) or (isinstance(v, list | dict) and has_template(str(v))) for v in options.values()):
-        return available  # checked when rendered, at run time
+    templated = {k for k, v in options.items() if has_template(v) or (isinstance(v, list | dict) and
+                                                                     has_template(str(v)))}
+    wrong = [(name, message) for name, message in option_problems(options) if name not in templated]
+    for name, message in wrong:
+        if name in step:  # a missing required field is reported with the step's own fields
+            c.add(label, name, message)
+    if wrong or templated:
+        return available  # the rest is checked when rendered, at run time
     try:
         check_options(value_to_type(AssignRequest, options))
-    except Exception as exc:  # the converter's and check_options' errors both explain the field
-        c.add(label, "approval", f"bad request options: {getattr(exc, 'message', None) or exc}")
+    except ApplicationError as exc:
+        c.add(label, "approval", f"bad request options: {exc.message.split(': ', 1)[-1]}")
+    except (TypeError, ValueError):  # a form field with a key FormField does not have
+        c.add(label, "form", "each form field takes name, label, type, required, options and max_length")
     return available
 
 

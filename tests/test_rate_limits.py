@@ -1,0 +1,59 @@
+"""The app-wide rate limiter: counters in the real Redis, 429 in the error shape with Retry-After."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+from flask import Flask
+
+from plugin.api import rate_limits
+from plugin.api.errors import register_error_handlers
+from plugin.api.rate_limits import keyed, limiter, storage_uri
+
+
+@pytest.fixture
+def limited_app(settings) -> Flask:
+    app = Flask(__name__)
+    rate_limits.init_app(app, settings)
+    register_error_handlers(app)
+    scope = f"test-{uuid.uuid4().hex[:8]}"
+
+    @app.post("/hit/<who>")
+    def by_hit(who: str):
+        rate_limits.hit("2/minute", scope, who)
+        return {"ok": True}
+
+    @app.get("/decorated")
+    @limiter.limit("1/minute", key_func=keyed(scope, lambda: "same caller"))
+    def decorated():
+        return {"ok": True}
+
+    return app
+
+
+def test_the_embedded_redis_socket_is_spelled_the_way_limits_reads_it():
+    assert storage_uri("unix:///data/redis.sock") == "redis+unix:///data/redis.sock"
+    assert storage_uri("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+
+
+def test_hit_allows_the_limit_then_answers_429_with_retry_after_per_identity(limited_app, redis_url):
+    client = limited_app.test_client()
+    assert [client.post("/hit/ann").status_code for _ in range(2)] == [200, 200]
+    over = client.post("/hit/ann")
+    assert over.status_code == 429
+    assert over.json["error"]["code"] == "rate_limited" and "2 per 1 minute" in over.json["error"]["message"]
+    assert 1 <= int(over.headers["Retry-After"]) <= 60
+    assert over.json["error"]["details"]["retry_after"] == int(over.headers["Retry-After"])
+    assert client.post("/hit/bob").status_code == 200  # another identity has its own counter
+    assert redis.Redis.from_url(redis_url).keys(f"{rate_limits.KEY_PREFIX}*"), "counters live in Redis"
+
+
+def test_a_decorated_limit_answers_the_same_error_shape(limited_app):
+    client = limited_app.test_client()
+    assert client.get("/decorated").status_code == 200
+    over = client.get("/decorated")
+    assert over.status_code == 429 and over.json["error"]["code"] == "rate_limited"
+    assert set(over.json["error"]) == {"code", "message", "details"}
+    assert 1 <= int(over.headers["Retry-After"]) <= 60
