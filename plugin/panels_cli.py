@@ -13,8 +13,8 @@ PARTS = ("all", "html", "css", "js", "json")
 
 
 def default_model(model: dict[str, dict[str, str]]) -> dict[str, str]:
-    """The custom widget's Default Model: each key bound to its query's data."""
-    return {key: f"{{{{{spec['bind']}.data}}}}" for key, spec in model.items() if spec.get("bind")}
+    """The custom widget's Default Model: each key with the binding the manifest suggests."""
+    return {key: spec["binding"] for key, spec in model.items() if spec.get("binding")}
 
 
 @click.group()
@@ -47,7 +47,7 @@ def export(name: str, part: str) -> None:
         return
     for title, text in (("HTML", parts["html"]), ("CSS", parts["css"]), ("JS", parts["js"])):
         click.echo(f"===== {title} (paste into the custom widget's {title} tab) =====\n{text}\n")
-    click.echo("===== Default Model (bind each key to the query's data) =====")
+    click.echo("===== Default Model (rename the queries to yours) =====")
     click.echo(json.dumps(default_model(parts["model"]), indent=2))
     for key, spec in parts["model"].items():
         click.echo(f"  {key}: {spec['description']}")

@@ -97,9 +97,14 @@ def test_bound_panels_in_the_dev_host_run_the_flow_through_trigger_event(client,
     expect(iframe).to_have_attribute("sandbox", re.compile("allow-scripts"))
     assert "allow-same-origin" not in iframe.get_attribute("sandbox")
     card = manager.frame_locator('section[data-widget="inbox"] iframe').locator("article.wf-card", has_text=what)
-    card.get_by_role("button", name="Approve").click()
-    expect(card.locator(".wf-feedback")).to_contain_text("Done")
+    expect(card).to_be_visible()
     frame = iframe.element_handle().content_frame()
+    # the host's theme reaches the panel; a value that cannot be cloned never reaches the host's queue
+    primary = "getComputedStyle(document.querySelector('.wf')).getPropertyValue('--wf-primary')"
+    assert frame.evaluate(primary) == "#553DE9"
+    frame.evaluate("WF.host.update({seen: true, callback: () => 1})")
+    card.get_by_role("button", name="Approve").click()
+    expect(card.locator(".wf-feedback")).to_contain_text("Done")  # so later messages still flowed
     assert frame.evaluate("window.origin") == "null"  # no allow-same-origin: an opaque origin
     assert frame.evaluate("WF.host.mode + '/' + WF.host.kind") == "bound/appsmith"
 
@@ -154,3 +159,50 @@ def test_a_refused_decision_says_why(client, open_page):
     card.get_by_role("button", name="Approve").click()
     expect(card.locator(".wf-alert-error")).to_contain_text("Not allowed")
     assert client.get(f"/api/v1/runs/{run_id}", headers=auth(user=requester)).json["status"] == "waiting"
+
+
+def test_history_cancels_and_retries_only_after_confirmation(client, open_page):
+    ann = person("ann")
+    run_id = submit(client, ann, 810, f"Cancel me {uuid.uuid4().hex[:6]}").json["run_id"]
+    pending_requests(client, run_id)
+    page = open_page("/ui/history/", user=ann)
+    page.locator(f'tr[data-run="{run_id}"]').click()
+    detail = page.locator(f'[data-detail="{run_id}"]')
+    expect(detail.get_by_role("button", name="Retry")).to_be_disabled()  # still open
+    detail.get_by_role("button", name="Cancel run").click()
+    dialog = page.get_by_role("dialog", name="Cancel this run?")
+    dialog.get_by_role("button", name="Keep it").click()  # changed their mind: nothing happens
+    expect(dialog).to_have_count(0)
+    assert run_detail(client, run_id)["status"] == "waiting"
+    detail.get_by_role("button", name="Cancel run").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel run").click()
+    expect(detail.locator(".wf-chip").first).to_have_text("cancelled")
+    detail.get_by_role("button", name="Retry").click()
+    page.get_by_role("dialog", name="Retry this run?").get_by_role("button", name="Retry run").click()
+    retried = page.locator("[data-detail]").filter(has_text=f"Retry of {run_id}")
+    expect(retried).to_be_visible()  # the new run opens
+    new_id = retried.get_attribute("data-detail")
+    assert run_detail(client, new_id)["retry_of"] == run_id
+
+
+def test_binding_helper_shows_steps_host_bindings_and_test_runs(client, open_page):
+    requester = person("ann")
+    page = open_page("/ui/binding/", user=requester, query="request_purchase")
+    graph = page.get_by_role("list", name="Steps of Request a purchase")
+    expect(graph.locator('.wf-node[data-kind="approval"]')).to_contain_text("Approve purchase")
+    binding = page.get_by_label("Binding for Appsmith")
+    expect(binding).to_have_value(re.compile(r"X-Workflows-Identity: \{\{appsmith\.user\.idToken\}\}"))
+    page.get_by_role("button", name="ToolJet").click()
+    tooljet = re.compile(r'"item": "\{\{components\.item\.value\}\}"')
+    expect(page.get_by_label("Binding for ToolJet")).to_have_value(tooljet)
+    page.get_by_role("button", name="Copy for ToolJet").click()
+    expect(page.locator("main .wf-alert")).to_have_text(re.compile("^(Copied|Selected: press Ctrl\\+C to copy)$"))
+    page.get_by_label("Requester").fill(requester)
+    page.get_by_label("Item").fill("Stapler")
+    page.get_by_label("Amount").fill("0")
+    page.get_by_label("Currency").select_option("USD")
+    page.get_by_role("button", name="Test-run").click()
+    expect(page.locator('[data-field="amount"] .wf-field-error')).to_have_text("Must be greater than 0.")
+    page.get_by_label("Amount").fill("12")
+    page.get_by_role("button", name="Test-run").click()
+    expect(page.get_by_text(re.compile(r"^Started request_purchase-"))).to_be_visible()

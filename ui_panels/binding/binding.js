@@ -13,27 +13,40 @@
   let manifest = null;
   let chosen = { query: null, host: "Appsmith" };
 
-  // Where each host reads the signed-in user and a widget's value (used when the manifest has no template).
-  const HOST_SYNTAX = {
-    Appsmith: { user: "{{appsmith.user.email}}", value: (n) => `${n}Input.text`, wrap: (e) => `{{ ${e} }}` },
-    ToolJet: { user: "{{globals.currentUser.email}}", value: (n) => `components.${n}.value`, wrap: (e) => `{{${e}}}` },
-    Budibase: { user: "{{ Current User.email }}", value: (n) => n, wrap: (e) => `{{ ${e} }}` },
+  // How each host writes a widget's value in a binding; who the user is comes from the manifest's hosts.
+  const VALUE_SYNTAX = {
+    Appsmith: (n) => `{{ ${n}Input.text }}`,
+    ToolJet: (n) => `{{components.${n}.value}}`,
+    Budibase: (n) => `{{ ${n} }}`,
   };
 
+  function userBinding(hostName) {
+    const host = manifest && manifest.hosts && manifest.hosts[hostName.toLowerCase()];
+    return host ? host.user : null;
+  }
+
   function binding(query, hostName) {
-    const fromManifest = manifest && manifest.bindings && manifest.bindings[hostName] && manifest.bindings[hostName][query.name];
-    if (fromManifest) return typeof fromManifest === "string" ? fromManifest : JSON.stringify(fromManifest, null, 2);
-    const syntax = HOST_SYNTAX[hostName];
     const props = (query.input_schema && query.input_schema.properties) || {};
     const lines = Object.entries(props).map(([name, spec]) => {
-      const expr = syntax.wrap(syntax.value(name));
+      const expr = VALUE_SYNTAX[hostName](name);
       const quoted = spec.type === "number" || spec.type === "integer" || spec.type === "boolean" ? expr : `"${expr}"`;
       return `    "${name}": ${quoted}`;
     });
-    const base = api.base || root.location.origin;
+    const user = userBinding(hostName);
+    const who = user ? Object.entries(user.headers).map(([name, value]) => `${name}: ${value}`)
+      : ["(who the user is: see the manifest's hosts section and docs/identity.md)"];
+    const base = (manifest && manifest.datasource && manifest.datasource.base_url) || api.base || root.location.origin;
     return [`POST ${base}/api/v1/queries/${query.name}/runs`, "Authorization: Bearer <app key, in the datasource>",
-      `X-Workflows-User: ${syntax.user}`, "Content-Type: application/json", "",
+      ...who, "Content-Type: application/json", "",
       `{\n  "input": {\n${lines.join(",\n")}\n  }\n}`].join("\n");
+  }
+
+  function userNote(hostName) {
+    const user = userBinding(hostName);
+    if (!user) return null;
+    const where = `${user.where}${user.edition ? ` (${user.edition})` : ""}`;
+    return h("p", { class: "wf-help" }, `User identity: evaluated on the ${user.evaluated}, set in ${where}.`,
+      user.notes ? ` ${user.notes}` : "");
   }
 
   function node(step) {
@@ -100,7 +113,7 @@
         h("div", {},
           h("div", { class: "wf-card" }, h("div", { class: "wf-card-head" }, h("h2", {}, "Binding"), tabs),
             h("p", { class: "wf-muted" }, query.description || ""),
-            h("label", { for: area.id, class: "wf-sr" }, `Binding for ${chosen.host}`), area,
+            h("label", { for: area.id, class: "wf-sr" }, `Binding for ${chosen.host}`), area, userNote(chosen.host),
             h("div", { class: "wf-actions", style: "margin-top:8px" },
               h("button", { class: "wf-btn", type: "button", onclick: () => copy(area.value, area, copyStatus) }, `Copy for ${chosen.host}`)), copyStatus),
           h("div", { class: "wf-card" }, h("h2", {}, "Test-run"), testForm)),
@@ -115,8 +128,8 @@
       return;
     }
     api = new WF.Api(config);
-    api.manifest().then((m) => { manifest = m; }).catch(() => { manifest = null; });
-    api.queries().then((answer) => {
+    Promise.all([api.queries(), api.manifest().catch(() => null)]).then(([answer, m]) => {
+      manifest = m;
       queries = answer.queries;
       if (!queries.length) { WF.clear(body, WF.empty("⚙", "No queries", "The workspace offers no query to bind.")); return; }
       chosen.query = queries.find((q) => q.name === config.query) || queries[0];
