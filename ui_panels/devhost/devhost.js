@@ -143,11 +143,15 @@
       if (state.ready) post({ type: "CUSTOM_WIDGET_MODEL_CHANGE", model: state.model });
     };
     let timer = null;
+    let waiting = [];
     state.refresh = () => new Promise((resolve) => { // a burst of events re-runs the queries once
+      waiting.push(resolve);
       clearTimeout(timer);
       timer = setTimeout(async () => {
+        const done = waiting;
+        waiting = [];
         try { setModel(await source.model()); } catch (err) { setModel({ error: errorBody(err).error }); }
-        resolve();
+        done.forEach((fn) => fn());
       }, 100);
     });
     window.addEventListener("message", async (event) => {
@@ -164,12 +168,25 @@
       if (message.type === "CUSTOM_WIDGET_TRIGGER_EVENT") {
         const action = source.events[message.data.eventName];
         if (!action) { console.warn(`event ${message.data.eventName} is not configured on ${widget.panel}`); return; }
-        setModel(await action(message.data.contextObj || {}));
+        const values = await action(message.data.contextObj || {});
+        setModel(values);
+        // as an app chains its queries: after an action, the other widgets' queries run again
+        mounted.forEach((w) => { if (w !== state) w.refresh(); });
+        if (values.result && values.result.run_id) followRun(values.result.run_id);
       }
     });
     box.append(iframe);
     mounted.push(state);
     await state.refresh();
+  }
+
+  // List runs is served by Temporal's visibility, which can lag a start: widgets that list runs ask again
+  // until a run the host heard of shows.
+  function followRun(runId) {
+    for (const w of mounted.filter((m) => m.source.listsRuns)) {
+      const listed = () => ((w.model.runs || {}).runs || []).some((r) => r.id === runId);
+      [1000, 2500, 5000, 10000, 20000].forEach((ms) => setTimeout(() => { if (!listed()) w.refresh(); }, ms));
+    }
   }
 
   function identity() {
@@ -189,17 +206,20 @@
     }
     WF.clear(statusEl);
     api = new WF.Api(who);
+    stream = WF.live(api, (type, data) => mounted.forEach((w) => {
+      if (!w.source.refreshOn(type, data)) return;
+      w.refresh();
+      if (type === "run.updated") followRun(data.run_id);
+    }),
+      (s) => {
+        liveEl.dataset.state = s;
+        liveEl.textContent = s === "live" ? "Datasource live" : s === "retrying" ? "Reconnecting…" : "";
+        if (s === "live") mounted.forEach((w) => w.refresh()); // what changed before the stream (re)opened
+      });
     for (const widget of WIDGETS) {
       if (widget.kind === "iframe") iframeWidget(widget, who);
       else await customWidget(widget);
     }
-    stream = WF.live(api, (type, data) => mounted.forEach((w) => {
-      if (!w.source.refreshOn(type, data)) return;
-      w.refresh();
-      // List runs is served by Temporal's visibility, which can lag a start: ask again shortly after.
-      if (w.source.listsRuns && type === "run.updated") [1500, 4000].forEach((ms) => setTimeout(w.refresh, ms + 150));
-    }),
-      (s) => { liveEl.dataset.state = s; liveEl.textContent = s === "live" ? "Datasource live" : s === "retrying" ? "Reconnecting…" : ""; });
   }
 
   const params = new URLSearchParams(location.hash.replace(/^#/, ""));

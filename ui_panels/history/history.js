@@ -167,7 +167,7 @@
   let catchUps = [];
   function catchUp(missing) {
     catchUps.forEach(clearTimeout);
-    catchUps = [1500, 4000, 10000].map((ms) => setTimeout(() => {
+    catchUps = [1500, 4000, 10000, 20000].map((ms) => setTimeout(() => {
       if (!missing || !runs.some((r) => r.id === missing)) loadList(true);
     }, ms));
   }
@@ -226,6 +226,10 @@
     }).catch(() => {});
     loadList(true);
     catchUp(null);
-    WF.live(api, onEvent, (state) => { live.dataset.state = state; live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : ""; });
+    WF.live(api, onEvent, (state) => {
+        live.dataset.state = state;
+        live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : "";
+        if (state === "live") { loadList(true); loadDetail(); } // what changed before the stream (re)opened
+      });
   });
 })(window);

@@ -150,7 +150,11 @@
       WF.clear(body, WF.empty("✓", "You are all caught up", "No request is waiting for your decision."));
       return;
     }
+    const shown = [...body.children];
+    if (shown.length === list.length && shown.every((el, i) => el === list[i])) return; // nothing moved: keep focus
+    const focused = document.activeElement;
     WF.clear(body, list);
+    if (focused && focused !== document.body && focused.isConnected) focused.focus(); // a live refresh keeps the user's place
   }
 
   function showError(err) {
@@ -204,6 +208,10 @@
     api = new WF.Api(config);
     load();
     WF.live(api, (type) => { if (type.startsWith("request.") || type === "events.reset") load(); },
-      (state) => { live.dataset.state = state; live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : ""; });
+      (state) => {
+        live.dataset.state = state;
+        live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : "";
+        if (state === "live") { load(); } // what changed before the stream (re)opened
+      });
   });
 })(window);

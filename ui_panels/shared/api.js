@@ -102,6 +102,7 @@
       try {
         token = await api.streamToken();
       } catch (e) {
+        if (e.status === 401 || e.status === 403 || e.status === 400) { state("off"); return; } // retrying cannot help
         state("retrying");
         setTimeout(connect, delay = Math.min(delay * 2, 30000));
         return;

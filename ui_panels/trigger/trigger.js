@@ -144,6 +144,10 @@
       show(queries.find((q) => q.name === config.query) || queries[0]);
     }).catch((err) => WF.clear(body, WF.alert("error", `Could not load the workflows: ${WF.refusal(err)}`)));
     WF.live(api, (type, data) => { if (watching && (data.run_id === watching || type === "events.reset")) refresh(); },
-      (state) => { live.dataset.state = state; live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : ""; });
+      (state) => {
+        live.dataset.state = state;
+        live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : "";
+        if (state === "live") { refresh(); } // what changed before the stream (re)opened
+      });
   });
 })(window);
