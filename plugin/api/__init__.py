@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     from plugin.api import (
         codec,
         connections,
+        definitions,
         events,
         health,
         hooks,
@@ -92,8 +93,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         webhooks,
     )
 
-    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, schedules, keys, events,
-                   api_metrics, connections, secrets, codec):
+    for module in (health, queries, definitions, runs, run_actions, requests, hooks, webhooks, schedules, keys,
+                   events, api_metrics, connections, secrets, codec):
         api.register_blueprint(module.bp)
     hooks.document_security(api)
     openapi_doc.init_app(app, api)
