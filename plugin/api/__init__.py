@@ -17,6 +17,7 @@ from plugin.errors import BadRequest
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
 from plugin.store.keys import KeyStore
+from plugin.store.runtime_settings import RuntimeSettings
 from plugin.temporal_gateway import TemporalGateway
 from plugin.workspace.loader import load_workspaces
 
@@ -55,13 +56,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     if services is None:
         client = connect_redis(settings)
+        runtime = RuntimeSettings(settings, client)
         services = Services(
             settings=settings,
             workspace=load_workspaces(settings.workspaces),
             gateway=TemporalGateway(settings),
             redis=client,
             inbox=Inbox(client),
-            keys=KeyStore(settings, client),
+            keys=KeyStore(settings, client, runtime),
+            runtime=runtime,
         )
     services.init_app(app)
     input_limits.init_app(app)  # before anything parses a body
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
     from plugin.api import (
+        admin_health,
         events,
         health,
         hooks,
@@ -84,9 +88,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         run_actions,
         runs,
         webhooks,
+        workspaces,
     )
+    from plugin.api import settings as settings_api
 
-    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, keys, events):
+    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, keys, events, settings_api,
+                   admin_health, workspaces):
         api.register_blueprint(module.bp)
     openapi_doc.init_app(app, api)
     app.register_blueprint(manifest.bp)

@@ -1,13 +1,15 @@
 """CORS for panels and pages on other origins: an allow-list, preflights answered without a key.
 
-Origins come from ``WORKFLOWS_CORS_ORIGINS``. ``null`` (the origin of Appsmith's sandboxed custom widget
-iframes) is allowed only when listed; credentials are never allowed together with ``*``.
+Origins come from the runtime settings (the settings page), by default ``WORKFLOWS_CORS_ORIGINS``. ``null``
+(the origin of Appsmith's sandboxed custom widget iframes) is allowed only when listed; credentials are never
+allowed together with ``*``.
 """
 
 from __future__ import annotations
 
-from flask import Flask, request
-from flask_cors import CORS
+import re
+
+from flask import Flask, Response, request
 
 from plugin.config import Settings
 from plugin.errors import Forbidden
@@ -17,6 +19,7 @@ ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "Last-Eve
                    r"X-Workflows-[A-Za-z0-9-]+"]
 EXPOSED_HEADERS = ["Retry-After", "Location"]
 MAX_AGE = 600
+_HEADER_PATTERNS = [re.compile(p, re.I) for p in ALLOWED_HEADERS]
 
 
 def _is_preflight() -> bool:
@@ -24,20 +27,49 @@ def _is_preflight() -> bool:
 
 
 def init_cors(app: Flask, settings: Settings) -> None:
-    """Answer preflights before any authentication, and add CORS headers for allowed origins."""
-    origins = list(settings.cors_origins)
-    CORS(app, resources={r"/*": {"origins": origins}}, methods=ALLOWED_METHODS, allow_headers=ALLOWED_HEADERS,
-         expose_headers=EXPOSED_HEADERS, max_age=MAX_AGE,
-         supports_credentials=settings.cors_credentials and "*" not in origins, vary_header=True)
+    """Answer preflights before any authentication, and add CORS headers for allowed origins.
+
+    The origins are read on every request from the runtime settings (changed on the settings page without a
+    restart), which default to ``WORKFLOWS_CORS_ORIGINS``."""
+
+    def origins() -> tuple[str, ...]:
+        svc = app.extensions.get("workflows")
+        return svc.runtime.current().cors_origins if svc is not None else settings.cors_origins
+
+    def allowed(origin: str | None) -> bool:
+        listed = origins()
+        return origin is not None and ("*" in listed or origin in listed)
+
+    credentials = settings.cors_credentials
 
     @app.before_request
     def _preflight():  # registered before the blueprints' key checks, so it runs first
         if not _is_preflight() or request.url_rule is None:
             return None
         origin = request.headers.get("Origin")
-        if origin is None or not ("*" in origins or origin in origins):
-            raise Forbidden(f"Origin {origin!r} may not call this API from a browser; an admin can add it to "
-                            "WORKFLOWS_CORS_ORIGINS", {"origin": origin})
+        if not allowed(origin):
+            raise Forbidden(f"Origin {origin!r} may not call this API from a browser; an admin can add it on the "
+                            "settings page (/settings) or to WORKFLOWS_CORS_ORIGINS", {"origin": origin})
         response = app.make_default_options_response()
         response.status_code = 204
+        return response
+
+    @app.after_request
+    def _cors_headers(response: Response) -> Response:
+        response.vary.add("Origin")
+        origin = request.headers.get("Origin")
+        if not allowed(origin):
+            return response
+        response.headers["Access-Control-Allow-Origin"] = origin
+        if credentials and "*" not in origins():
+            response.headers["Access-Control-Allow-Credentials"] = "true"
+        if _is_preflight():
+            asked = [h.strip() for h in request.headers.get("Access-Control-Request-Headers", "").split(",")]
+            granted = [h for h in asked if h and any(p.fullmatch(h) for p in _HEADER_PATTERNS)]
+            response.headers["Access-Control-Allow-Methods"] = ", ".join(ALLOWED_METHODS)
+            if granted:
+                response.headers["Access-Control-Allow-Headers"] = ", ".join(granted)
+            response.headers["Access-Control-Max-Age"] = str(MAX_AGE)
+        else:
+            response.headers["Access-Control-Expose-Headers"] = ", ".join(EXPOSED_HEADERS)
         return response

@@ -19,6 +19,7 @@ from plugin.search_attributes import register_search_attributes
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
 from plugin.store.inbox_rebuild import rebuild_inbox
+from plugin.store.runtime_settings import RuntimeSettings
 from plugin.store.snapshots import RunSnapshots
 from plugin.temporal_gateway import connect_client
 from plugin.workspace.loader import Workspace, load_workspaces
@@ -30,14 +31,15 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
                  inbox: Inbox) -> Worker:
     """A worker for the workspace's workflows with activities bound to the configured Redis."""
     snapshots = RunSnapshots(inbox.redis)
+    runtime = RuntimeSettings(settings, inbox.redis)  # notify URL and allow-list changed without a restart
     activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url, snapshots,
-                                     link_signer(settings, inbox.redis))
+                                     link_signer(settings, inbox.redis), runtime)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(workspace.workflows.values()),
         activities=[*activities.all(), SnapshotActivities(snapshots).publish_run_snapshot,
-                    *HttpActivities(settings.http_allow_hosts).all()],
+                    *HttpActivities(settings.http_allow_hosts, runtime=runtime).all()],
         interceptors=[RunSnapshotInterceptor()],
         activity_executor=executor,
         max_concurrent_activities=32,
