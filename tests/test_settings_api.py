@@ -165,3 +165,13 @@ def test_identity_defaults_let_keys_verify_user_tokens_without_a_restart(admin):
         assert bad.status_code == 401, bad.json
     finally:
         idp.close()
+
+
+def test_the_settings_page_is_served_at_settings_and_named_in_the_manifest(client):
+    page = client.get("/settings")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert b'<base href="/ui/settings/">' in page.data and b"Admin key" in page.data
+    assert client.get("/ui/settings/settings.js").status_code == 200
+    entry = client.get("/manifest.json").json["settings_page"]
+    assert entry["path"] == "/settings" and entry["entry"] == "ui_panels/settings/index.html"
+    assert {s["id"] for s in entry["sections"]} >= {"health", "keys", "runtime", "workspaces"}

@@ -49,11 +49,22 @@ def _auth() -> None:
     authenticate(("admin",))
 
 
+_CAUSES = (("refused", "connection refused"), ("timed out", "timed out"), ("dns", "name not resolved"),
+           ("certificate", "TLS certificate problem"), ("unauthenticated", "not authenticated"),
+           ("permission", "permission denied"))
+
+
 def _reason(exc: Exception) -> str:
-    """A failure as a person reads it (PluginErrors are written for people; others only by kind)."""
-    if isinstance(exc, PluginError):
-        return exc.message
-    return getattr(exc, "message", None) or f"{type(exc).__name__} while asking"
+    """A failure as a person reads it: what failed and a short cause, never the client library's internals."""
+    text = exc.message if isinstance(exc, PluginError) else str(getattr(exc, "message", "") or "")
+    head, found, rest = text.partition(" is unreachable")
+    if found:
+        cause = next((word for needle, word in _CAUSES if needle in rest.lower()), "")
+        return f"{head} is unreachable{f' ({cause})' if cause else ''}"
+    if isinstance(exc, PluginError) and len(text) <= 200:
+        return text
+    cause = next((word for needle, word in _CAUSES if needle in text.lower()), "")
+    return f"Temporal refused the call{f' ({cause})' if cause else ''}"
 
 
 def _temporal() -> tuple[dict[str, Any], bool]:
@@ -108,6 +119,7 @@ def _read_model() -> dict[str, Any]:
 
 
 @bp.route("")
+@bp.doc(operationId="adminHealth")
 @bp.response(200, AdminHealthSchema)
 @bp.alt_response(401, description="No or invalid key")
 @bp.alt_response(403, description="Not an admin key")
@@ -135,6 +147,7 @@ def admin_health():
 
 
 @bp.route("/inbox-rebuild", methods=["POST"])
+@bp.doc(operationId="rebuildInbox")
 @bp.response(200, RebuildSchema)
 @bp.alt_response(401, description="No or invalid key")
 @bp.alt_response(403, description="Not an admin key")

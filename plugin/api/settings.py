@@ -40,6 +40,7 @@ def _view() -> dict[str, Any]:
 
 
 @bp.route("")
+@bp.doc(operationId="getSettings")
 @bp.response(200, SettingsSchema)
 @bp.alt_response(401, description="No or invalid key")
 @bp.alt_response(403, description="Not an admin key")
@@ -51,6 +52,7 @@ def get_settings():
 
 
 @bp.route("", methods=["PATCH"])
+@bp.doc(operationId="changeSettings")
 @bp.arguments(SettingsPatchBody)
 @bp.response(200, SettingsSchema)
 @bp.alt_response(400, description="Bad request")
@@ -70,6 +72,7 @@ def patch_settings(body: dict[str, Any]):
 
 
 @bp.route("/audit")
+@bp.doc(operationId="settingsAudit")
 @bp.arguments(AuditArgs, location="query", unknown=RAISE)
 @bp.response(200, AuditListSchema)
 @bp.alt_response(401, description="No or invalid key")

@@ -76,6 +76,7 @@ def _folder_report(folder: Path, folders: list[Path], problems: list[Any], warni
 
 
 @bp.route("")
+@bp.doc(operationId="listWorkspaces")
 @bp.response(200, WorkspaceListSchema)
 @bp.alt_response(401, description="No or invalid key")
 @bp.alt_response(403, description="Not an admin key")
