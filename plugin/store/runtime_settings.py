@@ -16,6 +16,7 @@ from typing import Any
 import redis
 
 from plugin.config import Settings
+from plugin.errors import PluginError
 from plugin.identity.config import TokenConfig, token_config
 
 RUNTIME_KEY = "wf:settings:runtime"
@@ -91,7 +92,7 @@ class RuntimeSettings:
             if now - self._read_at >= self._max_age:
                 try:
                     self._current = effective(self.settings, self.overrides())
-                except (redis.RedisError, ValueError):
+                except (redis.RedisError, ValueError, PluginError):
                     pass  # keep serving what was last known; health reports Redis
                 self._read_at = time.monotonic()
         return self._current
