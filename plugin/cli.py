@@ -35,7 +35,12 @@ def up() -> None:
     """Start Temporal, Redis, a worker and the API; Ctrl-C stops them all."""
     from plugin.embedded.up import run_up
 
-    sys.exit(run_up(_settings()))
+    code = run_up(_settings())
+    # Exit without interpreter finalization: the Temporal SDK's Rust runtime threads may still be winding down
+    # (e.g. after a failed connect), and finalizing under them aborts the process (SIGABRT) instead of exit 1.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @main.command()
@@ -47,6 +52,12 @@ def serve() -> None:
 
     for line in trusted_header_warnings(settings, connect_redis(settings)):
         click.echo(line, err=True)
+    # Each gunicorn process writes its metrics here; a scrape of any of them reads all (start empty).
+    metrics_dir = settings.data_dir / "metrics" / f"api-{settings.port}"
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     args = [
         sys.executable, "-m", "gunicorn", "--config", "python:plugin.api.gunicorn_conf",
         "--workers", str(settings.api_workers), "--worker-class", "gthread",
@@ -104,7 +115,11 @@ def check(workspaces: tuple[Path, ...]) -> None:
     from plugin.workspace.check import check_workspaces
 
     folders = [p.resolve() for p in workspaces] or list(_settings().workspaces)
-    allow = os.environ.get("WORKFLOWS_HTTP_ALLOW_HOSTS", "").split(",")
+    try:
+        allow: tuple[str, ...] = Settings.from_env().http_allow_hosts
+    except ConfigError as exc:  # the folders can still be checked; the allow-list is then empty
+        click.echo(f"warning: {exc.message}", err=True)
+        allow = ()
     report = check_workspaces(folders, allow_hosts=allow)
     for problem in report.problems:
         click.echo(problem, err=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -63,14 +64,15 @@ def _allow_hosts(env: dict[str, str], name: str) -> tuple[str, ...]:
     return entries
 
 
+_ORIGIN_HOST = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9.\-]+)(:\d{1,5})?$")
+
+
 def _origins(env: dict[str, str], name: str) -> tuple[str, ...]:
     """Comma-separated browser origins (``scheme://host[:port]``), ``null`` or ``*``."""
-    entries = tuple(e.strip() for e in (env.get(name) or "").split(",") if e.strip())
+    entries = tuple(e.strip().lower() for e in (env.get(name) or "").split(",") if e.strip())
     for entry in entries:
-        if entry in ("null", "*"):
-            continue
         scheme, sep, rest = entry.partition("://")
-        if scheme not in ("http", "https") or not sep or not rest or "/" in rest or "?" in rest or "#" in rest:
+        if entry not in ("null", "*") and (scheme not in ("http", "https") or not _ORIGIN_HOST.match(rest)):
             raise ConfigError(f"{name}: {entry!r} is not an origin; use scheme://host[:port], null or *")
     return entries
 
@@ -82,6 +84,15 @@ def _bool(env: dict[str, str], name: str) -> bool:
     if raw in ("1", "true", "yes", "on"):
         return True
     raise ConfigError(f"{name}={env[name]!r} is not a boolean; use true or false")
+def _bind_address(env: dict[str, str], name: str) -> str | None:
+    """``host:port`` to listen on, or None when unset."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    host, _, port = raw.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{name}={raw!r} must be host:port, e.g. 127.0.0.1:9464")
+    return raw
 
 
 def _workspaces(raw: str | None) -> tuple[Path, ...]:
@@ -131,6 +142,9 @@ class Settings:
     cors_credentials: bool = False
     # Who is acting: OIDC defaults, the bootstrap app key's identity sources, approval links (docs/identity.md).
     identity: IdentitySettings = field(default_factory=IdentitySettings)
+    # Prometheus: the API's /metrics without a key on this address; the worker's SDK exporter on this one.
+    metrics_address: str | None = None
+    worker_metrics_address: str | None = None
 
     @property
     def effective_temporal_address(self) -> str:
@@ -198,6 +212,8 @@ class Settings:
             cors_origins=cors_origins,
             cors_credentials=cors_credentials,
             identity=IdentitySettings.from_env(env),
+            metrics_address=_bind_address(env, "WORKFLOWS_METRICS_ADDRESS"),
+            worker_metrics_address=_bind_address(env, "WORKFLOWS_WORKER_METRICS_ADDRESS"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -227,6 +243,8 @@ class Settings:
             "WORKFLOWS_CORS_ORIGINS": ",".join(self.cors_origins),
             "WORKFLOWS_CORS_CREDENTIALS": "true" if self.cors_credentials else None,
             "WORKFLOWS_LINK_SECRET": self.identity.link_secret,
+            "WORKFLOWS_METRICS_ADDRESS": self.metrics_address,
+            "WORKFLOWS_WORKER_METRICS_ADDRESS": self.worker_metrics_address,
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
         }

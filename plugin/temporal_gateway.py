@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
 from temporalio.client import Client, TLSConfig, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
+from plugin import metrics
 from plugin.config import Settings
 from plugin.errors import ServiceUnavailable
 
@@ -25,8 +28,9 @@ T = TypeVar("T")
 _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
 
 
-async def connect_client(settings: Settings) -> Client:
-    """Connect to the configured Temporal (address, namespace, mTLS or API key)."""
+async def connect_client(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """Connect to the configured Temporal (address, namespace, mTLS or API key); ``runtime``: the SDK runtime
+    (the worker's carries its Prometheus exporter)."""
     tls: TLSConfig | bool = False
     if settings.temporal_tls_cert and settings.temporal_tls_key:
         tls = TLSConfig(client_cert=settings.temporal_tls_cert.read_bytes(),
@@ -38,6 +42,7 @@ async def connect_client(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         tls=tls,
         api_key=settings.temporal_api_key,
+        runtime=runtime,
     )
 
 
@@ -105,4 +110,18 @@ class TemporalGateway:
 
 
 async def _invoke(fn: Callable[[Client], Awaitable[T]], client: Client) -> T:
-    return await fn(client)
+    """Await ``fn(client)``, timed and counted by operation (the name of the coroutine it makes)."""
+    awaitable = fn(client)
+    operation = getattr(awaitable, "__name__", None) or "call"
+    started = time.perf_counter()
+    try:
+        return await awaitable
+    except asyncio.CancelledError:  # the caller gave up waiting
+        metrics.TEMPORAL_ERRORS.labels(operation, "timeout").inc()
+        raise
+    except Exception as exc:
+        kind = exc.status.name if isinstance(exc, RPCError) and exc.status else type(exc).__name__
+        metrics.TEMPORAL_ERRORS.labels(operation, kind).inc()
+        raise
+    finally:
+        metrics.TEMPORAL_LATENCY.labels(operation).observe(time.perf_counter() - started)

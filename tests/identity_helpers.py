@@ -50,8 +50,11 @@ class LocalIdp:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802  (http.server's name)
-                idp.fetches += 1
-                body = json.dumps({"keys": [k.jwk for k in idp.keys]}).encode()
+                if self.path.endswith("/.well-known/openid-configuration"):
+                    body = json.dumps({"issuer": idp.issuer, "jwks_uri": idp.jwks_url}).encode()
+                else:
+                    idp.fetches += 1
+                    body = json.dumps({"keys": [k.jwk for k in idp.keys]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

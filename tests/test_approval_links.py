@@ -80,6 +80,8 @@ def test_a_used_link_is_refused_while_the_quorum_is_still_open(client, services)
     links = links_in_notification(services, request["id"])
     first = client.post(path_of(links[a]["Approve"]), headers=JSON, json={"comment": ""})
     assert first.status_code == 200 and first.json["status"] == "pending"
+    assert client.post(path_of(links[b]["Approve"]), json=["not", "an object"]).status_code == 422
+    assert client.post(path_of(links[b]["Approve"]), data={"comment": "x" * 5001}).status_code == 422
     reused = client.post(path_of(links[a]["Approve"]), headers=JSON)
     assert reused.status_code == 409 and error_of(reused)["details"]["reason"] == "used"
     second = client.post(path_of(links[b]["Approve"]), headers=JSON)  # another vote does not stale b's link
@@ -141,3 +143,28 @@ def test_reminders_carry_fresh_links(client, services):
     fresh = links_in_notification(services, request["id"], kind="reminder")[boss]["Approve"]
     response = client.post(path_of(fresh), headers=JSON)
     assert response.status_code == 200 and response.json["decisions"][0]["via"] == "link"
+
+
+def test_a_link_expires_at_the_due_time_when_that_comes_first(services):
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from plugin.identity.links import LINK_LIFETIME, LinkRefused, LinkSigner
+
+    signer = LinkSigner(services.redis, "x" * 40, "https://plugin.example.com")
+    now = time.time()
+    soon = datetime.fromtimestamp(now, UTC) + timedelta(hours=1)
+    request = SimpleNamespace(id="r:abc-1", users=["a@example.com"], resolutions=["Approve"], version=3,
+                              decisions=[], due_at=soon.isoformat())
+    url = signer.links_for(request, now)["a@example.com"]["Approve"]
+    assert url.startswith("https://plugin.example.com/approve/")
+    link = signer.read(url.rsplit("/", 1)[-1])
+    assert (link.request_id, link.user, link.resolution, link.version) == ("r:abc-1", "a@example.com", "Approve", 3)
+    assert abs(link.expires - soon.timestamp()) < 1
+    request.due_at = None
+    later = signer.read(signer.links_for(request, now)["a@example.com"]["Approve"].rsplit("/", 1)[-1])
+    assert abs(later.expires - (now + LINK_LIFETIME)) < 1
+    other_secret = LinkSigner(services.redis, "y" * 40)
+    with pytest.raises(LinkRefused) as refused:
+        other_secret.read(url.rsplit("/", 1)[-1])
+    assert refused.value.details["reason"] == "bad_link"

@@ -28,7 +28,7 @@ def preflight(client, origin: str, path: str = "/api/v1/requests", method: str =
 @pytest.mark.parametrize("origin", [ALLOWED, "null"])
 def test_a_preflight_from_a_listed_origin_is_answered_without_a_key(cors_app, origin):
     answer = preflight(cors_app.test_client(), origin, "/api/v1/queries/submit_expense/runs")
-    assert answer.status_code == 204
+    assert answer.status_code == 204 and not answer.data and "Content-Type" not in answer.headers
     assert answer.headers["Access-Control-Allow-Origin"] == origin
     assert "POST" in answer.headers["Access-Control-Allow-Methods"]
     allowed = {h.strip().lower() for h in answer.headers["Access-Control-Allow-Headers"].split(",")}
@@ -77,7 +77,10 @@ def test_credentials_only_with_listed_origins():
     assert settings.cors_origins == (ALLOWED, "null") and settings.cors_credentials
     with pytest.raises(ConfigError, match="WORKFLOWS_CORS_CREDENTIALS"):
         Settings.from_env({"WORKFLOWS_CORS_ORIGINS": "*", "WORKFLOWS_CORS_CREDENTIALS": "1"})
-    for bad in ("apps.example.com", "https://apps.example.com/path", "ftp://x.example.com"):
+    assert Settings.from_env({"WORKFLOWS_CORS_ORIGINS": "HTTPS://Apps.Example.com:8443,http://[::1]:3000"}
+                             ).cors_origins == ("https://apps.example.com:8443", "http://[::1]:3000")
+    for bad in ("apps.example.com", "https://apps.example.com/path", "ftp://x.example.com",
+                r"https://.*\.example\.com", "https://", "NULLX"):
         with pytest.raises(ConfigError, match="WORKFLOWS_CORS_ORIGINS"):
             Settings.from_env({"WORKFLOWS_CORS_ORIGINS": bad})
 
@@ -90,3 +93,19 @@ def test_credentials_when_configured(settings):
         app.extensions["workflows"].gateway.close()
     assert answer.status_code == 204 and answer.headers["Access-Control-Allow-Credentials"] == "true"
     assert answer.headers["Access-Control-Allow-Origin"] == ALLOWED
+
+
+def test_a_wildcard_allows_any_origin_but_null_without_credentials(settings):
+    for origins, null_status in (("*",), 403), (("*", "null"), 204):
+        app = next(serve_app(settings.with_overrides(cors_origins=origins)))
+        try:
+            answer = preflight(app.test_client(), "https://anywhere.example.org")
+            sandboxed = preflight(app.test_client(), "null")
+            call = app.test_client().get("/healthz", headers={"Origin": "null"})
+        finally:
+            app.extensions["workflows"].gateway.close()
+        assert answer.status_code == 204
+        assert answer.headers["Access-Control-Allow-Origin"] == "https://anywhere.example.org"
+        assert "Access-Control-Allow-Credentials" not in answer.headers
+        assert sandboxed.status_code == null_status, origins
+        assert ("Access-Control-Allow-Origin" in call.headers) is (null_status == 204), origins

@@ -110,6 +110,20 @@ def test_the_generated_client_runs_the_expense_flow(generated: ModuleType, base_
     assert [d.actor for d in done.decisions] == [manager]
 
 
+def test_a_completed_run_answers_the_typed_output(generated: ModuleType, base_url: str):
+    models = importlib.import_module(f"{PACKAGE}.models")
+    client = generated.AuthenticatedClient(base_url=base_url, token=APP_KEY, raise_on_unexpected_status=True)
+    who = employee()
+    body = models.TriggerSubmitExpenseBody(input_=models.TriggerSubmitExpenseBodyInput(
+        employee=who, amount=12.5, description="Taxi"))
+    answer = _api("typed_queries.trigger_submit_expense").sync_detailed(client=client, body=body, wait=20,
+                                                                         x_workflows_user=who)
+    assert answer.status_code == 200, answer.content
+    assert isinstance(answer.parsed, models.TriggerSubmitExpenseCompleted)
+    assert answer.parsed.status == "completed"
+    assert answer.parsed.output.approved is True and answer.parsed.output.decision.by == "policy"
+
+
 def test_errors_parse_into_the_documented_error_model(generated: ModuleType, base_url: str):
     models = importlib.import_module(f"{PACKAGE}.models")
     client = generated.AuthenticatedClient(base_url=base_url, token=APP_KEY, raise_on_unexpected_status=True)

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from plugin import cli
 from plugin.config import Settings
 from plugin.embedded import up
+from plugin.errors import ConfigError
 
 
 def test_workflows_host_reaches_the_api_server_bind(monkeypatch):
@@ -61,3 +62,16 @@ def test_up_prints_the_warning_before_starting(tmp_path, monkeypatch, keys, warn
     assert code == 0
     assert ("WARNING: the API listens on 0.0.0.0" in out.getvalue()) is warned, out.getvalue()
     assert (tmp_path / "keys.json").exists()
+
+
+def test_public_url_and_cors_settings_reach_the_children():
+    env = {"WORKFLOWS_PUBLIC_URL": "https://workflows.example.com/", "WORKFLOWS_HOST": "0.0.0.0",
+           "WORKFLOWS_CORS_ORIGINS": "https://apps.example.com,null", "WORKFLOWS_CORS_CREDENTIALS": "yes"}
+    again = Settings.from_env(Settings.from_env(env).to_env())
+    assert again.public_url == "https://workflows.example.com"
+    assert (again.host, again.cors_origins, again.cors_credentials) == (
+        "0.0.0.0", ("https://apps.example.com", "null"), True)
+    with pytest.raises(ConfigError, match="WORKFLOWS_PUBLIC_URL"):
+        Settings.from_env({"WORKFLOWS_PUBLIC_URL": "workflows.example.com"})
+    with pytest.raises(ConfigError, match="WORKFLOWS_CORS_CREDENTIALS"):
+        Settings.from_env({"WORKFLOWS_CORS_CREDENTIALS": "maybe"})

@@ -142,21 +142,24 @@ def test_each_bad_token_is_refused_with_its_own_reason(client, idp, token_key):
     assert reasons == expected
 
 
-def test_jwks_rotation_is_picked_up_without_a_restart(client, idp, token_key):
-    who = person("boss")
-    assert client.get("/api/v1/requests", headers=as_token(token_key, idp.token(who))).status_code == 200
-    newcomer = SigningKey("EC")
-    early = newcomer.sign(idp.claims(who))
-    assert error_of(client.get("/api/v1/requests", headers=as_token(token_key, early)))["details"]["reason"] == (
-        "unknown_key")
-    old_keys = list(idp.keys)
-    idp.keys = [newcomer, *old_keys[1:]]  # the IdP rotates: key 0 retired, a new one published
+def test_jwks_rotation_is_picked_up_without_a_restart(client):
+    idp = LocalIdp()  # its own JWKS URL: the process-wide JWKS cache must not carry this rotation elsewhere
     try:
+        key = create_key(client, identity={"schemes": ["oidc"], "oidc": idp.oidc_config()})["secret"]
+        who = person("boss")
+        assert client.get("/api/v1/requests", headers=as_token(key, idp.token(who))).status_code == 200
+        newcomer = SigningKey("EC")
+        early = client.get("/api/v1/requests", headers=as_token(key, newcomer.sign(idp.claims(who))))
+        assert error_of(early)["details"]["reason"] == "unknown_key"
+        retired = idp.keys[0]
+        idp.keys = [newcomer, idp.keys[1]]  # the IdP rotates: key 0 retired, a new one published
         time.sleep(1.1)  # the refetch cooldown (one JWKS refetch per second at most)
-        fresh = client.get("/api/v1/requests", headers=as_token(token_key, newcomer.sign(idp.claims(who))))
+        fresh = client.get("/api/v1/requests", headers=as_token(key, newcomer.sign(idp.claims(who))))
         assert fresh.status_code == 200, fresh.json
+        gone = client.get("/api/v1/requests", headers=as_token(key, retired.sign(idp.claims(who))))
+        assert gone.status_code == 401 and error_of(gone)["details"]["reason"] == "unknown_key"
     finally:
-        idp.keys = old_keys
+        idp.close()
 
 
 def test_group_claims_from_a_nested_path(client, idp):
@@ -193,3 +196,35 @@ def test_an_unreachable_jwks_is_503_and_a_cleartext_jwks_elsewhere_is_refused(cl
         "name": "k", "scope": "app",
         "identity": {"schemes": ["oidc"], "oidc": idp.oidc_config(jwks_url="http://idp.example.com/jwks")}})
     assert cleartext.status_code == 422 and "https" in error_of(cleartext)["message"]
+
+
+def test_the_bootstrap_app_key_can_require_tokens_by_settings(settings, worker, idp):
+    from plugin.identity.settings import IdentitySettings
+    from tests.conftest import APP_KEY, serve_app
+
+    identity = IdentitySettings.from_env({"WORKFLOWS_OIDC_ISSUER": idp.issuer, "WORKFLOWS_OIDC_JWKS_URL": idp.jwks_url,
+                                          "WORKFLOWS_OIDC_AUDIENCES": idp.audience,
+                                          "WORKFLOWS_OIDC_ALGORITHMS": "RS256,ES256",
+                                          "WORKFLOWS_APP_KEY_IDENTITY": "oidc"})
+    served = serve_app(settings.with_overrides(identity=identity))
+    strict = next(served).test_client()
+    try:
+        forged = strict.get("/api/v1/requests", headers={"Authorization": f"Bearer {APP_KEY}",
+                                                         "X-Workflows-User": "boss@example.com"})
+        assert forged.status_code == 400 and error_of(forged)["details"]["header"] == "X-Workflows-User"
+        proven = strict.get("/api/v1/requests", headers=as_token(APP_KEY, idp.token(person("boss"))))
+        assert proven.status_code == 200, proven.json
+    finally:
+        next(served, None)
+
+
+def test_the_jwks_is_found_through_openid_discovery(client):
+    idp = LocalIdp()
+    try:
+        config = {k: v for k, v in idp.oidc_config().items() if k != "jwks_url"}
+        key = create_key(client, identity={"schemes": ["oidc"], "oidc": config})["secret"]
+        who = person("u")
+        assert client.get("/api/v1/requests", headers=as_token(key, idp.token(who))).status_code == 200
+        assert idp.fetches == 1
+    finally:
+        idp.close()

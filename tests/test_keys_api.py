@@ -79,7 +79,9 @@ def test_bad_key_settings_are_422_naming_the_field(client):
     cases = [
         ({"scope": "root"}, "scope"),
         ({"identity": {"schemes": ["magic"]}}, "identity.schemes"),
-        ({"identity": {"schemes": ["oidc"], "oidc": {"issuer": "https://idp"}}}, "identity.oidc.jwks_url"),
+        ({"identity": {"schemes": ["oidc"], "oidc": {"issuer": "https://idp"}}}, "identity.oidc.audiences"),
+        ({"identity": {"schemes": ["oidc"], "oidc": {"issuer": "http://idp.example.com", "audiences": ["a"]}}},
+         "identity.oidc.issuer"),
         ({"identity": {"schemes": ["oidc"], "oidc": {"issuer": "i", "jwks_url": "https://idp/jwks",
                                                      "audiences": ["a"], "algorithms": ["HS256"]}}},
          "identity.oidc.algorithms"),
@@ -138,3 +140,16 @@ def test_serve_warns_about_keys_that_trust_headers_without_a_signature(app, sett
     assert "WORKFLOWS_APP_KEY" in warnings and risky["id"] in warnings
     assert signed["id"] not in warnings
     client.delete(f"/api/v1/keys/{risky['id']}", headers=auth(ADMIN_KEY))
+
+
+def test_a_signature_secret_can_be_set_and_removed(client):
+    created = create_key(client)
+    headers = auth(ADMIN_KEY)
+    user = {"Authorization": f"Bearer {created['secret']}", "X-Workflows-User": person("u")}
+    set_secret = client.patch(f"/api/v1/keys/{created['id']}", headers=headers, json={"signature_secret": "p" * 40})
+    assert set_secret.json["identity"]["has_signature_secret"] is True
+    refused = client.get("/api/v1/requests", headers=user)
+    assert refused.status_code == 401 and error_of(refused)["details"]["reason"] == "missing_signature"
+    removed = client.patch(f"/api/v1/keys/{created['id']}", headers=headers, json={"signature_secret": None})
+    assert removed.json["identity"]["has_signature_secret"] is False
+    assert client.get("/api/v1/requests", headers=user).status_code == 200

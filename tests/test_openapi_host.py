@@ -31,8 +31,9 @@ def test_every_operation_has_a_unique_id_a_summary_and_the_bearer_key(doc):
             assert operation["security"] == [{"bearer": []}], operation_id
             headers = {p["name"] for p in params if p["in"] == "header"}
             assert IDENTITY <= headers, (operation_id, IDENTITY - headers)
-        else:
-            assert "security" not in operation, operation_id
+        elif operation_id in ("healthz", "readyz"):
+            assert operation["security"] == [], operation_id
+    assert doc["security"] == [{"bearer": []}]
 
 
 def test_triggers_declare_idempotency_key_and_app_headers(doc):
@@ -64,6 +65,31 @@ def test_one_typed_operation_per_query_with_its_input_schema(doc, app):
     assert {"200", "202", "422"} <= set(expense[2]["responses"])
     typed = {p for _, p, _, _ in operations.values() if p.startswith("/api/v1/queries/") and "{name}" not in p}
     assert len(typed) == len(queries)
+
+
+def test_a_declared_output_types_the_completed_answer(doc, app):
+    queries = app.extensions["workflows"].workspace.queries
+    completed = doc["paths"]["/api/v1/queries/submit_expense/runs"]["post"]["responses"]["200"]
+    ref = completed["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    typed_output = doc["components"]["schemas"][ref]["allOf"][1]["properties"]["output"]
+    assert typed_output == openapi_schema(queries["submit_expense"].output_json_schema, closed=False)
+    assert typed_output["properties"]["decision"]["properties"]["resolution"]["enum"] == ["Approve", "Reject"]
+    listed = {q["name"]: q for q in app.test_client().get("/api/v1/queries", headers=auth()).json["queries"]}
+    assert listed["submit_expense"]["output_schema"] == queries["submit_expense"].output_json_schema
+    generic = doc["paths"]["/api/v1/queries/{name}/runs"]["post"]["responses"]["200"]
+    assert generic["content"]["application/json"]["schema"]["$ref"].endswith("/RunStarted")
+
+
+def test_an_output_schema_outside_the_supported_subset_is_refused(tmp_path, settings):
+    from plugin.errors import ConfigError
+    from plugin.workspace.loader import load_workspaces
+    from tests.test_health_and_config import write_workspace
+
+    load_workspaces(settings.workspaces)  # registers the sample workflows
+    folder = write_workspace(tmp_path / "ws", {"q": {"workflow": "expense_approval",
+                                                     "output": {"type": "object", "patternProperties": {}}}})
+    with pytest.raises(ConfigError, match=r"query 'q' output: unsupported JSON Schema keywords"):
+        load_workspaces([folder])
 
 
 def test_json_schema_becomes_openapi_3_0():
@@ -121,3 +147,20 @@ def test_the_document_follows_the_loaded_workspace(app):
     assert "/api/v1/queries/submit_expense/runs" not in after["paths"]
     assert "triggerSubmitExpenseBody" not in after["components"]["schemas"]
     assert app.test_client().get("/openapi.json").json == before
+    original.queries["zz_added"] = replace(original.queries["submit_expense"], name="zz_added")
+    try:  # a query added in place (same workspace object) is picked up too
+        added = app.test_client().get("/openapi.json").json
+    finally:
+        del original.queries["zz_added"]
+    assert added["paths"]["/api/v1/queries/zz_added/runs"]["post"]["operationId"] == "triggerZzAdded"
+    assert "/api/v1/queries/zz_added/runs" not in app.test_client().get("/openapi.json").json["paths"]
+
+
+def test_documents_per_host_name_stay_bounded(app):
+    from plugin.api import openapi_doc
+
+    client = app.test_client()
+    for n in range(openapi_doc._MAX_CACHED * 3):
+        assert client.get("/openapi.json", base_url=f"http://h{n}.example").json["servers"][0]["url"] == \
+            f"http://h{n}.example"
+    assert len(app.extensions["workflows_openapi"]["cache"]) <= openapi_doc._MAX_CACHED

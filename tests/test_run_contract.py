@@ -48,3 +48,14 @@ def test_a_step_that_succeeded_on_a_retry_shows_its_attempts(node_client, stub):
     assert wait_run(node_client, run_id)["status"] == "completed"
     [fetch] = [s for s in steps_of(node_client, run_id) if s["step_id"] == "fetch"]
     assert fetch["status"] == "completed" and fetch["attempts"] == 2, fetch
+
+
+def test_an_ended_request_in_a_code_workflow_names_the_request_as_the_failed_step():
+    from temporalio.exceptions import ApplicationError
+
+    from plugin.engine.run_snapshots import failure_summary
+
+    error = ApplicationError("Request 'Approve' expired", {"request_id": "r:abc-1", "step": "Approve"},
+                             type="RequestExpired")
+    assert failure_summary(error) == {"type": "RequestExpired", "message": "Request 'Approve' expired",
+                                      "step": "Approve"}

@@ -14,6 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
+
+# Imported at collection, shallow: imported lazily from deep in a test, pytest's assertion rewriting of this
+# plugin module trips a CPython 3.11 AST recursion check.
+import schemathesis.specs.openapi.schemas  # noqa: F401
 from flask import Flask
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
@@ -39,22 +44,36 @@ CALLERS = {
     "app+identity": {"Authorization": f"Bearer {APP_KEY}", "X-Workflows-User": "fuzz@example.com",
                      "X-Workflows-Groups": "managers"},
 }
-# operationId -> why it is left out. Keep this empty unless an operation truly cannot be fuzzed.
+FUZZ_REDIS_DB = 15
+# operationId -> why it is left out. Keep this empty unless an operation truly cannot be fuzzed. Operations
+# answering text/event-stream are left out too (see _streams): their tests read the stream with a deadline.
 EXCLUDED: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
 def fuzz_app(settings: Settings) -> Iterator[Flask]:
-    """The sample apps on their own task queue, with a worker, so runs really start, wait and complete."""
+    """The sample apps on their own task queue and Redis database, with a worker, so runs really start, wait
+    and complete, and whatever the generated calls change (keys, settings...) stays away from other tests."""
     own = settings.with_overrides(workspaces=tuple(sorted(p for p in DEFAULT_SAMPLE_APPS.iterdir()
                                                           if (p / "workspace.json").is_file())),
-                                  task_queue=f"fuzz-{uuid.uuid4().hex[:8]}")
+                                  task_queue=f"fuzz-{uuid.uuid4().hex[:8]}",
+                                  redis_url=f"{settings.redis_url.rsplit('/', 1)[0]}/{FUZZ_REDIS_DB}")
+    store = redis.Redis.from_url(own.redis_url)
+    store.flushdb()
     worker = serve_worker(own)
     next(worker)
     try:
         yield from serve_app(own)
     finally:
         next(worker, None)
+        store.flushdb()
+        store.close()
+
+
+def _streams(operation: Any) -> bool:
+    """An operation answering an event stream (SSE) never ends a response by itself."""
+    return any("text/event-stream" in (answer.get("content") or {})
+               for answer in operation.definition.raw.get("responses", {}).values() if isinstance(answer, dict))
 
 
 def _cap_waits(case: Any) -> None:
@@ -102,14 +121,15 @@ def test_every_operation_answers_as_documented(fuzz_app):
     assert set(EXCLUDED) <= ids, "an exclusion names an operation that does not exist"
     failures: list[str] = []
     calls, started = 0, time.monotonic()
+    streams = {op.definition.raw["operationId"] for op in operations if _streams(op)}
     for operation in operations:
-        if operation.definition.raw["operationId"] in EXCLUDED:
+        if operation.definition.raw["operationId"] in EXCLUDED.keys() | streams:
             continue
         for caller in CALLERS:
             calls += _exercise(operation, caller, GenerationMode.POSITIVE, EXAMPLES, failures)
         calls += _exercise(operation, "admin", GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES, failures)
     elapsed = time.monotonic() - started
-    print(f"schemathesis: {len(operations) - len(EXCLUDED)} operations, {calls} calls, {len(failures)} failures, "
-          f"{elapsed:.1f}s")
+    print(f"schemathesis: {len(operations) - len(EXCLUDED) - len(streams)} operations, {calls} calls, "
+          f"{len(failures)} failures, {elapsed:.1f}s; left out: {sorted(EXCLUDED.keys() | streams) or 'none'}")
     assert calls >= len(operations) * 10
     assert not failures, "\n".join(failures[:40])

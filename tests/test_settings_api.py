@@ -105,7 +105,7 @@ def test_a_change_is_in_force_on_another_api_process_within_a_second(admin, seco
     ({"request_defaults": {"max_reminders": 1000}}, "request_defaults.max_reminders"),
     ({"request_defaults": {"due_in": 60}}, "request_defaults.due_in"),
     ({"request_defaults": []}, "request_defaults"),
-    ({"identity_defaults": {"oidc": {"issuer": "https://idp.example.com"}}}, "identity_defaults.oidc.jwks_url"),
+    ({"identity_defaults": {"oidc": {"issuer": "https://idp.example.com"}}}, "identity_defaults.oidc.audiences"),
     ({"identity_defaults": {"oidc": {"issuer": "i", "jwks_url": "http://idp.example.com/jwks", "audiences": ["a"]}}},
      "identity_defaults.oidc.jwks_url"),
     ({"identity_defaults": {"saml": {}}}, "identity_defaults"),

@@ -86,6 +86,7 @@ def test_up_runs_the_expense_flow_across_a_restart(tmp_path: Path):
         print(f"\nup -> ready in {seconds:.1f}s")
         out = first.output()
         assert "Starting Temporal dev server" in out and "Temporal UI" in out and "API " in out
+        assert "trusts X-Workflows-User headers" in out, "the banner says the dev app key trusts headers"
         app_key = first.key("app")
         assert requests.get(first.url("/readyz"), timeout=5).json() == {
             "status": "ok", "temporal": "ok", "redis": "ok", "worker": "ok"}

@@ -134,3 +134,32 @@ def test_the_readme_lists_every_command():
     readme = Path("README.md").read_text()
     for command in main.commands:
         assert f"workflows-plugin {command}" in readme, command
+
+
+def test_the_readme_lists_every_setting_and_header():
+    readme = Path("README.md").read_text()
+    settings = set(re.findall(r"WORKFLOWS_[A-Z_]+", Path("plugin/config.py").read_text()))
+    assert not [name for name in sorted(settings) if name not in readme]
+    for header in ("X-Workflows-User", "X-Workflows-Groups", "X-Workflows-App", "Idempotency-Key"):
+        assert header in readme
+
+
+def test_the_workspace_reference_covers_every_field_and_docs_stay_inside_the_repository():
+    reference = Path("docs/workspace.md").read_text()
+    schema = json.loads(schema_path(WORKSPACE_SCHEMA).read_text())
+    for name in [*schema["properties"], *schema["$defs"]["query"]["properties"]]:
+        assert f"`{name}`" in reference, name
+    for doc in Path("docs").glob("*.md"):
+        assert "../shared" not in doc.read_text() and "/work/" not in doc.read_text(), doc
+
+
+def test_keywords_of_a_query_input_schema_refuse_strings_where_lists_belong(tmp_path):
+    inp = {"type": "object", "properties": {"colour": {"type": "string", "enum": "red"}}}
+    problems = check_workspaces([workspace(tmp_path, {"q": {"workflow": "node_workflow", "input": inp}})]).problems
+    assert len(problems) == 1 and "query 'q': input.colour.enum: 'red' is not of type 'array'" in problems[0]
+
+
+def test_a_form_field_with_a_string_for_its_options_is_refused(tmp_path):
+    step = {**APPROVAL, "groups": ["g"], "form": [{"name": "risk", "type": "select", "options": "low"}]}
+    problems = check_workspaces([workspace(tmp_path, {}, {"d": definition(step)})]).problems
+    assert len(problems) == 1 and "step 'ask': form: must be a list of form fields" in problems[0], problems

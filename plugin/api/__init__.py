@@ -6,6 +6,7 @@ from flask import Flask, request
 from flask_smorest import Api
 
 from plugin.api import input_limits, rate_limits
+from plugin.api import metrics as api_metrics
 from plugin.api.cors import init_cors
 from plugin.api.errors import register_error_handlers
 from plugin.api.openapi_errors import ErrorShapePlugin
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             runtime=runtime,
         )
     services.init_app(app)
+    api_metrics.init_app(app)  # first, so every answer is timed from the start
     input_limits.init_app(app)  # before anything parses a body
     rate_limits.init_app(app, settings)
     app.before_request(_require_json_body)
@@ -92,8 +94,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     from plugin.api import settings as settings_api
 
-    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, keys, events, settings_api,
-                   admin_health, workspaces):
+    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, keys, events, api_metrics,
+                   settings_api, admin_health, workspaces):
         api.register_blueprint(module.bp)
     openapi_doc.init_app(app, api)
     app.register_blueprint(manifest.bp)

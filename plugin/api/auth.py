@@ -108,21 +108,22 @@ def _accepted(key: ApiKey) -> str:
     return " or ".join(ways)
 
 
-def _require_person(identity: Identity) -> None:
+def _no_person() -> Unauthorized | BadRequest:
+    """The refusal when a user is needed and none was named: 401 for keys that need proof, else 400."""
     key: ApiKey = g.key
     if not key.identity.trusts_headers:
-        raise Unauthorized(f"Send the end user's proof: this key identifies users by {_accepted(key)}",
-                           {"reason": "missing_token",
-                            "header": key.identity.proxy.header if key.identity.oidc is None and key.identity.proxy
-                            else IDENTITY_HEADER})
-    raise BadRequest(f"Name the end user in the {USER_HEADER} header (an email)", {"header": USER_HEADER})
+        proxy_only = key.identity.oidc is None and key.identity.proxy is not None
+        header = key.identity.proxy.header if proxy_only and key.identity.proxy else IDENTITY_HEADER
+        return Unauthorized(f"Send the end user's proof: this key identifies users by {_accepted(key)}",
+                            {"reason": "missing_token", "header": header})
+    return BadRequest(f"Name the end user in the {USER_HEADER} header (an email)", {"header": USER_HEADER})
 
 
 def current_identity(required: bool = False) -> Identity:
     """The caller's identity; with ``required``, an app key must name (or prove) the user."""
     identity: Identity = g.identity
     if required and not identity.user and not identity.is_admin:
-        _require_person(identity)
+        raise _no_person()
     return identity
 
 
@@ -130,7 +131,7 @@ def acting_person() -> Identity:
     """The identity of a person deciding (resolve, reassign, cancel): always a named user, admin keys too."""
     identity: Identity = g.identity
     if not identity.user:
-        _require_person(identity)
+        raise _no_person()
     return identity
 
 

@@ -1,8 +1,9 @@
 """CORS for panels and pages on other origins: an allow-list, preflights answered without a key.
 
-Origins come from the runtime settings (the settings page), by default ``WORKFLOWS_CORS_ORIGINS``. ``null``
-(the origin of Appsmith's sandboxed custom widget iframes) is allowed only when listed; credentials are never
-allowed together with ``*``.
+Origins come from the runtime settings (the settings page), by default ``WORKFLOWS_CORS_ORIGINS``, read on every
+request so a change needs no restart. ``null`` (the origin of Appsmith's sandboxed custom widget iframes, and of
+every other sandboxed page) is allowed only when listed, even with ``*``; credentials are never allowed together
+with ``*``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "Last-Eve
                    r"X-Workflows-[A-Za-z0-9-]+"]
 EXPOSED_HEADERS = ["Retry-After", "Location"]
 MAX_AGE = 600
+# What ``*`` stands for: any real origin, never ``null``.
+ANY_ORIGIN = re.compile(r"^(?!null$)[a-z][a-z0-9+.\-]*://[^/\s]+$", re.IGNORECASE)
 _HEADER_PATTERNS = [re.compile(p, re.I) for p in ALLOWED_HEADERS]
 
 
@@ -27,20 +30,16 @@ def _is_preflight() -> bool:
 
 
 def init_cors(app: Flask, settings: Settings) -> None:
-    """Answer preflights before any authentication, and add CORS headers for allowed origins.
-
-    The origins are read on every request from the runtime settings (changed on the settings page without a
-    restart), which default to ``WORKFLOWS_CORS_ORIGINS``."""
+    """Answer preflights before any authentication, and add CORS headers for allowed origins."""
 
     def origins() -> tuple[str, ...]:
         svc = app.extensions.get("workflows")
-        return svc.runtime.current().cors_origins if svc is not None else settings.cors_origins
+        listed = svc.runtime.current().cors_origins if svc is not None else settings.cors_origins
+        return tuple(o.lower() for o in listed)
 
     def allowed(origin: str | None) -> bool:
         listed = origins()
-        return origin is not None and ("*" in listed or origin in listed)
-
-    credentials = settings.cors_credentials
+        return origin is not None and (origin.lower() in listed or ("*" in listed and bool(ANY_ORIGIN.match(origin))))
 
     @app.before_request
     def _preflight():  # registered before the blueprints' key checks, so it runs first
@@ -52,6 +51,7 @@ def init_cors(app: Flask, settings: Settings) -> None:
                             "settings page (/settings) or to WORKFLOWS_CORS_ORIGINS", {"origin": origin})
         response = app.make_default_options_response()
         response.status_code = 204
+        del response.headers["Content-Type"]  # no content
         return response
 
     @app.after_request
@@ -61,7 +61,7 @@ def init_cors(app: Flask, settings: Settings) -> None:
         if not allowed(origin):
             return response
         response.headers["Access-Control-Allow-Origin"] = origin
-        if credentials and "*" not in origins():
+        if settings.cors_credentials and "*" not in origins():
             response.headers["Access-Control-Allow-Credentials"] = "true"
         if _is_preflight():
             asked = [h.strip() for h in request.headers.get("Access-Control-Request-Headers", "").split(",")]

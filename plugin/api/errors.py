@@ -9,6 +9,8 @@ import redis
 from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from plugin import metrics
+from plugin.api.error_details import check_details
 from plugin.errors import PluginError
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,7 @@ _HTTP_CODES = {
 
 def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None):
     """A Flask response in the error shape."""
+    check_details(code, details or {})
     body = {"error": {"code": code, "message": message, "details": details or {}}}
     return jsonify(body), status
 
@@ -79,6 +82,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(redis.RedisError)
     def _redis_down(exc: redis.RedisError):
+        metrics.REDIS_ERRORS.labels("api").inc()
         log.warning("redis error: %s", exc)
         # The exception names commands and socket paths: logged, never answered.
         return error_response(503, "service_unavailable", "Redis is unavailable; try again in a moment",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from plugin.api.schemas import StrictSchema
 from plugin.identity.config import MIN_SIGNATURE_SECRET
@@ -49,11 +49,6 @@ class KeyCreateBody(_KeySettings):
 
 class KeyUpdateBody(_KeySettings):
     name = fields.String(validate=validate.Length(min=1, max=100))
-
-    @validates("identity")
-    def _object(self, value: dict, **_: object) -> None:
-        if not isinstance(value, dict):
-            raise ValidationError("Give an object.")
 
 
 class RotateBody(StrictSchema):

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, jsonify, render_template_string, request
 
 from plugin.api.errors import error_response
-from plugin.api.requests import send_update
+from plugin.api.requests import ensure_inbox, send_update
 from plugin.api.services import services
 from plugin.engine.models import PENDING, Identity, ResolveInput
 from plugin.errors import Conflict, NotFound, PluginError, ValidationFailed
@@ -54,6 +54,7 @@ def _open(token: str) -> tuple[ApprovalLink, dict[str, Any]]:
     """The link and its request, refused when the link is bad, expired or no longer fits the request."""
     svc = services()
     link = link_signer(svc.settings, svc.redis).read(token)
+    ensure_inbox()
     doc = svc.inbox.get(link.request_id)
     if doc is None:
         raise NotFound("The request of this link is gone")
@@ -95,10 +96,11 @@ def _payload(doc: dict[str, Any]) -> dict[str, Any]:
 def decide(token: str):
     """Decide as the link's user, once."""
     link, doc = _open(token)
-    comment = (request.get_json(silent=True) or {}).get("comment", "") if request.is_json else request.form.get(
-        "comment", "")
+    body = request.get_json(silent=True) if request.is_json else request.form
+    comment = body.get("comment", "") if isinstance(body, dict) else None  # a form is a dict too
     if not isinstance(comment, str) or len(comment) > 5000:
-        raise ValidationFailed("comment: at most 5000 characters", {"fields": {"comment": ["Too long."]}})
+        raise ValidationFailed("comment: a text of at most 5000 characters",
+                               {"fields": {"comment": ["Not a text of at most 5000 characters."]}})
     signer = link_signer(services().settings, services().redis)
     if not signer.claim(token, link):
         raise Conflict("This link has already been used", {"reason": "used"})

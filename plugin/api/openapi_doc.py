@@ -20,6 +20,7 @@ bp = Blueprint("openapi", __name__)
 
 _API_EXTENSION = "workflows_openapi"
 _lock = threading.Lock()
+_MAX_CACHED = 8
 
 
 def public_base_url() -> str:
@@ -38,10 +39,13 @@ def document_text(base_url: str) -> str:
     state = current_app.extensions[_API_EXTENSION]
     workspace = services().workspace
     with _lock:
-        if state.get("workspace") is not workspace:  # reloaded: documents of the older one are stale
-            state["workspace"], state["cache"] = workspace, {}
+        if state.get("workspace") is not workspace or state.get("queries") != workspace.queries:
+            # the workspace was reloaded or its queries changed: documents made from the older ones are stale
+            state["workspace"], state["queries"], state["cache"] = workspace, dict(workspace.queries), {}
         text = state["cache"].get(base_url)
         if text is None:
+            if len(state["cache"]) >= _MAX_CACHED:  # base URLs come from Host headers: keep the cache bounded
+                state["cache"].clear()
             doc = copy.deepcopy(state["api"].spec.to_dict())
             doc["servers"] = [{"url": base_url, "description": "This plugin"}]
             add_typed_operations(doc, workspace)

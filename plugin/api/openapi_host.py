@@ -1,8 +1,9 @@
 """An apispec plugin that makes the generated document importable by a host as-is.
 
-Every operation gets a stable ``operationId``, a summary, ``security`` (the bearer key) on ``/api/``
-operations, the header parameters the API reads (identity headers, and on triggers ``Idempotency-Key`` and
-``X-Workflows-App``) and the examples of :mod:`plugin.api.openapi_examples`.
+Every operation gets a stable ``operationId``, a summary, ``security`` (the bearer key on ``/api/``
+operations and as the document's default; none on health checks), the header parameters the API reads
+(identity headers, and on triggers ``Idempotency-Key`` and ``X-Workflows-App``) and the examples of
+:mod:`plugin.api.openapi_examples`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from plugin.api.openapi_examples import EXAMPLES
 SECURITY_SCHEME = "bearer"
 BEARER = {"type": "http", "scheme": "bearer", "description": "An API key: 'Authorization: Bearer <key>'. Hosts use "
           "an app key; admin keys see every run and change settings."}
+
+INFO = ("Durable workflows with humans in the loop. Send an API key as 'Authorization: Bearer <key>' and name the "
+        "end user with the identity headers (see docs/identity.md). Each workflow query has a typed trigger "
+        "operation (tag 'Typed queries'). Every error is {\"error\": {\"code\", \"message\", \"details\"}}. "
+        "The plugin manifest for hosts is at /manifest.json.")
 
 # Endpoint (blueprint.function) -> operationId. New views get camelCase(blueprint_function) unless they set
 # their own with ``@bp.doc(operationId=...)``; names here never change once released.
@@ -39,6 +45,7 @@ OPERATION_IDS = {
     "requests.cancel": "cancelRequest",
 }
 TRIGGER_OPERATIONS = {"triggerWorkflow"}
+OPEN_OPERATIONS = {"healthz", "readyz"}  # answered without a key
 
 
 def _header(name: str, description: str, schema: dict[str, Any], example: str) -> dict[str, Any]:
@@ -83,6 +90,8 @@ def add_host_fields(operation: dict[str, Any], operation_id: str, path: str) -> 
     operation_id = operation["operationId"]
     if not operation.get("summary"):
         operation["summary"] = (operation.get("description") or operation_id).split("\n", 1)[0]
+    if operation_id in OPEN_OPERATIONS:
+        operation.setdefault("security", [])
     if not path.startswith("/api/"):
         return
     operation.setdefault("security", [{SECURITY_SCHEME: []}])
@@ -110,6 +119,8 @@ class HostFacePlugin(BasePlugin):
 
     def init_spec(self, spec: APISpec) -> None:
         spec.components.security_scheme(SECURITY_SCHEME, BEARER)
+        spec.options.setdefault("security", [{SECURITY_SCHEME: []}])  # the default; open operations say []
+        spec.options.setdefault("info", {}).setdefault("description", INFO)
 
     def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
         rule = kwargs.get("rule")

@@ -17,13 +17,15 @@ from plugin.workspace.loader import Query, Workspace
 GENERIC_PATH = "/api/v1/queries/{name}/runs"
 GENERIC_OPERATION = "triggerWorkflow"
 _DROP = {"$schema"}
+TYPED_TAG = "Typed queries"
 
 
-def openapi_schema(spec: Any, top: bool = True) -> Any:
-    """A query's input JSON Schema as an OpenAPI 3.0 schema that says what the API accepts.
+def openapi_schema(spec: Any, top: bool = True, closed: bool = True) -> Any:
+    """A query's input (or output) JSON Schema as an OpenAPI 3.0 schema.
 
-    Objects with properties refuse unknown ones unless ``additionalProperties`` allows them (as the loader
-    does), and numeric ``exclusiveMinimum``/``exclusiveMaximum`` become OpenAPI 3.0's boolean form.
+    With ``closed`` (inputs), objects with properties refuse unknown ones unless ``additionalProperties``
+    allows them, as the loader does. Numeric ``exclusiveMinimum``/``exclusiveMaximum`` become OpenAPI 3.0's
+    boolean form.
     """
     if not isinstance(spec, dict):
         return spec
@@ -32,16 +34,16 @@ def openapi_schema(spec: Any, top: bool = True) -> Any:
         if key in _DROP:
             continue
         if key == "properties":
-            out[key] = {name: openapi_schema(sub, False) for name, sub in value.items()}
+            out[key] = {name: openapi_schema(sub, False, closed) for name, sub in value.items()}
         elif key == "items":
-            out[key] = openapi_schema(value, False)
+            out[key] = openapi_schema(value, False, closed)
         elif key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(value, bool):
             bound = "minimum" if key == "exclusiveMinimum" else "maximum"
             out[bound] = value
             out[key] = True
         else:
             out[key] = value
-    if out.get("type", "object" if top else None) == "object" and (top or "properties" in out):
+    if closed and out.get("type", "object" if top else None) == "object" and (top or "properties" in out):
         out.setdefault("type", "object")
         out.setdefault("properties", {})
         out["additionalProperties"] = bool(spec.get("additionalProperties", False))
@@ -86,7 +88,7 @@ def typed_operation_id(name: str, taken: set[str]) -> str:
 
 
 def _typed(generic: dict[str, Any], query: Query, operation_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The operation for one query and the component schema of its body."""
+    """The operation for one query and the component schemas it adds (its body, and its output if known)."""
     operation = copy.deepcopy(generic)
     operation["operationId"] = operation_id
     operation["summary"] = f"Trigger workflow: {query.label}"
@@ -94,18 +96,32 @@ def _typed(generic: dict[str, Any], query: Query, operation_id: str) -> tuple[di
             if query.wait_seconds else "")
     operation["description"] = (f"{query.description}\n\nRuns workflow `{query.workflow}` with the input of query "
                                 f"`{query.name}`.{wait}").strip()
-    operation["tags"] = ["Typed queries"]
+    operation["tags"] = [TYPED_TAG]
     input_schema = openapi_schema(query.input_json_schema)
     body_schema = {"type": "object", "required": ["input"], "additionalProperties": False,
                    "properties": {"input": input_schema}, "description": f"Trigger data of {query.name}"}
     example = {"input": example_value(input_schema)}
     operation["requestBody"] = {"required": True, "content": {"application/json": {
         "schema": {"$ref": f"#/components/schemas/{operation_id}Body"}, "example": example}}}
+    components = {f"{operation_id}Body": body_schema}
     for code in ("200", "202"):
         content = operation.get("responses", {}).get(code, {}).get("content", {}).get("application/json")
         if content and isinstance(content.get("example"), dict):
-            content["example"] = {**content["example"], "query": query.name}
-    return operation, body_schema
+            run_id = f"{query.name}-5f0c9a4e2b7d4c1e8a6b3d2f1e0c9b8a"
+            content["example"] = {**content["example"], "query": query.name, "run_id": run_id,
+                                  "status_url": f"/api/v1/runs/{quote(run_id, safe='')}"}
+    completed = operation.get("responses", {}).get("200", {}).get("content", {}).get("application/json")
+    if query.output_json_schema is not None and query.definition is None and completed:
+        # A Python workflow's 200 is always the completed run; a definition's respond step answers its own body.
+        output = openapi_schema(query.output_json_schema, closed=False)
+        components[f"{operation_id}Completed"] = {"allOf": [completed["schema"], {
+            "type": "object", "properties": {"output": output}}]}
+        completed["schema"] = {"$ref": f"#/components/schemas/{operation_id}Completed"}
+        if isinstance(completed.get("example"), dict):
+            completed["example"]["output"] = example_value(output)
+    elif completed:
+        completed.pop("example", None)  # the generic example's output is another workflow's
+    return operation, components
 
 
 def add_typed_operations(doc: dict[str, Any], workspace: Workspace) -> dict[str, Any]:
@@ -116,10 +132,13 @@ def add_typed_operations(doc: dict[str, Any], workspace: Workspace) -> dict[str,
     taken = {op.get("operationId") for item in doc["paths"].values() for op in item.values()
              if isinstance(op, dict)}
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    if workspace.queries:
+        doc.setdefault("tags", []).append({"name": TYPED_TAG, "description": "One trigger operation per workflow "
+                                           "query, with that query's input (and output, when declared) schema"})
     for name in sorted(workspace.queries):
         operation_id = typed_operation_id(name, taken)
         taken.add(operation_id)
-        operation, body_schema = _typed(generic, workspace.queries[name], operation_id)
-        schemas[f"{operation_id}Body"] = body_schema
+        operation, components = _typed(generic, workspace.queries[name], operation_id)
+        schemas.update(components)
         doc["paths"][f"/api/v1/queries/{quote(name, safe='')}/runs"] = {"post": operation}
     return doc

@@ -46,7 +46,8 @@ def list_queries():
     return {"queries": [
         {"name": q.name, "label": q.label, "description": q.description, "workflow": q.workflow,
          "mode": q.mode, "wait_seconds": q.wait_seconds, "run_id": q.run_id_template or "random",
-         "timeout_seconds": q.timeout_seconds, "input_schema": q.input_json_schema}
+         "timeout_seconds": q.timeout_seconds, "input_schema": q.input_json_schema,
+         "output_schema": q.output_json_schema}
         for q in services().workspace.queries.values()
     ]}
 
@@ -86,7 +87,8 @@ def _app_name() -> str:
 
 def _key_reused() -> ValidationFailed:
     return ValidationFailed(f"This {IDEMPOTENCY_HEADER} was already used with a different body; use a new key",
-                            {"header": IDEMPOTENCY_HEADER, "code": "idempotency_key_reused"})
+                            {"fields": {IDEMPOTENCY_HEADER: ["Already used with a different body."]},
+                             "header": IDEMPOTENCY_HEADER})
 
 
 @bp.route("/<name>/runs", methods=["POST"])
@@ -104,7 +106,8 @@ def _key_reused() -> ValidationFailed:
 def trigger(args: dict, body: dict, name: str):
     """Trigger workflow: validate the input against the query's schema and start a run.
 
-    With ``Idempotency-Key``, the same key and body from the same caller always answer the same run.
+    With ``Idempotency-Key``, the same key and body from the same caller always answer the same run. Each query
+    also has its own typed operation (``trigger<QueryName>``, tag "Typed queries") with its input schema.
     """
     current_identity(required=True)  # an app key's run needs a named starter (and then can be seen by them)
     query = _query(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -11,6 +12,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from plugin import metrics
 from plugin.api.auth import acting_person, authenticate, current_identity
 from plugin.api.schemas import (
     CancelRequestBody,
@@ -75,7 +77,8 @@ def _ensure_inbox(svc: Services) -> None:
         time.sleep(0.1)
         if inbox_is_built(svc.inbox):
             return
-    raise ServiceUnavailable("The inbox is being rebuilt from Temporal; try again in a moment")
+    raise ServiceUnavailable("The inbox is being rebuilt from Temporal; try again in a moment",
+                             {"service": "temporal"})
 
 
 def _settled_refusal(svc: Services, update_name: str, arg: Any) -> PluginError | None:
@@ -113,6 +116,7 @@ def _send(update_name: str, arg: Any) -> HumanRequest:
         try:
             svc.inbox.put(request)  # the worker's own write of this version is then a no-op
         except redis.RedisError as exc:  # the change is in Temporal; the worker's activity updates the inbox
+            metrics.REDIS_ERRORS.labels("inbox_write").inc()
             log.warning("inbox write after %s failed: %s", update_name, exc)
         return request
     finally:
@@ -126,6 +130,11 @@ def send_update(update_name: str, arg: Any) -> HumanRequest:
     """Send a request update (``resolve``, ``reassign``, ``cancel``) as the API does; for other blueprints
     (signed approval links)."""
     return _send(update_name, arg)
+
+
+def ensure_inbox() -> None:
+    """Rebuild the inbox from Temporal when Redis has lost it (for other blueprints)."""
+    _ensure_inbox(services())
 
 
 @bp.route("")
@@ -166,12 +175,16 @@ def resolve(body: dict, request_id: str):
     update = ResolveInput(request_id=request_id, resolution=body["resolution"], identity=acting_person(),
                           comment=body["comment"], payload=body["payload"])
     try:
-        return _send("resolve", update)
+        request = _send("resolve", update)
     except Conflict:
         repeated = _repeated_decision(services(), update)
         if repeated is None:
             raise
         return repeated
+    if request.status != PENDING and request.resolved_at:  # this decision settled it
+        opened, decided = datetime.fromisoformat(request.created_at), datetime.fromisoformat(request.resolved_at)
+        metrics.DECISION_LATENCY.labels(request.query).observe(max(0.0, (decided - opened).total_seconds()))
+    return request
 
 
 def _repeated_decision(svc: Services, update: ResolveInput) -> HumanRequest | None:

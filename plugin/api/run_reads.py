@@ -11,6 +11,7 @@ from urllib.parse import quote
 import redis
 from flask import current_app
 
+from plugin import metrics
 from plugin.api.services import services
 from plugin.engine.models import PENDING, Identity
 from plugin.errors import NotFound
@@ -109,6 +110,7 @@ def refresh_run(run_id: str, with_state: bool = True) -> dict[str, Any]:
                 for request in requests:
                     snapshots().link_request(run_id, request["id"])
         except redis.RedisError as exc:  # Temporal answered; the read model catches up later
+            metrics.REDIS_ERRORS.labels("snapshot_refresh").inc()
             log.warning("snapshot refresh of %s failed: %s", run_id, exc)
     return compose(described.doc, requests, retries)
 
@@ -124,6 +126,7 @@ def _put_requests(requests: list[dict[str, Any]]) -> None:
         for request in requests:
             services().inbox.put(request)
     except redis.RedisError as exc:  # the read model catches up on a later read
+        metrics.REDIS_ERRORS.labels("inbox_write").inc()
         log.warning("inbox write of a run's requests failed: %s", exc)
 
 
@@ -131,6 +134,7 @@ def _known_requests(run_id: str) -> list[dict[str, Any]]:
     try:
         snap = snapshots().get(run_id)
     except redis.RedisError:
+        metrics.REDIS_ERRORS.labels("snapshot_read").inc()
         return []
     return [r for r in snap.requests.values() if r is not None] if snap is not None else []
 
@@ -140,6 +144,7 @@ def read_run(run_id: str) -> dict[str, Any]:
     try:
         snap = snapshots().get(run_id)
     except redis.RedisError as exc:
+        metrics.REDIS_ERRORS.labels("snapshot_read").inc()
         log.warning("snapshot read of %s failed, asking Temporal: %s", run_id, exc)
         snap = None
     if snap is not None and snap.is_fresh():

@@ -25,6 +25,8 @@ class QuerySchema(Schema):
     run_id = fields.String(metadata={"description": "'random', or the business-key template of the run id"})
     timeout_seconds = fields.Integer(allow_none=True)
     input_schema = fields.Dict(metadata={"description": "JSON Schema of the trigger input"})
+    output_schema = fields.Dict(allow_none=True, metadata={"description": "JSON Schema of the run's output, "
+                                                                          "when the workspace declares it"})
 
 
 class QueryListSchema(Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from plugin.api.error_details import ERROR_DETAILS
 from plugin.engine.models import REQUEST_STATUSES
 
 
@@ -15,9 +16,10 @@ class StrictSchema(Schema):
 
 
 class ErrorBody(Schema):
-    code = fields.String(required=True)
-    message = fields.String(required=True)
-    details = fields.Dict()
+    code = fields.String(required=True, metadata={"description": "what went wrong, for programs; the details "
+                                                  "each code carries are in x-details-by-code"})
+    message = fields.String(required=True, metadata={"description": "what went wrong, for people"})
+    details = fields.Dict(required=True, metadata={"x-details-by-code": ERROR_DETAILS})
 
 
 class ErrorSchema(Schema):

@@ -97,9 +97,11 @@ class PluginWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if request.status == EXPIRED:
             raise ApplicationError(f"Request {request.name!r} expired: nobody decided by {request.due_at}",
-                                   {"request_id": request.id}, type="RequestExpired", non_retryable=True)
+                                   {"request_id": request.id, "step": request.name}, type="RequestExpired",
+                                   non_retryable=True)
         if request.status == CANCELLED:
-            raise ApplicationError(f"Request {request.name!r} was cancelled", {"request_id": request.id},
+            raise ApplicationError(f"Request {request.name!r} was cancelled", {"request_id": request.id,
+                                                                               "step": request.name},
                                    type="RequestCancelled", non_retryable=True)
         return humans.outcome_of(request)
 

@@ -66,7 +66,8 @@ def check_resolve(request: HumanRequest | None, update: ResolveInput) -> None:
     if update.resolution not in request.resolutions:
         raise ApplicationError(
             f"Resolution {update.resolution!r} is not allowed; choose one of {request.resolutions}",
-            {"field": "resolution", "allowed": request.resolutions},
+            {"fields": {"resolution": [f"Must be one of: {', '.join(request.resolutions)}."]},
+             "allowed": request.resolutions},
             type=INVALID,
         )
     if any(d.actor == who.user.lower() for d in request.decisions):

@@ -33,8 +33,12 @@ def _fits(value: Any, hint: Any) -> bool:
         return isinstance(value, list) and all(_fits(v, item) for v in value)
     if origin is dict or hint is dict:
         return isinstance(value, dict)
-    if dataclasses.is_dataclass(hint):
-        return isinstance(value, dict | hint)
+    if dataclasses.is_dataclass(hint):  # e.g. a form field: as an object, each of its fields must fit too
+        if isinstance(value, hint):
+            return True
+        hints = typing.get_type_hints(hint)
+        return isinstance(value, dict) and set(value) <= set(hints) and \
+            all(_fits(v, hints[k]) for k, v in value.items())
     if hint is float:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if hint is int:

@@ -83,6 +83,9 @@ class SnapshotActivities:
         self._snapshots.put(update.doc, update.start_ms, update.seq)
 
 
+RUNS_ENDED = "workflows_runs_ended"
+
+
 class RunSnapshotInterceptor(Interceptor):
     """Install on the worker: ``Worker(..., interceptors=[RunSnapshotInterceptor()])``."""
 
@@ -112,6 +115,9 @@ async def _publish(status: str, **extra: Any) -> None:
     info = workflow.info()
     if status not in ("running", "waiting"):
         extra["ended_at"] = workflow.now().isoformat()
+        # the SDK's metric meter records nothing while replaying, so each end is counted once
+        workflow.metric_meter().create_counter(RUNS_ENDED, "Runs that ended, by query and status").add(
+            1, {"query": str(info.typed_search_attributes.get(sa.QUERY) or ""), "status": status})
     update = SnapshotUpdate(doc=_doc(status, **extra), start_ms=int(info.workflow_start_time.timestamp() * 1000),
                             seq=info.get_current_history_length())
     await workflow.execute_local_activity(PUBLISH_ACTIVITY, update, start_to_close_timeout=PUBLISH_TIMEOUT)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from plugin.config import Settings
@@ -46,6 +47,15 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
     )
 
 
+def metrics_runtime(address: str | None) -> Runtime | None:
+    """An SDK runtime whose Prometheus exporter serves the worker's metrics (the SDK's own: task and
+    activity latencies, slots, polls... and ``workflows_runs_ended``) at ``address``; None without one."""
+    if not address:
+        return None
+    exporter = PrometheusConfig(bind_address=address, counters_total_suffix=True)
+    return Runtime(telemetry=TelemetryConfig(metrics=exporter))
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
                      on_ready: Callable[[], None] | None = None) -> None:
     """Connect, register search attributes, and poll until ``stop`` is set (or forever).
@@ -53,7 +63,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
     ``on_ready`` is called once the worker is polling.
     """
     workspace = load_workspaces(settings.workspaces)
-    client = await connect_client(settings)
+    client = await connect_client(settings, runtime=metrics_runtime(settings.worker_metrics_address))
     await register_search_attributes(client)
     inbox = Inbox(connect_redis(settings))
     with ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity") as executor:

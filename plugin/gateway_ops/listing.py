@@ -108,10 +108,11 @@ _EARLIEST, _LATEST = 946_684_800 * 10**9, 7_258_118_400 * 10**9  # 2000-01-01, 2
 _MAX_SEEN = 1000
 
 
-def quoted(value: str) -> str:
+def quoted(value: str, field: str = "value") -> str:
     """A visibility query string literal; values with quotes or backslashes never reach a query."""
     if any(c in value for c in "'\"\\") or any(ord(c) < 32 for c in value):
-        raise ValidationFailed(f"{value[:40]!r} may not contain quotes, backslashes or control characters")
+        message = "May not contain quotes, backslashes or control characters."
+        raise ValidationFailed(f"{value[:40]!r}: {message}", {"fields": {field: [message]}})
     return f"'{value}'"
 
 
@@ -130,11 +131,11 @@ def base_query(filters: RunFilters, task_queue: str) -> str:
     if filters.status:
         clauses.append(f"({_STATUS_CLAUSES[filters.status]})")
     if filters.query:
-        clauses.append(f"{sa.QUERY.name} = {quoted(filters.query)}")
+        clauses.append(f"{sa.QUERY.name} = {quoted(filters.query, 'query')}")
     if filters.workflow:
-        clauses.append(f"WorkflowType = {quoted(filters.workflow)}")
+        clauses.append(f"WorkflowType = {quoted(filters.workflow, 'workflow')}")
     if filters.started_by:
-        clauses.append(f"{sa.STARTED_BY.name} = {quoted(filters.started_by)}")
+        clauses.append(f"{sa.STARTED_BY.name} = {quoted(filters.started_by, 'started_by')}")
     if filters.since:
         clauses.append(f"StartTime >= '{filters.since.astimezone(UTC).isoformat()}'")
     if filters.until:

@@ -19,6 +19,7 @@ from temporalio.exceptions import CancelledError, TerminatedError, WorkflowAlrea
 from temporalio.exceptions import TimeoutError as TemporalTimeout
 from temporalio.service import RPCError, RPCStatusCode
 
+from plugin import metrics
 from plugin import search_attributes as sa
 from plugin.engine.models import HumanRequest, RunInput, RunState
 from plugin.engine.run_snapshots import failure_summary
@@ -100,8 +101,10 @@ async def start_run(client: Client, spec: StartSpec) -> StartResult:
     except WorkflowAlreadyStartedError:  # a unique id whose run has ended: that run is the answer
         return StartResult(run_id=spec.run_id, started=False)
     response = getattr(handle, "_start_workflow_response", None)  # the SDK keeps the server's answer here
-    return StartResult(run_id=handle.id, started=bool(response.started) if response is not None else True,
-                       temporal_run_id=handle.result_run_id)
+    started = bool(response.started) if response is not None else True
+    if started:
+        metrics.RUNS_STARTED.labels(spec.inp.query).inc()
+    return StartResult(run_id=handle.id, started=started, temporal_run_id=handle.result_run_id)
 
 
 def _ending(exc: WorkflowFailureError) -> RunOutcome:

@@ -21,7 +21,7 @@ MAX_LEEWAY = 300
 class TokenConfig:
     """How to verify one kind of signed user token (an IdP's token or an identity-aware proxy's assertion)."""
 
-    jwks_url: str
+    jwks_url: str  # "": read from the issuer's /.well-known/openid-configuration
     issuer: str
     audiences: tuple[str, ...]
     algorithms: tuple[str, ...] = ("RS256",)
@@ -76,6 +76,11 @@ def _strings(value: Any, name: str) -> tuple[str, ...]:
     return tuple(v for v in value if v)
 
 
+def checked_url(value: Any, name: str) -> str:
+    """An https URL, or http on this machine; raises ValidationFailed naming ``name``."""
+    return _url(value, name)
+
+
 def _url(value: Any, name: str) -> str:
     """An https URL (http only on this machine: a JWKS fetched in the clear could be swapped on the way)."""
     if not isinstance(value, str) or not value.startswith(("https://", "http://")):
@@ -100,9 +105,12 @@ def token_config(raw: dict[str, Any], name: str, base: TokenConfig | None = None
     if unknown:
         raise _fail(f"{name}.{unknown[0]}", "Unknown field.")
     merged = {**(base.to_dict() if base else {}), **preset, **{k: v for k, v in raw.items() if v is not None}}
-    for required in ("jwks_url", "issuer", "audiences"):
+    for required in ("issuer", "audiences"):
         if not merged.get(required):
             raise _fail(f"{name}.{required}", "Missing data for required field.")
+    if not merged.get("jwks_url"):  # found through the issuer's OpenID discovery document when verifying
+        _url(merged["issuer"], f"{name}.issuer")
+        merged["jwks_url"] = ""
     algorithms = _strings(merged.get("algorithms") or ["RS256"], f"{name}.algorithms")
     bad = [a for a in algorithms if a not in ALGORITHMS]
     if bad or not algorithms:
@@ -114,7 +122,7 @@ def token_config(raw: dict[str, Any], name: str, base: TokenConfig | None = None
         if text in merged and not isinstance(merged[text], str):
             raise _fail(f"{name}.{text}", "Give a string.")
     return TokenConfig(
-        jwks_url=_url(merged["jwks_url"], f"{name}.jwks_url"), issuer=merged["issuer"],
+        jwks_url=merged["jwks_url"] and _url(merged["jwks_url"], f"{name}.jwks_url"), issuer=merged["issuer"],
         audiences=_strings(merged["audiences"], f"{name}.audiences"), algorithms=algorithms,
         user_claim=merged.get("user_claim") or "email", groups_claim=merged.get("groups_claim", "groups"),
         leeway=leeway, header=merged.get("header") or IDENTITY_HEADER, preset=merged.get("preset") or "")
@@ -134,11 +142,11 @@ def key_identity(raw: dict[str, Any] | None, default_oidc: TokenConfig | None = 
         raise _fail("identity.schemes", f"Choose one or more of {list(SCHEMES)}.")
     oidc = token_config(raw["oidc"], "identity.oidc", default_oidc) if raw.get("oidc") else default_oidc
     if "oidc" in schemes and oidc is None:
-        raise _fail("identity.oidc", "The oidc scheme needs jwks_url, issuer and audiences (here or in "
-                                     "the WORKFLOWS_OIDC_* settings).")
+        raise _fail("identity.oidc", "The oidc scheme needs an issuer and audiences, and a jwks_url unless the "
+                                     "issuer serves OpenID discovery (here or in the WORKFLOWS_OIDC_* settings).")
     proxy = token_config(raw["proxy"], "identity.proxy") if raw.get("proxy") else None
     if "proxy" in schemes and proxy is None:
-        raise _fail("identity.proxy", "The proxy scheme needs a preset or a header, jwks_url, issuer, audiences.")
+        raise _fail("identity.proxy", "The proxy scheme needs a preset or a header, and jwks_url, issuer, audiences.")
     secret = raw.get("signature_secret")
     if secret is not None and (not isinstance(secret, str) or len(secret.encode()) < MIN_SIGNATURE_SECRET):
         raise _fail("identity.signature_secret", f"Use at least {MIN_SIGNATURE_SECRET} characters (as Appsmith "

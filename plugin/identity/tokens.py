@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from typing import Any
 
 import jwt
+import requests
 from jwt import PyJWK, PyJWKClient
 from jwt.exceptions import PyJWKClientConnectionError, PyJWKClientError
 
 from plugin.engine.models import Identity
-from plugin.errors import ServiceUnavailable, Unauthorized
-from plugin.identity.config import TokenConfig
+from plugin.errors import ServiceUnavailable, Unauthorized, ValidationFailed
+from plugin.identity.config import TokenConfig, checked_url
 
 JWKS_LIFESPAN = 300.0
 JWKS_TIMEOUT = 5.0
 REFRESH_COOLDOWN = 1.0
+DISCOVERY_LIFESPAN = 3600.0
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+$")
 _GROUP = re.compile(r"^[\w.\- ]{1,100}$")
 
@@ -47,11 +50,30 @@ class TokenRejected(Unauthorized):
 
 
 class JwksCache:
-    """One PyJWKClient per JWKS URL, shared by the threads of a process."""
+    """One PyJWKClient per JWKS URL, shared by the threads of a process; JWKS URLs found by OpenID discovery."""
 
     def __init__(self) -> None:
         self._clients: dict[str, PyJWKClient] = {}
+        self._discovered: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
+
+    def jwks_url(self, config: TokenConfig) -> str:
+        """The configured JWKS URL, or the ``jwks_uri`` of the issuer's discovery document (cached an hour)."""
+        if config.jwks_url:
+            return config.jwks_url
+        known = self._discovered.get(config.issuer)
+        if known and known[1] > time.monotonic():
+            return known[0]
+        where = f"{config.issuer.rstrip('/')}/.well-known/openid-configuration"
+        try:
+            response = requests.get(where, timeout=JWKS_TIMEOUT)
+            response.raise_for_status()
+            url = checked_url(response.json().get("jwks_uri"), "jwks_uri")
+        except (requests.RequestException, ValueError, AttributeError, ValidationFailed) as exc:
+            raise ServiceUnavailable(f"Could not read the issuer's discovery document at {where}; set jwks_url "
+                                     "on the key or try again", {"service": "jwks"}) from exc
+        self._discovered[config.issuer] = (url, time.monotonic() + DISCOVERY_LIFESPAN)
+        return url
 
     def signing_key(self, url: str, kid: str | None, header: str) -> PyJWK:
         """The key that signed a token, refetching the JWKS once when ``kid`` is new."""
@@ -107,7 +129,7 @@ def verify_token(token: str, config: TokenConfig, via: str, is_admin: bool = Fal
     if alg not in config.algorithms:
         raise TokenRejected("algorithm_not_allowed", f"The token in {header} is signed with {str(alg)[:20]!r}; "
                             f"this key accepts only {', '.join(config.algorithms)}", header)
-    key = cache.signing_key(config.jwks_url, unverified.get("kid"), header)
+    key = cache.signing_key(cache.jwks_url(config), unverified.get("kid"), header)
     try:
         claims = jwt.decode(token, key.key, algorithms=[alg], audience=list(config.audiences),
                             issuer=config.issuer, leeway=config.leeway,

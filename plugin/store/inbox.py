@@ -22,20 +22,30 @@ from plugin.engine.models import CANCELLED, PENDING, HumanRequest, Identity
 from plugin.store.events import EventStream
 
 PREFIX = "wf:"
+PENDING_BY_QUERY = "pending_by_query:"
 
-# KEYS[1] = request hash. ARGV = version, doc, score, id, status, then the index keys for the new state.
+# KEYS[1] = request hash. ARGV = version, doc, score, id, status, prefix, query, then the index keys for the
+# new state. ``pending_by_query:{query}`` sets hold the pending ids per query (for the metrics).
 _PUT = """
 local cur = redis.call('HGET', KEYS[1], 'version')
-if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
+if cur and tonumber(cur) >= tonumber(ARGV[1]) then
+  -- the same version again (the worker's rebuild at start-up): fill in the per-query set of older inboxes
+  if tonumber(cur) == tonumber(ARGV[1]) and ARGV[5] == 'pending' then
+    redis.call('SADD', ARGV[6] .. 'pending_by_query:' .. ARGV[7], ARGV[4])
+  end
+  return 0
+end
 local old = redis.call('HGET', KEYS[1], 'doc')
 if old then
   local prev = cjson.decode(old)
   local base = ARGV[6] .. 'inbox:' .. prev['status']
   for _, u in ipairs(prev['users']) do redis.call('ZREM', base .. ':u:' .. u, ARGV[4]) end
   for _, g in ipairs(prev['groups']) do redis.call('ZREM', base .. ':g:' .. g, ARGV[4]) end
+  redis.call('SREM', ARGV[6] .. 'pending_by_query:' .. tostring(prev['query']), ARGV[4])
 end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'doc', ARGV[2])
-for i = 7, #ARGV do redis.call('ZADD', ARGV[i], ARGV[3], ARGV[4]) end
+if ARGV[5] == 'pending' then redis.call('SADD', ARGV[6] .. 'pending_by_query:' .. ARGV[7], ARGV[4]) end
+for i = 8, #ARGV do redis.call('ZADD', ARGV[i], ARGV[3], ARGV[4]) end
 return 1
 """
 
@@ -94,7 +104,7 @@ class Inbox:
         stored = bool(self._put(
             keys=[f"{PREFIX}req:{doc['id']}"],
             args=[doc["version"], json.dumps(doc, separators=COMPACT), _millis(doc["created_at"]), doc["id"],
-                  doc["status"], PREFIX, *keys],
+                  doc["status"], PREFIX, str(doc.get("query")), *keys],
         ))
         if stored:
             self.events.publish_request(doc)
@@ -181,6 +191,16 @@ class Inbox:
                 break
         return found
 
+    def pending_by_query(self) -> dict[str, int]:
+        """How many requests are pending, per query (queries with none are left out)."""
+        keys = list(self.redis.scan_iter(match=f"{PREFIX}{PENDING_BY_QUERY}*", count=500))
+        with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.scard(key)
+            counts = pipe.execute()
+        cut = len(PREFIX) + len(PENDING_BY_QUERY)
+        return {(k.decode() if isinstance(k, bytes) else k)[cut:]: n for k, n in zip(keys, counts, strict=True) if n}
+
     def close_out(self, request_id: str, at: str) -> bool:
         """Mark a request that can no longer be decided as cancelled (if it is still pending here)."""
         doc = self.get(request_id)
@@ -191,7 +211,7 @@ class Inbox:
     def clear(self) -> int:
         """Delete the whole inbox read model (before a rebuild); returns how many keys went."""
         removed = 0
-        for pattern in (f"{PREFIX}req:*", f"{PREFIX}inbox:*"):
+        for pattern in (f"{PREFIX}req:*", f"{PREFIX}inbox:*", f"{PREFIX}{PENDING_BY_QUERY}*"):
             batch = list(self.redis.scan_iter(match=pattern, count=1000))
             if batch:
                 removed += self.redis.delete(*batch)

@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -21,9 +24,11 @@ from typing import Any
 import redis
 
 from plugin.config import Settings
+from plugin.errors import Unauthorized, ValidationFailed
 from plugin.identity.config import KeyIdentity, TokenConfig, key_identity
 from plugin.store.runtime_settings import RuntimeSettings
 
+log = logging.getLogger(__name__)
 SCOPES = ("admin", "app", "webhook")
 LAST_USED_EVERY = 60.0  # seconds between two writes of a key's last use, per process
 
@@ -107,8 +112,14 @@ class KeyStore:
         return self._grant(record)
 
     def _grant(self, record: dict[str, Any]) -> ApiKey:
+        try:
+            identity = key_identity(record.get("identity"), self.default_oidc)
+        except ValidationFailed:  # e.g. it relied on WORKFLOWS_OIDC_* settings that are gone
+            log.warning("key %s has incomplete identity settings", record["id"])
+            raise Unauthorized("This key's identity settings are incomplete (the global OIDC settings it relies "
+                               "on are not set); an admin must fix the key", {"reason": "key_misconfigured"}) from None
         return ApiKey(name=record["name"], scope=record["scope"], query=record.get("query"), id=record["id"],
-                      identity=key_identity(record.get("identity"), self.default_oidc))
+                      identity=identity)
 
     @property
     def default_oidc(self) -> TokenConfig | None:
@@ -151,8 +162,18 @@ class KeyStore:
             pipe.execute()
         return self.record(key_id) or record, secret
 
+    @contextmanager
+    def _locked(self, key_id: str) -> Iterator[None]:
+        """Changes to one key go one at a time (a revoke racing a rotate must not bring the key back)."""
+        with self._redis.lock(f"wf:keylock:{key_id}", timeout=10, blocking_timeout=10):
+            yield
+
     def update(self, key_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         """Change a key's name, expiry or identity settings; None when there is no such key."""
+        with self._locked(key_id):
+            return self._update(key_id, changes)
+
+    def _update(self, key_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         record = self.record(key_id, with_secret=True)
         if record is None:
             return None
@@ -163,6 +184,10 @@ class KeyStore:
 
     def rotate(self, key_id: str, grace_seconds: int) -> tuple[dict[str, Any], str] | None:
         """A new secret; the old one keeps working for ``grace_seconds`` (0: stops at once)."""
+        with self._locked(key_id):
+            return self._rotate(key_id, grace_seconds)
+
+    def _rotate(self, key_id: str, grace_seconds: int) -> tuple[dict[str, Any], str] | None:
         record = self.record(key_id, with_secret=True)
         if record is None:
             return None
@@ -184,6 +209,10 @@ class KeyStore:
 
     def revoke(self, key_id: str) -> dict[str, Any] | None:
         """Remove a key and every secret of it, at once; returns what it was."""
+        with self._locked(key_id):
+            return self._revoke(key_id)
+
+    def _revoke(self, key_id: str) -> dict[str, Any] | None:
         record = self.record(key_id, with_secret=True)
         if record is None:
             return None

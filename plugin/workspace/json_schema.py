@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 from marshmallow import RAISE, Schema, fields, validate
 
 from plugin.errors import ConfigError
@@ -81,6 +83,11 @@ def _field(spec: Any, where: str, required: bool) -> fields.Field:
     return fields.Dict(validate=validators, **kwargs)
 
 
+def check_json_schema(spec: Any, where: str) -> None:
+    """Check a JSON Schema of any type (e.g. a query's output) against the supported subset; ConfigError if not."""
+    _field(spec, where, True)
+
+
 def schema_from_json_schema(spec: Any, where: str) -> Schema:
     """A marshmallow schema instance for an object JSON Schema; ConfigError names ``where`` when it is bad."""
     if not isinstance(spec, dict) or spec.get("type", "object") != "object":
@@ -92,6 +99,11 @@ def schema_from_json_schema(spec: Any, where: str) -> Schema:
     if not isinstance(required, list) or not set(required) <= set(props):
         raise ConfigError(f"{where}: 'required' must list names from 'properties'")
     declared = {name: _field(sub, f"{where}.{name}", name in required) for name, sub in props.items()}
+    # The keywords' own types too (``"enum": "xy"`` would otherwise allow "x" and "y").
+    wrong = best_match(Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(spec))
+    if wrong is not None:
+        inner = ".".join(str(p) for p in wrong.absolute_path if p != "properties")
+        raise ConfigError(f"{where}{'.' + inner if inner else ''}: {wrong.message}")
     allow_extra = spec.get("additionalProperties", False)
     cls = Schema.from_dict(declared, name=f"Input_{abs(hash(where))}")
     return cls(unknown="include" if allow_extra else RAISE)

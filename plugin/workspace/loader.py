@@ -6,12 +6,14 @@ A workspace is a folder with ``workspace.json``::
      "queries": {"submit_expense": {"label": "...", "description": "...", "workflow": "expense_approval",
                                     "input": {JSON Schema}, "mode": "async",
                                     "run_id": "random" | "expense-{employee}-{invoice}",
-                                    "wait_seconds": 10, "timeout_seconds": 86400}}}
+                                    "wait_seconds": 10, "timeout_seconds": 86400,
+                                    "output": {JSON Schema}}}}
 
 ``mode`` ``sync`` makes a trigger wait ``wait_seconds`` (default 10, at most 60) for the output unless the
 caller passes ``?wait``. ``run_id`` is ``random`` or a business-key template over required input
 properties: a trigger while a run of that id is open returns the open run. ``timeout_seconds`` bounds the
-whole run (Temporal's execution timeout).
+whole run (Temporal's execution timeout). ``output`` (optional) is the JSON Schema of the run's output: the
+typed operation of the query in /openapi.json documents it.
 
 The file's shape is checked against ``schemas/workspace.schema.json``. Python modules are imported from the
 workspace folder. Every mistake is reported at once, naming the file, the query and the field.
@@ -33,7 +35,7 @@ from plugin.engine.interpreter.validate import Problem
 from plugin.engine.registry import registered_workflows
 from plugin.errors import ConfigError
 from plugin.workspace.definitions import LoadedDefinition, check_definitions, definition_query_spec
-from plugin.workspace.json_schema import schema_from_json_schema
+from plugin.workspace.json_schema import check_json_schema, schema_from_json_schema
 from plugin.workspace.schema_check import workspace_schema_problems
 
 MODES = ("async", "sync")
@@ -58,6 +60,7 @@ class Query:
     wait_seconds: int = 0
     timeout_seconds: int | None = None
     definition: LoadedDefinition | None = None  # node-based queries: the definition they run
+    output_json_schema: dict[str, Any] | None = None  # what a completed run answers, when the workspace says
 
 
 @dataclass(frozen=True)
@@ -135,13 +138,19 @@ def _query(name: str, spec: dict[str, Any], source: Path, workflows: dict[str, t
             values[field] = check()
         except ValueError as exc:
             found.append((field, str(exc)))
+    output = spec.get("output")
+    if output is not None:
+        try:
+            check_json_schema(output, "output")
+        except ConfigError as exc:
+            found.append(("output", exc.message.partition(": ")[2] or exc.message))
     if found or input_schema is None or not isinstance(workflow, str):
         return None, found or [("workflow", "needs 'workflow' or 'definition'")]
     return Query(
         name=name, label=str(spec.get("label") or name), description=str(spec.get("description") or ""),
         workflow=workflow, input_json_schema=json_schema, input_schema=input_schema, mode=mode, source=source,
         run_id_template=values["run_id"], wait_seconds=values["wait_seconds"],
-        timeout_seconds=values["timeout_seconds"], definition=definition,
+        timeout_seconds=values["timeout_seconds"], definition=definition, output_json_schema=output,
     ), []
 
 

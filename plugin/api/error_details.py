@@ -1,0 +1,65 @@
+"""The ``details`` of each error code, defined once: the OpenAPI document shows them and every error the API
+sends is checked against them (a mismatch is logged as a bug, the answer still goes out)."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+log = logging.getLogger(__name__)
+
+_TEXT = {"type": "string"}
+
+
+def _obj(required: tuple[str, ...] = (), **properties: Any) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "required": list(required), "properties": properties}
+
+
+FIELD_MESSAGES = {"type": "object", "additionalProperties": {"type": "array", "items": _TEXT},
+                  "description": "field name (dotted for nested, e.g. input.amount) -> messages"}
+
+# code -> JSON Schema of its details. Codes not listed here (framework answers such as 405 or 413, and
+# rate limits) carry details of their own owners' choosing.
+ERROR_DETAILS: dict[str, dict[str, Any]] = {
+    "bad_request": _obj(header={**_TEXT, "description": "the request header at fault, if one is"}),
+    "unauthorized": _obj(),
+    "forbidden": _obj(field={**_TEXT, "description": "the query argument that asks for too much, if one does"}),
+    "not_found": _obj(),
+    "conflict": _obj(
+        status={**_TEXT, "description": "the state of the run or request that prevents the change"},
+        resolution={"type": ["string", "null"]}, decided_by={"type": ["string", "null"]},
+        decided_at={"type": ["string", "null"]},
+        workflow={**_TEXT, "description": "a workflow no longer offered"},
+        query={"type": ["string", "null"], "description": "a query no longer offered"}),
+    "validation_failed": _obj(
+        ("fields",), fields=FIELD_MESSAGES,
+        allowed={"type": "array", "items": _TEXT, "description": "the values one field may take"},
+        header={**_TEXT, "description": "the request header at fault, if one is"}),
+    "run_failed": _obj(("run_id", "status", "status_url"), run_id=_TEXT, status=_TEXT, status_url=_TEXT,
+                       error={"type": ["object", "null"], "description": "type, message and step of the failure"}),
+    "service_unavailable": _obj(("service",), service={"enum": ["temporal", "redis", "worker"]}),
+    "internal_error": _obj(),
+}
+
+
+@cache
+def _validator(code: str) -> Draft202012Validator:
+    return Draft202012Validator(ERROR_DETAILS[code])
+
+
+def details_problems(code: str, details: dict[str, Any]) -> list[str]:
+    """Where details do not follow their code's definition (empty when they do, or the code is not defined)."""
+    if code not in ERROR_DETAILS:
+        return []
+    return [f"{'.'.join(map(str, e.absolute_path)) or 'details'}: {e.message}"
+            for e in _validator(code).iter_errors(details)]
+
+
+def check_details(code: str, details: dict[str, Any]) -> None:
+    """Log an error (a bug in the API) when details do not follow their code's definition."""
+    problems = details_problems(code, details)
+    if problems:
+        log.error("error %s sent with details that break its definition: %s", code, "; ".join(problems))
