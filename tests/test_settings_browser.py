@@ -11,7 +11,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ADMIN_KEY, APP_KEY
-from tests.panels_browser import CHROMIUM_ARGS, base_url, browser  # noqa: F401  fixtures
+from tests.panels_browser import base_url, browser  # noqa: F401  fixtures
 
 
 def settings_page(browser, base_url: str) -> Page:
@@ -92,3 +92,33 @@ def test_bad_settings_are_shown_on_their_fields_and_nothing_is_saved(browser, ba
     answer = requests.get(f"{base_url}/api/v1/settings", headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30)
     assert answer.json()["settings"]["notify_url"]["source"] != "runtime"
     assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_after_redis_lost_its_data_the_page_says_what_was_lost_and_the_bootstrap_key_still_signs_in(browser, settings):
+    import threading
+
+    import redis
+    from werkzeug.serving import make_server
+
+    from tests.conftest import serve_app
+    from tests.test_settings_api import isolated
+
+    own = isolated(settings, 8)
+    app_gen = serve_app(own)
+    server = make_server("127.0.0.1", 0, next(app_gen), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        redis.Redis.from_url(own.redis_url).flushdb()  # after the API process started: its data is gone
+        page = settings_page(browser, f"http://127.0.0.1:{server.server_port}")
+        sign_in(page, ADMIN_KEY)
+        notice = page.locator('[data-notice="redis-lost"]')
+        expect(notice).to_contain_text("Redis lost its data")
+        expect(notice).to_contain_text("API keys made on the settings page")
+        expect(notice).to_contain_text("runtime settings (back to the environment's values)")
+        expect(notice).to_contain_text("the inbox")
+        assert not page.errors  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        thread.join(10)
+        next(app_gen, None)
