@@ -47,11 +47,16 @@
     const preset = h("select", { id: "key-preset", "data-field": "identity.proxy.preset" },
       ["pomerium", "cloudflare_access", "google_iap", "oauth2_proxy"].map((p) => h("option", { value: p }, p.replace(/_/g, " "))));
     const presetField = field("Proxy preset", preset);
+    const issuer = h("input", { id: "key-issuer", "data-field": "identity.oidc.issuer", placeholder: "the identity defaults' issuer" });
+    const audiences = h("input", { id: "key-audiences", "data-field": "identity.oidc.audiences", placeholder: "comma-separated" });
+    const oidcFields = h("div", { class: "wf-grid2" }, field("OIDC issuer", issuer, "Leave both empty to use the identity defaults"),
+      field("OIDC audiences", audiences));
     const secret = h("input", { id: "key-signature", type: "password", autocomplete: "off", "data-field": "signature_secret",
       placeholder: "optional, at least 32 characters" });
     const sync = () => {
       queryField.hidden = scope.value !== "webhook";
       presetField.hidden = !checks[2].querySelector("input").checked;
+      oidcFields.hidden = !checks[1].querySelector("input").checked;
     };
     scope.addEventListener("change", sync);
     checks.forEach((c) => c.addEventListener("change", sync));
@@ -62,6 +67,7 @@
         field("Expires", expires, "Optional; your local time")),
       h("div", { class: "wf-field" }, h("span", { class: "wf-label", id: "schemes-label" }, "Who the key's users are proven by"),
         h("div", { class: "wfs-checks", role: "group", "aria-labelledby": "schemes-label" }, checks)),
+      oidcFields,
       h("div", { class: "wf-grid2" }, presetField,
         field("Host signature secret", secret, "Appsmith's datasource signature key; never shown again")),
       feedback, h("button", { class: "wf-btn wf-btn-primary", type: "submit" }, "Create key"));
@@ -73,6 +79,9 @@
       if (scope.value === "webhook") body.query = query.value;
       if (expires.value) body.expires_at = new Date(expires.value).toISOString();
       if (schemes.includes("proxy")) body.identity.proxy = { preset: preset.value };
+      if (schemes.includes("oidc") && (issuer.value.trim() || audiences.value.trim())) {
+        body.identity.oidc = { issuer: issuer.value.trim(), audiences: audiences.value.split(",").map((a) => a.trim()).filter(Boolean) };
+      }
       if (secret.value) body.signature_secret = secret.value;
       if (!body.name) {
         S.fieldErrors(form, { fieldErrors: () => ({ name: "Give the key a name." }) });
