@@ -30,6 +30,8 @@ REBUILD_TIMEOUT = 60.0
 
 
 class AdminHealthSchema(Schema):
+    """The health of everything the plugin needs; each part carries its own ``error``."""
+
     checked_at = fields.String()
     temporal = fields.Dict(metadata={"description": "address, namespace, reachable, version, error"})
     redis = fields.Dict(metadata={"description": "address, reachable, version, memory, persistence, data"})
@@ -40,6 +42,8 @@ class AdminHealthSchema(Schema):
 
 
 class RebuildSchema(Schema):
+    """What a rebuild of the inbox did."""
+
     requests = fields.Integer(metadata={"description": "Requests of open runs written into the inbox"})
     inbox_built_at = fields.String()
 

@@ -37,6 +37,8 @@ class SettingsPatchBody(StrictSchema):
 
 
 class SettingSchema(Schema):
+    """One runtime setting as shown: the value in force and where it comes from."""
+
     value = fields.Raw(metadata={"description": "The value in force"})
     source = fields.String(metadata={"description": "runtime (changed here), environment or default"})
     env = fields.String(metadata={"description": "The environment variable that gives the default"})
@@ -45,6 +47,8 @@ class SettingSchema(Schema):
 
 
 class SettingsSchema(Schema):
+    """Every runtime setting by name."""
+
     settings = fields.Dict(keys=fields.String(), values=fields.Nested(SettingSchema))
 
 

@@ -20,6 +20,8 @@ bp = Blueprint("workspaces", __name__, url_prefix="/api/v1/workspaces",
 
 
 class WorkspaceListSchema(Schema):
+    """The loaded workspaces with their check results, and the totals."""
+
     workspaces = fields.List(fields.Dict(), metadata={
         "description": "folder, name, description, queries (name, label, workflow, mode, definition, problems), "
                        "definitions (id, label, version, file, status, messages), problems, warnings"})
