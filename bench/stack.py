@@ -19,7 +19,7 @@ def embedded_stack(**overrides: object) -> Iterator[Settings]:
     with tempfile.TemporaryDirectory(prefix="workflows-bench-") as tmp:
         base = Settings.from_env({}).with_overrides(
             data_dir=Path(tmp), port=free_port(), temporal_port=free_port(), temporal_ui_port=free_port(),
-            **overrides)
+            rate_limit_key=None, rate_limit_user=None, **overrides)  # throughput is measured, not limits
         base.data_dir.mkdir(parents=True, exist_ok=True)
         stack = Stack(bootstrap_keys(base), io.StringIO())
         stack.start()

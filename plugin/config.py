@@ -95,6 +95,20 @@ def _bind_address(env: dict[str, str], name: str) -> str | None:
     return raw
 
 
+def _rate_limit(env: dict[str, str], name: str, default: str) -> str | None:
+    """A limit such as ``600/minute``; ``off`` for none."""
+    raw = (env.get(name) or default).strip()
+    if raw.lower() == "off":
+        return None
+    from limits import parse  # the rate-limit library's own reading of a limit
+
+    try:
+        parse(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a rate limit: write it like 600/minute, or off") from None
+    return raw
+
+
 def _workspaces(raw: str | None) -> tuple[Path, ...]:
     """The workspace folders: the configured ones, or every sample app."""
     if raw:
@@ -135,6 +149,12 @@ class Settings:
     notify_url: str | None = None
     # Hosts (``host`` or ``host:port``) http steps may call even though they resolve inside the network.
     http_allow_hosts: tuple[str, ...] = ()
+    # Shared by API and worker: request updates carry an HMAC with it, and the worker refuses those without.
+    decision_secret: str | None = None
+    # Abuse limits (plugin.api.abuse_limits), e.g. "1200/minute"; None: no limit. from_env applies the defaults.
+    rate_limit_key: str | None = None
+    rate_limit_user: str | None = None
+    rate_limit_failed_auth: str | None = None
     # The URL hosts reach the API at (servers in /openapi.json, base_url in /manifest.json); else the request's.
     public_url: str | None = None
     # Browser origins allowed to call the API (CORS); ``null`` (sandboxed iframes) only when listed.
@@ -174,7 +194,7 @@ class Settings:
         tls_key = env.get("WORKFLOWS_TEMPORAL_TLS_KEY")
         if bool(tls_cert) != bool(tls_key):
             raise ConfigError("WORKFLOWS_TEMPORAL_TLS_CERT and WORKFLOWS_TEMPORAL_TLS_KEY must be set together")
-        for name in ("WORKFLOWS_ADMIN_KEY", "WORKFLOWS_APP_KEY"):
+        for name in ("WORKFLOWS_ADMIN_KEY", "WORKFLOWS_APP_KEY", "WORKFLOWS_DECISION_SECRET"):
             if env.get(name) and len(env[name]) < 16:
                 raise ConfigError(f"{name} is too short: use at least 16 characters")
         cors_origins = _origins(env, "WORKFLOWS_CORS_ORIGINS")
@@ -208,6 +228,10 @@ class Settings:
             max_body_bytes=_int(env, "WORKFLOWS_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
             notify_url=_http_url(env, "WORKFLOWS_NOTIFY_URL"),
             http_allow_hosts=_allow_hosts(env, "WORKFLOWS_HTTP_ALLOW_HOSTS"),
+            decision_secret=env.get("WORKFLOWS_DECISION_SECRET") or None,
+            rate_limit_key=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_KEY", "12000/minute"),
+            rate_limit_user=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_USER", "1200/minute"),
+            rate_limit_failed_auth=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_FAILED_AUTH", "30/minute"),
             public_url=(_http_url(env, "WORKFLOWS_PUBLIC_URL") or "").rstrip("/") or None,
             cors_origins=cors_origins,
             cors_credentials=cors_credentials,
@@ -239,6 +263,10 @@ class Settings:
             "WORKFLOWS_TEMPORAL_API_KEY": self.temporal_api_key,
             "WORKFLOWS_NOTIFY_URL": self.notify_url,
             "WORKFLOWS_HTTP_ALLOW_HOSTS": ",".join(self.http_allow_hosts),
+            "WORKFLOWS_DECISION_SECRET": self.decision_secret,
+            "WORKFLOWS_RATE_LIMIT_KEY": self.rate_limit_key or "off",
+            "WORKFLOWS_RATE_LIMIT_USER": self.rate_limit_user or "off",
+            "WORKFLOWS_RATE_LIMIT_FAILED_AUTH": self.rate_limit_failed_auth or "off",
             "WORKFLOWS_PUBLIC_URL": self.public_url,
             "WORKFLOWS_CORS_ORIGINS": ",".join(self.cors_origins),
             "WORKFLOWS_CORS_CREDENTIALS": "true" if self.cors_credentials else None,

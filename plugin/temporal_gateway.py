@@ -8,6 +8,7 @@ becomes a ServiceUnavailable (503), never a hang.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 import time
@@ -22,6 +23,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from plugin import metrics
 from plugin.config import Settings
 from plugin.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -76,10 +79,10 @@ class TemporalGateway:
                     raise ServiceUnavailable(
                         f"Temporal at {self.settings.effective_temporal_address} did not answer in "
                         f"{self.settings.temporal_timeout:g}s", {"service": "temporal"}) from None
-                except Exception as exc:
-                    raise ServiceUnavailable(
-                        f"Temporal at {self.settings.effective_temporal_address} is unreachable: {exc}",
-                        {"service": "temporal"}) from exc
+                except Exception as exc:  # the cause names addresses and transport errors: logged only
+                    log.warning("connecting to Temporal failed: %s", exc)
+                    raise ServiceUnavailable("Temporal is unreachable; try again in a moment",
+                                             {"service": "temporal"}) from exc
             return loop, self._client
 
     def call(self, fn: Callable[[Client], Awaitable[T]], timeout: float | None = None) -> T:
@@ -97,7 +100,8 @@ class TemporalGateway:
                                      {"service": "worker"}) from None
         except RPCError as exc:
             if exc.status in _UNAVAILABLE:
-                raise ServiceUnavailable(f"Temporal is unavailable: {exc.message}",
+                log.warning("Temporal call failed: %s", exc.message)
+                raise ServiceUnavailable("Temporal is unavailable; try again in a moment",
                                          {"service": "temporal"}) from exc
             raise
 

@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from plugin.embedded.up import secure_data_dir
+from plugin.embedded.processes import secure_data_dir
 
 
 def modes(root: Path) -> dict[str, int]:

@@ -13,6 +13,7 @@ from plugin.api import create_app
 from plugin.config import Settings
 from plugin.embedded.processes import StartupError, find_binary, free_port
 from plugin.errors import ConfigError
+from plugin.store import health_marks
 from plugin.workspace.loader import load_workspaces
 from tests.conftest import ADMIN_KEY, auth
 
@@ -123,3 +124,16 @@ def test_missing_python_module_is_named(tmp_path):
 def test_missing_binary_says_which_package_to_install():
     with pytest.raises(StartupError, match="install the PyPI package 'some-package'"):
         find_binary("no-such-binary-here", "some-package")
+
+
+def test_ready_reports_a_part_up_marks_down_while_it_restarts(client, app):
+    redis_client = app.extensions["workflows"].redis
+    health_marks.mark_down(redis_client, "worker", "restarting after exit code -9")
+    try:
+        response = client.get("/readyz")
+        assert response.status_code == 503 and response.json["worker"] == "error"
+        detailed = client.get("/readyz", headers=auth(ADMIN_KEY))
+        assert detailed.json["worker"] == "error: restarting after exit code -9"
+    finally:
+        health_marks.clear(redis_client, "worker")
+    assert client.get("/readyz").status_code == 200

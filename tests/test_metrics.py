@@ -131,7 +131,8 @@ def test_pending_requests_by_query_follow_each_version_and_fill_in_on_a_rebuild(
     from plugin.store.inbox import PENDING_BY_QUERY, PREFIX, Inbox
 
     inbox, query = Inbox(connect(settings)), f"q{uuid.uuid4().hex[:8]}"
-    doc = {"id": f"{query}-1:abcdefabcdef-1", "query": query, "status": "pending", "version": 1,
+    doc = {"id": f"{query}-1:abcdefabcdef-1", "run_id": f"{query}-1", "name": "Check", "query": query,
+           "status": "pending", "version": 1,
            "created_at": "2026-11-26T10:00:00+00:00", "users": ["a@example.com"], "groups": []}
     inbox.put(doc)
     inbox.put({**doc, "id": doc["id"][:-1] + "2"})

@@ -88,7 +88,7 @@ def test_an_output_schema_outside_the_supported_subset_is_refused(tmp_path, sett
     load_workspaces(settings.workspaces)  # registers the sample workflows
     folder = write_workspace(tmp_path / "ws", {"q": {"workflow": "expense_approval",
                                                      "output": {"type": "object", "patternProperties": {}}}})
-    with pytest.raises(ConfigError, match=r"query 'q' output: unsupported JSON Schema keywords"):
+    with pytest.raises(ConfigError, match=r"query 'q': output: unsupported JSON Schema keywords"):
         load_workspaces([folder])
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from flask import g, request
 
+from plugin.api import abuse_limits
 from plugin.api.services import services
 from plugin.engine.models import Identity
 from plugin.errors import BadRequest, Forbidden, Unauthorized
@@ -38,17 +39,26 @@ def _presented_key() -> str:
 
 
 def authenticate(scopes: Iterable[str]) -> None:
-    """Check the key against the allowed scopes and the end user's proof; set ``g.key`` and ``g.identity``."""
-    key = services().keys.lookup(_presented_key())
-    if key is None:
-        raise Unauthorized("The API key is not valid (unknown, revoked or expired)")
-    allowed = tuple(scopes)
-    if key.scope not in allowed:
-        raise Forbidden(f"A {key.scope} key cannot do this; it needs a {' or '.join(allowed)} key")
-    if key.identity.signature_secret:
-        verify_host_signature(request.headers.get(SIGNATURE_HEADER), key.identity.signature_secret)
+    """Check the key against the allowed scopes and the end user's proof; set ``g.key`` and ``g.identity``.
+
+    Failed authentications count against the client address, requests against the key and the user
+    (``plugin.api.abuse_limits``)."""
+    abuse_limits.refuse_blocked_address()
+    try:
+        key = services().keys.lookup(_presented_key())
+        if key is None:
+            raise Unauthorized("The API key is not valid (unknown, revoked or expired)")
+        allowed = tuple(scopes)
+        if key.scope not in allowed:
+            raise Forbidden(f"A {key.scope} key cannot do this; it needs a {' or '.join(allowed)} key")
+        if key.identity.signature_secret:
+            verify_host_signature(request.headers.get(SIGNATURE_HEADER), key.identity.signature_secret)
+    except Unauthorized:
+        abuse_limits.count_failed_auth()
+        raise
     g.key = key
     g.identity = _identity(key)
+    abuse_limits.count_request(key.id or f"bootstrap:{key.name}", g.identity.user)
 
 
 def _identity(key: ApiKey) -> Identity:

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from plugin.api.schemas import HealthSchema, ReadySchema
 from plugin.api.services import services
 from plugin.gateway_ops import health as health_ops
+from plugin.store import health_marks
 
 bp = Blueprint("health", __name__, description="Liveness and readiness")
 
@@ -41,6 +42,13 @@ def _check_temporal_and_worker() -> tuple[str, str]:
     return "ok", "ok"
 
 
+def _marked_down() -> dict[str, str]:
+    try:
+        return health_marks.down_parts(services().redis)
+    except Exception:  # readiness reports; it never raises
+        return {}
+
+
 def _is_admin() -> bool:
     """The caller sent the admin key (readiness details are for admins only)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -63,6 +71,10 @@ def readyz():
     addresses and socket paths, which the public answer keeps to itself)."""
     temporal, worker = _check_temporal_and_worker()
     checks = {"temporal": temporal, "redis": _check_redis(), "worker": worker}
+    if checks["redis"] == "ok":
+        for part, why in _marked_down().items():  # set by `up` while it restarts a child
+            if checks.get(part) == "ok":
+                checks[part] = f"error: {why}"
     ok = all(v == "ok" for v in checks.values())
     if not _is_admin():
         checks = {part: "ok" if value == "ok" else "error" for part, value in checks.items()}

@@ -67,6 +67,11 @@ def keyed(scope: str, identity: Callable[[], str]) -> Callable[[], str]:
     return key
 
 
+def digest(value: str) -> str:
+    """The hashed identity a counter is kept under."""
+    return _digest(value)
+
+
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 

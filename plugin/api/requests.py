@@ -23,6 +23,7 @@ from plugin.api.schemas import (
     ResolveBody,
 )
 from plugin.api.services import Services, services
+from plugin.engine import update_auth
 from plugin.engine.humans import may_see
 from plugin.engine.models import (
     PENDING,
@@ -105,6 +106,7 @@ def _send(update_name: str, arg: Any) -> HumanRequest:
         refused = _settled_refusal(svc, update_name, arg)
         if refused is not None:
             raise refused
+        arg = update_auth.signed(svc.settings.decision_secret, request_ops.UPDATES[update_name], arg)
         try:
             request = svc.gateway.call(lambda c: request_ops.update_request(c, update_name, arg),
                                        timeout=request_ops.UPDATE_WAIT + 7)

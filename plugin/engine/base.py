@@ -105,6 +105,12 @@ class PluginWorkflow:
                                    type="RequestCancelled", non_retryable=True)
         return humans.outcome_of(request)
 
+    def note_run_cancelled(self) -> None:
+        """Record in the audit that the run was cancelled (the snapshot interceptor calls this as the run ends
+        cancelled), so a decision made just before the cancel reads as made, then overtaken."""
+        self._audit.append(AuditEntry(at=_now(), actor="workflow", action="run_cancelled",
+                                      comment="the run was cancelled"))
+
     # -- handlers -------------------------------------------------------------------------------
 
     @workflow.update

@@ -189,6 +189,8 @@ class ResolveInput:
     identity: Identity
     comment: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+    # HMAC from the API (plugin.engine.update_auth); checked by the worker when a decision secret is set.
+    mac: str = ""
 
 
 @dataclass
@@ -200,6 +202,8 @@ class ReassignInput:
     to_users: list[str] = field(default_factory=list)
     to_groups: list[str] = field(default_factory=list)
     comment: str = ""
+    # HMAC from the API (plugin.engine.update_auth); checked by the worker when a decision secret is set.
+    mac: str = ""
 
 
 @dataclass
@@ -209,6 +213,8 @@ class CancelRequestInput:
     request_id: str
     identity: Identity
     comment: str = ""
+    # HMAC from the API (plugin.engine.update_auth); checked by the worker when a decision secret is set.
+    mac: str = ""
 
 
 @dataclass

@@ -134,6 +134,9 @@ class _SnapshotInbound(WorkflowInboundInterceptor):
         except BaseException as exc:
             # the same rule the SDK applies: a cancellation after a cancel request ends the run cancelled
             if workflow.cancellation_reason() is not None and is_cancelled_exception(exc):
+                note = getattr(workflow.instance(), "note_run_cancelled", None)
+                if callable(note):  # state only, no command: replays the same
+                    note()
                 await _publish("cancelled", error={"type": "CancelledError", "message": "the run was cancelled",
                                                    "step": None})
             elif isinstance(exc, FailureError):  # the run fails (other exceptions fail the task, retried)

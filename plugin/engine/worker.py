@@ -15,6 +15,7 @@ from plugin.config import Settings
 from plugin.engine.activities import ReadModelActivities
 from plugin.engine.http_activity import HttpActivities
 from plugin.engine.run_snapshots import RunSnapshotInterceptor, SnapshotActivities
+from plugin.engine.update_auth import UpdateAuthInterceptor
 from plugin.identity.links import link_signer
 from plugin.search_attributes import register_search_attributes
 from plugin.store.connection import connect as connect_redis
@@ -41,7 +42,8 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
         workflows=list(workspace.workflows.values()),
         activities=[*activities.all(), SnapshotActivities(snapshots).publish_run_snapshot,
                     *HttpActivities(settings.http_allow_hosts, runtime=runtime).all()],
-        interceptors=[RunSnapshotInterceptor()],
+        interceptors=[RunSnapshotInterceptor(),
+                      *([UpdateAuthInterceptor(settings.decision_secret)] if settings.decision_secret else [])],
         activity_executor=executor,
         max_concurrent_activities=32,
     )
@@ -69,6 +71,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
     with ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, workspace, executor, inbox)
         log.info("worker polling %s with workflows %s", settings.task_queue, sorted(workspace.workflows))
+        if not settings.decision_secret:
+            log.warning("WORKFLOWS_DECISION_SECRET is not set: decisions sent straight to Temporal, bypassing the "
+                        "API, are accepted (docs/production.md)")
         async with worker:
             # Queries need a polling worker, so the inbox is rebuilt once this one polls.
             rebuild = asyncio.create_task(_rebuild(client, inbox, settings.task_queue))

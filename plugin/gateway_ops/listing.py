@@ -1,14 +1,17 @@
 """Run history from Temporal visibility, newest first, with a cursor that never skips or repeats a run.
 
-Order: open runs first, most recently started first; then ended runs, most recently ended first (the order
-Temporal's visibility returns). Temporal's own page token is keyed on the close time, which changes when a
-run ends, so a run ending between two pages could be listed twice. The cursor here instead pins the moment
-of the first page (``as_of``) and keys each phase on what cannot change:
+Temporal's own page token is keyed on the close time, which changes when a run ends, so a run ending
+between two pages could be listed twice. The cursor here pins the moment of the first page (``as_of``) and
+splits the runs that existed then into two sets that cannot change while a caller pages:
 
-- open phase: runs started by ``as_of`` and still open, keyed on their start time;
-- closed phase: runs that had ended by ``as_of``, plus those that ended later but were not reached by the
-  open phase (started before its last listed run), keyed on their close time.
-Runs started after the first page belong to a new listing.
+- open phase: the runs open at ``as_of``, most recently started first, keyed on their start time. Some end
+  while the caller pages; each page reads the still-running ones and then those that have ended since, over
+  the same range of start times, so a run is on its page whether or not it has ended meanwhile;
+- closed phase: the runs that had ended by ``as_of``, plus the open-at-``as_of`` runs below the open phase's
+  last page (all of them ended by the time the open phase ran out), most recently ended first, keyed on their
+  close time.
+Runs started after the first page's moment belong to a new listing. The moment is taken a second back,
+because visibility trails the truth by about that much.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from plugin.gateway_ops.runs import STATUS_NAMES
 OPEN_PHASE, CLOSED_PHASE = "open", "closed"
 # Visibility trails the truth by about a second: the listing's moment is taken that far back.
 VISIBILITY_LAG = timedelta(seconds=1)
+# At most this many runs that ended while a caller paged are read for one page of the open phase.
+MAX_WINDOW = 10_000
 _STATUS_CLAUSES = {
     "running": f"ExecutionStatus = 'Running' AND ({sa.WAITING.name} = false OR {sa.WAITING.name} IS NULL)",
     "waiting": f"ExecutionStatus = 'Running' AND {sa.WAITING.name} = true",
@@ -164,6 +169,18 @@ async def _fetch(client: Client, query: str, size: int) -> list[WorkflowExecutio
     return list(iterator.current_page or [])
 
 
+async def _fetch_all(client: Client, query: str) -> list[WorkflowExecution]:
+    return [execution async for execution in client.list_workflows(query, page_size=500, limit=MAX_WINDOW)]
+
+
+def _start_of(r: WorkflowExecution) -> int:
+    return _nanos(r.raw_info.start_time)
+
+
+def _close_of(r: WorkflowExecution) -> int:
+    return _nanos(r.raw_info.close_time)
+
+
 def _boundary(rows: list[WorkflowExecution], key: Any, previous: int | None, seen: list[str]) -> tuple[int, list[str]]:
     last = key(rows[-1])
     ids = [r.id for r in rows if key(r) == last]
@@ -179,51 +196,71 @@ async def list_runs(client: Client, task_queue: str, filters: RunFilters, limit:
     if cursor is None:
         as_of = _nanos_now() - int(VISIBILITY_LAG.total_seconds() * 1e9)
         cursor = Cursor(filters=filters.digest(), as_of=as_of, phase=OPEN_PHASE if lists_open else CLOSED_PHASE)
-    as_of = _rfc3339(cursor.as_of)
     page: list[WorkflowExecution] = []
     if cursor.phase == OPEN_PHASE:
-        def start_of(r: WorkflowExecution) -> int:
-            return _nanos(r.raw_info.start_time)
-        query = f"{base} AND ExecutionStatus = 'Running' AND StartTime <= '{as_of}'"
-        if cursor.start is not None:
-            query += f" AND StartTime <= '{_rfc3339(cursor.start)}'"
-        rows = await _fetch(client, query, limit + 1 + len(cursor.seen))
-        rows = [r for r in rows if not (start_of(r) == cursor.start and r.id in cursor.seen)]
-        rows.sort(key=lambda r: (-start_of(r), r.id))
-        page = rows[:limit]
-        if len(rows) > limit:
-            start, seen = _boundary(page, start_of, cursor.start, cursor.seen)
-            return [summary(r) for r in page], Cursor(cursor.filters, cursor.as_of, OPEN_PHASE, start=start, seen=seen)
-        if not lists_closed:
-            return [summary(r) for r in page], None
-        last_open = start_of(page[-1]) if page else cursor.start
-        cursor = Cursor(cursor.filters, cursor.as_of, CLOSED_PHASE, start=last_open)
+        page, next_cursor = await _open_page(client, base, lists_closed, cursor, limit)
+        if next_cursor is None or next_cursor.phase == OPEN_PHASE or len(page) == limit:
+            return [summary(r) for r in page], next_cursor
+        cursor = next_cursor
     return await _closed_page(client, base, lists_open, cursor, limit, page)
+
+
+async def _open_page(client: Client, base: str, lists_closed: bool, cursor: Cursor,
+                     limit: int) -> tuple[list[WorkflowExecution], Cursor | None]:
+    """A page of the runs open at ``as_of``, by start time; the cursor goes on in the open phase, moves to the
+    closed phase (``start``: below which the open-at-``as_of`` runs are left to it), or is None."""
+    top = _rfc3339(min(cursor.as_of, cursor.start) if cursor.start is not None else cursor.as_of)
+    as_of = _rfc3339(cursor.as_of)
+
+    def unseen(r: WorkflowExecution) -> bool:
+        return not (_start_of(r) == cursor.start and r.id in cursor.seen)
+    # Still running first, then ended since: a run ending between the two reads is in both, never in neither.
+    running = [r for r in await _fetch(client, f"{base} AND ExecutionStatus = 'Running' AND StartTime <= '{top}'",
+                                       limit + 1 + len(cursor.seen)) if unseen(r)]
+    running.sort(key=lambda r: (-_start_of(r), r.id))
+    more_running = len(running) >= limit
+    if running:
+        low = _start_of(running[limit - 1]) if more_running else _start_of(running[-1])
+    else:
+        low = cursor.start if cursor.start is not None else cursor.as_of
+    ended: list[WorkflowExecution] = []
+    if lists_closed:
+        ended = await _fetch_all(client, f"{base} AND ExecutionStatus != 'Running' AND StartTime <= '{top}' AND "
+                                         f"StartTime >= '{_rfc3339(low)}' AND CloseTime > '{as_of}'")
+    merged = {r.id: r for r in ended if unseen(r)}
+    merged.update({r.id: r for r in running})
+    rows = sorted(merged.values(), key=lambda r: (-_start_of(r), r.id))
+    page = rows[:limit]
+    if len(rows) > limit or (more_running and page):
+        start, seen = _boundary(page, _start_of, cursor.start, cursor.seen)
+        return page, Cursor(cursor.filters, cursor.as_of, OPEN_PHASE, start=start, seen=seen)
+    if not lists_closed:
+        return page, None
+    # Every open-at-as_of run started at or after ``low`` is listed; those below it have all ended.
+    return page, Cursor(cursor.filters, cursor.as_of, CLOSED_PHASE, start=low)
 
 
 async def _closed_page(client: Client, base: str, lists_open: bool, cursor: Cursor, limit: int,
                        page: list[WorkflowExecution]) -> tuple[list[dict[str, Any]], Cursor | None]:
-    def close_of(r: WorkflowExecution) -> int:
-        return _nanos(r.raw_info.close_time)
     as_of = _rfc3339(cursor.as_of)
     query = f"{base} AND ExecutionStatus != 'Running' AND StartTime <= '{as_of}'"
     if not lists_open:
         query += f" AND CloseTime <= '{as_of}'"
-    elif cursor.start is not None:  # ended after as_of but listed while open: not again
+    elif cursor.start is not None:  # open at as_of and started at or after ``start``: listed in the open phase
         query += f" AND (CloseTime <= '{as_of}' OR StartTime < '{_rfc3339(cursor.start)}')"
     if cursor.close is not None:
         query += f" AND CloseTime <= '{_rfc3339(cursor.close)}'"
     wanted = limit - len(page)
     rows = await _fetch(client, query, wanted + 1 + len(cursor.seen))
-    rows = [r for r in rows if not (close_of(r) == cursor.close and r.id in cursor.seen)]
-    rows.sort(key=lambda r: (-close_of(r), -_nanos(r.raw_info.start_time), r.id))
+    rows = [r for r in rows if not (_close_of(r) == cursor.close and r.id in cursor.seen)]
+    rows.sort(key=lambda r: (-_close_of(r), -_start_of(r), r.id))
     taken = rows[:wanted]
     items = [summary(r) for r in page + taken]
     if len(rows) <= wanted:
         return items, None
     if not taken:  # the page filled up in the open phase: the closed phase starts on the next page
         return items, cursor
-    close, seen = _boundary(taken, close_of, cursor.close, cursor.seen)
+    close, seen = _boundary(taken, _close_of, cursor.close, cursor.seen)
     return items, Cursor(cursor.filters, cursor.as_of, CLOSED_PHASE, start=cursor.start, close=close, seen=seen)
 
 

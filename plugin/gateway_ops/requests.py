@@ -5,6 +5,7 @@ through the gateway."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -21,12 +22,18 @@ from plugin.engine import humans
 from plugin.engine.models import HumanRequest, RunState, chain_tag, parse_request_id
 from plugin.errors import Conflict, Forbidden, NotFound, PluginError, ServiceUnavailable, ValidationFailed
 
+log = logging.getLogger(__name__)
+
 _ERROR_TYPES: dict[str, type[PluginError]] = {
     "NotFound": NotFound, "Forbidden": Forbidden, "Conflict": Conflict, "ValidationFailed": ValidationFailed,
 }
 # Longer than the sticky-queue fallback (5 s), so the first decision after a worker restart still lands
 # within the wait instead of being answered from state while it is applied.
 UPDATE_WAIT = 8.0
+UPDATE_ATTEMPTS = 5
+# What the server answers an update whose workflow task failed ("unexpected workflow task failure").
+_TASK_FAILED = (RPCStatusCode.ABORTED, RPCStatusCode.INTERNAL, RPCStatusCode.UNKNOWN, RPCStatusCode.UNAVAILABLE,
+                RPCStatusCode.FAILED_PRECONDITION)
 UPDATES = {"resolve": "resolve_request", "reassign": "reassign_request", "cancel": "cancel_request"}
 CHECKS = {"resolve": humans.check_resolve, "reassign": humans.check_reassign, "cancel": humans.check_cancel}
 
@@ -60,21 +67,31 @@ async def update_request(client: Client, update_name: str, arg: Any, wait: float
 
     An update that gets no answer within ``wait`` seconds (the run ended while it queued, or no worker is
     there) is answered from the run's state instead: 409 when the request was settled meanwhile, else 503.
+    An update lost with a failed workflow task (the server fails the task when, say, a run cancel and the
+    update land in it together) was not applied: it is sent again, and then meets the run's new state.
     """
     handle = client.get_workflow_handle(run_id_of(arg.request_id))
-    try:
-        return await asyncio.wait_for(
-            handle.execute_update(UPDATES[update_name], arg, result_type=HumanRequest), wait)
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        raise await _answer_from_state(handle, update_name, arg, timed_out=True) from None
-    except WorkflowUpdateFailedError as exc:
-        error = _as_http_error(exc.cause) if isinstance(exc.cause, ApplicationError) else None
-        if error is None:
-            raise
-        raise error from None
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    for attempt in range(UPDATE_ATTEMPTS):
+        try:
+            return await asyncio.wait_for(
+                handle.execute_update(UPDATES[update_name], arg, result_type=HumanRequest),
+                max(deadline - loop.time(), 0.5))
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            raise await _answer_from_state(handle, update_name, arg, timed_out=True) from None
+        except WorkflowUpdateFailedError as exc:
+            error = _as_http_error(exc.cause) if isinstance(exc.cause, ApplicationError) else None
+            if error is None:
+                raise
+            raise error from None
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                break
+            if exc.status not in _TASK_FAILED or attempt == UPDATE_ATTEMPTS - 1 or loop.time() > deadline:
+                raise
+            log.info("update %s of %s lost with its workflow task; sending it again", update_name, arg.request_id)
+            await asyncio.sleep(0.05 * (attempt + 1))
     raise await _answer_from_state(handle, update_name, arg, timed_out=False)
 
 

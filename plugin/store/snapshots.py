@@ -33,18 +33,24 @@ MAX_OPEN_AGE_MS = 10_000
 CLOSED_TTL_SECONDS = 7 * 24 * 3600
 
 # KEYS[1] = run hash, KEYS[2] = request-id set.
-# ARGV = start_ms, seq, doc, written_ms, ttl (0: none), chain (the first execution's run id), ids...
+# ARGV = start_ms, seq, doc, written_ms, ttl (0: an open run; else closed), chain (the first execution's run id),
+# ids... An ended run's snapshot is final for that execution: an open one of the same start never replaces it,
+# even at the same history length (the API's describe during the run's last workflow task sees the length the
+# worker's end snapshot carries; without this a read right after a Redis flush could store "running" over
+# "completed", to be trusted for MAX_OPEN_AGE_MS).
 # A later run under the same id drops the old run's request ids, unless it continues the same chain
 # (continue-as-new carries its requests along).
 _PUT = """
-local cur = redis.call('HMGET', KEYS[1], 'start_ms', 'seq', 'chain')
+local cur = redis.call('HMGET', KEYS[1], 'start_ms', 'seq', 'chain', 'closed')
+local closing = tonumber(ARGV[5]) > 0 and '1' or '0'
 if cur[1] then
   local cs, cq, ns, nq = tonumber(cur[1]), tonumber(cur[2]), tonumber(ARGV[1]), tonumber(ARGV[2])
   if cs > ns or (cs == ns and cq > nq) then return 0 end
+  if cs == ns and cur[4] == '1' and closing == '0' then return 0 end
   if cs < ns and cur[3] ~= ARGV[6] then redis.call('DEL', KEYS[2]) end
 end
 redis.call('HSET', KEYS[1], 'start_ms', ARGV[1], 'seq', ARGV[2], 'doc', ARGV[3], 'written_ms', ARGV[4],
-           'chain', ARGV[6])
+           'chain', ARGV[6], 'closed', closing)
 for i = 7, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
 if tonumber(ARGV[5]) > 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[5])

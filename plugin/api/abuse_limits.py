@@ -1,0 +1,65 @@
+"""Abuse limits on the limiter of ``plugin.api.rate_limits``: requests per API key, per end user, and failed
+authentications per client address. Over a limit, 429 in the error shape with ``Retry-After``.
+
+Defaults (``workflows-plugin serve`` and ``up``; ``off`` turns one off):
+
+| variable | default | counts |
+|---|---|---|
+| ``WORKFLOWS_RATE_LIMIT_KEY`` | ``12000/minute`` | requests made with one API key (all its users) |
+| ``WORKFLOWS_RATE_LIMIT_USER`` | ``1200/minute`` | requests for one end user of one key |
+| ``WORKFLOWS_RATE_LIMIT_FAILED_AUTH`` | ``30/minute`` | failed authentications from one client address |
+
+Once an address is over its failed-authentication limit, every authentication from it is refused (even with
+a valid key) until the window ends, so guessing keys gains nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import request
+
+from plugin.api import rate_limits
+from plugin.api.services import services
+
+FAILED_AUTH_SCOPE = "failed-auth"
+
+
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def refuse_blocked_address() -> None:
+    """429 when the caller's address is over its failed-authentication limit (checked before the key is)."""
+    limit = services().settings.rate_limit_failed_auth
+    if not limit:
+        return
+    item = rate_limits.parse_limit(limit)
+    key = (FAILED_AUTH_SCOPE, rate_limits.digest(_address()))
+    if rate_limits.limiter.limiter.test(item, *key):
+        return
+    reset_at, _ = rate_limits.limiter.limiter.get_window_stats(item, *key)
+    retry_after = max(1, math.ceil(reset_at - time.time()))
+    raise rate_limits.RateLimited(f"Too many failed authentications from this address (the limit is {item}); "
+                                  f"try again in {retry_after} s", retry_after, {"limit": str(item)})
+
+
+def count_failed_auth() -> None:
+    """Count one failed authentication of the caller's address (the refusal itself stays a 401/403)."""
+    limit = services().settings.rate_limit_failed_auth
+    if limit:
+        rate_limits.limiter.limiter.hit(rate_limits.parse_limit(limit), FAILED_AUTH_SCOPE,
+                                        rate_limits.digest(_address()))
+
+
+def count_request(key_ref: str, user: str) -> None:
+    """Count a request against its key's limit (``key_ref`` tells keys apart) and, when it names one, its end
+    user's."""
+    settings = services().settings
+    if settings.rate_limit_key:
+        rate_limits.hit(settings.rate_limit_key, "api-key", key_ref,
+                        f"Too many requests with this API key (the limit is {settings.rate_limit_key})")
+    if settings.rate_limit_user and user:
+        rate_limits.hit(settings.rate_limit_user, "user", f"{key_ref}\0{user}",
+                        f"Too many requests for {user} (the limit is {settings.rate_limit_user})")

@@ -1,0 +1,67 @@
+"""Abuse limits: per API key, per end user, and failed authentications per client address; 429 in the error
+shape with Retry-After, counted in Redis across API processes."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from plugin.config import Settings
+from plugin.errors import ConfigError
+from tests.conftest import ADMIN_KEY, APP_KEY, auth, serve_app
+from tests.requests_helpers import person
+
+
+@pytest.fixture(scope="module")
+def limited_app(settings: Settings, worker) -> Iterator[Flask]:
+    yield from serve_app(settings.with_overrides(rate_limit_key="8/minute", rate_limit_user="3/minute",
+                                                 rate_limit_failed_auth="4/minute"))
+
+
+def address() -> dict[str, str]:
+    return {"REMOTE_ADDR": f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"}
+
+
+def assert_429(response) -> None:
+    assert response.status_code == 429, response.json
+    assert response.json["error"]["code"] == "rate_limited"
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+
+
+def test_failed_authentication_is_limited_per_address_then_even_a_valid_key_waits(limited_app):
+    client, here, elsewhere = limited_app.test_client(), address(), address()
+    wrong = {"Authorization": "Bearer wrong-key-0123456789"}
+    codes = [client.get("/api/v1/runs", headers=wrong, environ_base=here).status_code for _ in range(4)]
+    assert codes == [401] * 4
+    assert_429(client.get("/api/v1/runs", headers=wrong, environ_base=here))
+    assert_429(client.get("/api/v1/runs", headers=auth(ADMIN_KEY), environ_base=here))
+    assert client.get("/api/v1/runs", headers=wrong, environ_base=elsewhere).status_code == 401
+    assert client.get("/healthz", environ_base=here).status_code == 200, "no key needed, nothing limited"
+
+
+def test_requests_are_limited_per_user_and_per_key(limited_app):
+    client = limited_app.test_client()
+    ann, bob = person("ann"), person("bob")
+    assert [client.get("/api/v1/requests", headers=auth(APP_KEY, user=ann)).status_code for _ in range(3)] == [200] * 3
+    over = client.get("/api/v1/requests", headers=auth(APP_KEY, user=ann))
+    assert_429(over)
+    assert ann in over.json["error"]["message"]
+    assert client.get("/api/v1/requests", headers=auth(APP_KEY, user=bob)).status_code == 200, "bob has his own"
+    codes = [client.get("/api/v1/requests", headers=auth(APP_KEY, user=person())).status_code for _ in range(4)]
+    assert codes[-1] == 429 and "API key" in client.get(
+        "/api/v1/requests", headers=auth(APP_KEY, user=person())).json["error"]["message"], codes
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "12000/minute"), ("off", None), ("5/second", "5/second")])
+def test_limits_have_documented_defaults_and_can_be_turned_off(value, expected):
+    env = {"WORKFLOWS_RATE_LIMIT_KEY": value} if value else {}
+    assert Settings.from_env(env).rate_limit_key == expected
+    assert Settings.from_env({}).rate_limit_failed_auth == "30/minute"
+
+
+def test_a_bad_limit_is_a_clear_config_error():
+    with pytest.raises(ConfigError, match="WORKFLOWS_RATE_LIMIT_USER"):
+        Settings.from_env({"WORKFLOWS_RATE_LIMIT_USER": "lots"})
