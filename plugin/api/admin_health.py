@@ -62,8 +62,9 @@ def _reason(exc: Exception) -> str:
     """A failure as a person reads it: what failed and a short cause, never the client library's internals."""
     text = exc.message if isinstance(exc, PluginError) else str(getattr(exc, "message", "") or "")
     head, found, rest = text.partition(" is unreachable")
-    if found:
-        cause = next((word for needle, word in _CAUSES if needle in rest.lower()), "")
+    if found:  # the gateway keeps the transport error as the cause: name its kind only
+        detail = f"{rest} {exc.__cause__ or ''}".lower()
+        cause = next((word for needle, word in _CAUSES if needle in detail), "")
         return f"{head} is unreachable{f' ({cause})' if cause else ''}"
     if isinstance(exc, PluginError) and len(text) <= 200:
         return text
