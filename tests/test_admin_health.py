@@ -73,6 +73,19 @@ def test_health_says_what_is_wrong_when_temporal_cannot_be_reached(apps):
     assert shown["redis"]["reachable"] is True
 
 
+def test_health_says_which_part_up_is_restarting(apps):
+    from plugin.store import health_marks
+
+    client = apps["flushed"].test_client()
+    store = apps["flushed"].extensions["workflows"].redis
+    assert health(client)["restarting"] == {}
+    health_marks.mark_down(store, "worker", "exited with code 1; starting it again in 2 s")
+    try:
+        assert health(client)["restarting"] == {"worker": "exited with code 1; starting it again in 2 s"}
+    finally:
+        health_marks.clear(store, "worker")
+
+
 def test_rebuild_now_rebuilds_the_inbox_and_is_audited(client):
     answer = client.post("/api/v1/admin/health/inbox-rebuild", headers=auth(ADMIN_KEY, user=person("ops")), json={})
     assert answer.status_code == 200, answer.json

@@ -19,6 +19,7 @@ from plugin.api.auth import actor_name, authenticate
 from plugin.api.services import services
 from plugin.errors import Conflict, PluginError
 from plugin.gateway_ops import admin_health as ops
+from plugin.store import health_marks
 from plugin.store.inbox_rebuild import BUILT_KEY, LOCK_KEY, claim_rebuild, rebuild_inbox, release_rebuild
 from plugin.store.settings_audit import SettingsAudit
 
@@ -39,6 +40,8 @@ class AdminHealthSchema(Schema):
                                                    "backlog"})
     queries = fields.List(fields.Dict(), metadata={"description": "per query: open, waiting, failed_24h"})
     read_model = fields.Dict(metadata={"description": "inbox_built_at, rebuilding"})
+    restarting = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "Parts `up` is restarting now (worker, api, temporal, redis), with why"})
 
 
 class RebuildSchema(Schema):
@@ -114,6 +117,13 @@ def _redis() -> dict[str, Any]:
     return part
 
 
+def _restarting() -> dict[str, str]:
+    try:
+        return health_marks.down_parts(services().redis)
+    except redis.RedisError:
+        return {}
+
+
 def _read_model() -> dict[str, Any]:
     try:
         built, lock = services().redis.mget(BUILT_KEY, LOCK_KEY)
@@ -148,7 +158,8 @@ def admin_health():
     else:
         workers["error"] = "Unknown while Temporal is unreachable"
     return {"checked_at": datetime.now(UTC).isoformat(timespec="seconds"), "temporal": temporal,
-            "redis": _redis(), "workers": workers, "queries": queries, "read_model": _read_model()}
+            "redis": _redis(), "workers": workers, "queries": queries, "read_model": _read_model(),
+            "restarting": _restarting()}
 
 
 @bp.route("/inbox-rebuild", methods=["POST"])

@@ -89,6 +89,8 @@
     WF.clear(el,
       S.head("health", "Health", `Checked ${WF.clock(data.checked_at)}`, S.button("Refresh", () => S.load("health"))),
       lostNotice(data.redis.data),
+      Object.entries(data.restarting || {}).map(([part, why]) =>
+        h("div", { class: "wf-alert wf-alert-info", role: "status", "data-restarting": part }, `up is restarting the ${part}: ${why}`)),
       h("div", { class: "wfs-tiles" }, temporalTile(data.temporal), redisTile(data.redis), workersTile(data.workers),
         inboxTile(data.read_model, () => rebuild(el))),
       h("h3", {}, "Runs per query"), queriesTable(data.queries));
