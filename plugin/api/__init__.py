@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
     from plugin.api import (
         admin_health,
+        codec,
+        connections,
         events,
         health,
         hooks,
@@ -89,14 +91,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         requests,
         run_actions,
         runs,
+        schedules,
+        secrets,
         webhooks,
         workspaces,
     )
     from plugin.api import settings as settings_api
 
-    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, keys, events, api_metrics,
-                   settings_api, admin_health, workspaces):
+    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, schedules, keys, events,
+                   api_metrics, connections, secrets, codec, settings_api, admin_health, workspaces):
         api.register_blueprint(module.bp)
+    hooks.document_security(api)
     openapi_doc.init_app(app, api)
     app.register_blueprint(manifest.bp)
     app.register_blueprint(links.bp)  # HTML pages for people, outside the JSON API and its OpenAPI
