@@ -20,6 +20,8 @@ typed operation of the query in /openapi.json documents it.
 
 The file's shape is checked against ``schemas/workspace.schema.json``. Python modules are imported from the
 workspace folder. Every mistake is reported at once, naming the file, the query and the field.
+``schedules`` (id -> schedule, see plugin/workspace/schedules.py) are reconciled with Temporal Schedules
+when a worker starts.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from plugin.errors import ConfigError
 from plugin.workspace.connections import Connection, find_connections
 from plugin.workspace.definitions import LoadedDefinition, check_definitions, definition_query_spec
 from plugin.workspace.json_schema import check_json_schema, schema_from_json_schema
+from plugin.workspace.schedules import check_workspace_schedules
 from plugin.workspace.schema_check import workspace_schema_problems
 
 MODES = ("async", "sync")
@@ -75,6 +78,7 @@ class Workspace:
     workflows: dict[str, type]
     definitions: dict[str, LoadedDefinition] = field(default_factory=dict)
     connections: dict[str, Connection] = field(default_factory=dict)  # see plugin/workspace/connections.py
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared in workspace.json, by id
 
 
 def _read(path: Path) -> tuple[dict[str, Any] | None, Problem | None]:
@@ -241,8 +245,10 @@ def inspect_workspaces(folders: tuple[Path, ...] | list[Path]) -> tuple[Workspac
                 if query is not None:
                     queries[name] = query
             problems += structural + [Problem(str(source), "", f, m, query=name) for f, m in found]
-    return Workspace(queries=queries, workflows=workflows, definitions=definitions,
-                     connections=connections), problems
+    schedules, schedule_problems = check_workspace_schedules(specs, queries)
+    problems += schedule_problems
+    return Workspace(queries=queries, workflows=workflows, definitions=definitions, connections=connections,
+                     schedules=schedules), problems
 
 
 def load_workspaces(folders: tuple[Path, ...] | list[Path]) -> Workspace:
