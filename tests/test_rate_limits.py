@@ -59,19 +59,21 @@ def test_a_decorated_limit_answers_the_same_error_shape(limited_app):
     assert 1 <= int(over.headers["Retry-After"]) <= 60
 
 
-def test_a_decorated_limit_still_sends_its_headers(settings):
+def test_a_limit_counted_after_the_answer_still_counts(settings):
     app = Flask(__name__)
     rate_limits.init_app(app, settings)
+    register_error_handlers(app)
     scope = f"test-{uuid.uuid4().hex[:8]}"
 
-    @app.get("/headed")
-    @limiter.limit("1/minute", key_func=keyed(scope, lambda: "same caller"))
-    def headed():  # its own name: the shared limiter keeps decorated limits by the view's qualified name
-        return {"ok": True}
+    @app.get("/failing")
+    @limiter.limit("1/minute", key_func=keyed(scope, lambda: "same caller"),
+                   deduct_when=lambda response: response.status_code >= 500)
+    def failing():  # its own name: the shared limiter keeps decorated limits by the view's qualified name
+        return {"ok": False}, 503
 
-    first = app.test_client().get("/headed")
-    assert first.status_code == 200
-    assert first.headers["X-RateLimit-Limit"] == "1" and first.headers["X-RateLimit-Remaining"] == "0"
+    client = app.test_client()
+    assert client.get("/failing").status_code == 503  # counted after the answer (the limiter's after-request)
+    assert client.get("/failing").status_code == 429
 
 
 def test_a_route_without_a_limit_never_touches_the_limiter(limited_app, monkeypatch):

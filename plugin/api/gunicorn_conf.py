@@ -19,6 +19,7 @@ from gunicorn import util
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+logger_class = "plugin.api.access_log.AccessLogger"  # the default access lines, built cheaply
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
