@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_smorest import Api
 
-from plugin.api import input_limits, rate_limits
+from plugin.api import arguments, input_limits, rate_limits  # arguments first: it installs the parser
 from plugin.api import metrics as api_metrics
 from plugin.api.cors import init_cors
 from plugin.api.errors import register_error_handlers
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     api_metrics.init_app(app)  # first, so every answer is timed from the start
     input_limits.init_app(app)  # before anything parses a body
     rate_limits.init_app(app, settings)
+    arguments.install()
     app.before_request(_require_json_body)
     init_cors(app, settings)
 
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         admin_health,
         codec,
         connections,
+        definitions,
         events,
         health,
         hooks,
@@ -98,8 +100,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     from plugin.api import settings as settings_api
 
-    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, schedules, keys, events,
-                   api_metrics, connections, secrets, codec, settings_api, admin_health, workspaces):
+    for module in (health, queries, definitions, runs, run_actions, requests, hooks, webhooks, schedules, keys,
+                   events, api_metrics, connections, secrets, codec, settings_api, admin_health, workspaces):
         api.register_blueprint(module.bp)
     hooks.document_security(api)
     openapi_doc.init_app(app, api)

@@ -16,9 +16,9 @@ from plugin.config import Settings
 from plugin.errors import Forbidden
 
 ALLOWED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "X-APPSMITH-SIGNATURE",
-                   r"X-Workflows-[A-Za-z0-9-]+"]
-EXPOSED_HEADERS = ["Retry-After", "Location"]
+ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match", "Last-Event-ID",
+                   "X-APPSMITH-SIGNATURE", r"X-Workflows-[A-Za-z0-9-]+"]
+EXPOSED_HEADERS = ["Retry-After", "Location", "ETag"]
 MAX_AGE = 600
 # Blueprints that answer their own CORS: the payload codec, called by Temporal's web UI from its own origin
 # (WORKFLOWS_TEMPORAL_UI_URL; see plugin/api/codec.py).

@@ -254,6 +254,7 @@ class Stack:
         mode = "trusts X-Workflows-User headers: fine for the sample apps, see docs/identity.md for real hosts" \
             if s.identity.app_key.trusts_headers else f"identity by {', '.join(s.identity.app_key.schemes)}"
         self.say(f"  App key      {s.app_key}   ({mode})")
+        self.say(f"  Dev host     http://{s.host}:{s.port}/#key={s.app_key}&user=ann@example.com   (panels: /ui/)")
         self.say(f"  Workspaces   {workspaces}")
         self.say(f"  Host face    /manifest.json, /openapi.json (CORS origins: {', '.join(s.cors_origins) or 'none'})")
         self.say(f"  Logs         {s.data_dir / 'logs'}")
