@@ -109,3 +109,16 @@ def test_a_wildcard_allows_any_origin_but_null_without_credentials(settings):
         assert "Access-Control-Allow-Credentials" not in answer.headers
         assert sandboxed.status_code == null_status, origins
         assert ("Access-Control-Allow-Origin" in call.headers) is (null_status == 204), origins
+
+
+def test_a_polling_panel_may_send_if_none_match_and_read_the_etag(cors_app):
+    client = cors_app.test_client()
+    answer = client.options("/api/v1/requests", headers={
+        "Origin": ALLOWED, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization, x-workflows-user, if-none-match"})
+    assert answer.status_code == 204
+    assert "if-none-match" in {h.strip().lower() for h in answer.headers["Access-Control-Allow-Headers"].split(",")}
+    page = client.get("/api/v1/requests", headers={"Origin": ALLOWED, "Authorization": f"Bearer {APP_KEY}",
+                                                  "X-Workflows-User": "panel@example.com"})
+    assert page.status_code == 200 and page.headers["ETag"]
+    assert "ETag" in [h.strip() for h in page.headers["Access-Control-Expose-Headers"].split(",")]
