@@ -4,10 +4,13 @@ refused, a decision by signed link, and (on a fast clock) reminders, escalation 
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
+import requests
 
-from tests.conftest import auth
+from plugin.embedded.processes import free_port
+from tests.conftest import auth, serve_app, serve_worker
 from tests.requests_helpers import act, finished, inbox_ids, pending_requests, person, run_detail
 from tests.test_expense_flow import wait_for
 
@@ -93,9 +96,31 @@ def test_the_named_manager_decides_by_signed_link(client, app):
     assert run["decisions"][0]["via"] == "link"
 
 
+@pytest.fixture(scope="module")
+def metered(settings):
+    """An API and a worker of their own, the worker exporting its metrics (deadlines are counted there)."""
+    address = f"127.0.0.1:{free_port()}"
+    own = settings.with_overrides(task_queue=f"expense-{uuid.uuid4().hex[:8]}", worker_metrics_address=address)
+    worker, api = serve_worker(own), serve_app(own)
+    next(worker)
+    yield next(api), address
+    next(api, None)
+    next(worker, None)
+
+
+def deadlines(address: str, event: str) -> float:
+    """workflows_request_deadlines_total of the fast-clock query for one event, as the worker exports it."""
+    text = requests.get(f"http://{address}/metrics", timeout=5).text
+    wanted = ('query="submit_expense_fast_clock"', f'event="{event}"')
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("workflows_request_deadlines_total{") and all(w in line for w in wanted))
+
+
 @pytest.mark.timeout(90)
-def test_a_slow_manager_is_reminded_then_a_director_is_added_and_nobody_deciding_rejects(client, app):
+def test_a_slow_manager_is_reminded_then_a_director_is_added_and_nobody_deciding_rejects(metered):
     """On the fast clock (reminders every 2 s, directors added after 3 s, due after 12 s)."""
+    app, address = metered
+    client = app.test_client()
     escalated_run = submit(client, person("fay"), 300, query="submit_expense_fast_clock")
     ignored_run = submit(client, person("gus"), 300, query="submit_expense_fast_clock")
     [request] = pending_requests(client, escalated_run)
@@ -114,3 +139,5 @@ def test_a_slow_manager_is_reminded_then_a_director_is_added_and_nobody_deciding
                                              "comment": "Nobody decided by the due time"}
     assert [a["action"] for a in ignored["audit"] if a["action"] in ("escalated", "expired")] == [
         "escalated", "expired"]
+    assert deadlines(address, "escalated") == 2 and deadlines(address, "due") == 1
+    assert deadlines(address, "reminder") >= 2
