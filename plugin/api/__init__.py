@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
     from plugin.api import (
+        codec,
+        connections,
         events,
         health,
         hooks,
@@ -85,11 +87,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         requests,
         run_actions,
         runs,
+        schedules,
+        secrets,
         webhooks,
     )
 
-    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, keys, events, api_metrics):
+    for module in (health, queries, runs, run_actions, requests, hooks, webhooks, schedules, keys, events,
+                   api_metrics, connections, secrets, codec):
         api.register_blueprint(module.bp)
+    hooks.document_security(api)
     openapi_doc.init_app(app, api)
     app.register_blueprint(manifest.bp)
     app.register_blueprint(links.bp)  # HTML pages for people, outside the JSON API and its OpenAPI

@@ -20,6 +20,9 @@ ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "Last-Eve
                    r"X-Workflows-[A-Za-z0-9-]+"]
 EXPOSED_HEADERS = ["Retry-After", "Location"]
 MAX_AGE = 600
+# Blueprints that answer their own CORS: the payload codec, called by Temporal's web UI from its own origin
+# (WORKFLOWS_TEMPORAL_UI_URL; see plugin/api/codec.py).
+OWN_CORS_BLUEPRINTS = frozenset({"codec"})
 # What ``*`` stands for: any real origin, never ``null``.
 ANY_ORIGIN = re.compile(r"^(?!null$)[a-z][a-z0-9+.\-]*://[^/\s]+$", re.IGNORECASE)
 
@@ -42,7 +45,7 @@ def init_cors(app: Flask, settings: Settings) -> None:
 
     @app.before_request
     def _preflight():  # registered before the blueprints' key checks, so it runs first
-        if not _is_preflight() or request.url_rule is None:
+        if not _is_preflight() or request.url_rule is None or request.blueprint in OWN_CORS_BLUEPRINTS:
             return None
         origin = request.headers.get("Origin")
         if not allowed(origin):

@@ -12,7 +12,7 @@ import json
 import uuid
 from typing import Any
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
 
 from plugin.api import rate_limits, triggering
@@ -30,6 +30,16 @@ RUN_ID_HEADER = "X-Workflows-Run-Id"
 REPLAYED_HEADER = "Webhook-Replayed"
 ID_HEADER = "webhook-id"
 
+TOKEN_SCHEME = "webhookToken"
+TOKEN_SCHEME_DOC = {"type": "http", "scheme": "bearer", "description": "The query's webhook token (made by "
+                    "POST /api/v1/queries/{name}/webhook), or a webhook-scoped API key for that query."}
+
+
+def document_security(api: Any) -> None:
+    """Declare the webhook token's security scheme in the app's OpenAPI document."""
+    api.spec.components.security_scheme(TOKEN_SCHEME, TOKEN_SCHEME_DOC)
+
+
 _BODY_DOC = {"requestBody": {"required": False, "description": "The run's input, a JSON object (validated "
                              "against the query's input schema)",
                              "content": {"application/json": {"schema": {"type": "object"}}}}}
@@ -37,8 +47,6 @@ _BODY_DOC = {"requestBody": {"required": False, "description": "The run's input,
 
 def webhook_store() -> WebhookStore:
     """The app's webhook store."""
-    from flask import current_app
-
     store = current_app.extensions.get("workflows.webhooks")
     if store is None:
         store = current_app.extensions["workflows.webhooks"] = WebhookStore(services().redis)
@@ -158,6 +166,7 @@ def _document(view):
 
 
 @bp.route("/<name>", methods=["POST"])
+@bp.doc(security=[{TOKEN_SCHEME: []}])
 @_document
 def trigger_hook(name: str):
     """Webhook trigger: start a run of the query, authenticated by its webhook token (Bearer)."""
@@ -165,6 +174,7 @@ def trigger_hook(name: str):
 
 
 @bp.route("/<name>/<token>", methods=["POST"])
+@bp.doc(security=[])
 @_document
 def trigger_hook_with_token(name: str, token: str):
     """Webhook trigger with the token in the URL, for senders that cannot set headers."""

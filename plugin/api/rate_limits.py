@@ -14,7 +14,7 @@ There are no default limits: a limit applies only where a view or a blueprint as
 
 Either way a caller over a limit gets 429 in the one error shape with a ``Retry-After`` header (seconds).
 Counters live in the app's Redis (the embedded server's unix socket works too), so every API process and
-replica shares them.
+replica shares them. The limiter is one per process: the app made last in a process sets its storage.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ def _remote_address() -> str:
     return request.remote_addr or "unknown"
 
 
-limiter = Limiter(key_func=_remote_address, default_limits=[], headers_enabled=True, strategy="fixed-window")
+# Flask-Limiter's own headers are off: its Retry-After can round down to 0 near a window's end; the 429
+# handlers below set Retry-After (at least 1 second) themselves.
+limiter = Limiter(key_func=_remote_address, default_limits=[], headers_enabled=False, strategy="fixed-window")
 
 
 class RateLimited(PluginError):
@@ -114,7 +116,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     @app.errorhandler(RateLimitExceeded)
     def _limit_exceeded(exc: RateLimitExceeded):
         current = limiter.current_limit
-        retry_after = max(1, math.ceil(current.reset_at - time.time())) if current else 1
+        retry_after = max(1, math.ceil(current.window.reset_time - time.time())) if current else 1
         response, status = error_response(
             429, "rate_limited", f"Too many requests: the limit is {exc.description}; try again in {retry_after} s",
             {"retry_after": retry_after, "limit": exc.description})

@@ -29,6 +29,8 @@ class RunInput:
     definition: dict[str, Any] | None = None
     definition_version: str = ""
     linked_definitions: dict[str, Any] = field(default_factory=dict)
+    # Node-based runs: the call defaults (``retry``) of the connections their steps use, pinned at start.
+    connection_defaults: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
