@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from plugin.engine.base import PluginWorkflow
+    from plugin.engine.connection_calls import connection_http
     from plugin.engine.models import AssignRequest, FormField, RunInput
     from plugin.engine.registry import register_workflow
 
@@ -48,8 +49,12 @@ class ExpenseApproval(PluginWorkflow):
     @workflow.run
     async def run(self, inp: RunInput) -> dict[str, Any]:
         self.begin(inp)
-        claim = inp.data
-        policy = ExpensePolicy(**claim.get("policy", {}))
+        result = await self._decide(inp.data, ExpensePolicy(**inp.data.get("policy", {})))
+        result["notified"] = await self._announce(inp.data, result)
+        return result
+
+    async def _decide(self, claim: dict[str, Any], policy: ExpensePolicy) -> dict[str, Any]:
+        """The approvals the amount needs, in order; the last one decides."""
         amount = claim["amount"]
         if amount <= policy.auto_approve_limit:
             decision = {"step": "policy", **_decision("policy", "Approve", workflow.now().isoformat(),
@@ -84,6 +89,18 @@ class ExpenseApproval(PluginWorkflow):
             )))
         return {"approved": approvals[-1]["resolution"] == "Approve", "decision": approvals[-1],
                 "approvals": approvals}
+
+    async def _announce(self, claim: dict[str, Any], result: dict[str, Any]) -> bool:
+        """Post the outcome to the team chat through the workspace's ``team_chat`` connection. A chat that
+        cannot be reached is recorded as ``notified: false``; it never changes the decision."""
+        verdict = "approved" if result["approved"] else "rejected"
+        text = f"Expense of {claim['amount']:.2f} by {claim['employee']} {verdict} by {result['decision']['by']}"
+        try:
+            await connection_http("team_chat", "/messages", "POST", body={"channel": "expenses", "text": text},
+                                  timeout_seconds=5, max_attempts=3)
+        except ActivityError:
+            return False
+        return True
 
     async def _ask(self, step: str, request: AssignRequest) -> dict[str, Any]:
         """One approval step's decision; nobody deciding by the due time is a rejection by policy."""
