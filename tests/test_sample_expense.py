@@ -3,19 +3,14 @@ refused, a decision by signed link, and (on a fast clock) reminders, escalation 
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
-import uuid
-from pathlib import Path
 
 import pytest
 import requests
 
-from plugin.config import DEFAULT_SAMPLE_APPS
-from plugin.embedded.processes import free_port
-from tests.conftest import TEST_WORKSPACES, auth, serve_app, serve_worker
+from tests.conftest import TEST_WORKSPACES, auth
 from tests.requests_helpers import act, finished, inbox_ids, pending_requests, person, run_detail
+from tests.sample_helpers import serve_sample
 from tests.test_expense_flow import wait_for
 
 
@@ -100,33 +95,12 @@ def test_the_named_manager_decides_by_signed_link(client, app):
     assert run["decisions"][0]["via"] == "link"
 
 
-def load_stub(folder: Path):
-    """A sample's stub_service module."""
-    spec = importlib.util.spec_from_file_location(f"stub_{folder.name.replace('-', '_')}", folder / "stub_service.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def metered(settings, tmp_path_factory):
-    """The sample as `up` runs it, with an API and a worker of their own: the team chat stand-in running (on a
-    free port, the connection pointed at it and allowed), and the worker exporting its metrics."""
-    chat_port, address = free_port(), f"127.0.0.1:{free_port()}"
-    chat = load_stub(DEFAULT_SAMPLE_APPS / "expense-approval").serve(chat_port)
-    folder = tmp_path_factory.mktemp("expense") / "expense-approval"
-    shutil.copytree(DEFAULT_SAMPLE_APPS / "expense-approval", folder)
-    workspace = folder / "workspace.json"
-    workspace.write_text(workspace.read_text().replace("http://127.0.0.1:8791", f"http://127.0.0.1:{chat_port}"))
-    own = settings.with_overrides(task_queue=f"expense-{uuid.uuid4().hex[:8]}", worker_metrics_address=address,
-                                  workspaces=(folder, TEST_WORKSPACES / "expense_clock"),
-                                  http_allow_hosts=(f"127.0.0.1:{chat_port}",))
-    worker, api = serve_worker(own), serve_app(own)
-    next(worker)
-    yield next(api), address, chat_port
-    next(api, None)
-    next(worker, None)
-    chat.shutdown()
+    """The sample as `up` runs it (the team chat stand-in reachable), its worker exporting metrics, and the
+    fast-clock query beside it."""
+    yield from serve_sample(settings, "expense-approval", tmp_path_factory.mktemp("expense"),
+                            extra=(TEST_WORKSPACES / "expense_clock",), metrics=True)
 
 
 def deadlines(address: str, event: str) -> float:
@@ -140,16 +114,15 @@ def deadlines(address: str, event: str) -> float:
 @pytest.mark.timeout(90)
 def test_a_slow_manager_is_reminded_then_a_director_is_added_and_nobody_deciding_rejects(metered):
     """On the fast clock (reminders every 2 s, directors added after 3 s, due after 12 s)."""
-    app, address, _ = metered
-    client = app.test_client()
+    client, address = metered.app.test_client(), metered.metrics_address
     escalated_run = submit(client, person("fay"), 300, query="submit_expense_fast_clock")
     ignored_run = submit(client, person("gus"), 300, query="submit_expense_fast_clock")
     [request] = pending_requests(client, escalated_run)
     assert "directors" not in request["groups"]
     director = person("dir")
     wait_for(lambda: request["id"] in inbox_ids(client, director, "directors", limit=100), timeout=10)
-    assert notifications(app, request["id"], "reminder"), "reminded before the escalation"
-    assert notifications(app, request["id"], "escalated")[0]["groups"] == ["directors", "managers"]
+    assert notifications(metered.app, request["id"], "reminder"), "reminded before the escalation"
+    assert notifications(metered.app, request["id"], "escalated")[0]["groups"] == ["directors", "managers"]
     assert act(client, request["id"], director, groups="directors", resolution="Approve").status_code == 200
     output = finished(client, escalated_run)["output"]
     assert output["approved"] is True and output["decision"]["by"] == director
@@ -165,15 +138,14 @@ def test_a_slow_manager_is_reminded_then_a_director_is_added_and_nobody_deciding
 
 
 def test_each_outcome_is_posted_to_the_team_chat_through_its_connection(metered):
-    app, _, chat_port = metered
-    client = app.test_client()
+    client = metered.app.test_client()
     small, large = person("hal"), person("ida")
     small_run, large_run = submit(client, small, 20), submit(client, large, 700)
     [request] = pending_requests(client, large_run)
     act(client, request["id"], person("boss"), groups="managers", resolution="Reject")
     assert finished(client, small_run)["output"]["notified"] is True
     assert finished(client, large_run)["output"]["notified"] is True
-    posted = requests.get(f"http://127.0.0.1:{chat_port}/messages", timeout=5).json()["messages"]
+    posted = requests.get(f"{metered.stub_url}/messages", timeout=5).json()["messages"]
     texts = {m["text"] for m in posted if m["channel"] == "expenses"}
     assert f"Expense of 20.00 by {small} approved by policy" in texts
     assert any(t.startswith(f"Expense of 700.00 by {large} rejected by boss-") for t in texts), texts
