@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
     from plugin.api import (
+        app_pages,
         codec,
         connections,
         events,
@@ -100,5 +101,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(manifest.bp)
     app.register_blueprint(links.bp)  # HTML pages for people, outside the JSON API and its OpenAPI
     app.register_blueprint(panels.bp)
+    app.register_blueprint(app_pages.bp)  # the sample apps' pages for the dev host
     register_error_handlers(app)
     return app

@@ -41,11 +41,18 @@
     },
   };
 
-  const WIDGETS = [
-    { panel: "trigger", kind: "iframe", title: "Submit expense", params: { query: "submit_expense" } },
-    { panel: "inbox", kind: "custom", title: "Approvals" },
-    { panel: "history", kind: "iframe", title: "Run history", wide: true },
-  ];
+  // The sample apps' pages (each sample folder's app.json, served at /apps.json): which panel goes where.
+  let apps = [];
+  const appSelect = document.getElementById("host-app");
+
+  async function loadApps() {
+    apps = (await fetch("/apps.json").then((r) => r.json())).apps || [];
+    WF.clear(appSelect, apps.map((a) => h("option", { value: a.id }, a.title)));
+  }
+
+  function currentApp() {
+    return apps.find((a) => a.id === appSelect.value) || apps[0] || { widgets: [] };
+  }
 
   function frame(widget, label) {
     const box = h("section", { class: `devhost-widget${widget.wide ? " devhost-wide" : ""}`, "data-widget": widget.panel },
@@ -55,7 +62,7 @@
   }
 
   function iframeWidget(widget, identity) {
-    const params = new URLSearchParams({ ...identity, ...(widget.params || {}) });
+    const params = new URLSearchParams({ ...identity, ...(widget.query ? { query: widget.query } : {}) });
     const iframe = h("iframe", { title: `${widget.title} (iframe widget)`, src: `/ui/${widget.panel}/#${params}` });
     frame(widget, "iframe widget · standalone").append(iframe);
   }
@@ -116,9 +123,10 @@
       WF.clear(statusEl, WF.empty("🔑", "Who is using the app?", "Enter the app key `up` printed and a user's email."));
       return;
     }
-    WF.clear(statusEl);
     api = new WF.Api(who);
-    for (const widget of WIDGETS) {
+    const app = currentApp();
+    WF.clear(statusEl, app.description ? h("p", { class: "wf-muted" }, app.description) : null);
+    for (const widget of app.widgets) {
       if (widget.kind === "iframe") iframeWidget(widget, who);
       else await customWidget(widget);
     }
@@ -132,9 +140,12 @@
   field("host-groups").value = params.get("groups") || "";
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const who = identity();
-    history.replaceState(null, "", `#${new URLSearchParams(who)}`);
+    history.replaceState(null, "", `#${new URLSearchParams({ ...identity(), app: appSelect.value })}`);
     mount();
   });
-  mount();
+  appSelect.addEventListener("change", () => form.requestSubmit());
+  loadApps().then(() => {
+    if (params.get("app")) appSelect.value = params.get("app");
+    mount();
+  });
 })();
