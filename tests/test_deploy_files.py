@@ -18,7 +18,7 @@ from plugin.engine.run_snapshots import RUNS_ENDED
 
 DEPLOY = REPO_ROOT / "deploy"
 SHARED = ("WORKFLOWS_TEMPORAL_ADDRESS", "WORKFLOWS_TEMPORAL_NAMESPACE", "WORKFLOWS_TASK_QUEUE", "WORKFLOWS_WORKSPACE",
-          "WORKFLOWS_REDIS_URL", "WORKFLOWS_DECISION_SECRET", "WORKFLOWS_LINK_SECRET")
+          "WORKFLOWS_REDIS_URL", "WORKFLOWS_DECISION_SECRET", "WORKFLOWS_LINK_SECRET", "WORKFLOWS_PAYLOAD_KEYS")
 # Temporal SDK metrics the rules and dashboard use: names and labels as the worker's exporter writes them
 # (read from a running worker; *_execution_failed_total appears with the first failure).
 SDK_METRICS = {"temporal_num_pollers", "temporal_worker_task_slots_available",
@@ -100,7 +100,7 @@ def test_api_and_worker_use_real_settings_with_valid_values_and_agree(envs):
         assert set(env) <= known, f"{role}: not read by the plugin: {set(env) - known}"
         settings = Settings.from_env(in_image(env))  # raises ConfigError naming a bad value
         assert settings.temporal_address and settings.redis_url and settings.decision_secret, role
-        assert settings.identity.link_secret, role
+        assert settings.identity.link_secret and settings.payload_keys, role
     assert {k: found["api"].get(k) for k in SHARED} == {k: found["worker"].get(k) for k in SHARED}
     assert Settings.from_env(in_image(found["api"])).host == "0.0.0.0"
 
