@@ -131,5 +131,13 @@ def check(workspaces: tuple[Path, ...]) -> None:
     click.echo(f"OK: {report.definitions} definition(s), {report.queries} query(ies) in {len(folders)} folder(s)")
 
 
+def _register_panels() -> None:
+    from plugin.panels_cli import panels
+
+    main.add_command(panels)
+
+
+_register_panels()
+
 if __name__ == "__main__":
     main()

@@ -168,3 +168,16 @@ def test_a_resume_from_before_the_retention_window_is_told_to_reload(app, sse):
     stream = sse(auth(user=person()), last_event_id=f"{floor - 1}-0")
     reset = stream.until(lambda e: e["type"] == "events.reset")
     assert "reload" in reset[-1]["data"]["reason"]
+
+
+def test_a_stream_token_dies_with_its_key(client):
+    from tests.conftest import ADMIN_KEY
+    from tests.identity_helpers import create_key
+
+    created = create_key(client)
+    answer = client.post("/api/v1/events/token", headers={"Authorization": f"Bearer {created['secret']}",
+                                                          "X-Workflows-User": "kim@example.com"})
+    assert answer.status_code == 200, answer.json
+    assert client.delete(f"/api/v1/keys/{created['id']}", headers=auth(ADMIN_KEY)).status_code == 204
+    refused = client.get("/api/v1/events", query_string={"token": answer.json["token"]})
+    assert refused.status_code == 401 and "no longer valid" in refused.json["error"]["message"]

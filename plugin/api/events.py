@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import jwt
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
@@ -66,7 +66,8 @@ def stream_token():
     """A signed token (5 minutes) that opens the event stream as the caller, for ``EventSource``."""
     authenticate(("admin", "app"))
     who = current_identity(required=True)
-    claims = {"sub": who.user, "grp": who.groups, "adm": who.is_admin, "exp": int(time.time()) + TOKEN_SECONDS}
+    claims = {"sub": who.user, "grp": who.groups, "adm": who.is_admin, "kid": g.key.id,
+              "exp": int(time.time()) + TOKEN_SECONDS}
     token = jwt.encode(claims, _secret(), algorithm="HS256")
     return {"token": token, "expires_in": TOKEN_SECONDS, "url": f"/api/v1/events?token={token}"}
 
@@ -78,6 +79,8 @@ def _identity_from_token(token: str) -> Identity:
         raise Unauthorized("The stream token has expired; ask POST /api/v1/events/token for a new one") from None
     except jwt.InvalidTokenError:
         raise Unauthorized("The stream token is not valid") from None
+    if claims.get("kid") and services().keys.record(claims["kid"]) is None:  # the key was revoked since
+        raise Unauthorized("The API key this stream token was made with is no longer valid")
     return Identity(user=claims.get("sub") or "", groups=list(claims.get("grp") or []),
                     is_admin=bool(claims.get("adm")))
 

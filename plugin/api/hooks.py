@@ -12,10 +12,10 @@ import json
 import uuid
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request
 from flask_smorest import Blueprint
 
-from plugin.api import rate_limits, triggering
+from plugin.api import rate_limits, run_reads, triggering
 from plugin.api.run_schemas import RunStartedSchema
 from plugin.api.services import services
 from plugin.api.webhook_signatures import verify_signature
@@ -132,7 +132,7 @@ def _trigger(name: str, url_token: str | None) -> Response:
                                                                         if webhook_id else {})}}
     result = triggering.start(query, data, run_id, f"webhook:{name}", memo=memo,
                               unique_id=business_id is None and webhook_id is not None)
-    status_url = url_for("runs.get_run", run_id=run_id)
+    status_url = run_reads.status_url(run_id)
     status, body = 202, {"run_id": run_id, "query": name, "status": "running", "existing": not result.started,
                          "status_url": status_url}
     wait = _wait_seconds(query)

@@ -16,7 +16,9 @@ from flask import Blueprint, jsonify, send_from_directory
 
 from plugin.errors import NotFound
 
-PANELS_DIR = Path(__file__).resolve().parents[2] / "ui_panels"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PANELS_DIR = REPO_ROOT / "ui_panels"
+MANIFEST = REPO_ROOT / "manifest.json"
 SHARED_CSS = ("shared/wf.css",)
 SHARED_JS = ("shared/ui.js", "shared/api.js", "shared/host.js", "shared/forms.js")
 _MARKED = re.compile(r"<!-- panel -->(.*?)<!-- /panel -->", re.S)
@@ -25,8 +27,8 @@ bp = Blueprint("panels", __name__)
 
 
 def panel_entries() -> list[dict[str, Any]]:
-    """The panels as the manifest describes them (model keys, events), from ``ui_panels/panels.json``."""
-    return json.loads((PANELS_DIR / "panels.json").read_text())["panels"]
+    """The panels as the manifest describes them (model keys, events): the top-level ``manifest.json``."""
+    return json.loads(MANIFEST.read_text())["panels"]
 
 
 def _entry(name: str) -> dict[str, Any]:
@@ -40,8 +42,8 @@ def _entry(name: str) -> dict[str, Any]:
 def export_panel(name: str) -> dict[str, Any]:
     """The parts of a panel ready for a custom widget: html, css, js, and the model keys and events."""
     entry = _entry(name)
-    folder = PANELS_DIR / Path(entry["entry"]).parent
-    page = (PANELS_DIR / entry["entry"]).read_text()
+    folder = REPO_ROOT / Path(entry["entry"]).parent
+    page = (REPO_ROOT / entry["entry"]).read_text()
     found = _MARKED.search(page)
     html = found.group(1).strip() if found else ""
     css_files = [PANELS_DIR / p for p in SHARED_CSS] + sorted(folder.glob("*.css"))
@@ -56,6 +58,12 @@ def export_panel(name: str) -> dict[str, Any]:
 def dev_host():
     """The dev host: the sample apps' panels in sandboxed iframes, as a host's custom widgets."""
     return send_from_directory(PANELS_DIR / "devhost", "index.html")
+
+
+@bp.route("/settings")
+def settings_page():
+    """The plugin settings page (sign-in with the admin key; its files load from ``/ui/settings/``)."""
+    return send_from_directory(PANELS_DIR / "settings", "index.html", max_age=0)
 
 
 @bp.route("/ui/")

@@ -251,10 +251,12 @@ class Stack:
         self.say(f"Ready in {self._elapsed()}.")
         self.say(f"  API          http://{s.host}:{s.port}   (OpenAPI: /openapi.json)")
         self.say(f"  Temporal UI  {ui}")
+        self.say(f"  Settings     http://{s.host}:{s.port}/settings   (sign in with the admin key)")
         self.say(f"  Admin key    {s.admin_key}")
         mode = "trusts X-Workflows-User headers: fine for the sample apps, see docs/identity.md for real hosts" \
             if s.identity.app_key.trusts_headers else f"identity by {', '.join(s.identity.app_key.schemes)}"
         self.say(f"  App key      {s.app_key}   ({mode})")
+        self.say(f"  Dev host     http://{s.host}:{s.port}/#key={s.app_key}&user=ann@example.com   (panels: /ui/)")
         self.say(f"  Workspaces   {workspaces}")
         self.say(f"  Host face    /manifest.json, /openapi.json (CORS origins: {', '.join(s.cors_origins) or 'none'})")
         self.say(f"  Logs         {s.data_dir / 'logs'}")

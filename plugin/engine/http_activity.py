@@ -29,6 +29,7 @@ from plugin.engine.net_guard import (
     system_resolver,
 )
 from plugin.secrets import MissingSecret, SecretStore, scrub
+from plugin.store.runtime_settings import RuntimeSettings
 from plugin.workspace.connections import Connection
 
 MAX_RESPONSE_BYTES = 1024 * 1024
@@ -37,17 +38,29 @@ _ERROR_BODY_CHARS = 2000
 
 
 class HttpActivities:
-    """Outbound HTTP for ``http`` steps, with the allow-list from the settings."""
+    """Outbound HTTP for ``http`` steps, with the allow-list from the settings (the runtime settings when given)."""
 
     def __init__(self, allow_hosts: Iterable[str] = (), resolver: Resolver | None = None,
                  max_response_bytes: int = MAX_RESPONSE_BYTES, connections: dict[str, Connection] | None = None,
-                 secrets: SecretStore | None = None) -> None:
-        self.guard = Guard(parse_allow_list(allow_hosts), resolver or system_resolver)
+                 secrets: SecretStore | None = None, runtime: RuntimeSettings | None = None) -> None:
+        self._runtime = runtime
+        self._allow_seen: tuple[str, ...] | None = None
+        self._allow_parsed: frozenset[tuple[str, int | None]] = frozenset()
+        self.guard = Guard(parse_allow_list(allow_hosts), resolver or system_resolver,
+                           allow_source=self._runtime_allow if runtime is not None else None)
         self.max_response_bytes = max_response_bytes
         self.connections = connections or {}
         self.secrets = secrets
         self.tokens = TokenCache()
         self._local = threading.local()
+
+    def _runtime_allow(self) -> frozenset[tuple[str, int | None]]:
+        """The allow-list in force now (runtime settings, cached a moment per process)."""
+        assert self._runtime is not None
+        hosts = self._runtime.current().http_allow_hosts
+        if hosts != self._allow_seen:
+            self._allow_parsed, self._allow_seen = parse_allow_list(hosts), hosts
+        return self._allow_parsed
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)

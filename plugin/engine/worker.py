@@ -24,6 +24,7 @@ from plugin.secrets import SecretStore
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
 from plugin.store.inbox_rebuild import rebuild_inbox
+from plugin.store.runtime_settings import RuntimeSettings
 from plugin.store.snapshots import RunSnapshots
 from plugin.temporal_gateway import connect_client
 from plugin.workspace.loader import Workspace, load_workspaces
@@ -35,8 +36,9 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
                  inbox: Inbox) -> Worker:
     """A worker for the workspace's workflows with activities bound to the configured Redis."""
     snapshots = RunSnapshots(inbox.redis)
+    runtime = RuntimeSettings(settings, inbox.redis)  # notify URL and allow-list changed without a restart
     activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url, snapshots,
-                                     link_signer(settings, inbox.redis))
+                                     link_signer(settings, inbox.redis), runtime)
     secrets = SecretStore(settings.data_dir)
     return Worker(
         client,
@@ -44,7 +46,7 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
         workflows=list(workspace.workflows.values()),
         activities=[*activities.all(), SnapshotActivities(snapshots).publish_run_snapshot,
                     *HttpActivities(settings.http_allow_hosts, connections=workspace.connections,
-                                    secrets=secrets).all(),
+                                    secrets=secrets, runtime=runtime).all(),
                     *SqlActivities(workspace.connections, secrets).all()],
         interceptors=[RunSnapshotInterceptor(),
                       *([UpdateAuthInterceptor(settings.decision_secret)] if settings.decision_secret else [])],

@@ -41,7 +41,73 @@
     },
   };
 
-  // The sample apps' pages (each sample folder's app.json, served at /apps.json): which panel goes where.
+  // The trigger form: bound to one query; after a submit the host follows the run it started.
+  const triggered = { run: null };
+  DATASOURCE.trigger = {
+    model: async () => {
+      const model = { query: (await api.queries()).queries.find((q) => q.name === triggerQuery()) };
+      if (triggered.run) Object.assign(model, await runModel(triggered.run));
+      return model;
+    },
+    refreshOn: (type, data) => Boolean(triggered.run) && data.run_id === triggered.run,
+    events: {
+      async submit(ctx) {
+        try {
+          const result = await api.trigger(ctx.query, ctx.input || {});
+          triggered.run = result.run_id;
+          return { result, ...(await runModel(result.run_id)) };
+        } catch (err) {
+          return { result: errorBody(err) };
+        }
+      },
+    },
+  };
+
+  async function runModel(runId) {
+    const [run, steps] = await Promise.all([api.run(runId), api.steps(runId).catch(() => ({ steps: [] }))]);
+    return { run, steps };
+  }
+
+  // Run history: List runs with the panel's filters; Get run (and its steps) for the selected run.
+  const historyState = { filters: {}, selected: null };
+  DATASOURCE.history = {
+    listsRuns: true,
+    model: async () => {
+      const model = { user: identity().user, runs: await api.runs({ ...historyState.filters, limit: 20 }) };
+      if (historyState.selected) Object.assign(model, await runModel(historyState.selected));
+      return model;
+    },
+    refreshOn: (type) => type.startsWith("run.") || type.startsWith("request.") || type === "events.reset",
+    events: {
+      async filter(ctx) {
+        const { cursor, ...filters } = ctx;
+        historyState.filters = filters;
+        try {
+          return { runs: await api.runs({ ...filters, cursor, limit: 20 }), result: null };
+        } catch (err) {
+          return { result: errorBody(err) };
+        }
+      },
+      async select_run(ctx) {
+        historyState.selected = ctx.run_id;
+        return runModel(ctx.run_id);
+      },
+      async cancel_run(ctx) { return historyAction(() => api.cancel(ctx.run_id), ctx.run_id); },
+      async retry_run(ctx) { return historyAction(() => api.retry(ctx.run_id), ctx.run_id); },
+    },
+  };
+
+  async function historyAction(call, runId) {
+    let result;
+    try { result = await call(); } catch (err) { result = errorBody(err); }
+    if (result.run_id && result.retry_of) historyState.selected = result.run_id;
+    return { result, runs: await api.runs({ ...historyState.filters, limit: 20 }), ...(await runModel(historyState.selected || runId)) };
+  }
+
+  // The sample apps' pages (each sample folder's app.json, served at /apps.json): which panel goes where, and
+  // the query a trigger form starts. The binding helper is for the app builder, on every page.
+  const HELPER = { panel: "binding", kind: "iframe", title: "Query binding helper (for the app builder)", wide: true };
+  const DEFAULT_APP = "expense-approval"; // the first sample a newcomer sees
   let apps = [];
   const appSelect = document.getElementById("host-app");
 
@@ -52,6 +118,10 @@
 
   function currentApp() {
     return apps.find((a) => a.id === appSelect.value) || apps[0] || { widgets: [] };
+  }
+
+  function triggerQuery() {
+    return (currentApp().widgets.find((w) => w.panel === "trigger") || {}).query || "";
   }
 
   function frame(widget, label) {
@@ -85,9 +155,18 @@
       state.model = { ...state.model, ...values };
       if (state.ready) post({ type: "CUSTOM_WIDGET_MODEL_CHANGE", model: state.model });
     };
-    state.refresh = async () => {
-      try { setModel(await source.model()); } catch (err) { setModel({ error: errorBody(err).error }); }
-    };
+    let timer = null;
+    let waiting = [];
+    state.refresh = () => new Promise((resolve) => { // a burst of events re-runs the queries once
+      waiting.push(resolve);
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const done = waiting;
+        waiting = [];
+        try { setModel(await source.model()); } catch (err) { setModel({ error: errorBody(err).error }); }
+        done.forEach((fn) => fn());
+      }, 100);
+    });
     window.addEventListener("message", async (event) => {
       if (event.source !== iframe.contentWindow) return;
       const message = event.data || {};
@@ -102,12 +181,25 @@
       if (message.type === "CUSTOM_WIDGET_TRIGGER_EVENT") {
         const action = source.events[message.data.eventName];
         if (!action) { console.warn(`event ${message.data.eventName} is not configured on ${widget.panel}`); return; }
-        setModel(await action(message.data.contextObj || {}));
+        const values = await action(message.data.contextObj || {});
+        setModel(values);
+        // as an app chains its queries: after an action, the other widgets' queries run again
+        mounted.forEach((w) => { if (w !== state) w.refresh(); });
+        if (values.result && values.result.run_id) followRun(values.result.run_id);
       }
     });
     box.append(iframe);
     mounted.push(state);
     await state.refresh();
+  }
+
+  // List runs is served by Temporal's visibility, which can lag a start: widgets that list runs ask again
+  // until a run the host heard of shows.
+  function followRun(runId) {
+    for (const w of mounted.filter((m) => m.source.listsRuns)) {
+      const listed = () => ((w.model.runs || {}).runs || []).some((r) => r.id === runId);
+      [1000, 2500, 5000, 10000, 20000].forEach((ms) => setTimeout(() => { if (!listed()) w.refresh(); }, ms));
+    }
   }
 
   function identity() {
@@ -118,20 +210,30 @@
     if (stream) stream.stop();
     mounted.splice(0);
     WF.clear(widgetsEl);
+    triggered.run = null;
+    Object.assign(historyState, { filters: {}, selected: null });
     const who = identity();
     if (!who.key || !who.user) {
       WF.clear(statusEl, WF.empty("🔑", "Who is using the app?", "Enter the app key `up` printed and a user's email."));
       return;
     }
-    api = new WF.Api(who);
     const app = currentApp();
     WF.clear(statusEl, app.description ? h("p", { class: "wf-muted" }, app.description) : null);
-    for (const widget of app.widgets) {
+    api = new WF.Api(who);
+    stream = WF.live(api, (type, data) => mounted.forEach((w) => {
+      if (!w.source.refreshOn(type, data)) return;
+      w.refresh();
+      if (type === "run.updated") followRun(data.run_id);
+    }),
+      (s) => {
+        liveEl.dataset.state = s;
+        liveEl.textContent = s === "live" ? "Datasource live" : s === "retrying" ? "Reconnecting…" : "";
+        if (s === "live") mounted.forEach((w) => w.refresh()); // what changed before the stream (re)opened
+      });
+    for (const widget of [...app.widgets, HELPER]) {
       if (widget.kind === "iframe") iframeWidget(widget, who);
       else await customWidget(widget);
     }
-    stream = WF.live(api, (type) => mounted.forEach((w) => w.source.refreshOn(type) && w.refresh()),
-      (s) => { liveEl.dataset.state = s; liveEl.textContent = s === "live" ? "Datasource live" : s === "retrying" ? "Reconnecting…" : ""; });
   }
 
   const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -145,7 +247,8 @@
   });
   appSelect.addEventListener("change", () => form.requestSubmit());
   loadApps().then(() => {
-    if (params.get("app")) appSelect.value = params.get("app");
+    const wanted = params.get("app") || DEFAULT_APP;
+    if (apps.some((a) => a.id === wanted)) appSelect.value = wanted;
     mount();
   });
 })();

@@ -17,6 +17,7 @@
   let cursor = null;
   let selected = null;
   let filters = {};
+  let lastResult = "null";
   const listEl = h("div", { class: "wf-run-list" });
   const detailEl = h("section", { class: "wf-run-detail", "aria-label": "Run detail" });
 
@@ -44,10 +45,12 @@
     const open = () => select(run.id);
     return h("tr", { "data-run": run.id, tabindex: 0, "aria-selected": String(run.id === selected), onclick: open,
       onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } } },
-    h("td", {}, WF.chip(run.status)), h("td", {}, run.query || run.workflow),
-    h("td", {}, h("code", { title: run.id }, run.id.length > 28 ? `${run.id.slice(0, 26)}…` : run.id)),
-    h("td", {}, run.started_by || "—"), h("td", {}, WF.when(run.started_at)),
-    h("td", {}, WF.duration(run.started_at, run.ended_at)));
+    h("td", {}, WF.chip(run.status)),
+    h("td", {}, h("div", { class: "wf-strong" }, run.query || run.workflow),
+      h("code", { class: "wf-small", title: run.id }, run.id.length > 34 ? `${run.id.slice(0, 32)}…` : run.id)),
+    h("td", { class: "wf-nowrap" }, h("div", {}, WF.when(run.started_at)),
+      h("div", { class: "wf-small" }, run.ended_at ? `took ${WF.duration(run.started_at, run.ended_at)}` : "open")),
+    h("td", { class: "wf-small" }, run.started_by || "—"));
   }
 
   function renderList() {
@@ -57,7 +60,7 @@
     }
     const more = cursor ? h("button", { class: "wf-btn", type: "button", onclick: () => loadList(false) }, "Load more") : null;
     WF.clear(listEl, h("table", { class: "wf-table" }, h("caption", { class: "wf-sr" }, "Runs, newest first"),
-      h("thead", {}, h("tr", {}, ["Status", "Query", "Run", "Started by", "Started", "Took"].map((t) => h("th", { scope: "col" }, t)))),
+      h("thead", {}, h("tr", {}, ["Status", "Run", "Started", "By"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, runs.map(row))), more ? h("div", { class: "wf-actions", style: "margin-top:10px" }, more) : null);
   }
 
@@ -119,13 +122,21 @@
         h("span", {}, "Opened ", WF.when(r.created_at)), r.resolution ? h("span", {}, `Resolution: ${r.resolution}`) : null))));
   }
 
+  // How the actor was identified, where the audit recorded it (a workflow's own entries have none).
+  function how(entry) {
+    const d = entry.details || {};
+    const said = d.identified_by || d.identity_source || d.via;
+    if (said) return String(said);
+    return entry.action === "decided" ? "not recorded" : "—";
+  }
+
   function auditBlock(audit) {
     if (!audit || !audit.length) return null;
     return h("div", {}, h("h3", {}, "Audit trail"), h("table", { class: "wf-table" },
       h("thead", {}, h("tr", {}, ["When", "Who", "What", "How identified"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, audit.map((a) => h("tr", {}, h("td", {}, WF.when(a.at)), h("td", {}, a.actor),
+      h("tbody", {}, audit.map((a) => h("tr", {}, h("td", { title: a.at }, WF.clock(a.at)), h("td", {}, a.actor),
         h("td", {}, `${a.action}${a.details && a.details.resolution ? `: ${a.details.resolution}` : ""}${a.comment ? ` — “${a.comment}”` : ""}`),
-        h("td", {}, (a.details && (a.details.identified_by || a.details.identity)) || "app key, named user"))))));
+        h("td", { class: "wf-small" }, how(a)))))));
   }
 
   function renderDetail(run, steps) {
@@ -151,22 +162,44 @@
       requestsBlock(run.requests || []), auditBlock(run.audit)));
   }
 
+  // Run history is served by Temporal's visibility, which can lag a second or more behind a start: a run
+  // that an event names but the list lacks is looked for again a few times, as is the first page.
+  let catchUps = [];
+  function catchUp(missing) {
+    catchUps.forEach(clearTimeout);
+    catchUps = [1500, 4000, 10000, 20000].map((ms) => setTimeout(() => {
+      if (!missing || !runs.some((r) => r.id === missing)) loadList(true);
+    }, ms));
+  }
+
   let pending = null;
   function onEvent(type, data) {
     if (type === "events.reset") { loadList(true); loadDetail(); return; }
     clearTimeout(pending); // a burst of events (a decision, then the run) refreshes once
-    pending = setTimeout(() => {
-      loadList(true);
+    pending = setTimeout(async () => {
+      await loadList(true);
+      if (type === "run.updated" && !runs.some((r) => r.id === data.run_id)) catchUp(data.run_id);
       if (data.run_id === selected) loadDetail();
     }, 150);
   }
 
   function boundModel(model) {
+    config.user = model.user || "";
     const page = model.runs || {};
     runs = Array.isArray(page) ? page : page.runs || [];
     cursor = page.next_cursor || null;
     renderList();
-    if (model.run && model.run.id && model.run.id === selected) renderDetail(model.run, (model.steps && model.steps.steps) || []);
+    if (model.run && model.run.id) {
+      selected = model.run.id; // the host may move the selection (a retry opens the new run)
+      listEl.querySelectorAll("tr[data-run]").forEach((tr) => tr.setAttribute("aria-selected", String(tr.dataset.run === selected)));
+      renderDetail(model.run, (model.steps && model.steps.steps) || []);
+    }
+    const result = JSON.stringify(model.result ?? null);
+    if (model.result && model.result.error && result !== lastResult) {
+      const spot = detailEl.querySelector(".wf-detail-alert") || listEl;
+      WF.clear(spot, WF.alert("error", WF.refusal(new WF.ApiError(0, model.result))));
+    }
+    lastResult = result;
   }
 
   WF.host.start(panel, () => {
@@ -192,6 +225,11 @@
       old.replaceWith(filterBar(names));
     }).catch(() => {});
     loadList(true);
-    WF.live(api, onEvent, (state) => { live.dataset.state = state; live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : ""; });
+    catchUp(null);
+    WF.live(api, onEvent, (state) => {
+        live.dataset.state = state;
+        live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : "";
+        if (state === "live") { loadList(true); loadDetail(); } // what changed before the stream (re)opened
+      });
   });
 })(window);

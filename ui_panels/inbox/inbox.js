@@ -115,6 +115,17 @@
     return { el, feedback: fb, form, buttons, comment, version: request.version };
   }
 
+  function settle(c, id) {
+    if (c.el.dataset.settled) return;
+    c.el.dataset.settled = "true";
+    c.buttons.forEach((b) => { b.disabled = true; });
+    c.comment.disabled = true;
+    c.form.disable(true);
+    const dismiss = h("button", { type: "button", class: "wf-btn wf-btn-sm", "aria-describedby": c.el.getAttribute("aria-labelledby"),
+      onclick: () => { c.dismissed = true; cards.delete(id); c.el.remove(); if (!cards.size) render([]); } }, "Dismiss");
+    c.el.append(h("div", { class: "wf-actions" }, dismiss));
+  }
+
   function render(requests) {
     // Cards are kept while their request is unchanged (or shows feedback), so a live refresh never
     // throws away a comment being typed; a decided card stays with its message until the next load.
@@ -127,14 +138,23 @@
       list.push(c.el);
     }
     for (const [id, c] of cards) {
-      if (!next.has(id) && c.el.dataset.done === "true" && !c.shownGone) { c.shownGone = true; next.set(id, c); list.unshift(c.el); }
+      // Decided here or refused (e.g. someone else was first): the card stays, with its message, until dismissed.
+      if (!next.has(id) && c.feedback.childElementCount && !c.dismissed) {
+        settle(c, id);
+        next.set(id, c);
+        list.unshift(c.el);
+      }
     }
     cards = next;
     if (!list.length) {
       WF.clear(body, WF.empty("✓", "You are all caught up", "No request is waiting for your decision."));
       return;
     }
+    const shown = [...body.children];
+    if (shown.length === list.length && shown.every((el, i) => el === list[i])) return; // nothing moved: keep focus
+    const focused = document.activeElement;
     WF.clear(body, list);
+    if (focused && focused !== document.body && focused.isConnected) focused.focus(); // a live refresh keeps the user's place
   }
 
   function showError(err) {
@@ -188,6 +208,10 @@
     api = new WF.Api(config);
     load();
     WF.live(api, (type) => { if (type.startsWith("request.") || type === "events.reset") load(); },
-      (state) => { live.dataset.state = state; live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : ""; });
+      (state) => {
+        live.dataset.state = state;
+        live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : "";
+        if (state === "live") { load(); } // what changed before the stream (re)opened
+      });
   });
 })(window);

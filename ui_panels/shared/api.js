@@ -72,6 +72,7 @@
     }
 
     queries() { return this.call("GET", "/api/v1/queries"); }
+    definition(name) { return this.call("GET", `/api/v1/queries/${encodeURIComponent(name)}/definition`); }
     trigger(name, input) { return this.call("POST", `/api/v1/queries/${encodeURIComponent(name)}/runs`, { input }); }
     runs(filters) { return this.call("GET", "/api/v1/runs", undefined, filters); }
     run(id) { return this.call("GET", `/api/v1/runs/${encodeURIComponent(id)}`); }
@@ -101,6 +102,7 @@
       try {
         token = await api.streamToken();
       } catch (e) {
+        if (e.status === 401 || e.status === 403 || e.status === 400) { state("off"); return; } // retrying cannot help
         state("retrying");
         setTimeout(connect, delay = Math.min(delay * 2, 30000));
         return;

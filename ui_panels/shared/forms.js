@@ -14,7 +14,7 @@
       const spec = { title: f.label || f.name };
       if (f.type === "select") { spec.type = "string"; spec.enum = f.options || []; }
       else if (f.type === "number" || f.type === "integer" || f.type === "boolean") spec.type = f.type;
-      else { spec.type = "string"; if (f.max_length) spec.maxLength = f.max_length; }
+      else { spec.type = "string"; spec.singleLine = true; if (f.max_length) spec.maxLength = f.max_length; }
       properties[f.name] = spec;
       if (f.required) required.push(f.name);
     }
@@ -72,7 +72,7 @@
       return h("input", { ...common, type: "number", inputmode: "decimal", step: spec.type === "integer" ? "1" : "any",
         min: spec.minimum, max: spec.maximum, value: value ?? "" });
     }
-    if (spec.type === "string" && (spec.maxLength || 0) > 200) return h("textarea", { ...common, maxlength: spec.maxLength, rows: 3 }, value ?? "");
+    if (spec.type === "string" && !spec.singleLine && (spec.maxLength || 0) > 200) return h("textarea", { ...common, maxlength: spec.maxLength, rows: 3 }, value ?? "");
     if (spec.type === "object" || spec.type === "array") {
       return h("textarea", { ...common, rows: 3, class: "wf-json", placeholder: spec.type === "array" ? "[ ]" : "{ }" },
         value !== undefined ? JSON.stringify(value) : "");
@@ -103,7 +103,7 @@
         ? h("label", { class: "wf-check", for: id }, input, spec.title || humanize(name))
         : h("label", { for: id }, spec.title || humanize(name), required.has(name) ? h("span", { class: "wf-req", "aria-hidden": "true" }, "*") : null);
       const field = h("div", { class: "wf-field", "data-field": name }, label, spec.type === "boolean" ? null : input, help, error);
-      if (spec.type === "string" && (spec.maxLength || 0) > 200) field.style.gridColumn = "1 / -1";
+      if (spec.type === "string" && !spec.singleLine && (spec.maxLength || 0) > 200) field.style.gridColumn = "1 / -1";
       rows[name] = { spec, input, error };
       el.append(field);
     }

@@ -19,7 +19,7 @@
     if (queries.length < 2) return null;
     const select = h("select", { id: "wf-trigger-query", onchange: (e) => show(queries.find((q) => q.name === e.target.value)) },
       queries.map((q) => h("option", { value: q.name, selected: q.name === selected }, q.label || q.name)));
-    return h("div", { class: "wf-field" }, h("label", { for: select.id }, "Workflow"), select);
+    return h("div", { class: "wf-field", style: "max-width:360px" }, h("label", { for: select.id }, "Workflow"), select);
   }
 
   function show(query) {
@@ -34,7 +34,7 @@
     const el = h("form", { class: "wf-card", novalidate: true, "aria-label": query.label || query.name, onsubmit: onSubmit },
       h("h2", {}, query.label || query.name),
       query.description ? h("p", { class: "wf-muted" }, query.description) : null,
-      form.el, alert, h("div", { class: "wf-actions" }, submit));
+      form.el, h("div", { class: "wf-actions" }, submit), alert);
     current = { query, form, el, alert, submit, progress };
     WF.clear(body, picker(query.name), el, progress);
   }
@@ -144,6 +144,10 @@
       show(queries.find((q) => q.name === config.query) || queries[0]);
     }).catch((err) => WF.clear(body, WF.alert("error", `Could not load the workflows: ${WF.refusal(err)}`)));
     WF.live(api, (type, data) => { if (watching && (data.run_id === watching || type === "events.reset")) refresh(); },
-      (state) => { live.dataset.state = state; live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : ""; });
+      (state) => {
+        live.dataset.state = state;
+        live.textContent = state === "live" ? "Live" : state === "retrying" ? "Reconnecting…" : "";
+        if (state === "live") { refresh(); } // what changed before the stream (re)opened
+      });
   });
 })(window);

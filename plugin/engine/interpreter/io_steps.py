@@ -152,7 +152,8 @@ async def run_call(r: Runner, step: Step, scope: Scope, resume: Any) -> Any:
         raise StepFailed(step["id"], f"input: gives a {type(data).__name__}, not an object", "InvalidValue",
                          retryable=False)
     inp = r.inp
-    child = RunInput(data=data, query=inp.query, started_by=inp.started_by, app=inp.app)
+    child = RunInput(data=data, query=inp.query, started_by=inp.started_by, app=inp.app,
+                     request_defaults=dict(inp.request_defaults))
     target = step.get("workflow", spec.NODE_WORKFLOW)
     if "definition" in step:
         content = inp.linked_definitions.get(step["definition"])

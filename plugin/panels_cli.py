@@ -1,0 +1,59 @@
+"""``workflows-plugin panels``: list the UI panels and export one for a host's custom widget."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from plugin.api.panels import export_panel, panel_entries
+from plugin.errors import NotFound
+
+PARTS = ("all", "html", "css", "js", "json")
+
+
+def default_model(model: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The custom widget's Default Model: each key with the binding the manifest suggests."""
+    return {key: spec["binding"] for key, spec in model.items() if spec.get("binding")}
+
+
+@click.group()
+def panels() -> None:
+    """The UI panels (ui_panels/): list them, export one for a custom widget."""
+
+
+@panels.command("list")
+def list_panels() -> None:
+    """The panels on offer."""
+    for entry in panel_entries():
+        click.echo(f"{entry['id']:<10} {entry['title']}: {entry['description']}")
+
+
+@panels.command()
+@click.argument("name")
+@click.option("--part", type=click.Choice(PARTS), default="all", show_default=True,
+              help="Print one part only (json: everything as one JSON document).")
+def export(name: str, part: str) -> None:
+    """Print a panel's HTML, CSS and JS ready to paste into a custom widget, with its model keys and events."""
+    try:
+        parts = export_panel(name)
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from None
+    if part == "json":
+        click.echo(json.dumps({**parts, "default_model": default_model(parts["model"])}, indent=2))
+        return
+    if part != "all":
+        click.echo(parts[part])
+        return
+    for title, text in (("HTML", parts["html"]), ("CSS", parts["css"]), ("JS", parts["js"])):
+        click.echo(f"===== {title} (paste into the custom widget's {title} tab) =====\n{text}\n")
+    click.echo("===== Default Model (rename the queries to yours) =====")
+    click.echo(json.dumps(default_model(parts["model"]), indent=2))
+    for key, spec in parts["model"].items():
+        click.echo(f"  {key}: {spec['description']}")
+    click.echo("\n===== Events (configure each on the widget; the context object is in scope) =====")
+    for event in parts["events"] or []:
+        click.echo(f"  {event['name']}({', '.join(event['context'])}) -> run {event['operationId']}: "
+                   f"{event['description']}")
+    if not parts["events"]:
+        click.echo("  none: this panel runs standalone")
