@@ -42,19 +42,15 @@ def manifest() -> dict[str, Any]:
 
 
 def panels_of(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Panels by id, each model key and event carrying the operationId it binds to (None when unknown)."""
-    templates = {t["id"]: t["operationId"] for t in doc["query_templates"]}
-    entries = doc.get("panels") or json.loads((REPO_ROOT / "ui_panels/panels.json").read_text())["panels"]
-    out = {}
-    for entry in entries:
-        model = {k: v.get("operationId", templates.get(v.get("bind", ""))) for k, v in entry["model"].items()}
-        events = {e["name"]: templates.get(e["operationId"], e["operationId"]) for e in entry["events"]}
-        out[entry["id"]] = {"entry": entry["entry"], "model": model, "events": events}
-    return out
+    """The manifest's panels by id, each model key and event with the operationId it binds to (None: none)."""
+    return {entry["id"]: {"entry": entry["entry"],
+                          "model": {k: v.get("operationId") for k, v in entry["model"].items()},
+                          "events": {e["name"]: e["operationId"] for e in entry["events"]}}
+            for entry in doc["panels"]}
 
 
 def _cells(line: str) -> list[str]:
-    return [c.strip() for c in _ROW.match(line).group(1).split("|")]
+    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", _ROW.match(line).group(1))]
 
 
 def parse(text: str) -> Guide:
@@ -117,6 +113,8 @@ def problems(text: str, host: str, doc: dict[str, Any], operations: set[str]) ->
                     out.append(f"panel {panel_id}: no {kind} key {key!r} (has {sorted(panel[kind])})")
                     continue
                 used = _QUERY_USE.findall(cell)
+                if kind == "model" and panel[kind][key] is None:
+                    continue  # bound to something other than a query's data (the signed-in user)
                 if not used or used[0] not in guide.queries:
                     out.append(f"panel {panel_id}: {kind} {key!r} uses {used[:1]}, not a query the guide creates")
                 elif panel[kind][key] and operation_of(used[0]) != panel[kind][key]:
