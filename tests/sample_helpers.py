@@ -43,13 +43,11 @@ def serve_sample(settings: Settings, name: str, tmp: Path, extra: tuple[Path, ..
     """Serve ``sample_apps/<name>`` (plus ``extra`` folders) for the length of a fixture (``yield from`` it)."""
     source = DEFAULT_SAMPLE_APPS / name
     port = free_port()
-    stub = load_stub(source).serve(port) if (source / STUB_FILE).is_file() else None
+    stub = load_stub(source).serve(port)
     folder = tmp / name
     shutil.copytree(source, folder)
     workspace = folder / "workspace.json"
-    text = re.sub(r"http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{port}", workspace.read_text())
-    # a relative SQLite path is relative to where `up` runs (the repository root): here, the copy
-    workspace.write_text(text.replace(f"sqlite:///sample_apps/{name}/", f"sqlite:///{folder}/"))
+    workspace.write_text(re.sub(r"http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{port}", workspace.read_text()))
     address = f"127.0.0.1:{free_port()}" if metrics else None
     own = settings.with_overrides(task_queue=f"{name}-{uuid.uuid4().hex[:8]}", worker_metrics_address=address,
                                   workspaces=(folder, *extra), http_allow_hosts=(f"127.0.0.1:{port}",), **overrides)
@@ -60,5 +58,4 @@ def serve_sample(settings: Settings, name: str, tmp: Path, extra: tuple[Path, ..
     finally:
         next(api, None)
         next(worker, None)
-        if stub:
-            stub.shutdown()
+        stub.shutdown()

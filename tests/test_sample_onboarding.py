@@ -1,25 +1,18 @@
-"""The employee-onboarding sample end to end through HTTP: IT, HR and the manager get their tasks at once, each
-with a form; a child workflow per equipment item (from the SQLite list) reserves or orders it; the daily digest
-is a workspace schedule that runs the digest query."""
+"""The employee-onboarding sample end to end through HTTP, served as `up` serves it (the session's API and worker
+load every sample; the SQLite path is relative to the repository root, where tests and `up` run): IT, HR and the
+manager get their tasks at once, each with a form; a child workflow per equipment item (from the SQLite list)
+reserves or orders it; the daily digest is a workspace schedule that runs the digest query."""
 
 from __future__ import annotations
 
 import sqlite3
 
-import pytest
-
 from plugin.config import DEFAULT_SAMPLE_APPS
 from tests.conftest import ADMIN_KEY, auth
 from tests.requests_helpers import act, finished, pending_requests, person, run_detail
-from tests.sample_helpers import serve_sample
 from tests.test_expense_flow import wait_for
 
 SAMPLE = DEFAULT_SAMPLE_APPS / "employee-onboarding"
-
-
-@pytest.fixture(scope="module")
-def onboarding(settings, tmp_path_factory):
-    yield from serve_sample(settings, "employee-onboarding", tmp_path_factory.mktemp("onboarding"))
 
 
 def rows(connection: sqlite3.Connection) -> list[tuple]:
@@ -33,8 +26,7 @@ def test_the_shipped_database_is_what_equipment_sql_builds():
     assert rows(shipped) == rows(built) and len(rows(built)) == 6
 
 
-def test_three_tasks_open_at_once_and_each_item_gets_its_child(onboarding):
-    client = onboarding.app.test_client()
+def test_three_tasks_open_at_once_and_each_item_gets_its_child(client, app):
     hire, manager, hr_clerk = person("new"), person("mgr"), person("hr")
     started = client.post("/api/v1/queries/onboard_employee/runs", headers=auth(user=hr_clerk), json={"input": {
         "name": "Noor Haddad", "email": hire, "role": "engineer", "manager": manager, "start_date": "2027-01-04"}})
@@ -69,13 +61,13 @@ def test_three_tasks_open_at_once_and_each_item_gets_its_child(onboarding):
     assert by_item["external monitor"] == {"item": "external monitor", "status": "ordered", "for": hire,
                                            "expected_in_days": 7}
     assert all(e["status"] == "reserved" for item, e in by_item.items() if item != "external monitor")
-    children = onboarding.app.extensions["workflows"].gateway.call(
+    children = app.extensions["workflows"].gateway.call(
         lambda c: c.get_workflow_handle(f"{run_id}-external-monitor").describe(), timeout=10)
     assert children.workflow_type == "provision_equipment" and children.parent_id == run_id
 
 
-def test_the_digest_lists_low_stock_and_its_schedule_runs_it(onboarding):
-    client = onboarding.app.test_client()
+def test_the_digest_lists_low_stock_and_its_schedule_runs_it(client):
+    """The session's worker owns the workspace schedule (schedules belong to a task queue)."""
     digest = client.post("/api/v1/queries/onboarding_digest/runs", headers=auth(user=person("it")),
                          json={"input": {}})
     assert digest.status_code == 200, digest.json
