@@ -38,7 +38,8 @@ def serve(settings, folder: Path):
 @pytest.fixture(scope="module")
 def first_version(settings, tmp_path_factory):
     folder = tmp_path_factory.mktemp("reference")
-    for name in ("workspace.json", "definitions/shipping_quote.json", "leave_workflows.py"):
+    for name in ("workspace.json", "definitions/shipping_quote.json", "definitions/offsite_budget.json",
+                 "leave_workflows.py"):
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(FILES[name])
     yield from serve(settings, folder)
@@ -57,9 +58,9 @@ def leave_run(client, data: dict) -> str:
 
 
 def test_the_page_has_its_examples():
-    assert set(FILES) == {"definitions/shipping_quote.json", "workspace.json", "leave_workflows.py",
-                          "leave_workflows_v2.py"}
-    assert {h.split(" ")[0] for h in EXPECTED} == {"quote_shipping", "request_leave"}
+    assert set(FILES) == {"definitions/shipping_quote.json", "definitions/offsite_budget.json", "workspace.json",
+                          "leave_workflows.py", "leave_workflows_v2.py"}
+    assert {h.split(" ")[0] for h in EXPECTED} == {"quote_shipping", "plan_offsite", "request_leave"}
 
 
 def test_the_definition_answers_as_shown(first_version):
@@ -68,6 +69,20 @@ def test_the_definition_answers_as_shown(first_version):
                                                 headers=auth(user="a@example.com"), json={"input": data})
     assert response.status_code == 200, response.json
     assert response.json["output"] == output
+
+
+def test_the_human_step_definition_answers_as_shown(first_version):
+    client = first_version.test_client()
+    data, output = expectation("plan_offsite")
+    started = client.post("/api/v1/queries/plan_offsite/runs", headers=auth(user="ann@example.com"),
+                          json={"input": data})
+    assert started.status_code == 202, started.json
+    [request] = pending_requests(client, started.json["run_id"])
+    assert act(client, request["id"], "lee@example.com", groups="leads", resolution="Approve",
+               payload={"venue": "ballroom"}).status_code == 422  # not one of the form's options
+    assert act(client, request["id"], "lee@example.com", groups="leads", resolution="Approve",
+               payload={"venue": "hotel"}).status_code == 200
+    assert finished(client, started.json["run_id"])["output"] == output
 
 
 def test_the_python_workflow_answers_as_shown_and_its_change_replays_only_with_the_patch(
