@@ -94,6 +94,24 @@ def test_rebuild_now_rebuilds_the_inbox_and_is_audited(client):
     assert entry["action"] == "inbox_rebuilt" and entry["changes"] == {"requests": answer.json["requests"]}
 
 
+def test_a_second_rebuild_while_one_runs_is_409_and_bad_audit_limits_are_422(apps):
+    from plugin.store.inbox_rebuild import claim_rebuild, release_rebuild
+
+    app = apps["flushed"]
+    client, inbox = app.test_client(), app.extensions["workflows"].inbox
+    assert claim_rebuild(inbox)  # another process is rebuilding
+    try:
+        busy = client.post("/api/v1/admin/health/inbox-rebuild", headers=auth(ADMIN_KEY), json={})
+    finally:
+        release_rebuild(inbox)
+    assert busy.status_code == 409 and "already" in error_of(busy)["message"]
+    for limit in ("0", "1001", "many"):
+        bad = client.get("/api/v1/settings/audit", headers=auth(ADMIN_KEY), query_string={"limit": limit})
+        assert bad.status_code == 422 and "limit" in error_of(bad)["details"]["fields"], bad.json
+    other = client.get("/api/v1/settings/audit", headers=auth(ADMIN_KEY), query_string={"since": "x"})
+    assert other.status_code == 422 and "since" in error_of(other)["details"]["fields"]
+
+
 def test_health_and_workspaces_are_for_admins_only(client):
     for path in ("/api/v1/admin/health", "/api/v1/workspaces"):
         refused = client.get(path, headers=auth(APP_KEY))

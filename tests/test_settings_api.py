@@ -56,6 +56,18 @@ def patch(client, **body):
     return client.patch("/api/v1/settings", headers=auth(ADMIN_KEY), json=body)
 
 
+def in_force_within_a_second(seen) -> None:
+    """``seen()`` holds for every probe that starts a second or more after now (a probe that started earlier
+    may still see the old value)."""
+    changed_at = time.monotonic()
+    while True:
+        started = time.monotonic()
+        if seen():
+            return
+        assert started - changed_at < 1.0, "a request a second after the change still saw the old value"
+        time.sleep(0.05)
+
+
 def preflight(client, origin: str):
     return client.options("/api/v1/queries", headers={"Origin": origin, "Access-Control-Request-Method": "GET"})
 
@@ -75,19 +87,13 @@ def test_a_change_is_in_force_on_another_api_process_within_a_second(admin, seco
     other = second.test_client()
     assert preflight(other, PAGE_ORIGIN).status_code == 403
     assert patch(admin, cors_origins=[ENV_ORIGIN, PAGE_ORIGIN]).status_code == 200
-    changed_at = time.monotonic()
-    while preflight(other, PAGE_ORIGIN).status_code != 204:
-        assert time.monotonic() - changed_at < 1.0, "the other process still refuses the new origin"
-        time.sleep(0.05)
+    in_force_within_a_second(lambda: preflight(other, PAGE_ORIGIN).status_code == 204)
     answer = preflight(other, PAGE_ORIGIN)
     assert answer.headers["Access-Control-Allow-Origin"] == PAGE_ORIGIN
 
     back = patch(admin, cors_origins=None).json["settings"]["cors_origins"]
     assert back["source"] == "environment" and back["value"] == [ENV_ORIGIN]
-    changed_at = time.monotonic()
-    while preflight(other, PAGE_ORIGIN).status_code != 403:
-        assert time.monotonic() - changed_at < 1.0, "the other process still allows the removed origin"
-        time.sleep(0.05)
+    in_force_within_a_second(lambda: preflight(other, PAGE_ORIGIN).status_code == 403)
     assert preflight(other, ENV_ORIGIN).status_code == 204
 
 

@@ -122,3 +122,36 @@ def test_after_redis_lost_its_data_the_page_says_what_was_lost_and_the_bootstrap
         server.shutdown()
         thread.join(10)
         next(app_gen, None)
+
+
+def test_connections_are_listed_with_their_secrets_and_can_be_tested(browser, base_url):
+    page = settings_page(browser, base_url)
+    sign_in(page, ADMIN_KEY)
+    section = page.locator("#connections")
+    row = section.locator('tr[data-connection="exchange_rates"]')
+    expect(row).to_contain_text("https://open.er-api.com/v6")
+    row.get_by_role("button", name="Test exchange_rates").click()
+    expect(row.locator(".wf-chip")).to_have_text(re.compile("^(ok|failed)$"))  # no network here: failed, and why
+    expect(row).to_contain_text(re.compile(r"\(\d+ ms\)"))
+    assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_a_secret_is_set_and_removed_from_the_page_and_never_shown(browser, base_url):
+    name = f"SETTINGS_PAGE_{uuid.uuid4().hex[:8].upper()}"
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    assert requests.put(f"{base_url}/api/v1/secrets/{name}", headers=admin, json={"value": "first"},
+                        timeout=30).status_code == 204
+    page = settings_page(browser, base_url)
+    sign_in(page, ADMIN_KEY)
+    row = page.locator(f'#connections tr[data-secret-name="{name}"]')
+    expect(row).to_contain_text("set")
+    row.get_by_label(f"New value for {name}").fill("second-value")
+    row.get_by_role("button", name=f"Set {name}").click()
+    expect(page.locator(f'#connections tr[data-secret-name="{name}"] input')).to_have_value("")
+    assert "second-value" not in page.content() and "first" not in page.locator("#connections").inner_text()
+    page.locator(f'#connections tr[data-secret-name="{name}"]').get_by_role("button", name=f"Remove {name}").click()
+    page.get_by_role("dialog").get_by_role("button", name="Remove").click()
+    expect(page.locator(f'#connections tr[data-secret-name="{name}"]')).to_have_count(0)
+    listed = requests.get(f"{base_url}/api/v1/secrets", headers=admin, timeout=30).json()["secrets"]
+    assert name not in {s["name"] for s in listed}
+    assert not page.errors  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ from plugin.store.runtime_settings import RuntimeSettings
 from tests.conftest import ADMIN_KEY, auth, serve_app
 from tests.fixtures_nodes import StubServer
 from tests.requests_helpers import group, pending_requests, person, start_probe
-from tests.test_settings_api import isolated
+from tests.test_settings_api import in_force_within_a_second, isolated
 
 
 @pytest.fixture
@@ -46,13 +46,6 @@ def change(client, **body) -> None:
     assert response.status_code == 200, response.json
 
 
-def until(check, limit: float = 1.0) -> float:
-    """Seconds until ``check()`` holds; fails past ``limit``."""
-    started = time.monotonic()
-    while not check():
-        assert time.monotonic() - started < limit, "not in force within a second"
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def test_the_http_allow_list_changed_on_the_page_reaches_the_http_activity(own, stub):
@@ -71,9 +64,9 @@ def test_the_http_allow_list_changed_on_the_page_reaches_the_http_activity(own, 
 
     assert not allowed()
     change(client, http_allow_hosts=[stub.url.removeprefix("http://")])
-    until(allowed)
+    in_force_within_a_second(allowed)
     change(client, http_allow_hosts=None)
-    until(lambda: not allowed())
+    in_force_within_a_second(lambda: not allowed())
 
 
 def _note(kind: str = "assigned") -> Notification:
@@ -97,7 +90,7 @@ def test_the_notification_url_changed_on_the_page_reaches_the_notify_activity(ow
         notify(_note())
         return bool(stub.hits("/hook"))
 
-    until(sent)
+    in_force_within_a_second(sent)
     assert stub.hits("/hook")[0]["body"]["kind"] == "assigned"
     change(client, notify_url=None)
 

@@ -97,7 +97,7 @@ def _testers() -> tuple[HttpActivities, SqlActivities]:
         svc = services()
         store = secret_store()
         testers = (HttpActivities(svc.settings.http_allow_hosts, connections=svc.workspace.connections,
-                                  secrets=store),
+                                  secrets=store, runtime=svc.runtime),  # the allow-list in force now
                    SqlActivities(svc.workspace.connections, store))
         current_app.extensions[_TESTERS] = testers
     return testers

@@ -53,7 +53,8 @@ def retry_spec(old: dict[str, Any]) -> run_ops.StartSpec:
     memo = {"fingerprint": fingerprint(old.get("query") or "", data), "retry_of": old["id"],
             "retried_by": actor_name()}
     inp = RunInput(data=data, query=old.get("query") or "", started_by=old.get("started_by") or "",
-                   app=old.get("app") or "")
+                   app=old.get("app") or "",
+                   request_defaults=dict(svc.runtime.current().request_defaults))  # a new run: today's defaults
     if old["workflow"] == NODE_WORKFLOW:
         # A node-based run retries on the query's current definition (pinned afresh, like a new trigger).
         if query is None or not query.definition:

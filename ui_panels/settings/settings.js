@@ -1,5 +1,5 @@
 // The settings page shell: sign-in with the admin key (kept in memory only: never in storage, the URL or the
-// DOM once used), signing out when the key stops working, the sections, Connections and the audit log.
+// DOM once used), signing out when the key stops working, the sections and the audit log.
 (function (root) {
   "use strict";
   const WF = root.WF;
@@ -60,12 +60,6 @@
     showSignedIn(true);
     S.announce("Signed in");
     SECTIONS.forEach((id) => S.load(id));
-  });
-
-  S.register("connections", async (el) => {
-    WF.clear(el, S.head("connections", "Connections", "Base URLs and credentials that http steps use by name"),
-      WF.empty("⇄", "Not available in this version yet",
-        "Connections and their secrets will be managed here. Until then, http steps name full URLs and read secrets from their input."));
   });
 
   S.register("audit", async (el) => {
