@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
     from plugin.api import (
         admin_health,
+        app_pages,
         codec,
         connections,
         definitions,
@@ -108,5 +109,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_blueprint(manifest.bp)
     app.register_blueprint(links.bp)  # HTML pages for people, outside the JSON API and its OpenAPI
     app.register_blueprint(panels.bp)
+    app.register_blueprint(app_pages.bp)  # the sample apps' pages for the dev host
     register_error_handlers(app)
     return app

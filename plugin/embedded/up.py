@@ -33,6 +33,7 @@ from plugin.embedded.processes import (
     wait_port_free,
     wait_until,
 )
+from plugin.embedded.sample_services import start_sample_stubs
 from plugin.embedded.supervisor import Recipe, Supervisor
 from plugin.gateway_ops.health import poller_identities
 from plugin.search_attributes import register_search_attributes
@@ -235,6 +236,7 @@ class Stack:
             self._check_ports()
             self._start_temporal()
             self._start_redis()
+            self.settings = start_sample_stubs(self)
             self._start_app()
         except BaseException:
             self.stop()

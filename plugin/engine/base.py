@@ -193,6 +193,7 @@ class PluginWorkflow:
         # that fell before the due time, once, in order, and only then lets the request come due.
         while request.status == PENDING and (kinds := request_timers.due_now(request, workflow.now())):
             kind = kinds[0]
+            _count_deadline(request, kind)
             if kind == request_timers.REMIND:
                 request.reminders_sent += 1
                 request.version += 1
@@ -235,3 +236,14 @@ class PluginWorkflow:
                                             retry_policy=RetryPolicy(maximum_attempts=5))
         except ActivityError as exc:  # a notification that cannot be sent must not fail the request
             self._record(request, "workflow", "notify_failed", details={"kind": kind, "error": str(exc.cause)})
+
+
+REQUEST_DEADLINES = "workflows_request_deadlines"
+
+
+def _count_deadline(request: HumanRequest, kind: str) -> None:
+    """Count a reminder, an escalation or a due time reached (``due``), by query: what alerts on overdue requests
+    watch. The SDK's metric meter records nothing while replaying, so each is counted once."""
+    workflow.metric_meter().create_counter(
+        REQUEST_DEADLINES, "Request deadlines reached: reminders, escalations, due times, by query").add(
+        1, {"query": request.query, "event": kind})

@@ -45,7 +45,7 @@
   const triggered = { run: null };
   DATASOURCE.trigger = {
     model: async () => {
-      const model = { query: (await api.queries()).queries.find((q) => q.name === "submit_expense") };
+      const model = { query: (await api.queries()).queries.find((q) => q.name === triggerQuery()) };
       if (triggered.run) Object.assign(model, await runModel(triggered.run));
       return model;
     },
@@ -104,12 +104,25 @@
     return { result, runs: await api.runs({ ...historyState.filters, limit: 20 }), ...(await runModel(historyState.selected || runId)) };
   }
 
-  const WIDGETS = [
-    { panel: "trigger", kind: "custom", title: "Submit expense" },
-    { panel: "inbox", kind: "custom", title: "Approvals" },
-    { panel: "history", kind: "custom", title: "Run history", wide: true },
-    { panel: "binding", kind: "iframe", title: "Query binding helper (for the app builder)", wide: true },
-  ];
+  // The sample apps' pages (each sample folder's app.json, served at /apps.json): which panel goes where, and
+  // the query a trigger form starts. The binding helper is for the app builder, on every page.
+  const HELPER = { panel: "binding", kind: "iframe", title: "Query binding helper (for the app builder)", wide: true };
+  const DEFAULT_APP = "expense-approval"; // the first sample a newcomer sees
+  let apps = [];
+  const appSelect = document.getElementById("host-app");
+
+  async function loadApps() {
+    apps = (await fetch("/apps.json").then((r) => r.json())).apps || [];
+    WF.clear(appSelect, apps.map((a) => h("option", { value: a.id }, a.title)));
+  }
+
+  function currentApp() {
+    return apps.find((a) => a.id === appSelect.value) || apps[0] || { widgets: [] };
+  }
+
+  function triggerQuery() {
+    return (currentApp().widgets.find((w) => w.panel === "trigger") || {}).query || "";
+  }
 
   function frame(widget, label) {
     const box = h("section", { class: `devhost-widget${widget.wide ? " devhost-wide" : ""}`, "data-widget": widget.panel },
@@ -119,7 +132,7 @@
   }
 
   function iframeWidget(widget, identity) {
-    const params = new URLSearchParams({ ...identity, ...(widget.params || {}) });
+    const params = new URLSearchParams({ ...identity, ...(widget.query ? { query: widget.query } : {}) });
     const iframe = h("iframe", { title: `${widget.title} (iframe widget)`, src: `/ui/${widget.panel}/#${params}` });
     frame(widget, "iframe widget · standalone").append(iframe);
   }
@@ -204,7 +217,8 @@
       WF.clear(statusEl, WF.empty("🔑", "Who is using the app?", "Enter the app key `up` printed and a user's email."));
       return;
     }
-    WF.clear(statusEl);
+    const app = currentApp();
+    WF.clear(statusEl, app.description ? h("p", { class: "wf-muted" }, app.description) : null);
     api = new WF.Api(who);
     stream = WF.live(api, (type, data) => mounted.forEach((w) => {
       if (!w.source.refreshOn(type, data)) return;
@@ -216,7 +230,7 @@
         liveEl.textContent = s === "live" ? "Datasource live" : s === "retrying" ? "Reconnecting…" : "";
         if (s === "live") mounted.forEach((w) => w.refresh()); // what changed before the stream (re)opened
       });
-    for (const widget of WIDGETS) {
+    for (const widget of [...app.widgets, HELPER]) {
       if (widget.kind === "iframe") iframeWidget(widget, who);
       else await customWidget(widget);
     }
@@ -228,9 +242,13 @@
   field("host-groups").value = params.get("groups") || "";
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const who = identity();
-    history.replaceState(null, "", `#${new URLSearchParams(who)}`);
+    history.replaceState(null, "", `#${new URLSearchParams({ ...identity(), app: appSelect.value })}`);
     mount();
   });
-  mount();
+  appSelect.addEventListener("change", () => form.requestSubmit());
+  loadApps().then(() => {
+    const wanted = params.get("app") || DEFAULT_APP;
+    if (apps.some((a) => a.id === wanted)) appSelect.value = wanted;
+    mount();
+  });
 })();

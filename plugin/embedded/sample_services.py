@@ -1,0 +1,71 @@
+"""Stand-in services of the sample apps. A sample folder may hold ``stub_service.py`` (a small local stand-in
+for the system its http connections call: a team chat, a payments API); `up` starts it on the port those
+connections name (``http://127.0.0.1:<port>``) and lets the worker call that address. Only folders of
+``sample_apps/`` count: a real workspace never gets a stand-in."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sys
+from pathlib import Path
+from typing import Protocol
+
+from plugin.config import DEFAULT_SAMPLE_APPS, Settings
+from plugin.embedded.processes import ManagedProcess, port_in_use, spawn
+from plugin.embedded.supervisor import Recipe
+
+STUB_FILE = "stub_service.py"
+_LOCAL = re.compile(r"^http://127\.0\.0\.1:(\d+)(/|$)")
+
+
+class _Stack(Protocol):
+    settings: Settings
+
+    def say(self, line: str) -> None: ...
+
+    def _own(self, recipe: Recipe) -> ManagedProcess: ...
+
+
+def sample_stubs(settings: Settings) -> list[tuple[Path, int]]:
+    """(stub file, port) for each configured sample folder with a stand-in and a local http connection."""
+    found = []
+    for folder in settings.workspaces:
+        stub = folder / STUB_FILE
+        if folder.resolve().parent != DEFAULT_SAMPLE_APPS.resolve() or not stub.is_file():
+            continue
+        connections = json.loads((folder / "workspace.json").read_text()).get("connections", {})
+        ports = {int(m.group(1)) for c in connections.values() if c.get("kind") == "http"
+                 and (m := _LOCAL.match(str(c.get("base_url", ""))))}
+        found += [(stub, port) for port in sorted(ports)]
+    return found
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _recipe(stub: Path, port: int, log: Path) -> Recipe:
+    """How the supervisor starts a stand-in (again) and tells it is back: it accepts connections."""
+    def launch() -> ManagedProcess:
+        return spawn(f"{stub.parent.name} stand-in :{port}", [sys.executable, str(stub), "--port", str(port)], log)
+
+    return Recipe("sample", launch, lambda _proc: _answers(port))
+
+
+def start_sample_stubs(stack: _Stack) -> Settings:
+    """Start the samples' stand-ins; the settings for the worker, with their addresses allowed."""
+    s = stack.settings
+    allowed = []
+    for stub, port in sample_stubs(s):
+        sample = stub.parent.name
+        if port_in_use(port):
+            stack.say(f"  {sample}: port {port} of its stand-in service is in use; its calls will fail")
+            continue
+        stack.say(f"Starting {sample}'s stand-in service on 127.0.0.1:{port} ...")
+        stack._own(_recipe(stub, port, s.data_dir / "logs" / f"stub-{sample}-{port}.log"))
+        allowed.append(f"127.0.0.1:{port}")
+    return s.with_overrides(http_allow_hosts=tuple(dict.fromkeys([*s.http_allow_hosts, *allowed])))
