@@ -25,6 +25,7 @@ expect.set_options(timeout=30_000)
 def base_url(app) -> Iterator[str]:
     """The app on a real threaded HTTP server (SSE streams each hold a thread, as under gunicorn)."""
     app.config["WORKFLOWS_SSE_HEARTBEAT"] = 5
+    app.config["WORKFLOWS_SSE_MAX_STREAMS"] = 200  # a thread per connection here, not gunicorn's fixed pool
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
