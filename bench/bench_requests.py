@@ -28,7 +28,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.raw_workflows import RawApproval, RawDecision
-from bench.stack import embedded_stack, percentile
+from bench.stack import CpuMeter, embedded_stack, load_average, percentile
 from plugin.engine.models import HumanRequest
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
@@ -149,8 +149,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
 
-    with embedded_stack() as settings:
+    with embedded_stack() as stack:
+        settings = stack.settings
         api = f"http://{settings.host}:{settings.port}"
+        print(f"load average at start: {load_average()}")
         print(f"stack up: API {api}, Temporal {settings.effective_temporal_address}")
 
         async def raw() -> list[float]:
@@ -160,7 +162,11 @@ def main() -> None:
                 return await raw_round_trips(client, args.runs)
 
         plugin_round_trips(api, settings.app_key, 5)  # warm-up
+        api_cpu, worker_cpu = CpuMeter(stack, "API").start(), CpuMeter(stack, "Worker").start()
         plugin, completed = plugin_round_trips(api, settings.app_key, args.runs)
+        # per decided run: its trigger, the polls until it waits, the resolve, the polls until it completed
+        print(f"per decided run: API CPU {api_cpu.per(args.runs):.2f} ms, "
+              f"worker CPU {worker_cpu.per(args.runs):.2f} ms")
         raw_samples = asyncio.run(raw())
         print(summary("resolve -> run no longer waiting", plugin))
         print(summary("  of which POST resolve", RESOLVE_POST[-len(plugin):]))
@@ -178,11 +184,14 @@ def main() -> None:
               f"in {time.perf_counter() - began:.1f}s")
         inbox_reads(api, settings.app_key, people, 200, args.threads)  # warm-up
         for threads in sorted({1, args.threads}):
+            api_cpu.start()
             samples, rate = inbox_reads(api, settings.app_key, people, args.reads, threads)
-            print(summary(f"GET /api/v1/requests ({threads} threads)", samples) + f"  {rate:.0f} reads/s")
+            print(summary(f"GET /api/v1/requests ({threads} threads)", samples) + f"  {rate:.0f} reads/s"
+                  f"  API CPU {api_cpu.per(len(samples)):.2f} ms/request")
             p99 = percentile([s * 1000 for s in samples], 99)
             print(f"inbox p99 with {threads} client threads: {p99:.2f} ms   target < 20 ms   "
                   f"{'MET' if p99 < 20 else 'MISSED'}")
+        print(f"load average at the end: {load_average()}")
 
 
 if __name__ == "__main__":

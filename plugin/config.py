@@ -64,6 +64,15 @@ def _allow_hosts(env: dict[str, str], name: str) -> tuple[str, ...]:
     return entries
 
 
+def _payload_keys(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated ``key-id:base64-key`` entries, checked (see plugin/codec.py)."""
+    from plugin.codec import parse_keys
+
+    entries = tuple(e.strip() for e in (env.get(name) or "").split(",") if e.strip())
+    parse_keys(entries, name)
+    return entries
+
+
 _ORIGIN_HOST = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9.\-]+)(:\d{1,5})?$")
 
 
@@ -155,6 +164,8 @@ class Settings:
     rate_limit_key: str | None = None
     rate_limit_user: str | None = None
     rate_limit_failed_auth: str | None = None
+    # Payload encryption keys ``id:base64`` (the first encrypts); empty: payloads are not encrypted.
+    payload_keys: tuple[str, ...] = ()
     # The URL hosts reach the API at (servers in /openapi.json, base_url in /manifest.json); else the request's.
     public_url: str | None = None
     # Browser origins allowed to call the API (CORS); ``null`` (sandboxed iframes) only when listed.
@@ -232,6 +243,7 @@ class Settings:
             rate_limit_key=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_KEY", "12000/minute"),
             rate_limit_user=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_USER", "1200/minute"),
             rate_limit_failed_auth=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_FAILED_AUTH", "30/minute"),
+            payload_keys=_payload_keys(env, "WORKFLOWS_PAYLOAD_KEYS"),
             public_url=(_http_url(env, "WORKFLOWS_PUBLIC_URL") or "").rstrip("/") or None,
             cors_origins=cors_origins,
             cors_credentials=cors_credentials,
@@ -267,6 +279,7 @@ class Settings:
             "WORKFLOWS_RATE_LIMIT_KEY": self.rate_limit_key or "off",
             "WORKFLOWS_RATE_LIMIT_USER": self.rate_limit_user or "off",
             "WORKFLOWS_RATE_LIMIT_FAILED_AUTH": self.rate_limit_failed_auth or "off",
+            "WORKFLOWS_PAYLOAD_KEYS": ",".join(self.payload_keys),
             "WORKFLOWS_PUBLIC_URL": self.public_url,
             "WORKFLOWS_CORS_ORIGINS": ",".join(self.cors_origins),
             "WORKFLOWS_CORS_CREDENTIALS": "true" if self.cors_credentials else None,

@@ -8,6 +8,7 @@ becomes a ServiceUnavailable (503), never a hang.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import threading
@@ -17,10 +18,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
 from temporalio.client import Client, TLSConfig, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from plugin import metrics
+from plugin.codec import codec_for
 from plugin.config import Settings
 from plugin.errors import ServiceUnavailable
 
@@ -32,7 +35,8 @@ _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCS
 
 
 async def connect_client(settings: Settings, runtime: Runtime | None = None) -> Client:
-    """Connect to the configured Temporal (address, namespace, mTLS or API key); ``runtime``: the SDK runtime
+    """Connect to the configured Temporal (address, namespace, mTLS or API key), encrypting
+    payloads when ``WORKFLOWS_PAYLOAD_KEYS`` is set; ``runtime``: the SDK runtime
     (the worker's carries its Prometheus exporter)."""
     tls: TLSConfig | bool = False
     if settings.temporal_tls_cert and settings.temporal_tls_key:
@@ -45,6 +49,7 @@ async def connect_client(settings: Settings, runtime: Runtime | None = None) -> 
         namespace=settings.temporal_namespace,
         tls=tls,
         api_key=settings.temporal_api_key,
+        data_converter=dataclasses.replace(DataConverter.default, payload_codec=codec_for(settings.payload_keys)),
         runtime=runtime,
     )
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
+from plugin.api import rate_limits
 from plugin.config import Settings
 from plugin.errors import ConfigError
 from tests.conftest import ADMIN_KEY, APP_KEY, auth, serve_app
@@ -65,3 +66,22 @@ def test_limits_have_documented_defaults_and_can_be_turned_off(value, expected):
 def test_a_bad_limit_is_a_clear_config_error():
     with pytest.raises(ConfigError, match="WORKFLOWS_RATE_LIMIT_USER"):
         Settings.from_env({"WORKFLOWS_RATE_LIMIT_USER": "lots"})
+
+
+def test_an_admitted_request_is_checked_and_counted_in_one_redis_call(limited_app, monkeypatch):
+    storage = rate_limits.limiter.limiter.storage
+
+    def one_counter_at_a_time(*args, **kwargs):
+        raise AssertionError("a counter was read or counted on its own")
+    monkeypatch.setattr(storage, "incr", one_counter_at_a_time)
+    monkeypatch.setattr(storage, "get", one_counter_at_a_time)
+    calls: list[dict] = []
+    script = rate_limits._script(storage)
+    monkeypatch.setattr(rate_limits, "_script", lambda _: lambda **kw: calls.append(kw) or script(**kw))
+    who = person("once")
+    answer = limited_app.test_client().get("/api/v1/requests", headers=auth(ADMIN_KEY, user=who),
+                                           environ_base=address())
+    assert answer.status_code == 200, answer.json
+    assert len(calls) == 1 and len(calls[0]["keys"]) == 3, "address check, key count and user count at once"
+    user_counter = rate_limits.Counter("3/minute", "user", f"bootstrap:admin\0{who}", "")
+    assert int(storage.get_connection().get(user_counter.redis_key(storage))) == 1

@@ -21,6 +21,7 @@ def test_workflows_host_reaches_the_api_server_bind(monkeypatch):
     calls = []
     monkeypatch.setattr(cli.os, "execv", lambda exe, args: calls.append(args))
     monkeypatch.setattr(cli.Settings, "from_env", classmethod(lambda cls, environ=None: settings))
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # serve sets it for gunicorn: undone after this test
     result = CliRunner().invoke(cli.main, ["serve"])
     assert result.exit_code == 0, result.output
     args = calls[0]

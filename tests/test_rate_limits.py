@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 import redis
-from flask import Flask
+from flask import Blueprint, Flask
 
 from plugin.api import rate_limits
 from plugin.api.errors import register_error_handlers
@@ -57,3 +57,47 @@ def test_a_decorated_limit_answers_the_same_error_shape(limited_app):
     assert over.status_code == 429 and over.json["error"]["code"] == "rate_limited"
     assert set(over.json["error"]) == {"code", "message", "details"}
     assert 1 <= int(over.headers["Retry-After"]) <= 60
+
+
+def test_a_decorated_limit_still_sends_its_headers(settings):
+    app = Flask(__name__)
+    rate_limits.init_app(app, settings)
+    scope = f"test-{uuid.uuid4().hex[:8]}"
+
+    @app.get("/headed")
+    @limiter.limit("1/minute", key_func=keyed(scope, lambda: "same caller"))
+    def headed():  # its own name: the shared limiter keeps decorated limits by the view's qualified name
+        return {"ok": True}
+
+    first = app.test_client().get("/headed")
+    assert first.status_code == 200
+    assert first.headers["X-RateLimit-Limit"] == "1" and first.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_a_route_without_a_limit_never_touches_the_limiter(limited_app, monkeypatch):
+    def consulted(*args, **kwargs):
+        raise AssertionError("the limiter was consulted for a route without a limit")
+    monkeypatch.setattr(limiter.limit_manager, "resolve_limits", consulted)
+    answer = limited_app.test_client().post("/hit/carol")  # hit() counts by itself, not through the hooks
+    assert answer.status_code == 200 and "X-RateLimit-Limit" not in answer.headers
+
+
+def test_a_blueprint_wide_limit_is_still_checked_before_its_views(settings):
+    app = Flask(__name__)
+    rate_limits.init_app(app, settings)
+    register_error_handlers(app)
+    bp = Blueprint(f"limited-{uuid.uuid4().hex[:8]}", __name__)
+
+    @bp.get("/limited")
+    def limited():
+        return {"ok": True}
+
+    limiter.limit("1/minute", key_func=keyed(bp.name, lambda: "same caller"))(bp)
+    app.register_blueprint(bp)
+    try:
+        client = app.test_client()
+        assert client.get("/limited").status_code == 200
+        over = client.get("/limited")
+        assert over.status_code == 429 and over.json["error"]["code"] == "rate_limited"
+    finally:
+        limiter.limit_manager._blueprint_limits.pop(bp.name, None)  # the limiter is shared by every app

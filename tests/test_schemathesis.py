@@ -63,7 +63,9 @@ def fuzz_app(settings: Settings) -> Iterator[Flask]:
     worker = serve_worker(own)
     next(worker)
     try:
-        yield from serve_app(own)
+        for app in serve_app(own):
+            yield app
+            _delete_schedules(app)  # a generated body that made a schedule must not fire for the rest of the session
     finally:
         next(worker, None)
         store.flushdb()
@@ -74,6 +76,14 @@ def _streams(operation: Any) -> bool:
     """An operation answering an event stream (SSE) never ends a response by itself."""
     return any("text/event-stream" in (answer.get("content") or {})
                for answer in operation.definition.raw.get("responses", {}).values() if isinstance(answer, dict))
+
+
+def _delete_schedules(app: Flask) -> None:
+    from plugin.gateway_ops.schedules import owned_ids
+
+    svc = app.extensions["workflows"]
+    for schedule_id in svc.gateway.call(lambda c: owned_ids(c, svc.settings.task_queue)):
+        svc.gateway.call(lambda c, i=schedule_id: c.get_schedule_handle(i).delete())
 
 
 def _cap_waits(case: Any) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+import uuid
 
-from tests.conftest import ADMIN_KEY, auth
+from tests.conftest import ADMIN_KEY, APP_KEY, auth
 from tests.runs_helpers import ended, error_of, get_run
 from tests.webhook_helpers import enable, post_hook
 
@@ -20,6 +21,18 @@ def test_enabling_shows_the_token_once_and_only_admins_manage_webhooks(client):
     again = client.post("/api/v1/queries/runs_lab/webhook", headers=auth(ADMIN_KEY), json={})
     assert again.status_code == 409 and "/webhook/token" in error_of(again)["message"]
     assert client.get("/api/v1/queries/nope/webhook", headers=auth(ADMIN_KEY)).status_code == 404
+
+
+
+def test_webhook_changes_are_in_the_settings_audit_without_secrets(client):
+    made = enable(client, "runs_lab_keyed", signed=True)
+    token = client.post("/api/v1/queries/runs_lab_keyed/webhook/token", headers=auth(ADMIN_KEY)).json["token"]
+    entries = client.get("/api/v1/keys/audit", headers=auth(ADMIN_KEY)).json["entries"]
+    mine = [e for e in entries if e["target"] == "webhook:runs_lab_keyed"]
+    assert [e["action"] for e in mine[:2]] == ["webhook_token_regenerated", "webhook_enabled"]
+    assert mine[0]["actor"] == "key:admin"
+    text = str(entries)
+    assert made["token"] not in text and token not in text and made["signing_secret"] not in text
 
 
 def test_token_in_the_url_starts_a_run_recorded_as_the_webhooks_with_the_callers_ip(client):
@@ -64,6 +77,8 @@ def test_the_body_is_validated_against_the_querys_input_schema(client):
     assert post_hook(client, "runs_lab", token, [1, 2]).status_code == 422
     not_json = post_hook(client, "runs_lab", token, raw=b"{nope")
     assert not_json.status_code == 400 and "JSON" in error_of(not_json)["message"]
+    deep = post_hook(client, "runs_lab", token, raw=b"[" * 100_000 + b"]" * 100_000)
+    assert deep.status_code == 422 and "nests deeper" in error_of(deep)["message"]  # checked before parsing
     assert post_hook(client, "nope", token).status_code == 404
 
 
@@ -134,3 +149,30 @@ def test_a_body_over_the_limit_is_413(client, app):
     token = enable(client)["token"]
     response = post_hook(client, "runs_lab", token, {"value": "x" * (app.config["MAX_CONTENT_LENGTH"] + 10)})
     assert response.status_code == 413 and error_of(response)["code"] == "payload_too_large"
+
+
+def test_a_webhook_scoped_api_key_for_the_query_works_as_its_token(client):
+    enable(client)
+
+    def webhook_key(query: str) -> str:
+        made = client.post("/api/v1/keys", headers=auth(ADMIN_KEY),
+                           json={"name": f"crm-{uuid.uuid4().hex[:6]}", "scope": "webhook", "query": query})
+        assert made.status_code == 201, made.json
+        return made.json["secret"]
+    response = post_hook(client, "runs_lab", webhook_key("runs_lab"), {"value": "via key"})
+    assert response.status_code == 202, response.json
+    assert ended(client, response.json["run_id"])["started_by"] == "webhook:runs_lab"
+    assert post_hook(client, "runs_lab", webhook_key("runs_lab_sync")).status_code == 401  # another query's key
+    assert post_hook(client, "runs_lab", APP_KEY).status_code == 401  # an app key is not a webhook token
+
+
+def test_the_openapi_document_describes_webhooks_and_their_admin_api(client):
+    doc = client.get("/openapi.json").json
+    paths = doc["paths"]
+    hook = paths["/hooks/{name}"]["post"]
+    assert hook["security"] == [{"webhookToken": []}] and "webhookToken" in doc["components"]["securitySchemes"]
+    assert paths["/hooks/{name}/{token}"]["post"]["security"] == []  # the token is in the path
+    assert {"202", "200", "401", "413", "422", "429"} <= set(hook["responses"])
+    assert hook["requestBody"]["content"]["application/json"]["schema"]["type"] == "object"
+    assert {"get", "post", "patch", "delete"} <= set(paths["/api/v1/queries/{name}/webhook"])
+    assert "post" in paths["/hooks/{name}/{token}"] and "post" in paths["/api/v1/queries/{name}/webhook/secret"]

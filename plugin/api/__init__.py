@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_smorest import Api
 
-from plugin.api import input_limits, rate_limits
+from plugin.api import arguments, input_limits, rate_limits  # arguments first: it installs the parser
 from plugin.api import metrics as api_metrics
 from plugin.api.cors import init_cors
 from plugin.api.errors import register_error_handlers
@@ -18,6 +18,7 @@ from plugin.errors import BadRequest
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
 from plugin.store.keys import KeyStore
+from plugin.store.runtime_settings import RuntimeSettings
 from plugin.temporal_gateway import TemporalGateway
 from plugin.workspace.loader import load_workspaces
 
@@ -56,23 +57,29 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     if services is None:
         client = connect_redis(settings)
+        runtime = RuntimeSettings(settings, client)
         services = Services(
             settings=settings,
             workspace=load_workspaces(settings.workspaces),
             gateway=TemporalGateway(settings),
             redis=client,
             inbox=Inbox(client),
-            keys=KeyStore(settings, client),
+            keys=KeyStore(settings, client, runtime),
+            runtime=runtime,
         )
     services.init_app(app)
     api_metrics.init_app(app)  # first, so every answer is timed from the start
     input_limits.init_app(app)  # before anything parses a body
     rate_limits.init_app(app, settings)
+    arguments.install()
     app.before_request(_require_json_body)
     init_cors(app, settings)
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
     from plugin.api import (
+        admin_health,
+        codec,
+        connections,
         definitions,
         events,
         health,
@@ -86,12 +93,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         requests,
         run_actions,
         runs,
+        schedules,
+        secrets,
         webhooks,
+        workspaces,
     )
+    from plugin.api import settings as settings_api
 
-    for module in (health, queries, definitions, runs, run_actions, requests, hooks, webhooks, keys, events,
-                   api_metrics):
+    for module in (health, queries, definitions, runs, run_actions, requests, hooks, webhooks, schedules, keys,
+                   events, api_metrics, connections, secrets, codec, settings_api, admin_health, workspaces):
         api.register_blueprint(module.bp)
+    hooks.document_security(api)
     openapi_doc.init_app(app, api)
     app.register_blueprint(manifest.bp)
     app.register_blueprint(links.bp)  # HTML pages for people, outside the JSON API and its OpenAPI

@@ -15,9 +15,6 @@ a valid key) until the window ends, so guessing keys gains nothing.
 
 from __future__ import annotations
 
-import math
-import time
-
 from flask import request
 
 from plugin.api import rate_limits
@@ -30,36 +27,37 @@ def _address() -> str:
     return request.remote_addr or "unknown"
 
 
-def refuse_blocked_address() -> None:
-    """429 when the caller's address is over its failed-authentication limit (checked before the key is)."""
+def _address_counter() -> rate_limits.Counter | None:
     limit = services().settings.rate_limit_failed_auth
     if not limit:
-        return
-    item = rate_limits.parse_limit(limit)
-    key = (FAILED_AUTH_SCOPE, rate_limits.digest(_address()))
-    if rate_limits.limiter.limiter.test(item, *key):
-        return
-    reset_at, _ = rate_limits.limiter.limiter.get_window_stats(item, *key)
-    retry_after = max(1, math.ceil(reset_at - time.time()))
-    raise rate_limits.RateLimited(f"Too many failed authentications from this address (the limit is {item}); "
-                                  f"try again in {retry_after} s", retry_after, {"limit": str(item)})
+        return None
+    return rate_limits.Counter(limit, FAILED_AUTH_SCOPE, _address(),
+                               f"Too many failed authentications from this address (the limit is "
+                               f"{rate_limits.parse_limit(limit)}); try again in {{retry_after}} s")
+
+
+def refuse_blocked_address() -> None:
+    """429 when the caller's address is over its failed-authentication limit."""
+    rate_limits.check_and_count(_address_counter(), [])
 
 
 def count_failed_auth() -> None:
     """Count one failed authentication of the caller's address (the refusal itself stays a 401/403)."""
-    limit = services().settings.rate_limit_failed_auth
-    if limit:
-        rate_limits.limiter.limiter.hit(rate_limits.parse_limit(limit), FAILED_AUTH_SCOPE,
-                                        rate_limits.digest(_address()))
+    counter = _address_counter()
+    if counter is not None:
+        rate_limits.limiter.limiter.hit(counter.item, FAILED_AUTH_SCOPE, rate_limits.digest(_address()))
 
 
-def count_request(key_ref: str, user: str) -> None:
-    """Count a request against its key's limit (``key_ref`` tells keys apart) and, when it names one, its end
-    user's."""
+def admit_request(key_ref: str, user: str) -> None:
+    """For an authenticated request, in one Redis call: 429 when its address is over its failed-authentication
+    limit, else count it against its key's limit (``key_ref`` tells keys apart) and, when it names one, its
+    end user's."""
     settings = services().settings
+    hits = []
     if settings.rate_limit_key:
-        rate_limits.hit(settings.rate_limit_key, "api-key", key_ref,
-                        f"Too many requests with this API key (the limit is {settings.rate_limit_key})")
+        hits.append(rate_limits.Counter(settings.rate_limit_key, "api-key", key_ref, "Too many requests with this API "
+                                        f"key (the limit is {settings.rate_limit_key})"))
     if settings.rate_limit_user and user:
-        rate_limits.hit(settings.rate_limit_user, "user", f"{key_ref}\0{user}",
-                        f"Too many requests for {user} (the limit is {settings.rate_limit_user})")
+        hits.append(rate_limits.Counter(settings.rate_limit_user, "user", f"{key_ref}\0{user}",
+                                        f"Too many requests for {user} (the limit is {settings.rate_limit_user})"))
+    rate_limits.check_and_count(_address_counter(), hits)

@@ -15,7 +15,7 @@ from flask import g, request
 from plugin.api import abuse_limits
 from plugin.api.services import services
 from plugin.engine.models import Identity
-from plugin.errors import BadRequest, Forbidden, Unauthorized
+from plugin.errors import BadRequest, Forbidden, PluginError, Unauthorized
 from plugin.identity.config import IDENTITY_HEADER
 from plugin.identity.host_signature import SIGNATURE_HEADER, verify_host_signature
 from plugin.identity.tokens import verify_token
@@ -43,7 +43,6 @@ def authenticate(scopes: Iterable[str]) -> None:
 
     Failed authentications count against the client address, requests against the key and the user
     (``plugin.api.abuse_limits``)."""
-    abuse_limits.refuse_blocked_address()
     try:
         key = services().keys.lookup(_presented_key())
         if key is None:
@@ -53,12 +52,25 @@ def authenticate(scopes: Iterable[str]) -> None:
             raise Forbidden(f"A {key.scope} key cannot do this; it needs a {' or '.join(allowed)} key")
         if key.identity.signature_secret:
             verify_host_signature(request.headers.get(SIGNATURE_HEADER), key.identity.signature_secret)
-    except Unauthorized:
-        abuse_limits.count_failed_auth()
+    except PluginError as exc:
+        _refused(count_failure=isinstance(exc, Unauthorized))
         raise
     g.key = key
-    g.identity = _identity(key)
-    abuse_limits.count_request(key.id or f"bootstrap:{key.name}", g.identity.user)
+    try:
+        g.identity = _identity(key)
+    except PluginError:
+        _refused(count_failure=False)
+        raise
+    # The blocked-address check and the key's and user's counts: one Redis call per request.
+    abuse_limits.admit_request(key.id or f"bootstrap:{key.name}", g.identity.user)
+
+
+def _refused(count_failure: bool) -> None:
+    """A refused authentication: 429 instead when the address is blocked (so no answer tells a valid key from a
+    wrong one); a failed one (401) counts against the address."""
+    abuse_limits.refuse_blocked_address()
+    if count_failure:
+        abuse_limits.count_failed_auth()
 
 
 def _identity(key: ApiKey) -> Identity:

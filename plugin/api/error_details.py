@@ -26,9 +26,12 @@ FIELD_MESSAGES = {"type": "object", "additionalProperties": {"type": "array", "i
 ERROR_DETAILS: dict[str, dict[str, Any]] = {
     "bad_request": _obj(header={**_TEXT, "description": "the request header at fault, if one is"}),
     "unauthorized": _obj(),
-    "forbidden": _obj(field={**_TEXT, "description": "the query argument that asks for too much, if one does"}),
-    "not_found": _obj(),
+    "forbidden": _obj(field={**_TEXT, "description": "the query argument that asks for too much, if one does"},
+                      origin={"type": ["string", "null"], "description": "a browser origin that may not call"}),
+    "not_found": _obj(connection={**_TEXT, "description": "the connection asked for"},
+                      secret={**_TEXT, "description": "the secret asked for"}),
     "conflict": _obj(
+        secret={**_TEXT, "description": "a secret set by an environment variable, which wins"},
         status={**_TEXT, "description": "the state of the run or request that prevents the change"},
         resolution={"type": ["string", "null"]}, decided_by={"type": ["string", "null"]},
         decided_at={"type": ["string", "null"]},

@@ -12,10 +12,10 @@ import json
 import uuid
 from typing import Any
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request
 from flask_smorest import Blueprint
 
-from plugin.api import rate_limits, triggering
+from plugin.api import rate_limits, run_reads, triggering
 from plugin.api.run_schemas import RunStartedSchema
 from plugin.api.services import services
 from plugin.api.webhook_signatures import verify_signature
@@ -30,6 +30,16 @@ RUN_ID_HEADER = "X-Workflows-Run-Id"
 REPLAYED_HEADER = "Webhook-Replayed"
 ID_HEADER = "webhook-id"
 
+TOKEN_SCHEME = "webhookToken"
+TOKEN_SCHEME_DOC = {"type": "http", "scheme": "bearer", "description": "The query's webhook token (made by "
+                    "POST /api/v1/queries/{name}/webhook), or a webhook-scoped API key for that query."}
+
+
+def document_security(api: Any) -> None:
+    """Declare the webhook token's security scheme in the app's OpenAPI document."""
+    api.spec.components.security_scheme(TOKEN_SCHEME, TOKEN_SCHEME_DOC)
+
+
 _BODY_DOC = {"requestBody": {"required": False, "description": "The run's input, a JSON object (validated "
                              "against the query's input schema)",
                              "content": {"application/json": {"schema": {"type": "object"}}}}}
@@ -37,8 +47,6 @@ _BODY_DOC = {"requestBody": {"required": False, "description": "The run's input,
 
 def webhook_store() -> WebhookStore:
     """The app's webhook store."""
-    from flask import current_app
-
     store = current_app.extensions.get("workflows.webhooks")
     if store is None:
         store = current_app.extensions["workflows.webhooks"] = WebhookStore(services().redis)
@@ -124,7 +132,7 @@ def _trigger(name: str, url_token: str | None) -> Response:
                                                                         if webhook_id else {})}}
     result = triggering.start(query, data, run_id, f"webhook:{name}", memo=memo,
                               unique_id=business_id is None and webhook_id is not None)
-    status_url = url_for("runs.get_run", run_id=run_id)
+    status_url = run_reads.status_url(run_id)
     status, body = 202, {"run_id": run_id, "query": name, "status": "running", "existing": not result.started,
                          "status_url": status_url}
     wait = _wait_seconds(query)
@@ -158,6 +166,7 @@ def _document(view):
 
 
 @bp.route("/<name>", methods=["POST"])
+@bp.doc(security=[{TOKEN_SCHEME: []}])
 @_document
 def trigger_hook(name: str):
     """Webhook trigger: start a run of the query, authenticated by its webhook token (Bearer)."""
@@ -165,6 +174,7 @@ def trigger_hook(name: str):
 
 
 @bp.route("/<name>/<token>", methods=["POST"])
+@bp.doc(security=[])
 @_document
 def trigger_hook_with_token(name: str, token: str):
     """Webhook trigger with the token in the URL, for senders that cannot set headers."""

@@ -52,13 +52,13 @@ def _identity(body: dict[str, Any], current: dict[str, Any] | None = None) -> Ke
     raw.pop("has_signature_secret", None)
     raw["signature_secret"] = body["signature_secret"] if "signature_secret" in body else (
         (current or {}).get("signature_secret"))
-    return key_identity(raw, services().settings.identity.oidc)
+    return key_identity(raw, services().keys.default_oidc)
 
 
 def _stored(identity: KeyIdentity) -> dict[str, Any]:
     """What is stored: a key configured with global OIDC defaults follows later changes of those defaults."""
     data = identity.to_dict(with_secret=True)
-    if identity.oidc is not None and identity.oidc == services().settings.identity.oidc:
+    if identity.oidc is not None and identity.oidc == services().keys.default_oidc:
         data["oidc"] = None
     return data
 

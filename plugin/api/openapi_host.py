@@ -43,6 +43,13 @@ OPERATION_IDS = {
     "requests.resolve": "resolveRequest",
     "requests.reassign": "reassignRequest",
     "requests.cancel": "cancelRequest",
+    "connections.list_connections": "listConnections",
+    "connections.test_connection": "testConnection",
+    "secrets.list_secrets": "listSecrets",
+    "secrets.put_secret": "putSecret",
+    "secrets.delete_secret": "deleteSecret",
+    "codec.decode": "decodePayloads",
+    "codec.encode": "encodePayloads",
 }
 TRIGGER_OPERATIONS = {"triggerWorkflow"}
 OPEN_OPERATIONS = {"healthz", "readyz"}  # answered without a key

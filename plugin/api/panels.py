@@ -60,6 +60,12 @@ def dev_host():
     return send_from_directory(PANELS_DIR / "devhost", "index.html")
 
 
+@bp.route("/settings")
+def settings_page():
+    """The plugin settings page (sign-in with the admin key; its files load from ``/ui/settings/``)."""
+    return send_from_directory(PANELS_DIR / "settings", "index.html", max_age=0)
+
+
 @bp.route("/ui/")
 def panel_index():
     """The panels on offer, as JSON."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import g, request, url_for
+from flask import g, request
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 from temporalio.service import RPCError, RPCStatusCode
@@ -137,7 +137,7 @@ def trigger(args: dict, body: dict, name: str):
         if not result.started and keyed is not None and _memo_of(run_id).get("fingerprint") not in (None, digest):
             raise _key_reused()
     answer = {"run_id": run_id, "query": query.name, "status": "running", "existing": not result.started,
-              "status_url": url_for("runs.get_run", run_id=run_id)}
+              "status_url": run_reads.status_url(run_id)}
     wait = args.get("wait", query.wait_seconds)
     if wait:
         outcome = triggering.outcome_within(query, run_id, wait, answer["status_url"])

@@ -14,7 +14,7 @@ There are no default limits: a limit applies only where a view or a blueprint as
 
 Either way a caller over a limit gets 429 in the one error shape with a ``Retry-After`` header (seconds).
 Counters live in the app's Redis (the embedded server's unix socket works too), so every API process and
-replica shares them.
+replica shares them. The limiter is one per process: the app made last in a process sets its storage.
 """
 
 from __future__ import annotations
@@ -23,10 +23,15 @@ import hashlib
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache, partial
+from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
+from flask.globals import request_ctx
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import RateLimitItem, parse
+from limits.storage import RedisStorage
 
 from plugin.api.errors import error_response
 from plugin.config import Settings
@@ -39,7 +44,9 @@ def _remote_address() -> str:
     return request.remote_addr or "unknown"
 
 
-limiter = Limiter(key_func=_remote_address, default_limits=[], headers_enabled=True, strategy="fixed-window")
+# Flask-Limiter's own headers are off: its Retry-After can round down to 0 near a window's end; the 429
+# handlers below set Retry-After (at least 1 second) themselves.
+limiter = Limiter(key_func=_remote_address, default_limits=[], headers_enabled=False, strategy="fixed-window")
 
 
 class RateLimited(PluginError):
@@ -76,9 +83,91 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
+@lru_cache(maxsize=256)
 def parse_limit(limit: str) -> RateLimitItem:
     """A limit such as ``"60/minute"`` or ``"5 per second"``; ValueError when it cannot be read."""
     return parse(limit)
+
+
+# KEYS[1]: a counter that must be under ARGV[1] (ARGV[1] = 0: none); KEYS[2..]: counters to count one hit on,
+# in order, each with its expiry and limit in ARGV (what ``limits``' fixed window does, on the same keys).
+# Answers {0, ttl} when the first counter is at its limit (nothing counted), {i, ttl} when counter i went over
+# its limit (the ones after it not counted), else {}.
+_CHECK_AND_COUNT = """
+if tonumber(ARGV[1]) > 0 and tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then
+  return {0, redis.call('TTL', KEYS[1])}
+end
+for i = 2, #KEYS do
+  local count = redis.call('INCRBY', KEYS[i], 1)
+  if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 2]) end
+  if count > tonumber(ARGV[2 * i - 1]) then return {i - 1, redis.call('TTL', KEYS[i])} end
+end
+return {}
+"""
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One fixed-window counter: ``limit`` for ``identity`` in ``scope``, and what to say once over it
+    (``{retry_after}`` in the message is replaced by the seconds to wait)."""
+
+    limit: str
+    scope: str
+    identity: str
+    message: str
+
+    @property
+    def item(self) -> RateLimitItem:
+        """The parsed limit."""
+        return parse_limit(self.limit)
+
+    def redis_key(self, storage: RedisStorage) -> str:
+        """The key ``limits`` keeps this counter under."""
+        return storage.prefixed_key(self.item.key_for(self.scope, _digest(self.identity)))
+
+    def refusal(self, ttl: float) -> RateLimited:
+        """The 429 for this counter, its window ending in ``ttl`` seconds."""
+        retry_after = max(1, math.ceil(ttl))
+        message = self.message.replace("{retry_after}", str(retry_after))
+        return RateLimited(message, retry_after, {"limit": str(self.item)})
+
+
+def check_and_count(under: Counter | None, hits: list[Counter]) -> None:
+    """In one Redis call: refuse when ``under`` is at its limit (counting nothing), else count one hit on each
+    of ``hits`` in turn and refuse at the first over its limit. The counters are the ones the limiter's own
+    ``hit`` and ``test`` use, so both ways of counting agree."""
+    if under is None and not hits:
+        return
+    storage = limiter.limiter.storage
+    if not isinstance(storage, RedisStorage):  # another storage (memory://): one call per counter
+        _check_and_count_each(under, hits)
+        return
+    keys = [under.redis_key(storage) if under is not None else f"{KEY_PREFIX}:unused"]
+    args: list[int] = [under.item.amount if under is not None else 0]
+    for counter in hits:
+        keys.append(counter.redis_key(storage))
+        args += [counter.item.get_expiry(), counter.item.amount]
+    answer = _script(storage)(keys=keys, args=args)
+    if answer:
+        index, ttl = int(answer[0]), int(answer[1])
+        raise (under if index == 0 else hits[index - 1]).refusal(ttl)  # type: ignore[union-attr]
+
+
+def _check_and_count_each(under: Counter | None, hits: list[Counter]) -> None:
+    strategy = limiter.limiter
+    for counter, counts in ([(under, False)] if under is not None else []) + [(c, True) for c in hits]:
+        ids = (counter.scope, _digest(counter.identity))
+        if (strategy.hit if counts else strategy.test)(counter.item, *ids):
+            continue
+        raise counter.refusal(strategy.get_window_stats(counter.item, *ids).reset_time - time.time())
+
+
+def _script(storage: RedisStorage) -> Any:
+    script = getattr(storage, "_workflows_check_and_count", None)
+    if script is None:
+        script = storage.get_connection().register_script(_CHECK_AND_COUNT)
+        storage._workflows_check_and_count = script  # type: ignore[attr-defined]
+    return script
 
 
 def hit(limit: str, scope: str, identity: str, message: str | None = None) -> None:
@@ -99,12 +188,53 @@ def _with_retry_after(response, retry_after: int):
     return response
 
 
+def _middleware_limits() -> bool:
+    """Whether any limit applies to requests without a decorator: default, application, blueprint or meta."""
+    manager = limiter.limit_manager
+    return bool(manager.default_limits or manager.application_limits or manager._blueprint_limits
+                or limiter._meta_limits)
+
+
+def _limiter_used() -> bool:
+    """Whether the limiter kept state for this request (it checked a limit)."""
+    return hasattr(request_ctx._get_current_object(), "_limiter_request_context")
+
+
+def _hooks_only_when_needed(app: Flask) -> None:
+    """Flask-Limiter's per-request hooks (check, headers, clean-up) cost about a tenth of a light request's CPU
+    even when no limit applies, and this API sets limits only on views (decorator or ``hit``). Run the
+    check only when a limit could apply without a decorator, and the headers and clean-up only after the
+    limiter was used; decorated views check themselves, so every limit keeps working."""
+    befores = app.before_request_funcs.setdefault(None, [])
+    check = limiter._check_request_limit
+    afters = app.after_request_funcs.setdefault(None, [])
+    inject = next(f for f in afters if isinstance(f, partial) and f.args and f.args[0] is limiter)
+    teardowns = app.teardown_request_funcs.setdefault(None, [])
+    release = next(f for f in teardowns if getattr(f, "__self__", None) is limiter)
+
+    def check_middleware_limits() -> None:
+        if _middleware_limits():
+            check()
+
+    def inject_headers(response: Response) -> Response:
+        return inject(response) if _limiter_used() else response
+
+    def release_context(exc: BaseException | None = None) -> None:
+        if _limiter_used():
+            release(exc)
+
+    befores[befores.index(check)] = check_middleware_limits
+    afters[afters.index(inject)] = inject_headers
+    teardowns[teardowns.index(release)] = release_context
+
+
 def init_app(app: Flask, settings: Settings) -> None:
     """Point the limiter at the app's Redis and answer every breach in the error shape with Retry-After."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(settings.effective_redis_url))
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"key_prefix": KEY_PREFIX, "socket_timeout": 5,
                                                        "socket_connect_timeout": 3})
     limiter.init_app(app)
+    _hooks_only_when_needed(app)
 
     @app.errorhandler(RateLimited)
     def _rate_limited(exc: RateLimited):
@@ -114,7 +244,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     @app.errorhandler(RateLimitExceeded)
     def _limit_exceeded(exc: RateLimitExceeded):
         current = limiter.current_limit
-        retry_after = max(1, math.ceil(current.reset_at - time.time())) if current else 1
+        retry_after = max(1, math.ceil(current.window.reset_time - time.time())) if current else 1
         response, status = error_response(
             429, "rate_limited", f"Too many requests: the limit is {exc.description}; try again in {retry_after} s",
             {"retry_after": retry_after, "limit": exc.description})

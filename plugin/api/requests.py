@@ -14,6 +14,7 @@ from marshmallow import RAISE
 
 from plugin import metrics
 from plugin.api.auth import acting_person, authenticate, current_identity
+from plugin.api.conditional import json_answer
 from plugin.api.schemas import (
     CancelRequestBody,
     ReassignBody,
@@ -46,6 +47,7 @@ ERRORS = {400: "Bad request", 401: "No or invalid key", 403: "Not allowed", 404:
           409: "Already decided", 422: "Invalid input", 503: "Temporal or Redis unavailable"}
 REBUILD_WAIT = 30.0
 REQUEST_LOCK_WAIT = 20.0
+_REQUEST_SCHEMA = RequestSchema()
 
 
 def _document_errors(*codes: int):
@@ -142,6 +144,7 @@ def ensure_inbox() -> None:
 @bp.route("")
 @bp.arguments(RequestListArgs, location="query", unknown=RAISE)
 @bp.response(200, RequestPageSchema)
+@bp.alt_response(304, description="Not modified: If-None-Match names the page's current ETag")
 @_document_errors(400, 401, 422, 503)
 def list_requests(args: dict):
     """Get requests: the caller's requests, as a user or through a group, newest first."""
@@ -151,11 +154,12 @@ def list_requests(args: dict):
     page = svc.inbox.list_for(who, status=args["status"], name=args.get("name"),
                               limit=args["limit"], cursor=args.get("cursor"))
     # The stored documents already have the response shape: answer them as they are (no re-encoding).
-    return current_app.response_class(page.to_json(), mimetype="application/json")
+    return json_answer(page.to_json().encode())
 
 
 @bp.route("/<request_id>")
 @bp.response(200, RequestSchema)
+@bp.alt_response(304, description="Not modified: If-None-Match names the request's current ETag")
 @_document_errors(400, 401, 404, 503)
 def get_request(request_id: str):
     """One request the caller may see (404 for others: existence is not leaked)."""
@@ -165,7 +169,7 @@ def get_request(request_id: str):
     doc = svc.inbox.get(request_id)
     if doc is None or not may_see(HumanRequest(**{**doc, "decisions": [], "form": []}), who):
         raise NotFound(f"Request {request_id} not found")
-    return doc
+    return json_answer(current_app.json.response(_REQUEST_SCHEMA.dump(doc)).get_data())
 
 
 @bp.route("/<request_id>/resolve", methods=["POST"])

@@ -6,11 +6,10 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
-from flask import url_for
 from flask_smorest import Blueprint
 
 from plugin.api.auth import actor_name, authenticate, current_identity
-from plugin.api.run_reads import may_act_on_run, refresh_run, snapshots, visible_run
+from plugin.api.run_reads import may_act_on_run, refresh_run, snapshots, status_url, visible_run
 from plugin.api.run_schemas import BulkArgs, BulkResultSchema, CancelBody, RunSchema, RunStartedSchema
 from plugin.api.runs import run_filters
 from plugin.api.services import services
@@ -54,7 +53,8 @@ def retry_spec(old: dict[str, Any]) -> run_ops.StartSpec:
     memo = {"fingerprint": fingerprint(old.get("query") or "", data), "retry_of": old["id"],
             "retried_by": actor_name()}
     inp = RunInput(data=data, query=old.get("query") or "", started_by=old.get("started_by") or "",
-                   app=old.get("app") or "")
+                   app=old.get("app") or "",
+                   request_defaults=dict(svc.runtime.current().request_defaults))  # a new run: today's defaults
     if old["workflow"] == NODE_WORKFLOW:
         # A node-based run retries on the query's current definition (pinned afresh, like a new trigger).
         if query is None or not query.definition:
@@ -111,7 +111,7 @@ def retry(run_id: str):
     result = services().gateway.call(lambda c: run_ops.start_run(c, spec))
     snapshots().add_retries(run_id, [spec.run_id])
     return {"run_id": spec.run_id, "query": old.get("query"), "status": "running", "existing": not result.started,
-            "retry_of": run_id, "status_url": url_for("runs.get_run", run_id=spec.run_id)}
+            "retry_of": run_id, "status_url": status_url(spec.run_id)}
 
 
 def _select(body: dict, allowed: tuple[str, ...], default_label: str) -> tuple[list[dict[str, Any]], bool]:

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
+import flask
 import redis
 from flask import current_app
 
@@ -21,6 +22,12 @@ from plugin.store.inbox import closed_out
 from plugin.store.snapshots import OPEN_STATUSES, RunSnapshots
 
 log = logging.getLogger(__name__)
+_PATH_SAFE = "!$&'()*+,/:;=@"  # what Werkzeug's default URL converter leaves unquoted
+
+
+def status_url(run_id: str) -> str:
+    """The path of ``GET /runs/{id}`` for a run: what ``url_for`` builds, without building the rule."""
+    return f"{flask.request.script_root}/api/v1/runs/{quote(run_id, safe=_PATH_SAFE)}"
 
 
 def snapshots() -> RunSnapshots:

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from plugin.api.auth import authenticate, current_identity
+from plugin.api.run_answers import run_answer
 from plugin.api.run_reads import visible_run
 from plugin.api.run_schemas import RunListArgs, RunPageSchema, RunSchema, StepListSchema
 from plugin.api.services import services
@@ -61,13 +62,17 @@ def list_runs(args: dict):
 
 @bp.route("/<run_id>")
 @bp.response(200, RunSchema)
+@bp.alt_response(304, description="Not modified: If-None-Match names the run's current ETag")
 @bp.alt_response(400, description="An app key without X-Workflows-User")
 @bp.alt_response(401, description="No valid API key")
 @bp.alt_response(404, description="No such run, or not one the caller may see")
 @bp.alt_response(503, description="Temporal is unavailable and no fresh snapshot exists")
 def get_run(run_id: str):
-    """Get run: status, input, output or error, timestamps, requests, decisions and retries."""
-    return visible_run(run_id, current_identity(required=True))
+    """Get run: status, input, output or error, timestamps, requests, decisions and retries.
+
+    Answers carry an ``ETag``; send it back as ``If-None-Match`` to get 304 while the run is unchanged.
+    """
+    return run_answer(run_id, current_identity(required=True))
 
 
 @bp.route("/<run_id>/steps")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from flask import Flask, current_app
@@ -10,6 +10,8 @@ from flask import Flask, current_app
 from plugin.config import Settings
 from plugin.store.inbox import Inbox
 from plugin.store.keys import KeyStore
+from plugin.store.redis_epoch import RedisEpoch
+from plugin.store.runtime_settings import RuntimeSettings
 from plugin.temporal_gateway import TemporalGateway
 from plugin.workspace.loader import Workspace
 
@@ -26,10 +28,22 @@ class Services:
     redis: redis.Redis
     inbox: Inbox
     keys: KeyStore
+    runtime: RuntimeSettings = field(default=None)  # type: ignore[assignment]  # made from settings + redis
+    epoch: RedisEpoch = field(default=None)  # type: ignore[assignment]  # notices Redis losing its data
+
+    def __post_init__(self) -> None:
+        if self.runtime is None:
+            self.runtime = RuntimeSettings(self.settings, self.redis)
+        if self.epoch is None:
+            self.epoch = RedisEpoch(self.redis)
 
     def init_app(self, app: Flask) -> None:
-        """Attach to the app."""
+        """Attach to the app, and note which Redis data this process starts with."""
         app.extensions[EXTENSION] = self
+        try:
+            self.epoch.check()
+        except redis.RedisError:
+            pass  # Redis down at start-up: /readyz and the health page say so
 
 
 def services() -> Services:

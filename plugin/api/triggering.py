@@ -53,7 +53,9 @@ def business_key(query: Query, data: dict[str, Any]) -> str:
 
 def run_input(query: Query, data: dict[str, Any], started_by: str, app: str, memo: dict[str, Any]) -> RunInput:
     """The workflow input of a run of this query, its definition pinned (adding the memo entries)."""
-    return pinned(query, memo, RunInput(data=data, query=query.name, started_by=started_by, app=app))
+    defaults = services().runtime.current().request_defaults  # pinned: a later change never alters this run
+    return pinned(query, memo, RunInput(data=data, query=query.name, started_by=started_by, app=app,
+                                        request_defaults=dict(defaults)))
 
 
 def start(query: Query, data: dict[str, Any], run_id: str, started_by: str, *, app: str = "",

@@ -15,6 +15,7 @@ from plugin.api.hooks import webhook_store
 from plugin.api.schemas import StrictSchema
 from plugin.api.services import services
 from plugin.errors import Conflict, NotFound
+from plugin.store.settings_audit import SettingsAudit
 from plugin.store.webhooks import DEFAULT_RATE_LIMIT, Webhook
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api/v1/queries",
@@ -64,6 +65,11 @@ class WebhookSchema(Schema):
 @bp.before_request
 def _auth() -> None:
     authenticate(("admin",))
+
+
+def _audited(action: str, name: str, changes: dict[str, Any] | None = None) -> None:
+    """Record the change in the settings audit (never the token or the secret)."""
+    SettingsAudit(services().redis).record(actor_name(), action, f"webhook:{name}", changes)
 
 
 def _query_name(name: str) -> str:
@@ -120,6 +126,7 @@ def enable_webhook(body: dict[str, Any], name: str):
         raise Conflict(f"The webhook of {name!r} is already enabled; regenerate its token with "
                        f"POST /api/v1/queries/{name}/webhook/token or revoke it first")
     hook, token, secret = webhook_store().enable(name, actor_name(), body["rate_limit"], body["signed"])
+    _audited("webhook_enabled", name, {"rate_limit": hook.rate_limit, "signed": body["signed"]})
     return _shown(hook, token, secret)
 
 
@@ -129,7 +136,9 @@ def enable_webhook(body: dict[str, Any], name: str):
 @_errors((422, "Invalid rate limit"))
 def update_webhook(body: dict[str, Any], name: str):
     """Change the webhook's rate limit."""
-    return _shown(webhook_store().update(_hook(name), rate_limit=body["rate_limit"]))
+    hook = webhook_store().update(_hook(name), rate_limit=body["rate_limit"])
+    _audited("webhook_updated", name, {"rate_limit": hook.rate_limit})
+    return _shown(hook)
 
 
 @bp.route("/<name>/webhook", methods=["DELETE"])
@@ -139,6 +148,7 @@ def revoke_webhook(name: str):
     """Revoke the webhook: its token and secret stop working at once."""
     if not webhook_store().revoke(_query_name(name)):
         raise NotFound(f"The webhook of {name!r} is not enabled")
+    _audited("webhook_revoked", name)
     return None
 
 
@@ -148,6 +158,7 @@ def revoke_webhook(name: str):
 def regenerate_token(name: str):
     """A new token, shown only now; the old one stops working at once."""
     hook, token = webhook_store().regenerate_token(_hook(name))
+    _audited("webhook_token_regenerated", name)
     return _shown(hook, token=token)
 
 
@@ -157,6 +168,7 @@ def regenerate_token(name: str):
 def regenerate_secret(name: str):
     """A new signing secret, shown only now (signatures become required); the old one stops at once."""
     hook, secret = webhook_store().regenerate_secret(_hook(name))
+    _audited("webhook_secret_regenerated", name)
     return _shown(hook, secret=secret)
 
 
@@ -165,4 +177,6 @@ def regenerate_secret(name: str):
 @_errors()
 def remove_secret(name: str):
     """Stop requiring signatures (the token alone authenticates)."""
-    return _shown(webhook_store().update(_hook(name), signing_secret=None, secret_rotated_at=None))
+    hook = webhook_store().update(_hook(name), signing_secret=None, secret_rotated_at=None)
+    _audited("webhook_secret_removed", name)
+    return _shown(hook)

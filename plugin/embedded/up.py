@@ -249,6 +249,7 @@ class Stack:
         self.say(f"Ready in {self._elapsed()}.")
         self.say(f"  API          http://{s.host}:{s.port}   (OpenAPI: /openapi.json)")
         self.say(f"  Temporal UI  {ui}")
+        self.say(f"  Settings     http://{s.host}:{s.port}/settings   (sign in with the admin key)")
         self.say(f"  Admin key    {s.admin_key}")
         mode = "trusts X-Workflows-User headers: fine for the sample apps, see docs/identity.md for real hosts" \
             if s.identity.app_key.trusts_headers else f"identity by {', '.join(s.identity.app_key.schemes)}"

@@ -13,6 +13,7 @@ from temporalio import activity
 from plugin.engine.models import HumanRequest, Notification
 from plugin.identity.links import LINK_KINDS, LinkSigner
 from plugin.store.inbox import Inbox
+from plugin.store.runtime_settings import RuntimeSettings
 from plugin.store.snapshots import RunSnapshots
 
 log = logging.getLogger(__name__)
@@ -25,12 +26,14 @@ class ReadModelActivities:
     """Activities that keep Redis read models in step with the workflows, and send notifications."""
 
     def __init__(self, inbox: Inbox, client: redis.Redis, notify_url: str | None = None,
-                 snapshots: RunSnapshots | None = None, links: LinkSigner | None = None) -> None:
+                 snapshots: RunSnapshots | None = None, links: LinkSigner | None = None,
+                 runtime: RuntimeSettings | None = None) -> None:
         self._inbox = inbox
         self._links = links
         self._snapshots = snapshots
         self._redis = client
         self._notify_url = notify_url
+        self._runtime = runtime  # when given, the notification URL in force now (changed on the settings page)
         self._http = requests.Session()
 
     @activity.defn(name="publish_request")
@@ -42,7 +45,8 @@ class ReadModelActivities:
 
     @activity.defn(name="notify")
     def notify(self, note: Notification) -> None:
-        """The notification hook: POST to ``WORKFLOWS_NOTIFY_URL`` when set, and keep a log in Redis.
+        """The notification hook: POST to the notification URL (settings page, else ``WORKFLOWS_NOTIFY_URL``)
+        when set, and keep a log in Redis.
 
         Sent once per request version and kind, however often Temporal retries the activity.
         """
@@ -54,9 +58,10 @@ class ReadModelActivities:
         if self._links is not None and note.kind in LINK_KINDS and note.request.users:
             # signed approval links, per assignee user and resolution, for hosts that cannot vouch for anyone
             body["links"] = self._links.links_for(note.request)
+        url = self._runtime.current().notify_url if self._runtime is not None else self._notify_url
         try:
-            if self._notify_url:
-                response = self._http.post(self._notify_url, json=body, timeout=10)
+            if url:
+                response = self._http.post(url, json=body, timeout=10)
                 response.raise_for_status()
         except Exception:
             self._redis.delete(dedupe)  # not sent: let the retry send it

@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         RunState,
         request_id_for,
     )
-    from plugin.engine.request_options import check_options, new_request
+    from plugin.engine.request_options import check_options, new_request, with_defaults
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
@@ -81,6 +81,7 @@ class PluginWorkflow:
         info = workflow.info()
         run_id = info.workflow_id
         request_id = request_id_for(run_id, info.first_execution_run_id, self._request_seq)
+        options = with_defaults(options, inp.request_defaults)
         request = new_request(options, request_id, run_id, inp.query, inp.started_by, workflow.now())
         self._requests[request.id] = request
         self._record(request, "workflow", "request_opened", details={"name": request.name})

@@ -30,6 +30,8 @@ class HttpCall:
     retry_on_status: list[int] = field(default_factory=list)
     accept_status: list[int] = field(default_factory=list)
     max_attempts: int = 1
+    # A named connection: ``url`` is then a path relative to its base URL (added by the activity).
+    connection: str = ""
 
 
 @dataclass

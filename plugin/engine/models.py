@@ -29,6 +29,11 @@ class RunInput:
     definition: dict[str, Any] | None = None
     definition_version: str = ""
     linked_definitions: dict[str, Any] = field(default_factory=dict)
+    # Request defaults in force when the run started (settings page), pinned: requests that set no due time
+    # or reminders get these ({due_in_seconds, remind_every_seconds, max_reminders}).
+    request_defaults: dict[str, Any] = field(default_factory=dict)
+    # Node-based runs: the call defaults (``retry``) of the connections their steps use, pinned at start.
+    connection_defaults: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

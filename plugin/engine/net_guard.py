@@ -91,11 +91,14 @@ class Guard:
 
     allow: frozenset[tuple[str, int | None]] = frozenset()
     resolver: Resolver = system_resolver
+    # When given, the allow-list in force now (the runtime settings), read on every check instead of ``allow``.
+    allow_source: Callable[[], frozenset[tuple[str, int | None]]] | None = None
 
     def allows_host(self, host: str, port: int) -> bool:
         """True when the host (with this port, or any port) is on the allow-list."""
         name = host.strip("[]").lower().rstrip(".")
-        return (name, port) in self.allow or (name, None) in self.allow
+        allow = self.allow_source() if self.allow_source is not None else self.allow
+        return (name, port) in allow or (name, None) in allow
 
     def addresses(self, host: str, port: int) -> list[str]:
         """The addresses to connect to; ForbiddenAddress when any of them is inside the network."""
@@ -113,7 +116,7 @@ class Guard:
             if reason:
                 raise ForbiddenAddress(
                     f"{name}:{port} resolves to {text}, {reason}: outbound calls inside the network are "
-                    f"refused unless the host is in WORKFLOWS_HTTP_ALLOW_HOSTS")
+                    f"refused unless the host is on the HTTP allow-list (settings page or WORKFLOWS_HTTP_ALLOW_HOSTS)")
         return found
 
 

@@ -122,6 +122,18 @@ def check_options(options: AssignRequest) -> None:
                                type="InvalidRequestOptions", non_retryable=True)
 
 
+def with_defaults(options: AssignRequest, defaults: dict[str, Any]) -> AssignRequest:
+    """The options with the run's pinned request defaults filling a due time or reminders left unset."""
+    changes: dict[str, Any] = {}
+    if options.due_in_seconds is None and defaults.get("due_in_seconds"):
+        changes["due_in_seconds"] = float(defaults["due_in_seconds"])
+    if options.remind_every_seconds is None and defaults.get("remind_every_seconds"):
+        changes["remind_every_seconds"] = float(defaults["remind_every_seconds"])
+        if "max_reminders" in defaults:
+            changes["max_reminders"] = int(defaults["max_reminders"])
+    return dataclasses.replace(options, **changes) if changes else options
+
+
 def _users(values: list[str]) -> list[str]:
     return sorted({u.strip().lower() for u in values if u.strip()})
 

@@ -15,12 +15,16 @@ from plugin.config import Settings
 from plugin.engine.activities import ReadModelActivities
 from plugin.engine.http_activity import HttpActivities
 from plugin.engine.run_snapshots import RunSnapshotInterceptor, SnapshotActivities
+from plugin.engine.sql_activity import SqlActivities
 from plugin.engine.update_auth import UpdateAuthInterceptor
+from plugin.gateway_ops.schedule_reconcile import reconcile_schedules
 from plugin.identity.links import link_signer
 from plugin.search_attributes import register_search_attributes
+from plugin.secrets import SecretStore
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
 from plugin.store.inbox_rebuild import rebuild_inbox
+from plugin.store.runtime_settings import RuntimeSettings
 from plugin.store.snapshots import RunSnapshots
 from plugin.temporal_gateway import connect_client
 from plugin.workspace.loader import Workspace, load_workspaces
@@ -32,14 +36,18 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
                  inbox: Inbox) -> Worker:
     """A worker for the workspace's workflows with activities bound to the configured Redis."""
     snapshots = RunSnapshots(inbox.redis)
+    runtime = RuntimeSettings(settings, inbox.redis)  # notify URL and allow-list changed without a restart
     activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url, snapshots,
-                                     link_signer(settings, inbox.redis))
+                                     link_signer(settings, inbox.redis), runtime)
+    secrets = SecretStore(settings.data_dir)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(workspace.workflows.values()),
         activities=[*activities.all(), SnapshotActivities(snapshots).publish_run_snapshot,
-                    *HttpActivities(settings.http_allow_hosts).all()],
+                    *HttpActivities(settings.http_allow_hosts, connections=workspace.connections,
+                                    secrets=secrets, runtime=runtime).all(),
+                    *SqlActivities(workspace.connections, secrets).all()],
         interceptors=[RunSnapshotInterceptor(),
                       *([UpdateAuthInterceptor(settings.decision_secret)] if settings.decision_secret else [])],
         activity_executor=executor,
@@ -75,10 +83,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
         async with worker:
             # Queries need a polling worker, so the inbox is rebuilt once this one polls.
             rebuild = asyncio.create_task(_rebuild(client, inbox, settings.task_queue))
+            reconcile = asyncio.create_task(_reconcile(client, workspace, settings.task_queue))
             if on_ready is not None:
                 on_ready()
             await (stop or asyncio.Event()).wait()
             rebuild.cancel()
+            reconcile.cancel()
 
 
 async def _rebuild(client: Client, inbox: Inbox, task_queue: str) -> None:
@@ -87,3 +97,11 @@ async def _rebuild(client: Client, inbox: Inbox, task_queue: str) -> None:
         log.info("inbox rebuilt from Temporal at start-up: %d requests", count)
     except Exception:  # the API rebuilds on demand if this did not finish
         log.exception("inbox rebuild at start-up failed")
+
+
+async def _reconcile(client: Client, workspace: Workspace, task_queue: str) -> None:
+    try:
+        report = await reconcile_schedules(client, workspace.schedules, workspace.queries, task_queue)
+        log.info("workspace schedules reconciled: %s", report)
+    except Exception:  # the next worker start tries again; API-made schedules are unaffected
+        log.exception("reconciling the workspace's schedules failed")

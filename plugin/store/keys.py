@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +25,8 @@ import redis
 
 from plugin.config import Settings
 from plugin.errors import Unauthorized, ValidationFailed
-from plugin.identity.config import KeyIdentity, key_identity
+from plugin.identity.config import KeyIdentity, TokenConfig, key_identity
+from plugin.store.runtime_settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
 SCOPES = ("admin", "app", "webhook")
@@ -71,13 +72,14 @@ class KeyStore:
     """Look up, create, rotate and revoke keys. Settings keys never depend on Redis, so a flushed Redis locks
     nobody out."""
 
-    def __init__(self, settings: Settings, client: redis.Redis) -> None:
+    def __init__(self, settings: Settings, client: redis.Redis, runtime: RuntimeSettings | None = None) -> None:
         app_identity = settings.identity.app_key
         self._bootstrap = [
             (hash_key(k), ApiKey(name=scope, scope=scope, identity=app_identity if scope == "app" else KeyIdentity()))
             for scope, k in (("admin", settings.admin_key), ("app", settings.app_key)) if k
         ]
-        self._default_oidc = settings.identity.oidc
+        self._env_oidc = settings.identity.oidc
+        self._runtime = runtime
         self._redis = client
         self._used: dict[str, float] = {}
 
@@ -91,6 +93,9 @@ class KeyStore:
         digest = hash_key(presented)
         for known, grant in self._bootstrap:
             if hmac.compare_digest(known, digest):
+                if grant.identity.oidc is not None and self._runtime is not None:
+                    # the bootstrap app key follows the identity defaults changed on the settings page
+                    return replace(grant, identity=replace(grant.identity, oidc=self.default_oidc))
                 return grant
         raw = self._redis.get(f"wf:key:{digest}")
         if not raw:
@@ -108,13 +113,18 @@ class KeyStore:
 
     def _grant(self, record: dict[str, Any]) -> ApiKey:
         try:
-            identity = key_identity(record.get("identity"), self._default_oidc)
+            identity = key_identity(record.get("identity"), self.default_oidc)
         except ValidationFailed:  # e.g. it relied on WORKFLOWS_OIDC_* settings that are gone
             log.warning("key %s has incomplete identity settings", record["id"])
             raise Unauthorized("This key's identity settings are incomplete (the global OIDC settings it relies "
                                "on are not set); an admin must fix the key", {"reason": "key_misconfigured"}) from None
         return ApiKey(name=record["name"], scope=record["scope"], query=record.get("query"), id=record["id"],
                       identity=identity)
+
+    @property
+    def default_oidc(self) -> TokenConfig | None:
+        """The OIDC settings of keys that accept user tokens without their own: runtime, else environment."""
+        return (self._runtime.current().oidc if self._runtime is not None else None) or self._env_oidc
 
     def _touch(self, key_id: str) -> None:
         now = time.monotonic()

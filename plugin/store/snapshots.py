@@ -100,9 +100,35 @@ class Snapshot:
         """Complete, and for an open run recent enough to answer without Temporal."""
         if any(r is None for r in self.requests.values()):
             return False
-        if self.doc.get("status") not in OPEN_STATUSES:
-            return True
-        return (now_ms if now_ms is not None else _now_ms()) - self.written_ms <= MAX_OPEN_AGE_MS
+        return trusted(self.doc.get("status"), self.written_ms, now_ms)
+
+
+def trusted(status: str | None, written_ms: int, now_ms: int | None = None) -> bool:
+    """Whether a complete snapshot with this stored status may answer without Temporal: a closed run always,
+    an open one for ``MAX_OPEN_AGE_MS`` after it was written or confirmed."""
+    if status not in OPEN_STATUSES:
+        return True
+    return (now_ms if now_ms is not None else _now_ms()) - written_ms <= MAX_OPEN_AGE_MS
+
+
+@dataclass(frozen=True)
+class RawSnapshot:
+    """A stored run before decoding: what a read can answer (or recognise as unchanged) without parsing it."""
+
+    doc: bytes
+    written_ms: int
+    retries: tuple[str, ...]
+    requests: tuple[tuple[str, bytes], ...]  # (request id, its inbox document; b"" where the inbox lacks it)
+
+    @property
+    def complete(self) -> bool:
+        """Every request the run lists has its document in the inbox."""
+        return all(body for _, body in self.requests)
+
+    def decoded(self) -> Snapshot:
+        """The snapshot with its JSON parsed."""
+        return Snapshot(doc=json.loads(self.doc), written_ms=self.written_ms, retries=list(self.retries),
+                        requests={rid: json.loads(body) if body else None for rid, body in self.requests})
 
 
 def _now_ms() -> int:
@@ -169,18 +195,20 @@ class RunSnapshots:
         """Record that a request belongs to the run (idempotent)."""
         self._redis.sadd(self.keys(run_id)[1], request_id)
 
-    def get(self, run_id: str) -> Snapshot | None:
-        """The stored run, or None."""
+    def get_raw(self, run_id: str) -> RawSnapshot | None:
+        """The stored run as Redis holds it (JSON text, not decoded), or None: one round trip."""
         raw = self._get(keys=[*self.keys(run_id), self._retries_key(run_id)], args=[PREFIX])
         if not raw:
             return None
         count = int(raw[2])
-        retries = sorted(_text(r) for r in raw[3:3 + count])
-        requests: dict[str, dict[str, Any] | None] = {}
-        for i in range(3 + count, len(raw), 2):
-            body = raw[i + 1]
-            requests[_text(raw[i])] = json.loads(body) if body else None
-        return Snapshot(doc=json.loads(raw[0]), written_ms=int(raw[1] or 0), requests=requests, retries=retries)
+        retries = tuple(sorted(_text(r) for r in raw[3:3 + count]))
+        requests = tuple(sorted((_text(raw[i]), raw[i + 1] or b"") for i in range(3 + count, len(raw), 2)))
+        return RawSnapshot(doc=raw[0], written_ms=int(raw[1] or 0), retries=retries, requests=requests)
+
+    def get(self, run_id: str) -> Snapshot | None:
+        """The stored run, or None."""
+        raw = self.get_raw(run_id)
+        return raw.decoded() if raw is not None else None
 
     def forget_other_runs(self, run_id: str, temporal_run_id: str) -> None:
         """A new run took over this id: drop a snapshot of an earlier run (the next read asks Temporal)."""

@@ -18,6 +18,7 @@ from plugin.engine.interpreter.validate import Problem, validate_definition
 from plugin.engine.interpreter.workflow import NodeWorkflow  # noqa: F401  registers node_workflow
 from plugin.engine.models import RunInput
 from plugin.errors import ConfigError
+from plugin.workspace.connections import call_defaults, declared_kinds, find_connections, used_connections
 from plugin.workspace.schema_check import definition_schema_problems
 
 DEFINITIONS_DIR = "definitions"
@@ -32,6 +33,7 @@ class LoadedDefinition:
     version: str
     source: Path
     linked: dict[str, dict[str, Any]] = field(default_factory=dict)
+    connection_defaults: dict[str, Any] = field(default_factory=dict)  # pinned with each run
 
     @property
     def label(self) -> str:
@@ -89,6 +91,7 @@ def _merged(semantic: list[Problem], structural: list[Problem]) -> list[Problem]
 def check_definitions(folders: Iterable[Path], workflows: set[str] | None = None
                       ) -> tuple[dict[str, LoadedDefinition], list[Problem]]:
     """Read and validate every definition in the folders; returns the valid ones and every problem."""
+    folders = list(folders)
     raw: dict[str, tuple[Path, dict[str, Any]]] = {}
     problems: list[Problem] = []
     files = [p for folder in folders for p in sorted((Path(folder) / DEFINITIONS_DIR).glob("*.json"))]
@@ -103,10 +106,13 @@ def check_definitions(folders: Iterable[Path], workflows: set[str] | None = None
             continue
         raw[did if isinstance(did, str) else str(path)] = (path, content)
     known = {did for did, (_, content) in raw.items() if isinstance(content, dict)}
+    declared = find_connections(folders)[0]
+    connections = declared_kinds(folders)
     valid: dict[str, tuple[Path, dict[str, Any]]] = {}
     for did, (path, content) in raw.items():
         found = [replace(p, definition=did) for p in _merged(
-            validate_definition(content, str(path), workflows, known), definition_schema_problems(content, str(path)))]
+            validate_definition(content, str(path), workflows, known, connections),
+            definition_schema_problems(content, str(path)))]
         problems += found
         if not found:
             valid[did] = (path, content)
@@ -125,8 +131,10 @@ def check_definitions(folders: Iterable[Path], workflows: set[str] | None = None
             linked[callee] = valid[callee][1]
             todo += sorted(_called(valid[callee][1]))
         else:
+            used = used_connections([content, *linked.values()])
             loaded[did] = LoadedDefinition(id=did, content=content, version=definition_version(content),
-                                           source=path, linked=linked)
+                                           source=path, linked=linked,
+                                           connection_defaults=call_defaults(declared, used))
     return loaded, problems
 
 
@@ -170,6 +178,7 @@ def pin_definition(query: Any, inp: RunInput) -> dict[str, Any]:
     inp.definition = definition.content
     inp.definition_version = definition.version
     inp.linked_definitions = dict(definition.linked)
+    inp.connection_defaults = dict(definition.connection_defaults)
     return {"definition_version": definition.version,
             "definition": {"id": definition.id, "version": definition.label, "hash": definition.version}}
 

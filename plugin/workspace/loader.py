@@ -15,8 +15,13 @@ properties: a trigger while a run of that id is open returns the open run. ``tim
 whole run (Temporal's execution timeout). ``output`` (optional) is the JSON Schema of the run's output: the
 typed operation of the query in /openapi.json documents it.
 
+``connections`` (or the folder's ``connections.json``) declares named HTTP APIs and SQL databases that
+``http`` and ``sql`` steps use (plugin/workspace/connections.py, docs/connections.md).
+
 The file's shape is checked against ``schemas/workspace.schema.json``. Python modules are imported from the
 workspace folder. Every mistake is reported at once, naming the file, the query and the field.
+``schedules`` (id -> schedule, see plugin/workspace/schedules.py) are reconciled with Temporal Schedules
+when a worker starts.
 """
 
 from __future__ import annotations
@@ -34,8 +39,10 @@ from marshmallow import Schema
 from plugin.engine.interpreter.validate import Problem
 from plugin.engine.registry import registered_workflows
 from plugin.errors import ConfigError
+from plugin.workspace.connections import Connection, find_connections
 from plugin.workspace.definitions import LoadedDefinition, check_definitions, definition_query_spec
 from plugin.workspace.json_schema import check_json_schema, schema_from_json_schema
+from plugin.workspace.schedules import check_workspace_schedules
 from plugin.workspace.schema_check import workspace_schema_problems
 
 MODES = ("async", "sync")
@@ -70,6 +77,8 @@ class Workspace:
     queries: dict[str, Query]
     workflows: dict[str, type]
     definitions: dict[str, LoadedDefinition] = field(default_factory=dict)
+    connections: dict[str, Connection] = field(default_factory=dict)  # see plugin/workspace/connections.py
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared in workspace.json, by id
 
 
 def _read(path: Path) -> tuple[dict[str, Any] | None, Problem | None]:
@@ -197,6 +206,11 @@ def _whole_seconds(value: Any, low: int, high: int) -> Any:
     return value
 
 
+def _in_connections(problem: Problem) -> bool:
+    """A schema problem inside workspace.json's ``connections`` (plugin/workspace/connections.py reports it)."""
+    return not problem.query and problem.field.split(".")[0].split("[")[0] == "connections"
+
+
 def inspect_workspaces(folders: tuple[Path, ...] | list[Path]) -> tuple[Workspace, list[Problem]]:
     """Load what is valid in the folders and list every problem (files, definitions, queries) in one pass."""
     problems: list[Problem] = []
@@ -208,9 +222,12 @@ def inspect_workspaces(folders: tuple[Path, ...] | list[Path]) -> tuple[Workspac
             problems.append(unreadable)
             continue
         schema_found = workspace_schema_problems(data, str(source))
-        problems += [p for p in schema_found if not p.query or not p.field]
+        # connections are checked (in their own words) with those of connections.json, below
+        problems += [p for p in schema_found if (not p.query or not p.field) and not _in_connections(p)]
         problems += _import_modules(folder, data.get("python_modules", []), source)
         specs.append((source, data, schema_found))
+    connections, connection_problems = find_connections(folders)
+    problems += connection_problems
     workflows = registered_workflows()
     definitions, definition_problems = check_definitions(folders, set(workflows))
     problems += definition_problems
@@ -228,7 +245,10 @@ def inspect_workspaces(folders: tuple[Path, ...] | list[Path]) -> tuple[Workspac
                 if query is not None:
                     queries[name] = query
             problems += structural + [Problem(str(source), "", f, m, query=name) for f, m in found]
-    return Workspace(queries=queries, workflows=workflows, definitions=definitions), problems
+    schedules, schedule_problems = check_workspace_schedules(specs, queries)
+    problems += schedule_problems
+    return Workspace(queries=queries, workflows=workflows, definitions=definitions, connections=connections,
+                     schedules=schedules), problems
 
 
 def load_workspaces(folders: tuple[Path, ...] | list[Path]) -> Workspace:

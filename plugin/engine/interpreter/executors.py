@@ -6,6 +6,7 @@ from plugin.engine.interpreter import flow_steps, io_steps
 
 EXECUTORS = {
     "http": io_steps.run_http,
+    "sql": io_steps.run_sql,
     "approval": io_steps.run_approval,
     "call": io_steps.run_call,
     "delay": flow_steps.run_delay,

@@ -23,12 +23,14 @@ COMMON_FIELDS = {"id", "kind", "name", "timeout", "retry", "on_error", "save_as"
 RETRY_FIELDS = {"max_attempts", "initial_interval", "backoff", "max_interval", "retry_on_status"}
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 PARALLEL_MODES = ("all", "any", "first_failure")
+SQL_MODES = ("rows", "one", "execute")
 DEFAULT_RETRY_ON_STATUS = (408, 425, 429, 500, 502, 503, 504)
 # Approval fields come from the AssignRequest dataclass, so options added there flow through.
 APPROVAL_FIELDS = frozenset(f.name for f in dataclasses.fields(AssignRequest))
 
 KIND_FIELDS: dict[str, frozenset[str]] = {
-    "http": frozenset({"method", "url", "headers", "query", "body", "accept_status"}),
+    "http": frozenset({"method", "url", "connection", "path", "headers", "query", "body", "accept_status"}),
+    "sql": frozenset({"connection", "statement", "params", "mode", "max_rows"}),
     "approval": APPROVAL_FIELDS,
     "delay": frozenset({"duration", "until"}),
     "branch": frozenset({"cases", "else"}),
@@ -41,12 +43,13 @@ KIND_FIELDS: dict[str, frozenset[str]] = {
     "succeed": frozenset({"output"}),
 }
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
-    "http": ("url",), "approval": ("name", "resolutions"), "set": ("values",), "branch": ("cases",),
+    "sql": ("connection", "statement"), "approval": ("name", "resolutions"), "set": ("values",), "branch": ("cases",),
     "parallel": ("branches",), "foreach": ("items", "steps"), "fail": ("message",),
 }
 # Fields that hold templates rendered at run time (everything else is static).
 TEMPLATED_FIELDS: dict[str, frozenset[str]] = {
-    "http": frozenset({"url", "headers", "query", "body"}),
+    "http": frozenset({"url", "path", "headers", "query", "body"}),
+    "sql": frozenset({"params"}),
     "approval": APPROVAL_FIELDS,
     "delay": frozenset({"duration", "until"}),
     "set": frozenset({"values"}),

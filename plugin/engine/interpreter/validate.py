@@ -29,23 +29,28 @@ class Problem:
     message: str
     query: str = ""  # workspace.json problems: the query they are in
     definition: str = ""  # definition files: the id inside, when it has one
+    connection: str = ""  # connection declarations (workspace.json or connections.json): the connection's name
 
     def __str__(self) -> str:
-        if self.query:
+        if self.connection:
+            where = f"connection {self.connection!r}: "
+        elif self.query:
             where = f"query {self.query!r}: "
         elif self.step:
             where = f"step {self.step!r}: "
         else:
-            where = "" if self.file.endswith("workspace.json") else "definition: "
+            where = "" if self.file.endswith(("workspace.json", "connections.json")) else "definition: "
         return f"{self.file}: {where}{self.field}: {self.message}" if self.field else \
             f"{self.file}: {where}{self.message}"
 
 
 class _Checker:
-    def __init__(self, source: str, workflows: set[str] | None, definitions: set[str] | None) -> None:
+    def __init__(self, source: str, workflows: set[str] | None, definitions: set[str] | None,
+                 connections: dict[str, str] | None = None) -> None:
         self.source = source
         self.workflows = workflows
         self.definitions = definitions
+        self.connections = connections  # connection name -> kind (None: not checked)
         self.problems: list[Problem] = []
         self.all_ids: dict[str, int] = {}
         self.seen_ids: set[str] = set()
@@ -204,10 +209,11 @@ def _strings(value: Any, path: str) -> Iterable[tuple[str, str]]:
 
 
 def validate_definition(content: Any, source: str, workflows: set[str] | None = None,
-                        definitions: set[str] | None = None) -> list[Problem]:
+                        definitions: set[str] | None = None, connections: dict[str, str] | None = None
+                        ) -> list[Problem]:
     """Every problem in a definition (empty when it is valid). ``workflows``/``definitions``: names a
-    ``call`` step may use (None: not checked)."""
-    checker = _Checker(source, workflows, definitions)
+    ``call`` step may use; ``connections``: name -> kind for ``http``/``sql`` steps (None: not checked)."""
+    checker = _Checker(source, workflows, definitions, connections)
     if not isinstance(content, dict):
         checker.add("", "", "a definition must be a JSON object")
         return checker.problems

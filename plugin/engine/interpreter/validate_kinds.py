@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import text as sql_text
 from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError
 
@@ -56,10 +57,28 @@ def check_kind(c: _Checker, label: str, kind: str, step: dict[str, Any], availab
     return _KINDS[kind](c, label, step, available, names)
 
 
+def _connection(c: _Checker, label: str, step: dict, kind: str) -> None:
+    """The step's ``connection`` names a declared connection of the kind."""
+    name = step.get("connection")
+    known = c.connections
+    if not isinstance(name, str) or (known is not None and known.get(name) != kind):
+        choices = sorted(n for n, k in (known or {}).items() if k == kind)
+        c.add(label, "connection", f"unknown {kind} connection {name!r}; declared: {choices}")
+
+
 def _http(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
     method = step.get("method", "GET")
     if not isinstance(method, str) or method.upper() not in spec.HTTP_METHODS:
         c.add(label, "method", f"must be one of {list(spec.HTTP_METHODS)}")
+    if ("url" in step) == ("connection" in step):
+        c.add(label, "url", "an http step needs exactly one of 'url' and 'connection' (with a 'path')")
+    if "connection" in step:
+        _connection(c, label, step, "http")
+    if "path" in step and "connection" not in step:
+        c.add(label, "path", "'path' is relative to a connection's base URL: give 'connection' too")
+    path = step.get("path", "")
+    if not isinstance(path, str) or (not has_template(path) and path.split("?")[0].find("://") >= 0):
+        c.add(label, "path", "must be a path relative to the connection's base URL (e.g. '/items/{{ input.id }}')")
     url = step.get("url")
     if isinstance(url, str) and not has_template(url) and not url.startswith(("http://", "https://")):
         c.add(label, "url", "must start with http:// or https://")
@@ -70,6 +89,31 @@ def _http(c: _Checker, label: str, step: dict, available: frozenset[str], names:
             c.add(label, name, "must be an object of name -> value")
     if "accept_status" in step:
         c.status_list(label, "accept_status", step["accept_status"])
+    return available
+
+
+def _sql(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
+    _connection(c, label, step, "sql")
+    statement, params = step.get("statement"), step.get("params", {})
+    if not isinstance(params, dict):
+        c.add(label, "params", "must be an object of bind parameter name -> value (templates allowed)")
+        params = {}
+    if not isinstance(statement, str) or not statement.strip():
+        c.add(label, "statement", "must be SQL text with :name bind parameters")
+    elif "{{" in statement or "{%" in statement:
+        c.add(label, "statement", "may not hold templates (SQL is never built from strings): write :name and "
+                                  "give the value in 'params'")
+    else:
+        bound = set(sql_text(statement).compile().params)
+        if missing := sorted(bound - set(params)):
+            c.add(label, "params", f"no value for bind parameter(s) {missing} of the statement")
+        if unused := sorted(set(params) - bound):
+            c.add(label, "params", f"parameter(s) {unused} are not used by the statement (write :name in it)")
+    if step.get("mode", "rows") not in spec.SQL_MODES:
+        c.add(label, "mode", f"must be one of {list(spec.SQL_MODES)}")
+    rows = step.get("max_rows", 1)
+    if not isinstance(rows, int) or isinstance(rows, bool) or not 1 <= rows <= 100_000:
+        c.add(label, "max_rows", "must be a whole number from 1 to 100000")
     return available
 
 
@@ -212,7 +256,7 @@ def _meet(results: list[Available]) -> Available:
 
 
 _KINDS = {
-    "http": _http, "approval": _approval, "delay": _delay, "branch": _branch, "set": _set,
+    "http": _http, "sql": _sql, "approval": _approval, "delay": _delay, "branch": _branch, "set": _set,
     "parallel": _parallel, "foreach": _foreach, "call": _call, "respond": _respond, "fail": _fail,
     "succeed": _succeed,
 }

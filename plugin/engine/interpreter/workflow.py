@@ -120,7 +120,8 @@ class NodeWorkflow(PluginWorkflow):
             workflow.continue_as_new(NodeRunInput(
                 data=inp.data, query=inp.query, started_by=inp.started_by, app=inp.app,
                 definition=inp.definition, definition_version=inp.definition_version,
-                linked_definitions=inp.linked_definitions, resume=carried))
+                linked_definitions=inp.linked_definitions, connection_defaults=inp.connection_defaults,
+                request_defaults=inp.request_defaults, resume=carried))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return output
 

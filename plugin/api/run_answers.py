@@ -1,0 +1,99 @@
+"""The answer to ``GET /runs/{id}`` as encoded JSON: a snapshot whose stored bytes were seen before is answered
+from the bytes encoded then, without parsing, composing or dumping it again; always with an ETag (304 when the
+caller already has it).
+
+The encoded answers are kept per app and process, keyed by a digest of everything the answer is made from
+(the run's stored document, its retries and its requests' inbox documents), so a changed snapshot is a new key
+and can never be answered from an old one. Freshness (an open run's snapshot is trusted for a few seconds) is
+checked on every read from the stored write time, as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from flask import Response, current_app
+
+from plugin import metrics
+from plugin.api.conditional import etag_of, json_answer
+from plugin.api.run_reads import compose, may_see_run, refresh_run, snapshots
+from plugin.api.run_schemas import RunSchema
+from plugin.engine.models import Identity
+from plugin.errors import NotFound
+from plugin.store.snapshots import RawSnapshot, trusted
+
+log = logging.getLogger(__name__)
+CACHE_SIZE = 1024  # encoded answers kept per process (a few KB each); the whole cache is dropped when full
+_RUN_SCHEMA = RunSchema()
+
+
+@dataclass(frozen=True)
+class EncodedRun:
+    """A run's answer as bytes, with what freshness and visibility checks need."""
+
+    body: bytes
+    etag: str
+    stored_status: str  # the status in the snapshot doc (decides how long it is trusted)
+    audience: dict[str, Any]  # started_by and the requests' users and groups (for may_see_run)
+
+    def visible_to(self, who: Identity) -> bool:
+        """Whether the caller may see the run."""
+        return may_see_run(self.audience, who)
+
+
+def encode(run: dict[str, Any], stored_status: str) -> EncodedRun:
+    """The composed run, dumped and encoded exactly as the view's schema and Flask's JSON would answer it."""
+    body = current_app.json.response(_RUN_SCHEMA.dump(run)).get_data()
+    audience = {"started_by": run.get("started_by"),
+                "requests": [{"users": r["users"], "groups": r["groups"]} for r in run["requests"]]}
+    return EncodedRun(body=body, etag=etag_of(body), stored_status=stored_status, audience=audience)
+
+
+def _cache() -> dict[bytes, EncodedRun]:
+    return current_app.extensions.setdefault("workflows.encoded_runs", {})
+
+
+def _digest(raw: RawSnapshot) -> bytes:
+    h = hashlib.blake2b(raw.doc, digest_size=20)
+    for retry in raw.retries:
+        h.update(b"\0r" + retry.encode())
+    for request_id, body in raw.requests:
+        h.update(b"\0q" + request_id.encode() + b"\0" + body)
+    return h.digest()
+
+
+def _from_snapshot(run_id: str) -> EncodedRun | None:
+    """The encoded answer from a complete, trusted snapshot; None when Temporal must be asked."""
+    try:
+        raw = snapshots().get_raw(run_id)
+    except redis.RedisError as exc:
+        metrics.REDIS_ERRORS.labels("snapshot_read").inc()
+        log.warning("snapshot read of %s failed, asking Temporal: %s", run_id, exc)
+        return None
+    if raw is None or not raw.complete:
+        return None
+    cache, key = _cache(), _digest(raw)
+    encoded = cache.get(key)
+    if encoded is None:
+        snap = raw.decoded()
+        encoded = encode(compose(snap.doc, [r for r in snap.requests.values() if r is not None], snap.retries),
+                         snap.doc["status"])
+        if len(cache) >= CACHE_SIZE:
+            cache.clear()
+        cache[key] = encoded
+    return encoded if trusted(encoded.stored_status, raw.written_ms) else None
+
+
+def run_answer(run_id: str, who: Identity) -> Response:
+    """``GET /runs/{id}``: the run if the caller may see it (NotFound otherwise), with its ETag."""
+    encoded = _from_snapshot(run_id)
+    if encoded is None:
+        run = refresh_run(run_id)
+        encoded = encode(run, run["status"])
+    if not encoded.visible_to(who):
+        raise NotFound(f"Run {run_id} not found")
+    return json_answer(encoded.body, encoded.etag)

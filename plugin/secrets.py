@@ -1,0 +1,139 @@
+"""Secrets that connections refer to by name: ``{"$secret": "NAME"}``, never a value in a workspace file.
+
+A secret's value comes from the environment variable ``WORKFLOWS_SECRET_<NAME>`` or, failing that, from
+``secrets.json`` in the data dir (mode 0600, written through the admin API). Values are resolved only where
+they are used (in an activity, or a connection test), and are never read back through the API.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SECRET_KEY = "$secret"
+ENV_PREFIX = "WORKFLOWS_SECRET_"
+SECRETS_FILE = "secrets.json"
+SECRET_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+MAX_SECRET_CHARS = 16 * 1024
+MASK = "***"
+
+
+class MissingSecret(Exception):
+    """A connection refers to a secret that is set nowhere; the message names the secret."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"secret {name!r} is not set: set {ENV_PREFIX}{name} or add it through "
+                         f"PUT /api/v1/secrets/{name}")
+        self.name = name
+
+
+def is_reference(value: Any) -> bool:
+    """Whether a value is a secret reference ``{"$secret": "NAME"}``."""
+    return isinstance(value, dict) and set(value) == {SECRET_KEY}
+
+
+def references(value: Any) -> set[str]:
+    """Every secret name referred to inside a JSON value."""
+    if is_reference(value):
+        return {str(value[SECRET_KEY])}
+    if isinstance(value, dict):
+        return set().union(*(references(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(references(v) for v in value)) if value else set()
+    return set()
+
+
+class SecretStore:
+    """Secret values by name: the environment first, then the data dir's secrets file."""
+
+    def __init__(self, data_dir: Path, environ: Mapping[str, str] | None = None) -> None:
+        self.path = Path(data_dir) / SECRETS_FILE
+        self._environ = os.environ if environ is None else environ
+
+    def _file(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def source(self, name: str) -> str | None:
+        """Where a secret is set (``env`` or ``file``), or None when it is not set."""
+        if self._environ.get(ENV_PREFIX + name):
+            return "env"
+        return "file" if name in self._file() else None
+
+    def get(self, name: str) -> str:
+        """The secret's value; MissingSecret when it is set nowhere."""
+        value = self._environ.get(ENV_PREFIX + name) or self._file().get(name)
+        if not value:
+            raise MissingSecret(name)
+        return value
+
+    def names(self) -> dict[str, str]:
+        """Every secret that is set, name -> source (never the value)."""
+        found = {name: "file" for name in self._file()}
+        found.update({k[len(ENV_PREFIX):]: "env" for k, v in self._environ.items()
+                      if k.startswith(ENV_PREFIX) and v and SECRET_NAME.match(k[len(ENV_PREFIX):])})
+        return dict(sorted(found.items()))
+
+    @contextmanager
+    def _locked(self) -> Iterator[dict[str, str]]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            data = self._file()
+            yield data
+            tmp = self.path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump(data, out)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+
+    def put(self, name: str, value: str) -> None:
+        """Set a secret in the file (an environment variable of the same name still wins)."""
+        with self._locked() as data:
+            data[name] = value
+
+    def delete(self, name: str) -> bool:
+        """Remove a secret from the file; whether it was there."""
+        with self._locked() as data:
+            return data.pop(name, None) is not None
+
+
+def resolve(value: Any, store: SecretStore, used: set[str] | None = None) -> Any:
+    """A JSON value with every secret reference replaced by its value (``used`` collects the values)."""
+    if is_reference(value):
+        secret = store.get(str(value[SECRET_KEY]))
+        if used is not None:
+            used.add(secret)
+        return secret
+    if isinstance(value, dict):
+        return {k: resolve(v, store, used) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, store, used) for v in value]
+    return value
+
+
+def scrub(value: Any, secrets: Iterable[str]) -> Any:
+    """A JSON value (or text) with every occurrence of a secret value masked, for anything that leaves an
+    activity: outputs, error messages and details."""
+    values = sorted((s for s in secrets if s), key=len, reverse=True)
+    if not values:
+        return value
+    if isinstance(value, str):
+        for secret in values:
+            value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, dict):
+        return {scrub(k, values): scrub(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v, values) for v in value]
+    return value
