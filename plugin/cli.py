@@ -62,6 +62,8 @@ def serve() -> None:
         sys.executable, "-m", "gunicorn", "--config", "python:plugin.api.gunicorn_conf",
         "--workers", str(settings.api_workers), "--worker-class", "gthread",
         "--threads", str(settings.api_threads), "--bind", f"{settings.host}:{settings.port}",
+        # an open event stream is a connection and a thread for its whole life: allow more than the threads
+        "--worker-connections", str(max(1000, settings.api_threads + 64)),
         "--graceful-timeout", "10", "--timeout", "60", "--access-logfile", "-", "plugin.wsgi:app",
     ]
     os.execv(sys.executable, args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -24,6 +25,7 @@ expect.set_options(timeout=30_000)
 def base_url(app) -> Iterator[str]:
     """The app on a real threaded HTTP server (SSE streams each hold a thread, as under gunicorn)."""
     app.config["WORKFLOWS_SSE_HEARTBEAT"] = 5
+    app.config["WORKFLOWS_SSE_MAX_STREAMS"] = 200  # a thread per connection here, not gunicorn's fixed pool
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -34,6 +36,8 @@ def base_url(app) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not at {CHROMIUM}: install it (apt-get install chromium; .ci/run does)")
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

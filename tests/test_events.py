@@ -181,3 +181,14 @@ def test_a_stream_token_dies_with_its_key(client):
     assert client.delete(f"/api/v1/keys/{created['id']}", headers=auth(ADMIN_KEY)).status_code == 204
     refused = client.get("/api/v1/events", query_string={"token": answer.json["token"]})
     assert refused.status_code == 401 and "no longer valid" in refused.json["error"]["message"]
+
+
+def test_a_process_holds_only_as_many_streams_as_its_threads_allow(app, client, sse):
+    app.config["WORKFLOWS_SSE_MAX_STREAMS"] = 1
+    try:
+        held = sse(auth(user=person()))
+        wait_for(lambda: "connected" in held.comments, timeout=5)
+        refused = client.get("/api/v1/events", headers=auth(user=person()))
+        assert refused.status_code == 503 and "WORKFLOWS_API_THREADS" in refused.json["error"]["message"]
+    finally:
+        app.config["WORKFLOWS_SSE_MAX_STREAMS"] = None

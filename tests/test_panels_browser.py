@@ -209,3 +209,29 @@ def test_binding_helper_shows_steps_host_bindings_and_test_runs(client, open_pag
     page.get_by_label("Amount").fill("12")
     page.get_by_role("button", name="Test-run").click()
     expect(page.get_by_text(re.compile(r"^Started request_purchase-"))).to_be_visible()
+
+
+def test_the_same_export_runs_on_a_shadow_dom_host_with_custom_widget(client, browser):
+    parts = client.get("/ui/export/inbox.json").json
+    request = {"id": "req-1", "run_id": "run-1", "name": "Approve expense", "message": "Taxi",
+               "metadata": {"amount": 12}, "resolutions": ["Approve", "Reject"], "users": [], "groups": ["managers"],
+               "required_approvals": 1, "rejecting_resolutions": ["Reject"], "requester": "ann@example.com",
+               "created_at": "2026-11-26T10:00:00+00:00", "status": "pending", "decisions": [], "form": [],
+               "version": 1}
+    page = browser.new_page()
+    try:
+        page.set_content(f"""<html><body><script>
+            window.sent = [];
+            window.customWidget = {{triggerEvent: (name, ctx) => sent.push([name, ctx]), updateModel: () => {{}},
+                                    updateHeight: () => {{}}}};
+            </script>{parts["html"]}<style>{parts["css"]}</style><script>{parts["js"]}</script></body></html>""")
+        page.evaluate("m => document.dispatchEvent(new CustomEvent('model-update', {detail: m}))",
+                      {"requests": {"requests": [request]}})
+        card = page.locator("article.wf-card", has_text="Taxi")
+        card.get_by_label("Comment").fill("ok")
+        card.get_by_role("button", name="Approve").click()
+        assert page.evaluate("sent") == [["resolve", {"id": "req-1", "resolution": "Approve", "comment": "ok",
+                                                      "payload": {}}]]
+        assert page.evaluate("WF.host.kind") == "shadow"
+    finally:
+        page.close()

@@ -23,7 +23,7 @@ from plugin.api.auth import authenticate, current_identity
 from plugin.api.event_hub import EventHub
 from plugin.api.services import services
 from plugin.engine.models import Identity
-from plugin.errors import BadRequest, Unauthorized
+from plugin.errors import BadRequest, ServiceUnavailable, Unauthorized
 from plugin.store.events import Event, EventStream, id_key, valid_id
 
 bp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Live updates (Server-Sent Events)")
@@ -56,6 +56,15 @@ def hub() -> EventHub:
     if found is None:
         found = current_app.extensions["workflows.events"] = EventHub(services().redis)
     return found
+
+
+def max_streams() -> int:
+    """Streams one API process may hold: each holds a server thread, and requests need some too."""
+    configured = current_app.config.get("WORKFLOWS_SSE_MAX_STREAMS")
+    if configured:
+        return int(configured)
+    threads = services().settings.api_threads
+    return max(threads // 2, threads - 16)
 
 
 @bp.route("/token", methods=["POST"])
@@ -153,6 +162,7 @@ def event_stream(events: EventHub, who: Identity, start: str | None, heartbeat: 
                      "description": "Resume after this event (the Last-Event-ID header does the same)"}])
 @bp.alt_response(400, description="A bad Last-Event-ID, or an app key without X-Workflows-User")
 @bp.alt_response(401, description="No valid API key or stream token")
+@bp.alt_response(503, description="This API process holds as many streams as its threads allow")
 def stream():
     """Server-Sent Events: changes to the runs and requests the caller may see, with heartbeats."""
     token = request.args.get("token")
@@ -162,8 +172,12 @@ def stream():
         authenticate(("admin", "app"))
         who = current_identity(required=True)
     start = _start_id()
+    events = hub()
+    if events.open_streams >= max_streams():
+        raise ServiceUnavailable("This API process holds as many event streams as it may; try again shortly "
+                                 "(or raise WORKFLOWS_API_THREADS)", {"service": "events"})
     heartbeat = float(current_app.config.get("WORKFLOWS_SSE_HEARTBEAT", HEARTBEAT_SECONDS))
     max_seconds = float(current_app.config.get("WORKFLOWS_SSE_MAX_SECONDS", MAX_STREAM_SECONDS))
-    body = event_stream(hub(), who, start, heartbeat, max_seconds)
+    body = event_stream(events, who, start, heartbeat, max_seconds)
     return Response(body, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
