@@ -97,7 +97,8 @@ def test_check_command_lists_every_problem_and_exits_non_zero(tmp_path):
 
 
 def test_check_command_passes_the_test_and_sample_workspaces():
-    folders = [Path(__file__).parent / "node_workspace", *sorted(Path("sample_apps").iterdir())]
+    samples = sorted(p for p in Path("sample_apps").iterdir() if p.is_dir())
+    folders = [Path(__file__).parent / "node_workspace", *samples]
     result = CliRunner().invoke(main, ["check", *map(str, folders)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("OK:")
