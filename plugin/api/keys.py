@@ -18,6 +18,7 @@ from plugin.api.key_schemas import (
     KeyUpdateBody,
     RotateBody,
 )
+from plugin.api.openapi_errors import error_documenter
 from plugin.api.services import services
 from plugin.errors import NotFound
 from plugin.identity.config import KeyIdentity, key_identity
@@ -29,12 +30,7 @@ ERRORS = {400: "Bad request", 401: "No or invalid key", 403: "Not an admin key",
           422: "Invalid input", 503: "Redis unavailable"}
 
 
-def _document_errors(*codes: int):
-    def decorate(fn):
-        for code in codes:
-            fn = bp.alt_response(code, description=ERRORS[code])(fn)
-        return fn
-    return decorate
+_document_errors = error_documenter(bp, ERRORS)
 
 
 @bp.before_request

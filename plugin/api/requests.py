@@ -15,6 +15,7 @@ from marshmallow import RAISE
 from plugin import metrics
 from plugin.api.auth import acting_person, authenticate, current_identity
 from plugin.api.conditional import json_answer
+from plugin.api.openapi_errors import error_documenter
 from plugin.api.schemas import (
     CancelRequestBody,
     ReassignBody,
@@ -50,12 +51,7 @@ REQUEST_LOCK_WAIT = 20.0
 _REQUEST_SCHEMA = RequestSchema()
 
 
-def _document_errors(*codes: int):
-    def decorate(fn):
-        for code in codes:
-            fn = bp.alt_response(code, description=ERRORS[code])(fn)
-        return fn
-    return decorate
+_document_errors = error_documenter(bp, ERRORS)
 
 
 @bp.before_request
