@@ -152,7 +152,7 @@ class Settings:
     admin_key: str | None = None
     app_key: str | None = None
     api_workers: int = 2
-    api_threads: int = 8
+    api_threads: int = 32  # an open event stream holds a thread: 16 streams and 16 request threads per process
     temporal_timeout: float = 10.0
     max_body_bytes: int = 256 * 1024
     notify_url: str | None = None
@@ -234,7 +234,7 @@ class Settings:
             admin_key=env.get("WORKFLOWS_ADMIN_KEY") or None,
             app_key=env.get("WORKFLOWS_APP_KEY") or None,
             api_workers=_int(env, "WORKFLOWS_API_WORKERS", 2, 1, 64),
-            api_threads=_int(env, "WORKFLOWS_API_THREADS", 8, 1, 4096),  # an open event stream holds a thread
+            api_threads=_int(env, "WORKFLOWS_API_THREADS", 32, 1, 4096),  # an open event stream holds a thread
             temporal_timeout=_float(env, "WORKFLOWS_TEMPORAL_TIMEOUT", 10.0),
             max_body_bytes=_int(env, "WORKFLOWS_MAX_BODY_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
             notify_url=_http_url(env, "WORKFLOWS_NOTIFY_URL"),
