@@ -57,7 +57,7 @@ def serve() -> None:
     metrics_dir.mkdir(parents=True, exist_ok=True)
     for stale in metrics_dir.glob("*.db"):
         stale.unlink()
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     args = [
         sys.executable, "-m", "gunicorn", "--config", "python:plugin.api.gunicorn_conf",
         "--workers", str(settings.api_workers), "--worker-class", "gthread",
@@ -66,7 +66,7 @@ def serve() -> None:
         "--worker-connections", str(max(1000, settings.api_threads + 64)),
         "--graceful-timeout", "10", "--timeout", "60", "--access-logfile", "-", "plugin.wsgi:app",
     ]
-    os.execv(sys.executable, args)
+    os.execve(sys.executable, args, env)
 
 
 @main.command()

@@ -19,9 +19,8 @@ def test_workflows_host_reaches_the_api_server_bind(monkeypatch):
     assert settings.host == "0.0.0.0"
     assert Settings.from_env(settings.to_env()).host == "0.0.0.0"  # what up hands its children
     calls = []
-    monkeypatch.setattr(cli.os, "execv", lambda exe, args: calls.append(args))
+    monkeypatch.setattr(cli.os, "execve", lambda exe, args, env: calls.append(args))
     monkeypatch.setattr(cli.Settings, "from_env", classmethod(lambda cls, environ=None: settings))
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # serve sets it for gunicorn: undone after this test
     result = CliRunner().invoke(cli.main, ["serve"])
     assert result.exit_code == 0, result.output
     args = calls[0]
