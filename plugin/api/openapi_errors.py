@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from apispec import BasePlugin
@@ -22,13 +22,23 @@ class ErrorShapePlugin(BasePlugin):
                     response.setdefault("content", ERROR_CONTENT)
 
 
+def _documented(bp: Blueprint, fn: Any, answers: Iterable[tuple[int, str]]) -> Any:
+    for code, description in answers:
+        fn = bp.alt_response(code, description=description)(fn)
+    return fn
+
+
 def error_documenter(bp: Blueprint, descriptions: Mapping[int, str]) -> Callable[..., Callable[[Any], Any]]:
     """A decorator factory for ``bp``'s views: ``@document(404, 409)`` documents those error answers with the
     blueprint's descriptions (the Error schema is added by ErrorShapePlugin)."""
     def document(*codes: int) -> Callable[[Any], Any]:
-        def decorate(fn: Any) -> Any:
-            for code in codes:
-                fn = bp.alt_response(code, description=descriptions[code])(fn)
-            return fn
-        return decorate
+        return lambda fn: _documented(bp, fn, ((code, descriptions[code]) for code in codes))
+    return document
+
+
+def common_errors(bp: Blueprint, common: Mapping[int, str]) -> Callable[..., Callable[[Any], Any]]:
+    """A decorator factory for ``bp``'s views: every view documents the ``common`` error answers, plus its own
+    ``(code, description)`` pairs: ``@errors((404, "No such schedule"))``."""
+    def document(*extra: tuple[int, str]) -> Callable[[Any], Any]:
+        return lambda fn: _documented(bp, fn, [*common.items(), *extra])
     return document

@@ -16,6 +16,7 @@ from marshmallow import RAISE
 
 from plugin.api import run_reads
 from plugin.api.auth import actor_name, authenticate
+from plugin.api.openapi_errors import common_errors
 from plugin.api.schedule_schemas import (
     AcceptedSchema,
     BackfillBody,
@@ -91,12 +92,7 @@ def _plan(schedule_id: str, spec: dict[str, Any], origin: str) -> ops.SchedulePl
 _ADMIN_ERRORS = {401: "No valid API key", 403: "Not an admin key", 503: "Temporal or Redis unavailable"}
 
 
-def _errors(*extra: tuple[int, str]):
-    def decorate(view):
-        for code, text in [*_ADMIN_ERRORS.items(), *extra]:
-            view = bp.alt_response(code, description=text)(view)
-        return view
-    return decorate
+_errors = common_errors(bp, _ADMIN_ERRORS)
 
 
 _MISSING = (404, "No such schedule")

@@ -12,6 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validates
 from plugin.api import rate_limits
 from plugin.api.auth import actor_name, authenticate
 from plugin.api.hooks import webhook_store
+from plugin.api.openapi_errors import common_errors
 from plugin.api.schemas import StrictSchema
 from plugin.api.services import services
 from plugin.errors import Conflict, NotFound
@@ -99,12 +100,7 @@ def _shown(hook: Webhook, token: str | None = None, secret: str | None = None) -
 _COMMON = {401: "No valid API key", 403: "Not an admin key", 404: "No such query, or its webhook is not enabled"}
 
 
-def _errors(*extra: tuple[int, str]):
-    def decorate(view):
-        for code, text in [*_COMMON.items(), *extra]:
-            view = bp.alt_response(code, description=text)(view)
-        return view
-    return decorate
+_errors = common_errors(bp, _COMMON)
 
 
 @bp.route("/<name>/webhook")
