@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask
 from flask_smorest import Api
 
 from plugin.api import arguments, input_limits, rate_limits  # arguments first: it installs the parser
@@ -14,7 +14,6 @@ from plugin.api.openapi_host import HostFacePlugin
 from plugin.api.schemas import ErrorSchema
 from plugin.api.services import Services
 from plugin.config import Settings
-from plugin.errors import BadRequest
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
 from plugin.store.keys import KeyStore
@@ -22,25 +21,11 @@ from plugin.store.runtime_settings import RuntimeSettings
 from plugin.temporal_gateway import TemporalGateway
 from plugin.workspace.loader import load_workspaces
 
-_BODY_METHODS = {"POST", "PUT", "PATCH"}
-
 
 class PluginApi(Api):
     """flask-smorest's Api, documenting errors in the plugin's one error shape."""
 
     ERROR_SCHEMA = ErrorSchema
-
-
-def _require_json_body() -> None:
-    """A body that is there must be a JSON object; say so plainly when it is not."""
-    if request.method not in _BODY_METHODS or not request.path.startswith("/api/"):
-        return
-    if not request.content_length and not request.data:
-        return
-    if not request.is_json:
-        raise BadRequest("The body must be JSON: send it with 'Content-Type: application/json'")
-    if request.get_json(silent=True) is None:
-        raise BadRequest("The body is not valid JSON")
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
@@ -72,7 +57,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     input_limits.init_app(app)  # before anything parses a body
     rate_limits.init_app(app, settings)
     arguments.install()
-    app.before_request(_require_json_body)
     init_cors(app, settings)
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})

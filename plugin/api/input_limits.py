@@ -1,6 +1,7 @@
-"""Limits on what a request may carry, checked before anything parses it: JSON nesting depth and a body for
-the calls that need one. (Body size is Flask's ``MAX_CONTENT_LENGTH``; the request line and header sizes are
-gunicorn's limits, answered in the error shape by ``plugin.api.gunicorn_conf``.)"""
+"""Limits on what a request may carry, checked before anything parses it: JSON nesting depth, a body for
+the calls that need one, and JSON (with its content type) for any body sent to the API. (Body size is Flask's
+``MAX_CONTENT_LENGTH``; the request line and header sizes are gunicorn's limits, answered in the error shape
+by ``plugin.api.gunicorn_conf``.)"""
 
 from __future__ import annotations
 
@@ -47,6 +48,11 @@ def _check_body() -> None:
         raise ValidationFailed(
             f"Invalid input: the JSON body nests deeper than {MAX_JSON_DEPTH} levels",
             {"fields": {"_body": [f"Nested deeper than {MAX_JSON_DEPTH} levels."]}, "max_depth": MAX_JSON_DEPTH})
+    if raw and request.path.startswith("/api/"):  # a body that is there must be JSON; say so plainly
+        if not request.is_json:
+            raise BadRequest("The body must be JSON: send it with 'Content-Type: application/json'")
+        if request.get_json(silent=True) is None:
+            raise BadRequest("The body is not valid JSON")
 
 
 def init_app(app: Flask) -> None:
