@@ -20,7 +20,7 @@ from flask import Response, current_app
 
 from plugin import metrics
 from plugin.api.conditional import etag_of, json_answer
-from plugin.api.run_reads import compose, may_see_run, refresh_run, snapshots
+from plugin.api.run_reads import compose, may_see_run, refresh_run, snapshots, unsettled
 from plugin.api.run_schemas import RunSchema
 from plugin.engine.models import Identity
 from plugin.errors import NotFound
@@ -39,6 +39,7 @@ class EncodedRun:
     etag: str
     stored_status: str  # the status in the snapshot doc (decides how long it is trusted)
     audience: dict[str, Any]  # started_by and the requests' users and groups (for may_see_run)
+    unsettled: bool = False  # an ended run still listing a pending request: Temporal must be asked
 
     def visible_to(self, who: Identity) -> bool:
         """Whether the caller may see the run."""
@@ -50,7 +51,8 @@ def encode(run: dict[str, Any], stored_status: str) -> EncodedRun:
     body = current_app.json.response(_RUN_SCHEMA.dump(run)).get_data()
     audience = {"started_by": run.get("started_by"),
                 "requests": [{"users": r["users"], "groups": r["groups"]} for r in run["requests"]]}
-    return EncodedRun(body=body, etag=etag_of(body), stored_status=stored_status, audience=audience)
+    return EncodedRun(body=body, etag=etag_of(body), stored_status=stored_status, audience=audience,
+                      unsettled=unsettled(run))
 
 
 def _cache() -> dict[bytes, EncodedRun]:
@@ -85,7 +87,7 @@ def _from_snapshot(run_id: str) -> EncodedRun | None:
         if len(cache) >= CACHE_SIZE:
             cache.clear()
         cache[key] = encoded
-    return encoded if trusted(encoded.stored_status, raw.written_ms) else None
+    return encoded if trusted(encoded.stored_status, raw.written_ms) and not encoded.unsettled else None
 
 
 def run_answer(run_id: str, who: Identity) -> Response:

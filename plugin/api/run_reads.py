@@ -155,8 +155,17 @@ def read_run(run_id: str) -> dict[str, Any]:
         log.warning("snapshot read of %s failed, asking Temporal: %s", run_id, exc)
         snap = None
     if snap is not None and snap.is_fresh():
-        return compose(snap.doc, [r for r in snap.requests.values() if r is not None], snap.retries)
+        run = compose(snap.doc, [r for r in snap.requests.values() if r is not None], snap.retries)
+        if not unsettled(run):
+            return run
     return refresh_run(run_id)
+
+
+def unsettled(run: dict[str, Any]) -> bool:
+    """An ended run that still lists a pending request: its snapshot is missing a write (e.g. the run's own
+    withdrawal of the request), so Temporal is asked, and what it says is stored (an ended run has no pending
+    request)."""
+    return run["status"] not in OPEN_STATUSES and any(r["status"] == PENDING for r in run["requests"])
 
 
 def visible_run(run_id: str, who: Identity) -> dict[str, Any]:
