@@ -69,7 +69,7 @@ def test_a_bad_limit_is_a_clear_config_error():
 
 
 def test_an_admitted_request_is_checked_and_counted_in_one_redis_call(limited_app, monkeypatch):
-    storage = rate_limits.limiter.limiter.storage
+    storage = rate_limits.strategy(limited_app).storage
 
     def one_counter_at_a_time(*args, **kwargs):
         raise AssertionError("a counter was read or counted on its own")

@@ -103,3 +103,26 @@ def test_a_blueprint_wide_limit_is_still_checked_before_its_views(settings):
         assert over.status_code == 429 and over.json["error"]["code"] == "rate_limited"
     finally:
         limiter.limit_manager._blueprint_limits.pop(bp.name, None)  # the limiter is shared by every app
+
+
+def test_each_app_counts_in_its_own_redis_whichever_was_made_last(settings, redis_url):
+    """Two apps in one process (as in the tests): one made later on a Redis that is down must not make the first
+    one's hit and abuse-limit counting fail (they count in their own app's storage)."""
+    from plugin.embedded.processes import free_port
+
+    first = Flask(__name__)
+    rate_limits.init_app(first, settings)
+    register_error_handlers(first)
+    scope = f"test-{uuid.uuid4().hex[:8]}"
+
+    @first.post("/hit")
+    def by_hit():
+        rate_limits.hit("5/minute", scope, "ann")
+        rate_limits.check_and_count(rate_limits.Counter("5/minute", scope + "-under", "ann", ""),
+                                    [rate_limits.Counter("5/minute", scope + "-count", "ann", "")])
+        return {"ok": True}
+
+    later = Flask(__name__)
+    rate_limits.init_app(later, settings.with_overrides(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    assert first.test_client().post("/hit").status_code == 200
+    assert rate_limits.strategy(later).storage is not rate_limits.strategy(first).storage

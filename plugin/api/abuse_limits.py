@@ -45,7 +45,7 @@ def count_failed_auth() -> None:
     """Count one failed authentication of the caller's address (the refusal itself stays a 401/403)."""
     counter = _address_counter()
     if counter is not None:
-        rate_limits.limiter.limiter.hit(counter.item, FAILED_AUTH_SCOPE, rate_limits.digest(_address()))
+        rate_limits.strategy().hit(counter.item, FAILED_AUTH_SCOPE, rate_limits.digest(_address()))
 
 
 def admit_request(key_ref: str, user: str) -> None:

@@ -14,7 +14,9 @@ There are no default limits: a limit applies only where a view or a blueprint as
 
 Either way a caller over a limit gets 429 in the one error shape with a ``Retry-After`` header (seconds).
 Counters live in the app's Redis (the embedded server's unix socket works too), so every API process and
-replica shares them. The limiter is one per process: the app made last in a process sets its storage.
+replica shares them. ``hit`` and ``check_and_count`` count in the storage of the app that serves the request
+(kept in ``app.extensions``), so several apps in one process (tests) each count in their own Redis; only the
+decorator's limits follow Flask-Limiter's one storage per process (the app made last).
 """
 
 from __future__ import annotations
@@ -27,17 +29,19 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask.globals import request_ctx
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import RateLimitItem, parse
 from limits.storage import RedisStorage
+from limits.strategies import RateLimiter
 
 from plugin.api.errors import error_response
 from plugin.config import Settings
 from plugin.errors import PluginError
 
 KEY_PREFIX = "wf:rl"
+EXTENSION = "workflows.rate_limits"  # the app's own limiting strategy (with its storage)
 
 
 def _remote_address() -> str:
@@ -47,6 +51,11 @@ def _remote_address() -> str:
 # Flask-Limiter's own headers are off: its Retry-After can round down to 0 near a window's end; the 429
 # handlers below set Retry-After (at least 1 second) themselves.
 limiter = Limiter(key_func=_remote_address, default_limits=[], headers_enabled=False, strategy="fixed-window")
+
+
+def strategy(app: Flask | None = None) -> RateLimiter:
+    """The limiting strategy of the app (the current one by default), counting in that app's Redis."""
+    return (app or current_app).extensions[EXTENSION]
 
 
 class RateLimited(PluginError):
@@ -138,7 +147,7 @@ def check_and_count(under: Counter | None, hits: list[Counter]) -> None:
     ``hit`` and ``test`` use, so both ways of counting agree."""
     if under is None and not hits:
         return
-    storage = limiter.limiter.storage
+    storage = strategy().storage
     if not isinstance(storage, RedisStorage):  # another storage (memory://): one call per counter
         _check_and_count_each(under, hits)
         return
@@ -154,12 +163,12 @@ def check_and_count(under: Counter | None, hits: list[Counter]) -> None:
 
 
 def _check_and_count_each(under: Counter | None, hits: list[Counter]) -> None:
-    strategy = limiter.limiter
+    limits = strategy()
     for counter, counts in ([(under, False)] if under is not None else []) + [(c, True) for c in hits]:
         ids = (counter.scope, _digest(counter.identity))
-        if (strategy.hit if counts else strategy.test)(counter.item, *ids):
+        if (limits.hit if counts else limits.test)(counter.item, *ids):
             continue
-        raise counter.refusal(strategy.get_window_stats(counter.item, *ids).reset_time - time.time())
+        raise counter.refusal(limits.get_window_stats(counter.item, *ids).reset_time - time.time())
 
 
 def _script(storage: RedisStorage) -> Any:
@@ -173,11 +182,11 @@ def _script(storage: RedisStorage) -> Any:
 def hit(limit: str, scope: str, identity: str, message: str | None = None) -> None:
     """Count one request of ``identity`` against ``limit`` in ``scope``; raise RateLimited when over it."""
     item = parse_limit(limit)
-    strategy = limiter.limiter
+    limits = strategy()
     key = (scope, _digest(identity))
-    if strategy.hit(item, *key):
+    if limits.hit(item, *key):
         return
-    reset_at, _ = strategy.get_window_stats(item, *key)
+    reset_at, _ = limits.get_window_stats(item, *key)
     retry_after = max(1, math.ceil(reset_at - time.time()))
     raise RateLimited(message or f"Too many requests: the limit is {item}; try again in {retry_after} s",
                       retry_after, {"limit": str(item)})
@@ -234,6 +243,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"key_prefix": KEY_PREFIX, "socket_timeout": 5,
                                                        "socket_connect_timeout": 3})
     limiter.init_app(app)
+    app.extensions[EXTENSION] = limiter.limiter  # made by init_app for this app's storage
     _hooks_only_when_needed(app)
 
     @app.errorhandler(RateLimited)
