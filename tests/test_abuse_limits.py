@@ -14,6 +14,7 @@ from plugin.config import Settings
 from plugin.errors import ConfigError
 from tests.conftest import ADMIN_KEY, APP_KEY, auth, serve_app
 from tests.requests_helpers import person
+from tests.runs_helpers import ended, trigger
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +86,37 @@ def test_an_admitted_request_is_checked_and_counted_in_one_redis_call(limited_ap
     assert len(calls) == 1 and len(calls[0]["keys"]) == 3, "address check, key count and user count at once"
     user_counter = rate_limits.Counter("3/minute", "user", f"bootstrap:admin\0{who}", "")
     assert int(storage.get_connection().get(user_counter.redis_key(storage))) == 1
+
+
+@pytest.fixture(scope="module")
+def read_limited_app(settings: Settings, worker) -> Iterator[Flask]:
+    """Limits per user and per address only (the key's own limit is what limited_app's tests use up)."""
+    yield from serve_app(settings.with_overrides(rate_limit_key=None, rate_limit_user="3/minute",
+                                                 rate_limit_failed_auth="4/minute"))
+
+
+def test_a_run_read_is_admitted_in_the_redis_call_that_reads_its_snapshot(read_limited_app, client, monkeypatch):
+    who = person("owner")
+    run_id = trigger(client, who, {"value": "admitted"})["run_id"]
+    ended(client, run_id, who)
+    client = read_limited_app.test_client()
+
+    def on_its_own(*args, **kwargs):
+        raise AssertionError("the run read was admitted in a Redis call of its own")
+    monkeypatch.setattr(rate_limits, "_script", on_its_own)
+    reader, here = person("reader"), address()
+    codes = [client.get(f"/api/v1/runs/{run_id}", headers=auth(APP_KEY, user=reader), environ_base=here).status_code
+             for _ in range(3)]
+    assert codes == [404] * 3, "counted per user (3/minute), and the run is not theirs"
+    assert_429(client.get(f"/api/v1/runs/{run_id}", headers=auth(APP_KEY, user=reader), environ_base=here))
+    owner = client.get(f"/api/v1/runs/{run_id}", headers=auth(ADMIN_KEY), environ_base=here)
+    assert owner.status_code == 200 and owner.json["status"] == "completed"
+
+
+def test_a_blocked_address_gets_429_on_a_run_read_before_anything_is_read_or_required(read_limited_app):
+    client, here = read_limited_app.test_client(), address()
+    wrong = {"Authorization": "Bearer wrong-key-0123456789"}
+    assert [client.get("/api/v1/runs/any", headers=wrong, environ_base=here).status_code for _ in range(4)] == [401] * 4
+    assert_429(client.get("/api/v1/runs/no-such-run", headers=auth(ADMIN_KEY), environ_base=here))
+    assert_429(client.get("/api/v1/runs/no-such-run", headers=auth(APP_KEY), environ_base=here))  # no user named
+    assert client.get("/api/v1/runs/no-such-run", headers=auth(APP_KEY), environ_base=address()).status_code == 400

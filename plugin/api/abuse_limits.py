@@ -15,7 +15,7 @@ a valid key) until the window ends, so guessing keys gains nothing.
 
 from __future__ import annotations
 
-from flask import request
+from flask import g, request
 
 from plugin.api import rate_limits
 from plugin.api.services import services
@@ -48,10 +48,10 @@ def count_failed_auth() -> None:
         rate_limits.strategy().hit(counter.item, FAILED_AUTH_SCOPE, rate_limits.digest(_address()))
 
 
-def admit_request(key_ref: str, user: str) -> None:
-    """For an authenticated request, in one Redis call: 429 when its address is over its failed-authentication
-    limit, else count it against its key's limit (``key_ref`` tells keys apart) and, when it names one, its
-    end user's."""
+def admission(key_ref: str, user: str) -> rate_limits.Admission:
+    """What admitting an authenticated request takes: its address must be under its failed-authentication limit,
+    then it counts against its key's limit (``key_ref`` tells keys apart) and, when it names one, its end
+    user's."""
     settings = services().settings
     hits = []
     if settings.rate_limit_key:
@@ -60,4 +60,20 @@ def admit_request(key_ref: str, user: str) -> None:
     if settings.rate_limit_user and user:
         hits.append(rate_limits.Counter(settings.rate_limit_user, "user", f"{key_ref}\0{user}",
                                         f"Too many requests for {user} (the limit is {settings.rate_limit_user})"))
-    rate_limits.check_and_count(_address_counter(), hits)
+    return rate_limits.Admission(_address_counter(), tuple(hits))
+
+
+def admit_request(key_ref: str, user: str) -> None:
+    """Admit an authenticated request in one Redis call: 429 when it is over a limit (see ``admission``)."""
+    rate_limits.admit(admission(key_ref, user))
+
+
+def defer_admission(key_ref: str, user: str) -> None:
+    """Leave the admission of this request to its view, which joins it to its own Redis call: the view must call
+    ``take_admission`` before it reads or answers anything."""
+    g.workflows_admission = admission(key_ref, user)
+
+
+def take_admission() -> rate_limits.Admission | None:
+    """The admission this request's view must still do (None when authentication already did it)."""
+    return g.pop("workflows_admission", None)

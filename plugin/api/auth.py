@@ -38,11 +38,12 @@ def _presented_key() -> str:
     return token.strip()
 
 
-def authenticate(scopes: Iterable[str]) -> None:
+def authenticate(scopes: Iterable[str], admit: bool = True) -> None:
     """Check the key against the allowed scopes and the end user's proof; set ``g.key`` and ``g.identity``.
 
     Failed authentications count against the client address, requests against the key and the user
-    (``plugin.api.abuse_limits``)."""
+    (``plugin.api.abuse_limits``). With ``admit=False`` the view admits the request itself, joined to its own
+    Redis call (``abuse_limits.take_admission``), before it reads or answers anything."""
     try:
         key = services().keys.lookup(_presented_key())
         if key is None:
@@ -62,7 +63,10 @@ def authenticate(scopes: Iterable[str]) -> None:
         _refused(count_failure=False)
         raise
     # The blocked-address check and the key's and user's counts: one Redis call per request.
-    abuse_limits.admit_request(key.id or f"bootstrap:{key.name}", g.identity.user)
+    if admit:
+        abuse_limits.admit_request(key.id or f"bootstrap:{key.name}", g.identity.user)
+    else:
+        abuse_limits.defer_admission(key.id or f"bootstrap:{key.name}", g.identity.user)
 
 
 def _refused(count_failure: bool) -> None:

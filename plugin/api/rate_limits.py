@@ -42,6 +42,7 @@ from plugin.errors import PluginError
 
 KEY_PREFIX = "wf:rl"
 EXTENSION = "workflows.rate_limits"  # the app's own limiting strategy (with its storage)
+JOINABLE = "workflows.rate_limits.joinable"
 
 
 def _remote_address() -> str:
@@ -98,21 +99,26 @@ def parse_limit(limit: str) -> RateLimitItem:
     return parse(limit)
 
 
-# KEYS[1]: a counter that must be under ARGV[1] (ARGV[1] = 0: none); KEYS[2..]: counters to count one hit on,
-# in order, each with its expiry and limit in ARGV (what ``limits``' fixed window does, on the same keys).
-# Answers {0, ttl} when the first counter is at its limit (nothing counted), {i, ttl} when counter i went over
-# its limit (the ones after it not counted), else {}.
-_CHECK_AND_COUNT = """
-if tonumber(ARGV[1]) > 0 and tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then
-  return {0, redis.call('TTL', KEYS[1])}
+# A Lua function (for this module's script and for scripts that join an admission to their own work, e.g. the run
+# read): admit(k, a) reads KEYS[k + 1], a counter that must be under ARGV[a + 1] (0: none), then counts one hit on
+# KEYS[k + 2..] (the last keys of the script), in order, each with its expiry and limit in ARGV[a + 2..] (what
+# ``limits``' fixed window does, on the same keys). Answers {0, ttl} when the first counter is at its limit
+# (nothing counted), {i, ttl} when counter i went over its limit (the ones after it not counted), else nil.
+ADMIT_FUNCTION = """
+local function admit(k, a)
+  local under = tonumber(ARGV[a + 1])
+  if under > 0 and tonumber(redis.call('GET', KEYS[k + 1]) or '0') >= under then
+    return {0, redis.call('TTL', KEYS[k + 1])}
+  end
+  for i = 2, #KEYS - k do
+    local count = redis.call('INCRBY', KEYS[k + i], 1)
+    if count == 1 then redis.call('EXPIRE', KEYS[k + i], ARGV[a + 2 * i - 2]) end
+    if count > tonumber(ARGV[a + 2 * i - 1]) then return {i - 1, redis.call('TTL', KEYS[k + i])} end
+  end
+  return nil
 end
-for i = 2, #KEYS do
-  local count = redis.call('INCRBY', KEYS[i], 1)
-  if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 2]) end
-  if count > tonumber(ARGV[2 * i - 1]) then return {i - 1, redis.call('TTL', KEYS[i])} end
-end
-return {}
 """
+_CHECK_AND_COUNT = ADMIT_FUNCTION + "return admit(0, 0) or {}\n"
 
 
 @dataclass(frozen=True)
@@ -141,25 +147,67 @@ class Counter:
         return RateLimited(message, retry_after, {"limit": str(self.item)})
 
 
+@dataclass(frozen=True)
+class Admission:
+    """What admitting one request takes: ``under`` must be under its limit (nothing is counted otherwise), then
+    each of ``hits`` counts one hit, refused at the first over its limit."""
+
+    under: Counter | None
+    hits: tuple[Counter, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to check or count."""
+        return self.under is None and not self.hits
+
+    def keys_and_args(self, storage: RedisStorage) -> tuple[list[str], list[int]]:
+        """The KEYS and ARGV of ``ADMIT_FUNCTION`` (appended after a joined script's own)."""
+        under = self.under
+        keys = [under.redis_key(storage) if under is not None else f"{KEY_PREFIX}:unused"]
+        args: list[int] = [under.item.amount if under is not None else 0]
+        for counter in self.hits:
+            keys.append(counter.redis_key(storage))
+            args += [counter.item.get_expiry(), counter.item.amount]
+        return keys, args
+
+    def settle(self, answer: Any) -> None:
+        """Raise the refusal that ``admit`` answered ({index, ttl}); nothing when it admitted (nil or {})."""
+        if answer:
+            index, ttl = int(answer[0]), int(answer[1])
+            raise (self.under if index == 0 else self.hits[index - 1]).refusal(ttl)  # type: ignore[union-attr]
+
+
 def check_and_count(under: Counter | None, hits: list[Counter]) -> None:
     """In one Redis call: refuse when ``under`` is at its limit (counting nothing), else count one hit on each
     of ``hits`` in turn and refuse at the first over its limit. The counters are the ones the limiter's own
     ``hit`` and ``test`` use, so both ways of counting agree."""
-    if under is None and not hits:
+    admit(Admission(under, tuple(hits)))
+
+
+def admit(admission: Admission) -> None:
+    """``check_and_count`` of an admission."""
+    if admission.empty:
         return
     storage = strategy().storage
     if not isinstance(storage, RedisStorage):  # another storage (memory://): one call per counter
-        _check_and_count_each(under, hits)
+        _check_and_count_each(admission.under, list(admission.hits))
         return
-    keys = [under.redis_key(storage) if under is not None else f"{KEY_PREFIX}:unused"]
-    args: list[int] = [under.item.amount if under is not None else 0]
-    for counter in hits:
-        keys.append(counter.redis_key(storage))
-        args += [counter.item.get_expiry(), counter.item.amount]
-    answer = _script(storage)(keys=keys, args=args)
-    if answer:
-        index, ttl = int(answer[0]), int(answer[1])
-        raise (under if index == 0 else hits[index - 1]).refusal(ttl)  # type: ignore[union-attr]
+    keys, args = admission.keys_and_args(storage)
+    admission.settle(_script(storage)(keys=keys, args=args))
+
+
+def joinable_storage(app: Flask | None = None) -> RedisStorage | None:
+    """The app's counter storage when it is the Redis of the app's services (so one script can admit a request
+    and read what it asks for), else None."""
+    app = app or current_app
+    joinable = app.extensions.get(JOINABLE)
+    if joinable is None:
+        storage = strategy(app).storage
+        services = app.extensions.get("workflows")
+        same = (isinstance(storage, RedisStorage) and services is not None
+                and storage_uri(services.settings.effective_redis_url) == app.config.get("RATELIMIT_STORAGE_URI"))
+        joinable = app.extensions[JOINABLE] = (storage if same else False,)
+    return joinable[0] or None
 
 
 def _check_and_count_each(under: Counter | None, hits: list[Counter]) -> None:

@@ -19,16 +19,30 @@ import redis
 from flask import Response, current_app
 
 from plugin import metrics
+from plugin.api import abuse_limits, rate_limits
+from plugin.api.auth import current_identity
 from plugin.api.conditional import etag_of, json_answer
 from plugin.api.run_reads import compose, may_see_run, refresh_run, snapshots, unsettled
 from plugin.api.run_schemas import RunSchema
+from plugin.api.services import services
 from plugin.engine.models import Identity
 from plugin.errors import NotFound
-from plugin.store.snapshots import RawSnapshot, trusted
+from plugin.store.snapshots import READ_FUNCTION, RawSnapshot, RunSnapshots, trusted
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 1024  # encoded answers kept per process (a few KB each); the whole cache is dropped when full
 _RUN_SCHEMA = RunSchema()
+# Admit the request (abuse limits) and read the run's snapshot in one script. KEYS: the snapshot's 3, then the
+# admission's; ARGV: the snapshot's 1, then the admission's. Answers {1, index, ttl} when refused (nothing read),
+# else {0, what read_snapshot answers...} ({0} without a snapshot).
+_ADMIT_AND_READ = rate_limits.ADMIT_FUNCTION + READ_FUNCTION + """
+local refused = admit(3, 1)
+if refused then return {1, refused[1], refused[2]} end
+local snap = read_snapshot()
+if not snap then return {0} end
+table.insert(snap, 1, 0)
+return snap
+"""
 
 
 @dataclass(frozen=True)
@@ -68,14 +82,39 @@ def _digest(raw: RawSnapshot) -> bytes:
     return h.digest()
 
 
-def _from_snapshot(run_id: str) -> EncodedRun | None:
-    """The encoded answer from a complete, trusted snapshot; None when Temporal must be asked."""
+def _admit_and_read(run_id: str, admission: rate_limits.Admission | None) -> RawSnapshot | None:
+    """Admit the request when the view must (429 when over a limit; a Redis error answers 503, as an admission
+    at authentication does) and read the run's stored snapshot (None when there is none or it cannot be read):
+    one Redis call when the counters live in the same Redis as the snapshots."""
+    storage = rate_limits.joinable_storage() if admission is not None and not admission.empty else None
+    if admission is not None and storage is None:
+        rate_limits.admit(admission)
     try:
-        raw = snapshots().get_raw(run_id)
+        if storage is None:
+            return snapshots().get_raw(run_id)
+        keys, args = snapshots().read_keys_and_args(run_id)
+        admit_keys, admit_args = admission.keys_and_args(storage)  # type: ignore[union-attr]
+        answer = _script()(keys=keys + admit_keys, args=args + admit_args)
     except redis.RedisError as exc:
+        if storage is not None:
+            raise  # the request was not admitted
         metrics.REDIS_ERRORS.labels("snapshot_read").inc()
         log.warning("snapshot read of %s failed, asking Temporal: %s", run_id, exc)
         return None
+    if answer[0] == 1:
+        admission.settle(answer[1:])  # type: ignore[union-attr]
+    return RunSnapshots.parse_raw(answer[1:])
+
+
+def _script():
+    script = current_app.extensions.get("workflows.admit_and_read")
+    if script is None:
+        script = current_app.extensions["workflows.admit_and_read"] = services().redis.register_script(_ADMIT_AND_READ)
+    return script
+
+
+def _from_snapshot(raw: RawSnapshot | None) -> EncodedRun | None:
+    """The encoded answer from a complete, trusted snapshot; None when Temporal must be asked."""
     if raw is None or not raw.complete:
         return None
     cache, key = _cache(), _digest(raw)
@@ -90,9 +129,14 @@ def _from_snapshot(run_id: str) -> EncodedRun | None:
     return encoded if trusted(encoded.stored_status, raw.written_ms) and not encoded.unsettled else None
 
 
-def run_answer(run_id: str, who: Identity) -> Response:
-    """``GET /runs/{id}``: the run if the caller may see it (NotFound otherwise), with its ETag."""
-    encoded = _from_snapshot(run_id)
+def run_answer(run_id: str) -> Response:
+    """``GET /runs/{id}``: the run if the caller may see it (NotFound otherwise), with its ETag.
+
+    The request is admitted (abuse limits) in the same Redis call that reads the run's snapshot, before the
+    caller's identity is required and before Temporal is asked."""
+    raw = _admit_and_read(run_id, abuse_limits.take_admission())
+    who = current_identity(required=True)
+    encoded = _from_snapshot(raw)
     if encoded is None:
         run = refresh_run(run_id)
         encoded = encode(run, run["status"])

@@ -62,19 +62,24 @@ end
 return 1
 """
 
-# KEYS = run hash, request-id set, retry-id set. ARGV[1] = inbox key prefix. One round trip for a read.
-_GET = """
-local snap = redis.call('HMGET', KEYS[1], 'doc', 'written_ms')
-if not snap[1] then return false end
-local retries = redis.call('SMEMBERS', KEYS[3])
-local out = {snap[1], snap[2], #retries}
-for _, id in ipairs(retries) do table.insert(out, id) end
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  table.insert(out, id)
-  table.insert(out, redis.call('HGET', ARGV[1] .. 'req:' .. id, 'doc') or '')
+# A Lua function (for this module's read and for scripts that join it to other work, e.g. admitting the request):
+# read_snapshot() reads KEYS[1..3] = run hash, request-id set, retry-id set, with ARGV[1] = inbox key prefix.
+# Answers false, or {doc, written_ms, #retries, retry ids..., (request id, its inbox doc or '')...}.
+READ_FUNCTION = """
+local function read_snapshot()
+  local snap = redis.call('HMGET', KEYS[1], 'doc', 'written_ms')
+  if not snap[1] then return false end
+  local retries = redis.call('SMEMBERS', KEYS[3])
+  local out = {snap[1], snap[2], #retries}
+  for _, id in ipairs(retries) do table.insert(out, id) end
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    table.insert(out, id)
+    table.insert(out, redis.call('HGET', ARGV[1] .. 'req:' .. id, 'doc') or '')
+  end
+  return out
 end
-return out
 """
+_GET = READ_FUNCTION + "return read_snapshot()\n"  # one round trip for a read
 
 # KEYS as above. ARGV[1] = the Temporal run id that now owns the workflow id.
 _FORGET = """
@@ -195,9 +200,18 @@ class RunSnapshots:
         """Record that a request belongs to the run (idempotent)."""
         self._redis.sadd(self.keys(run_id)[1], request_id)
 
+    def read_keys_and_args(self, run_id: str) -> tuple[list[str], list[str]]:
+        """The KEYS and ARGV of ``READ_FUNCTION`` for a run."""
+        return [*self.keys(run_id), self._retries_key(run_id)], [PREFIX]
+
     def get_raw(self, run_id: str) -> RawSnapshot | None:
         """The stored run as Redis holds it (JSON text, not decoded), or None: one round trip."""
-        raw = self._get(keys=[*self.keys(run_id), self._retries_key(run_id)], args=[PREFIX])
+        keys, args = self.read_keys_and_args(run_id)
+        return self.parse_raw(self._get(keys=keys, args=args))
+
+    @staticmethod
+    def parse_raw(raw: Any) -> RawSnapshot | None:
+        """What ``read_snapshot`` answered, as a RawSnapshot (None when there is no snapshot)."""
         if not raw:
             return None
         count = int(raw[2])
