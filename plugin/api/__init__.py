@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from inspect import CO_COROUTINE
+from typing import Any
+
 from flask import Flask
 from flask_smorest import Api
 
@@ -22,6 +26,18 @@ from plugin.temporal_gateway import TemporalGateway
 from plugin.workspace.loader import load_workspaces
 
 
+class PluginFlask(Flask):
+    """Flask, telling plain functions from coroutine functions from their code flags (Flask asks ``inspect`` for
+    every hook and view on every request)."""
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """A plain function as it is; anything else as Flask decides (an ``async def`` is run to completion)."""
+        code = getattr(func, "__code__", None)
+        if code is not None and not code.co_flags & CO_COROUTINE and not hasattr(func, "_is_coroutine_marker"):
+            return func
+        return super().ensure_sync(func)
+
+
 class PluginApi(Api):
     """flask-smorest's Api, documenting errors in the plugin's one error shape."""
 
@@ -31,7 +47,7 @@ class PluginApi(Api):
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
     """Build the API app; tests may hand in settings or ready-made services."""
     settings = settings or (services.settings if services else Settings.from_env())
-    app = Flask(__name__)
+    app = PluginFlask(__name__)
     app.config.update(
         API_TITLE="Workflows plugin",
         API_VERSION="v1",

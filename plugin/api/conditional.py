@@ -20,7 +20,8 @@ def etag_of(body: bytes) -> str:
 def json_answer(body: bytes, etag: str | None = None) -> Response:
     """A 200 with this JSON body and its ETag, or a bodiless 304 when the request's If-None-Match names it."""
     etag = etag or etag_of(body)
-    if request.method in ("GET", "HEAD") and request.if_none_match.contains_weak(etag):
+    if ("HTTP_IF_NONE_MATCH" in request.environ and request.method in ("GET", "HEAD")
+            and request.if_none_match.contains_weak(etag)):
         response = current_app.response_class(status=304)
         del response.headers["Content-Type"]  # no content
     else:

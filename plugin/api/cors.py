@@ -41,8 +41,10 @@ def init_cors(app: Flask, settings: Settings) -> None:
         return tuple(o.lower() for o in listed)
 
     def allowed(origin: str | None) -> bool:
+        if origin is None:  # not a browser's cross-origin call: nothing to look up
+            return False
         listed = origins()
-        return origin is not None and (origin.lower() in listed or ("*" in listed and bool(ANY_ORIGIN.match(origin))))
+        return origin.lower() in listed or ("*" in listed and bool(ANY_ORIGIN.match(origin)))
 
     @app.before_request
     def _preflight():  # registered before the blueprints' key checks, so it runs first
@@ -59,7 +61,10 @@ def init_cors(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def _cors_headers(response: Response) -> Response:
-        response.vary.add("Origin")
+        if "Vary" in response.headers:
+            response.vary.add("Origin")
+        else:  # the usual case, without parsing and rewriting a header set
+            response.headers["Vary"] = "Origin"
         origin = request.headers.get("Origin")
         if not allowed(origin):
             return response

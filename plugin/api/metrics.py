@@ -7,6 +7,7 @@ the gunicorn arbiter (see ``plugin/api/gunicorn_conf.py``); keep that address in
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from flask import Flask, Response, g, request
 from flask_smorest import Blueprint
@@ -30,6 +31,11 @@ def get_metrics():
     return Response(body, content_type=content_type)
 
 
+# (method, route template, status) -> the counter and the histogram of those labels: looked up once, not on every
+# answer (a route template and a status are few, so this stays small).
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def _started() -> None:
     g.metrics_started = time.perf_counter()
 
@@ -37,9 +43,15 @@ def _started() -> None:
 def _answered(response: Response) -> Response:
     started = g.pop("metrics_started", None)
     if started is not None:
-        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        metrics.HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        metrics.HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        rule = request.url_rule
+        labels = (request.method, rule.rule if rule is not None else "unmatched", response.status_code)
+        children = _CHILDREN.get(labels)
+        if children is None:
+            method, route, status = labels
+            children = _CHILDREN[labels] = (metrics.HTTP_REQUESTS.labels(method, route, str(status)),
+                                            metrics.HTTP_LATENCY.labels(method, route))
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
     return response
 
 
