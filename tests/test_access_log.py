@@ -57,3 +57,25 @@ def test_another_format_is_left_to_gunicorn(caplog):
     cfg.set("accesslog", "-")
     cfg.set("access_log_format", '%(h)s %({etag}o)s %(M)s')
     assert line_of(AccessLogger, cfg, environ(), caplog) == '10.0.0.7 \\"abc\\" 3'  # gunicorn escapes quotes
+
+
+def written_line(logger_class: type[Logger], path, env: dict[str, str]) -> str:
+    cfg = Config()
+    cfg.set("accesslog", str(path))
+    logger = logger_class(cfg)
+    logger.now = lambda: "[26/Nov/2026:22:30:00 +0000]"
+    logger.access(Response(), Request(), env, datetime.timedelta(milliseconds=3))
+    for handler in logger.access_log.handlers:
+        handler.close()
+    return path.read_text()
+
+
+def test_the_fast_lines_are_written_as_gunicorns_handler_writes_them(tmp_path, monkeypatch):
+    env = environ(HTTP_REFERER="https://host.example/app")
+    theirs = written_line(Logger, tmp_path / "theirs.log", env)
+
+    def no_record(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a LogRecord was made for the default format")
+    monkeypatch.setattr(logging.Logger, "_log", no_record)
+    ours = written_line(AccessLogger, tmp_path / "ours.log", env)
+    assert ours == theirs and ours.endswith('" 200 1234 "https://host.example/app" "panel \\"v1\\""\n')
