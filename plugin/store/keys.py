@@ -30,6 +30,16 @@ from plugin.store.runtime_settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
 SCOPES = ("admin", "app", "webhook")
+# KEYS[1] = wf:key:{digest}; ARGV = the record and last-use key prefixes. A presented key's entry and, when it names
+# a key id, that key's record and last use, read in one round trip (and at one moment: a revoke deletes them in
+# one transaction). Answers false, {entry}, or {entry, record or false, last use or false}.
+_LOOKUP = """
+local entry = redis.call('GET', KEYS[1])
+if not entry then return false end
+local ok, decoded = pcall(cjson.decode, entry)
+if not ok or type(decoded) ~= 'table' or type(decoded['id']) ~= 'string' then return {entry} end
+return {entry, redis.call('GET', ARGV[1] .. decoded['id']), redis.call('GET', ARGV[2] .. decoded['id'])}
+"""
 LAST_USED_EVERY = 60.0  # seconds between two writes of a key's last use, per process
 
 
@@ -64,6 +74,15 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _with_last_use(raw: bytes | None, used: bytes | str | None) -> dict[str, Any] | None:
+    """A stored key record with its last use, or None when there is no record."""
+    if not raw:
+        return None
+    record = json.loads(raw)
+    record["last_used_at"] = used.decode() if isinstance(used, bytes) else used
+    return record
+
+
 def _epoch(iso: str | None) -> float | None:
     return datetime.fromisoformat(iso).timestamp() if iso else None
 
@@ -81,6 +100,7 @@ class KeyStore:
         self._env_oidc = settings.identity.oidc
         self._runtime = runtime
         self._redis = client
+        self._lookup = client.register_script(_LOOKUP)
         self._used: dict[str, float] = {}
 
     @property
@@ -97,15 +117,15 @@ class KeyStore:
                     # the bootstrap app key follows the identity defaults changed on the settings page
                     return replace(grant, identity=replace(grant.identity, oidc=self.default_oidc))
                 return grant
-        raw = self._redis.get(f"wf:key:{digest}")
-        if not raw:
+        found = self._lookup(keys=[f"wf:key:{digest}"], args=["wf:keyrec:", "wf:keyused:"])
+        if not found:
             return None
-        entry = json.loads(raw)
+        entry = json.loads(found[0])
         if "scope" in entry:  # a key written before key records existed
             return ApiKey(name=entry["name"], scope=entry["scope"], query=entry.get("query"))
         if entry.get("until") is not None and entry["until"] < time.time():
             return None
-        record = self.record(entry["id"], with_secret=True)
+        record = _with_last_use(found[1], found[2]) if len(found) == 3 else self.record(entry["id"], with_secret=True)
         if record is None or (record.get("expires_at") and _epoch(record["expires_at"]) < time.time()):
             return None
         self._touch(entry["id"])
@@ -134,11 +154,9 @@ class KeyStore:
 
     def record(self, key_id: str, with_secret: bool = False) -> dict[str, Any] | None:
         """A stored key's record (without the host signature secret unless asked), with its last use."""
-        raw, used = self._redis.mget(f"wf:keyrec:{key_id}", f"wf:keyused:{key_id}")
-        if not raw:
+        record = _with_last_use(*self._redis.mget(f"wf:keyrec:{key_id}", f"wf:keyused:{key_id}"))
+        if record is None:
             return None
-        record = json.loads(raw)
-        record["last_used_at"] = used.decode() if isinstance(used, bytes) else used
         return record if with_secret else self.record_view(record)
 
     def all(self) -> list[dict[str, Any]]:
