@@ -119,4 +119,7 @@ def test_a_blocked_address_gets_429_on_a_run_read_before_anything_is_read_or_req
     assert [client.get("/api/v1/runs/any", headers=wrong, environ_base=here).status_code for _ in range(4)] == [401] * 4
     assert_429(client.get("/api/v1/runs/no-such-run", headers=auth(ADMIN_KEY), environ_base=here))
     assert_429(client.get("/api/v1/runs/no-such-run", headers=auth(APP_KEY), environ_base=here))  # no user named
+    head = client.head("/api/v1/runs/no-such-run", headers=auth(ADMIN_KEY), environ_base=here)
+    assert head.status_code == 429 and int(head.headers["Retry-After"]) >= 1
+    assert_429(client.options("/api/v1/runs/no-such-run", headers=auth(ADMIN_KEY), environ_base=here))  # no view
     assert client.get("/api/v1/runs/no-such-run", headers=auth(APP_KEY), environ_base=address()).status_code == 400

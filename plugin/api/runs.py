@@ -24,8 +24,10 @@ bp = Blueprint("runs", __name__, url_prefix="/api/v1/runs", description="Run sta
 
 @bp.before_request
 def _auth() -> None:
-    # GET /runs/{id} admits the request (abuse limits) in the Redis call that reads the run's snapshot
-    authenticate(("admin", "app"), admit=flask.request.endpoint != "runs.get_run")
+    # GET (and HEAD) /runs/{id} admits the request (abuse limits) in the Redis call that reads the run's snapshot;
+    # any other method on that path (OPTIONS, answered without the view) is admitted here, like every other call
+    request = flask.request
+    authenticate(("admin", "app"), admit=request.endpoint != "runs.get_run" or request.method not in ("GET", "HEAD"))
 
 
 def run_filters(args: dict[str, Any], who: Identity) -> listing.RunFilters:
