@@ -37,10 +37,10 @@ with workflow.unsafe.imports_passed_through():
     from plugin.engine.request_options import check_options, new_request, with_defaults
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
-# Runs made after this change do not wait for the read-model write of a settled request: the step goes on in
-# the decision's own workflow task (a run whose last step was the decision completes in it, as raw Temporal
-# does). The API writes the decided request right after the committed update, the run's end snapshot carries
-# every request, and the write still scheduled here repairs the inbox of a run that goes on.
+# Runs made after this change do not wait for the read-model writes of their requests: a decision's step goes
+# on in the decision's own workflow task (a run whose last step was the decision completes in it, as raw
+# Temporal does). The API writes the decided request right after the committed update, the run's end snapshot
+# carries every request, and the write still scheduled here repairs the inbox of a run that goes on.
 SETTLED_PUBLISH_PATCH = "settled-request-published-in-background"
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 
@@ -181,15 +181,16 @@ class PluginWorkflow:
 
     async def _wait_until_settled(self, request: HumanRequest) -> None:
         """Publish every change of the request, and act on its timers, until it is no longer pending."""
+        background = workflow.patched(SETTLED_PUBLISH_PATCH)  # memoized: decided as the request opened
         published = 0
         while True:
             if request.version != published:
                 published = request.version
-                if request.status != PENDING and workflow.patched(SETTLED_PUBLISH_PATCH):
+                if background:  # versioned writes: the order they land in does not matter
                     self._start_publish(request)
-                    return
-                await self._publish(request)
-                continue  # a change may have landed while publishing
+                else:
+                    await self._publish(request)
+                    continue  # a change may have landed while publishing
             if request.status != PENDING:
                 return
             timeout = request_timers.seconds_to_next(request, workflow.now())

@@ -181,7 +181,7 @@ class _WaitingOutbound(WorkflowOutboundInterceptor):
         super().__init__(next)
         self._pending: set[str] = set()
         self._flagged = False
-        self._settling: list[workflow.ActivityHandle] = []
+        self._unfinished: list[workflow.ActivityHandle] = []
         self._closing = False
 
     def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle:
@@ -194,16 +194,15 @@ class _WaitingOutbound(WorkflowOutboundInterceptor):
                 self._pending.discard(request.id)
             if bool(self._pending) != self._flagged:
                 handle.add_done_callback(lambda _done: self._sync())
-            if request.status != PENDING:
-                self._settling.append(handle)
-                handle.add_done_callback(self._settling.remove)
+            self._unfinished.append(handle)
+            handle.add_done_callback(self._unfinished.remove)
         return handle
 
     def drop_unsent(self) -> None:
-        """The run ends in this workflow task: drop the settled requests' inbox writes not yet done (the end
-        snapshot carries every request), so the closing task schedules no activity and flips nothing."""
+        """The run ends in this workflow task: drop the request writes not yet done (the end snapshot carries
+        every request), so the closing task schedules no activity and flips nothing."""
         self._closing = True  # nothing to flip for a closed run
-        for handle in list(self._settling):
+        for handle in list(self._unfinished):
             handle.cancel()
 
     def _sync(self) -> None:
