@@ -19,10 +19,12 @@ def group() -> str:
     return f"g-{uuid.uuid4().hex[:8]}"
 
 
-def start_probe(client, requester: str, requests: list[dict[str, Any]], parallel: bool = False) -> str:
-    """Start the approval probe as ``requester``; returns the run id."""
+def start_probe(client, requester: str, requests: list[dict[str, Any]], parallel: bool = False,
+                **more: Any) -> str:
+    """Start the approval probe as ``requester`` (``more``: other input, e.g. ``sleep_after``); returns the
+    run id."""
     body = {"input": {"requests": [{"resolutions": ["Approve", "Reject"], **r} for r in requests],
-                      "parallel": parallel}}
+                      "parallel": parallel, **more}}
     response = client.post("/api/v1/queries/approval_probe/runs", headers=auth(user=requester), json=body)
     assert response.status_code == 202, response.json
     return response.json["run_id"]

@@ -37,7 +37,6 @@ from plugin.engine.models import (
 )
 from plugin.errors import Conflict, NotFound, PluginError, ServiceUnavailable
 from plugin.gateway_ops import requests as request_ops
-from plugin.store.inbox import PREFIX
 from plugin.store.inbox_rebuild import claim_rebuild, inbox_is_built, rebuild_inbox, release_rebuild
 
 log = logging.getLogger(__name__)
@@ -80,10 +79,13 @@ def _ensure_inbox(svc: Services) -> None:
                              {"service": "temporal"})
 
 
-def _settled_refusal(svc: Services, update_name: str, arg: Any) -> PluginError | None:
+def _settled_refusal(svc: Services, update_name: str, arg: Any,
+                     doc: dict[str, Any] | None = None) -> PluginError | None:
     """When the inbox already shows the request settled, the refusal its own checks give (e.g. 409 naming
-    who decided); the inbox holds only committed versions, so a settled request there is settled."""
-    doc = svc.inbox.get(arg.request_id)
+    who decided); the inbox holds only committed versions, so a settled request there is settled. ``doc`` is
+    the inbox document when the caller has just read it, else it is read here."""
+    if doc is None:
+        doc = svc.inbox.get(arg.request_id)
     if doc is None or doc["status"] == PENDING:
         return None
     return request_ops.refusal(update_name, request_from_doc(doc), arg)
@@ -94,14 +96,14 @@ def _send(update_name: str, arg: Any) -> HumanRequest:
 
     Updates to one request go one at a time (a Redis lock, so across API processes): a crowd pressing the
     same button gets its answers from the first decision instead of queueing dozens of updates on one run.
+    Taking the lock reads the request in the same round trip.
     """
     svc = services()
-    lock = svc.redis.lock(f"{PREFIX}reqlock:{arg.request_id}", timeout=30, sleep=0.005,
-                          blocking_timeout=REQUEST_LOCK_WAIT)
-    if not lock.acquire():
+    token, doc = svc.request_locks.acquire(arg.request_id, REQUEST_LOCK_WAIT)
+    if token is None:
         raise ServiceUnavailable("Too many changes to this request at once; try again", {"service": "redis"})
     try:
-        refused = _settled_refusal(svc, update_name, arg)
+        refused = _settled_refusal(svc, update_name, arg, doc)
         if refused is not None:
             raise refused
         arg = update_auth.signed(svc.settings.decision_secret, request_ops.UPDATES[update_name], arg)
@@ -121,9 +123,9 @@ def _send(update_name: str, arg: Any) -> HumanRequest:
         return request
     finally:
         try:
-            lock.release()
-        except redis.exceptions.LockError:  # expired meanwhile: nothing to release
-            pass
+            svc.request_locks.release(arg.request_id, token)
+        except redis.RedisError as exc:  # it expires by itself
+            log.warning("freeing the lock of %s failed: %s", arg.request_id, exc)
 
 
 def send_update(update_name: str, arg: Any) -> HumanRequest:

@@ -11,6 +11,7 @@ from plugin.config import Settings
 from plugin.store.inbox import Inbox
 from plugin.store.keys import KeyStore
 from plugin.store.redis_epoch import RedisEpoch
+from plugin.store.request_locks import RequestLocks
 from plugin.store.runtime_settings import RuntimeSettings
 from plugin.temporal_gateway import TemporalGateway
 from plugin.workspace.loader import Workspace
@@ -30,12 +31,15 @@ class Services:
     keys: KeyStore
     runtime: RuntimeSettings = field(default=None)  # type: ignore[assignment]  # made from settings + redis
     epoch: RedisEpoch = field(default=None)  # type: ignore[assignment]  # notices Redis losing its data
+    request_locks: RequestLocks = field(default=None)  # type: ignore[assignment]  # one change at a time
 
     def __post_init__(self) -> None:
         if self.runtime is None:
             self.runtime = RuntimeSettings(self.settings, self.redis)
         if self.epoch is None:
             self.epoch = RedisEpoch(self.redis)
+        if self.request_locks is None:
+            self.request_locks = RequestLocks(self.redis)
 
     def init_app(self, app: Flask) -> None:
         """Attach to the app, and note which Redis data this process starts with."""

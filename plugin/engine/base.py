@@ -37,6 +37,11 @@ with workflow.unsafe.imports_passed_through():
     from plugin.engine.request_options import check_options, new_request, with_defaults
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Runs made after this change do not wait for the read-model writes of their requests: a decision's step goes
+# on in the decision's own workflow task (a run whose last step was the decision completes in it, as raw
+# Temporal does). The API writes the decided request right after the committed update, the run's end snapshot
+# carries every request, and the write still scheduled here repairs the inbox of a run that goes on.
+SETTLED_PUBLISH_PATCH = "settled-request-published-in-background"
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 
 
@@ -76,6 +81,9 @@ class PluginWorkflow:
         ``RequestCancelled`` when an admin cancels the request.
         """
         check_options(options)
+        # Decided here, in the task that opens the request, not in the decision's: a patch marker upserts the
+        # TemporalChangeVersion search attribute, which would slow the decision's answer.
+        workflow.patched(SETTLED_PUBLISH_PATCH)
         inp = self._input or RunInput(data={})
         self._request_seq += 1
         info = workflow.info()
@@ -173,12 +181,16 @@ class PluginWorkflow:
 
     async def _wait_until_settled(self, request: HumanRequest) -> None:
         """Publish every change of the request, and act on its timers, until it is no longer pending."""
+        background = workflow.patched(SETTLED_PUBLISH_PATCH)  # memoized: decided as the request opened
         published = 0
         while True:
             if request.version != published:
                 published = request.version
-                await self._publish(request)
-                continue  # a change may have landed while publishing
+                if background:  # versioned writes: the order they land in does not matter
+                    self._start_publish(request)
+                else:
+                    await self._publish(request)
+                    continue  # a change may have landed while publishing
             if request.status != PENDING:
                 return
             timeout = request_timers.seconds_to_next(request, workflow.now())
@@ -225,8 +237,12 @@ class PluginWorkflow:
     async def _publish(self, request: HumanRequest) -> None:
         # Not a local activity: those run before the workflow task commits, and a task that is then lost
         # (seen with 50 concurrent resolves) would leave a decision in Redis that Temporal never recorded.
-        await workflow.execute_activity("publish_request", request, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                                        retry_policy=ACTIVITY_RETRY)
+        await self._start_publish(request)
+
+    def _start_publish(self, request: HumanRequest) -> workflow.ActivityHandle:
+        """Schedule the inbox write of this version of the request (awaited or not by the caller)."""
+        return workflow.start_activity("publish_request", request, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                                       retry_policy=ACTIVITY_RETRY)
 
     async def _notify(self, kind: str, request: HumanRequest) -> None:
         note = Notification(kind=kind, request=request, recipients_users=list(request.users),

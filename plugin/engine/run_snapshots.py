@@ -9,7 +9,7 @@ that every request change goes through). Continue-as-new publishes nothing: the 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from temporalio.worker import (
 
 from plugin import search_attributes as sa
 from plugin.engine.models import PENDING, HumanRequest
+from plugin.store.inbox import Inbox, closed_out
 from plugin.store.snapshots import RunSnapshots
 
 PUBLISH_ACTIVITY = "publish_run_snapshot"
@@ -43,11 +44,13 @@ INTERNAL_ACTIVITIES = (PUBLISH_ACTIVITY, REQUEST_ACTIVITY, "notify")
 
 @dataclass
 class SnapshotUpdate:
-    """One version of a run's snapshot, as the worker saw it."""
+    """One version of a run's snapshot, as the worker saw it; an ended run's carries its requests too (their
+    last versions may not have reached the inbox: a decision the run ended with is not waited for)."""
 
     doc: dict[str, Any]
     start_ms: int
     seq: int
+    requests: list[HumanRequest] = field(default_factory=list)
 
 
 def failure_summary(exc: BaseException) -> dict[str, Any]:
@@ -74,13 +77,20 @@ def failure_summary(exc: BaseException) -> dict[str, Any]:
 class SnapshotActivities:
     """The activity that writes snapshots (idempotent: versioned writes)."""
 
-    def __init__(self, snapshots: RunSnapshots) -> None:
+    def __init__(self, snapshots: RunSnapshots, inbox: Inbox | None = None) -> None:
         self._snapshots = snapshots
+        self._inbox = inbox
 
     @activity.defn(name=PUBLISH_ACTIVITY)
     def publish_run_snapshot(self, update: SnapshotUpdate) -> None:
-        """Store the snapshot unless a newer version is there."""
-        self._snapshots.put(update.doc, update.start_ms, update.seq)
+        """Store the snapshot unless a newer version is there, and an ended run's requests first (one still
+        pending can no longer be decided: it is stored cancelled)."""
+        docs = [dataclasses.asdict(r) for r in update.requests]
+        if docs and self._inbox is not None:
+            docs = [closed_out(d, update.doc.get("ended_at")) if d["status"] == PENDING else d for d in docs]
+            for doc in docs:
+                self._inbox.put(doc)
+        self._snapshots.put(update.doc, update.start_ms, update.seq, [d["id"] for d in docs], request_docs=docs)
 
 
 RUNS_ENDED = "workflows_runs_ended"
@@ -111,6 +121,14 @@ def _doc(status: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _requests(status: str) -> list[HumanRequest]:
+    """An ended run's requests as it holds them (none for an open run: its requests publish themselves)."""
+    state = getattr(workflow.instance(), "run_state", None)
+    if status in ("running", "waiting") or not callable(state):
+        return []
+    return list(state().requests)
+
+
 async def _publish(status: str, **extra: Any) -> None:
     info = workflow.info()
     if status not in ("running", "waiting"):
@@ -119,19 +137,24 @@ async def _publish(status: str, **extra: Any) -> None:
         workflow.metric_meter().create_counter(RUNS_ENDED, "Runs that ended, by query and status").add(
             1, {"query": str(info.typed_search_attributes.get(sa.QUERY) or ""), "status": status})
     update = SnapshotUpdate(doc=_doc(status, **extra), start_ms=int(info.workflow_start_time.timestamp() * 1000),
-                            seq=info.get_current_history_length())
+                            seq=info.get_current_history_length(), requests=_requests(status))
     await workflow.execute_local_activity(PUBLISH_ACTIVITY, update, start_to_close_timeout=PUBLISH_TIMEOUT)
 
 
 class _SnapshotInbound(WorkflowInboundInterceptor):
     def init(self, outbound: WorkflowOutboundInterceptor) -> None:
-        super().init(_WaitingOutbound(outbound))
+        self._waiting = _WaitingOutbound(outbound)
+        super().init(self._waiting)
 
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
         await _publish("running")
         try:
             result = await super().execute_workflow(input)
         except BaseException as exc:
+            ending = isinstance(exc, FailureError) or (
+                workflow.cancellation_reason() is not None and is_cancelled_exception(exc))
+            if ending:
+                self._waiting.drop_unsent()
             # the same rule the SDK applies: a cancellation after a cancel request ends the run cancelled
             if workflow.cancellation_reason() is not None and is_cancelled_exception(exc):
                 note = getattr(workflow.instance(), "note_run_cancelled", None)
@@ -142,6 +165,7 @@ class _SnapshotInbound(WorkflowInboundInterceptor):
             elif isinstance(exc, FailureError):  # the run fails (other exceptions fail the task, retried)
                 await _publish("failed", error=failure_summary(exc))
             raise  # continue-as-new and eviction publish nothing: the next run, or the replay, does
+        self._waiting.drop_unsent()
         await _publish("completed", output=result)
         return result
 
@@ -157,6 +181,8 @@ class _WaitingOutbound(WorkflowOutboundInterceptor):
         super().__init__(next)
         self._pending: set[str] = set()
         self._flagged = False
+        self._unfinished: list[workflow.ActivityHandle] = []
+        self._closing = False
 
     def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle:
         handle = super().start_activity(input)
@@ -168,10 +194,19 @@ class _WaitingOutbound(WorkflowOutboundInterceptor):
                 self._pending.discard(request.id)
             if bool(self._pending) != self._flagged:
                 handle.add_done_callback(lambda _done: self._sync())
+            self._unfinished.append(handle)
+            handle.add_done_callback(self._unfinished.remove)
         return handle
+
+    def drop_unsent(self) -> None:
+        """The run ends in this workflow task: drop the request writes not yet done (the end snapshot carries
+        every request), so the closing task schedules no activity and flips nothing."""
+        self._closing = True  # nothing to flip for a closed run
+        for handle in list(self._unfinished):
+            handle.cancel()
 
     def _sync(self) -> None:
         waiting = bool(self._pending)
-        if waiting != self._flagged:
+        if waiting != self._flagged and not self._closing:
             self._flagged = waiting
             workflow.upsert_search_attributes([sa.WAITING.value_set(waiting)])

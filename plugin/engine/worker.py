@@ -44,7 +44,7 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
         client,
         task_queue=settings.task_queue,
         workflows=list(workspace.workflows.values()),
-        activities=[*activities.all(), SnapshotActivities(snapshots).publish_run_snapshot,
+        activities=[*activities.all(), SnapshotActivities(snapshots, inbox).publish_run_snapshot,
                     *HttpActivities(settings.http_allow_hosts, connections=workspace.connections,
                                     secrets=secrets, runtime=runtime).all(),
                     *SqlActivities(workspace.connections, secrets).all()],

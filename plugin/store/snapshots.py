@@ -159,17 +159,19 @@ class RunSnapshots:
         """The hash and the request-id set of a run."""
         return [f"{PREFIX}run:{run_id}", f"{PREFIX}run:{run_id}:requests"]
 
-    def put(self, doc: dict[str, Any], start_ms: int, seq: int, request_ids: list[str] | tuple = ()) -> bool:
+    def put(self, doc: dict[str, Any], start_ms: int, seq: int, request_ids: list[str] | tuple = (),
+            request_docs: list[dict[str, Any]] | None = None) -> bool:
         """Store this version of a run; False when a newer version is already there.
 
-        A version that is stored is also published on the event stream (``run.updated``).
+        A version that is stored is also published on the event stream (``run.updated``), naming who may see
+        it from ``request_docs`` (every request of the run) when given, else from the inbox.
         """
         ttl = 0 if doc.get("status") in OPEN_STATUSES else CLOSED_TTL_SECONDS
         stored = bool(self._put(keys=self.keys(doc["id"]),
                                 args=[start_ms, seq, json.dumps(doc, default=str), _now_ms(), ttl,
                                       doc.get("chain") or "", *request_ids]))
         if stored:
-            self.events.publish_run(doc, self._request_docs(doc["id"]))
+            self.events.publish_run(doc, request_docs if request_docs else self._request_docs(doc["id"]))
         return stored
 
     def _request_docs(self, run_id: str) -> list[dict[str, Any]]:

@@ -17,7 +17,8 @@ with workflow.unsafe.imports_passed_through():
 @register_workflow
 @workflow.defn(name="approval_probe")
 class ApprovalProbe(PluginWorkflow):
-    """Each item of ``input.requests`` is the keyword arguments of an AssignRequest."""
+    """Each item of ``input.requests`` is the keyword arguments of an AssignRequest; ``input.sleep_after``
+    (seconds) keeps the run going after its requests are settled."""
 
     @workflow.run
     async def run(self, inp: RunInput) -> dict[str, Any]:
@@ -28,6 +29,8 @@ class ApprovalProbe(PluginWorkflow):
             outcomes = await asyncio.gather(*(self._one(o) for o in options))
         else:
             outcomes = [await self._one(o) for o in options]
+        if inp.data.get("sleep_after"):  # the run goes on after its decisions
+            await workflow.sleep(inp.data["sleep_after"])
         return {"outcomes": list(outcomes)}
 
     async def _one(self, options: AssignRequest) -> dict[str, Any]:
