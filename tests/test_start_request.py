@@ -116,4 +116,4 @@ def test_an_ended_unique_run_is_the_answer_not_a_new_run(settings: Settings, wor
         await client.get_workflow_handle(spec.run_id).terminate("ended")
         return await run_ops.start_run(client, spec)
 
-    assert asyncio.run(go()) == run_ops.StartResult(run_id=spec.run_id, started=False)
+    assert asyncio.run(go()) == run_ops.StartResult(run_id=spec.run_id, started=False, ended=True)

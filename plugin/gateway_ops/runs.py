@@ -68,11 +68,13 @@ class StartSpec:
 
 @dataclass(frozen=True)
 class StartResult:
-    """The run id and whether this call started it (False: an existing run with that id was returned)."""
+    """The run id and whether this call started it (False: an existing run with that id was returned; with
+    ``ended``, a unique id whose run has ended, which was not started again)."""
 
     run_id: str
     started: bool
     temporal_run_id: str | None = None
+    ended: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ async def start_run(client: Client, spec: StartSpec) -> StartResult:
             response = getattr(handle, "_start_workflow_response", None)  # the SDK keeps the server's answer here
             started, run_id = (bool(response.started) if response is not None else True), handle.result_run_id
     except WorkflowAlreadyStartedError:  # a unique id whose run has ended: that run is the answer
-        return StartResult(run_id=spec.run_id, started=False)
+        return StartResult(run_id=spec.run_id, started=False, ended=True)
     if started:
         metrics.RUNS_STARTED.labels(spec.inp.query).inc()
     return StartResult(run_id=spec.run_id, started=started, temporal_run_id=run_id)
