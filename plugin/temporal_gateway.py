@@ -63,20 +63,16 @@ class TemporalGateway:
         self._pid: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Client | None = None
-        self._ready: tuple[int, asyncio.AbstractEventLoop, Client] | None = None  # (pid, loop, client) once connected
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None or self._pid != os.getpid():
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="temporal-gateway", daemon=True)
             thread.start()
-            self._loop, self._pid, self._client, self._ready = loop, os.getpid(), None, None
+            self._loop, self._pid, self._client = loop, os.getpid(), None
         return self._loop
 
     def _client_for_call(self) -> tuple[asyncio.AbstractEventLoop, Client]:
-        ready = self._ready
-        if ready is not None and ready[0] == os.getpid():  # connected in this process: no lock on the hot path
-            return ready[1], ready[2]
         with self._lock:
             loop = self._ensure_loop()
             if self._client is None:
@@ -92,30 +88,18 @@ class TemporalGateway:
                     log.warning("connecting to Temporal failed: %s", exc)
                     raise ServiceUnavailable("Temporal is unreachable; try again in a moment",
                                              {"service": "temporal"}) from exc
-                self._ready = (os.getpid(), loop, self._client)
             return loop, self._client
 
     def call(self, fn: Callable[[Client], Awaitable[T]], timeout: float | None = None) -> T:
-        """Run ``fn(client)`` on the gateway loop and wait for its result, at most ``timeout`` seconds.
-
-        One hop each way: the loop starts the task, and the task's end releases a lock this thread waits on
-        (lighter than ``run_coroutine_threadsafe``'s chained concurrent future)."""
+        """Run ``fn(client)`` on the gateway loop and wait for its result, at most ``timeout`` seconds."""
         loop, client = self._client_for_call()
+        future = asyncio.run_coroutine_threadsafe(_invoke(fn, client), loop)
         limit = timeout if timeout is not None else self.settings.temporal_timeout
-        finished = threading.Lock()
-        finished.acquire()
-        tasks: list[asyncio.Task[T]] = []
-
-        def begin() -> None:
-            task = loop.create_task(_invoke(fn, client))
-            tasks.append(task)
-            task.add_done_callback(lambda _: finished.release())
-        loop.call_soon_threadsafe(begin)
-        if not finished.acquire(timeout=limit):
-            loop.call_soon_threadsafe(lambda: tasks[0].cancel())  # runs after ``begin`` (the loop keeps order)
-            raise ServiceUnavailable(f"Temporal did not answer in {limit:g}s", {"service": "temporal"})
         try:
-            return tasks[0].result()
+            return future.result(timeout=limit)
+        except FutureTimeout:
+            future.cancel()
+            raise ServiceUnavailable(f"Temporal did not answer in {limit:g}s", {"service": "temporal"}) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             raise ServiceUnavailable("No worker answered in time: the run is waiting for a worker; try again",
                                      {"service": "worker"}) from None
@@ -131,7 +115,7 @@ class TemporalGateway:
         with self._lock:
             if self._loop is not None and self._pid == os.getpid():
                 self._loop.call_soon_threadsafe(self._loop.stop)
-            self._loop, self._client, self._pid, self._ready = None, None, None, None
+            self._loop, self._client, self._pid = None, None, None
 
 
 async def _invoke(fn: Callable[[Client], Awaitable[T]], client: Client) -> T:
