@@ -112,6 +112,35 @@ def test_business_key_with_an_idempotency_key_answers_its_own_run_even_after_it_
     assert again["existing"] is True and again["status"] == "completed"
 
 
+def test_business_key_with_an_idempotency_key_after_another_s_run_ended_starts_the_next_run(client):
+    who, order = user(), uuid.uuid4().hex[:8]
+    unkeyed = trigger(client, who, {"order": order, "value": "a"}, query="runs_lab_keyed")
+    ended(client, unkeyed["run_id"], who)
+    headers = key()
+    first = trigger(client, who, {"order": order, "value": "b"}, query="runs_lab_keyed", headers=headers)
+    assert first["run_id"] == unkeyed["run_id"] and first["existing"] is False
+    assert ended(client, first["run_id"], who)["output"] == {"echo": "b"}
+    again = trigger(client, who, {"order": order, "value": "b"}, query="runs_lab_keyed", headers=headers)
+    assert again["existing"] is True and again["status"] == "completed"
+    assert get_run(client, again["run_id"], who)["input"] == {"order": order, "value": "b"}
+    # another key starts the next run under the business key; this key with another body is refused
+    other = trigger(client, who, {"order": order, "value": "c"}, query="runs_lab_keyed", headers=key())
+    assert other["existing"] is False and ended(client, other["run_id"], who)["output"] == {"echo": "c"}
+    reused = client.post("/api/v1/queries/runs_lab_keyed/runs", headers={**auth(user=who), **headers},
+                         json={"input": {"order": order, "value": "changed"}})
+    assert reused.status_code == 422, reused.json
+
+
+def test_business_key_with_an_idempotency_key_while_another_s_run_is_open_answers_that_run(client):
+    who, order = user(), uuid.uuid4().hex[:8]
+    open_run = trigger(client, who, {"order": order, "sleep": 3}, query="runs_lab_keyed")
+    same = trigger(client, who, {"order": order, "sleep": 3}, query="runs_lab_keyed", headers=key())
+    assert same["run_id"] == open_run["run_id"] and same["existing"] is True
+    other_body = client.post("/api/v1/queries/runs_lab_keyed/runs", headers={**auth(user=who), **key()},
+                             json={"input": {"order": order, "value": "x"}})
+    assert other_body.status_code == 422, other_body.json
+
+
 def test_business_key_values_with_quotes_are_422_naming_the_field(client):
     response = client.post("/api/v1/queries/runs_lab_keyed/runs", headers=auth(user=user()),
                            json={"input": {"order": "a'b"}})

@@ -91,6 +91,32 @@ def _key_reused() -> ValidationFailed:
                              "header": IDEMPOTENCY_HEADER})
 
 
+def _start_keyed_business(query: Query, data: dict[str, Any], run_id: str, app: str,
+                          memo: dict[str, Any]) -> run_ops.StartResult:
+    """A business-key run with an Idempotency-Key: the run this key started under that id is the answer, even
+    after it ended; else an open run under the id is returned, else a new run starts.
+
+    The start comes first (refusing an ended run's id), so a new business key costs one call to Temporal; the
+    run's memo is read only when a run with the id already exists."""
+    keyed, digest = memo["idempotency"], memo["fingerprint"]
+    result = triggering.start(query, data, run_id, actor_name(), app=app, memo=memo, unique_id=True)
+    if result.started:
+        return result
+    known = _memo_of(run_id)
+    if known.get("idempotency") == keyed:  # this key's own run, open or ended
+        if known.get("fingerprint") != digest:
+            raise _key_reused()
+        return result
+    if result.ended:  # the id's last run ended and was not this key's: this key starts the next one
+        result = triggering.start(query, data, run_id, actor_name(), app=app, memo=memo)
+        if result.started:
+            return result
+        known = _memo_of(run_id)  # another request started it meanwhile
+    if known.get("fingerprint") not in (None, digest):
+        raise _key_reused()
+    return result
+
+
 @bp.route("/<name>/runs", methods=["POST"])
 @bp.arguments(TriggerArgs, location="query", unknown=RAISE)
 @bp.arguments(TriggerBody)
@@ -113,6 +139,7 @@ def trigger(args: dict, body: dict, name: str):
     query = _query(name)
     data = triggering.validated_input(query, body["input"])
     key = _idempotency_key()
+    app = _app_name()
     digest = fingerprint(query.name, data)
     caller = f"{g.key.name}|{g.identity.user}"
     business_id = triggering.business_key(query, data) if query.run_id_template else None
@@ -126,14 +153,10 @@ def trigger(args: dict, body: dict, name: str):
     else:
         run_id = business_id or f"{query.name}-{uuid.uuid4().hex}"
     memo = {"fingerprint": digest, **({"idempotency": keyed} if keyed else {})}
-    if keyed is not None and business_id is not None and (known := _memo_of(run_id)).get("idempotency") == keyed:
-        # this key already started the run under this business key: that run is the answer, even if it ended
-        if known.get("fingerprint") != digest:
-            raise _key_reused()
-        result = run_ops.StartResult(run_id=run_id, started=False)
+    if keyed is not None and business_id is not None:
+        result = _start_keyed_business(query, data, run_id, app, memo)
     else:
-        result = triggering.start(query, data, run_id, actor_name(), app=_app_name(), memo=memo,
-                                  unique_id=keyed is not None and business_id is None)
+        result = triggering.start(query, data, run_id, actor_name(), app=app, memo=memo, unique_id=keyed is not None)
         if not result.started and keyed is not None and _memo_of(run_id).get("fingerprint") not in (None, digest):
             raise _key_reused()
     answer = {"run_id": run_id, "query": query.name, "status": "running", "existing": not result.started,

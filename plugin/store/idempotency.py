@@ -18,6 +18,13 @@ import redis
 from plugin.store.inbox import PREFIX
 
 RECORD_TTL_SECONDS = 24 * 3600
+# Store the record unless one exists; answer the one that holds (nil when this one was stored): one round trip.
+_CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if held then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return false
+"""
 
 
 def fingerprint(query: str, data: Any) -> str:
@@ -44,16 +51,13 @@ class IdempotencyRecords:
 
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
+        self._claim = client.register_script(_CLAIM)
 
     def claim(self, digest: str, record: IdempotencyRecord) -> IdempotencyRecord:
         """Store the record unless one exists; returns the record that holds (the earlier one, if any)."""
-        key = f"{PREFIX}idem:{digest}"
         body = json.dumps({"fingerprint": record.fingerprint, "run_id": record.run_id})
-        if self._redis.set(key, body, nx=True, ex=RECORD_TTL_SECONDS):
+        held = self._claim(keys=[f"{PREFIX}idem:{digest}"], args=[body, RECORD_TTL_SECONDS])
+        if held is None:
             return record
-        raw = self._redis.get(key)
-        if raw is None:  # expired between the two calls: this request is the first again
-            self._redis.set(key, body, nx=True, ex=RECORD_TTL_SECONDS)
-            return record
-        data = json.loads(raw)
+        data = json.loads(held)
         return IdempotencyRecord(fingerprint=data["fingerprint"], run_id=data["run_id"])
