@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
-from temporalio.api.common.v1 import Payload, WorkflowType
-from temporalio.api.errordetails.v1 import WorkflowExecutionAlreadyStartedFailure
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.common import (
-    SearchAttributeKey,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
-)
-from temporalio.converter import (
-    AdvancedJSONEncoder,
-    DefaultPayloadConverter,
-    WithSerializationContext,
-    encode_typed_search_attribute_value,
 )
 from temporalio.exceptions import CancelledError, TerminatedError, WorkflowAlreadyStartedError
 from temporalio.exceptions import TimeoutError as TemporalTimeout
@@ -101,90 +87,26 @@ async def start_run(client: Client, spec: StartSpec) -> StartResult:
     """Start a run (an open run with the same id is returned instead), with the search attributes that
     run history filters on."""
     pairs = [
-        (sa.QUERY, spec.inp.query), (sa.STARTED_BY, spec.inp.started_by), (sa.APP, spec.inp.app), (sa.WAITING, False),
+        SearchAttributePair(sa.QUERY, spec.inp.query), SearchAttributePair(sa.STARTED_BY, spec.inp.started_by),
+        SearchAttributePair(sa.APP, spec.inp.app), SearchAttributePair(sa.WAITING, False),
     ]
     if spec.retry_of:
-        pairs.append((sa.RETRY_OF, spec.retry_of))
+        pairs.append(SearchAttributePair(sa.RETRY_OF, spec.retry_of))
     reuse = WorkflowIDReusePolicy.REJECT_DUPLICATE if spec.unique_id else WorkflowIDReusePolicy.ALLOW_DUPLICATE
-    memo = {"input": spec.inp.data, **spec.memo}
     try:
-        if _plain_converter(client):
-            started, run_id = await _start_direct(client, spec, pairs, memo, reuse)
-        else:  # a client with interceptors, another converter or external storage: the SDK's own way
-            handle = await client.start_workflow(
-                spec.workflow, spec.inp, id=spec.run_id, task_queue=spec.task_queue,
-                search_attributes=TypedSearchAttributes([SearchAttributePair(k, v) for k, v in pairs]), memo=memo,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, id_reuse_policy=reuse,
-                execution_timeout=spec.execution_timeout,
-            )
-            response = getattr(handle, "_start_workflow_response", None)  # the SDK keeps the server's answer here
-            started, run_id = (bool(response.started) if response is not None else True), handle.result_run_id
+        handle = await client.start_workflow(
+            spec.workflow, spec.inp, id=spec.run_id, task_queue=spec.task_queue,
+            search_attributes=TypedSearchAttributes(pairs), memo={"input": spec.inp.data, **spec.memo},
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, id_reuse_policy=reuse,
+            execution_timeout=spec.execution_timeout,
+        )
     except WorkflowAlreadyStartedError:  # a unique id whose run has ended: that run is the answer
         return StartResult(run_id=spec.run_id, started=False, ended=True)
+    response = getattr(handle, "_start_workflow_response", None)  # the SDK keeps the server's answer here
+    started = bool(response.started) if response is not None else True
     if started:
         metrics.RUNS_STARTED.labels(spec.inp.query).inc()
-    return StartResult(run_id=spec.run_id, started=started, temporal_run_id=run_id)
-
-
-def _plain_converter(client: Client) -> bool:
-    """Whether the client converts payloads the default way (JSON, an optional context-free codec, no external
-    storage, no interceptors): then ``_start_direct`` builds exactly the request ``start_workflow`` would."""
-    config = client.config()
-    converter = config["data_converter"]
-    return (not config.get("interceptors") and converter.payload_converter_class is DefaultPayloadConverter
-            and getattr(converter, "external_storage", None) is None
-            and not isinstance(converter.payload_codec, WithSerializationContext))
-
-
-def _json_payload(value: Any) -> Payload:
-    """What the SDK's default converter makes of a JSON value (``json/plain``, sorted keys, compact)."""
-    return Payload(metadata={"encoding": b"json/plain"},
-                   data=json.dumps(value, cls=AdvancedJSONEncoder, separators=(",", ":"), sort_keys=True).encode())
-
-
-@lru_cache(maxsize=4096)
-def _attribute_payload(key: SearchAttributeKey, value: Any) -> Payload:
-    """A search attribute's payload, as the SDK encodes it (a handful of values repeat: query, app, starter).
-    Callers copy it into their request and never change it."""
-    return encode_typed_search_attribute_value(key, value)
-
-
-async def _start_direct(client: Client, spec: StartSpec, pairs: list[tuple[SearchAttributeKey, Any]],
-                        memo: dict[str, Any], reuse: WorkflowIDReusePolicy) -> tuple[bool, str]:
-    """``StartWorkflowExecution`` with the request ``client.start_workflow`` builds, each payload JSON-encoded
-    once (the SDK's converter chain, ``asdict`` copies and per-call converter contexts cost more API CPU than
-    the rest of the call). Returns (started, Temporal run id); raises WorkflowAlreadyStartedError like the SDK.
-    ``tests/test_start_request.py`` checks that both requests are the same."""
-    inp = spec.inp
-    args = {f.name: getattr(inp, f.name) for f in dataclasses.fields(inp)}  # what asdict gives, without copies
-    codec = client.data_converter.payload_codec
-
-    async def encoded(value: Any) -> list[Payload]:  # one value at a time through the codec, as the SDK does
-        return await codec.encode([_json_payload(value)]) if codec is not None else [_json_payload(value)]
-    req = StartWorkflowExecutionRequest(
-        namespace=client.namespace, workflow_id=spec.run_id, workflow_type=WorkflowType(name=spec.workflow),
-        task_queue=TaskQueue(name=spec.task_queue), identity=client.identity, request_id=str(uuid.uuid4()),
-        workflow_id_reuse_policy=int(reuse),  # type: ignore[arg-type]
-        workflow_id_conflict_policy=int(WorkflowIDConflictPolicy.USE_EXISTING),  # type: ignore[arg-type]
-    )
-    req.input.payloads.extend(await encoded(args))
-    for name, value in memo.items():
-        req.memo.fields[name].CopyFrom((await encoded(value))[0])
-    for key, value in pairs:  # a retry's RETRY_OF is new each time: not worth a cache entry
-        cached = key is not sa.RETRY_OF
-        payload = _attribute_payload(key, value) if cached else encode_typed_search_attribute_value(key, value)
-        req.search_attributes.indexed_fields[key.name].CopyFrom(payload)
-    if spec.execution_timeout is not None:
-        req.workflow_execution_timeout.FromTimedelta(spec.execution_timeout)
-    try:
-        resp = await client.workflow_service.start_workflow_execution(req, retry=True)
-    except RPCError as err:
-        if err.status == RPCStatusCode.ALREADY_EXISTS and err.grpc_status.details:
-            details = WorkflowExecutionAlreadyStartedFailure()
-            if err.grpc_status.details[0].Unpack(details):
-                raise WorkflowAlreadyStartedError(spec.run_id, spec.workflow, run_id=details.run_id) from err
-        raise
-    return bool(resp.started), resp.run_id
+    return StartResult(run_id=handle.id, started=started, temporal_run_id=handle.result_run_id)
 
 
 def _ending(exc: WorkflowFailureError) -> RunOutcome:
