@@ -88,8 +88,8 @@ class SnapshotActivities:
         docs = [dataclasses.asdict(r) for r in update.requests]
         if docs and self._inbox is not None:
             docs = [closed_out(d, update.doc.get("ended_at")) if d["status"] == PENDING else d for d in docs]
-            for doc in docs:
-                self._inbox.put(doc)
+            for doc in docs:  # provisional: this runs before the run's closing task commits
+                self._inbox.put(doc, provisional=True)
         self._snapshots.put(update.doc, update.start_ms, update.seq, [d["id"] for d in docs], request_docs=docs)
 
 
