@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import redis
 from temporalio.api.enums.v1 import EventType
 
-from plugin.engine.models import CANCELLED, PENDING, RESOLVED, Decision, HumanRequest
+from plugin.engine.models import CANCELLED, PENDING, RESOLVED, Decision, HumanRequest, Identity
 from plugin.engine.run_snapshots import SnapshotActivities, SnapshotUpdate
 from plugin.store.inbox import Inbox
 from plugin.store.snapshots import RunSnapshots
@@ -71,11 +71,11 @@ def test_a_run_that_goes_on_after_a_decision_is_listed_running_not_waiting(clien
     client.post(f"/api/v1/runs/{run_id}/cancel", headers={"Authorization": f"Bearer {ADMIN_KEY}"}, json={})
 
 
-def _request(run_id: str, n: int, status: str, version: int) -> HumanRequest:
+def _request(run_id: str, n: int, status: str, version: int, user: str = "boss@example.com") -> HumanRequest:
     decisions = [Decision(actor="boss@example.com", resolution="Approve", at="2026-01-01T00:00:01+00:00")] \
         if status == RESOLVED else []
     return HumanRequest(id=f"{run_id}:000000000000-{n}", run_id=run_id, query="approval_probe", name=f"R{n}",
-                        message="", metadata={}, resolutions=["Approve", "Reject"], users=["boss@example.com"],
+                        message="", metadata={}, resolutions=["Approve", "Reject"], users=[user],
                         groups=[], required_approvals=1, rejecting_resolutions=["Reject"], allow_self_approval=False,
                         requester="r@example.com", created_at="2026-01-01T00:00:00+00:00", status=status,
                         resolution="Approve" if status == RESOLVED else None, decisions=decisions, version=version)
@@ -99,3 +99,30 @@ def test_an_ended_runs_snapshot_writes_its_requests_to_the_inbox(redis_url: str)
     snap = store.get(run_id)
     assert snap is not None and set(snap.requests) == {decided.id, open_one.id}
     assert all(r is not None and r["status"] != PENDING for r in snap.requests.values())
+
+
+def test_a_provisional_request_write_gives_way_to_the_committed_one(redis_url: str):
+    # The end snapshot writes requests before the closing task commits. Were that task lost (a run cancel landing
+    # with the decision fails it) and the run then ended otherwise, the committed version must win.
+    client = redis.Redis.from_url(redis_url)
+    box = Inbox(client)
+    run_id, boss = f"prov-{uuid.uuid4().hex[:8]}", person("boss")
+    decided, withdrawn = _request(run_id, 1, RESOLVED, 2, boss), _request(run_id, 1, CANCELLED, 2, boss)
+    box.put(_request(run_id, 1, PENDING, 1, boss))
+    assert box.put(decided, provisional=True)
+    assert box.put(withdrawn), "a committed write of the same version replaces a provisional one"
+    assert box.get(decided.id)["status"] == CANCELLED
+    assert box.list_for(Identity(user=boss), status=RESOLVED).raw_items == []
+    assert len(box.list_for(Identity(user=boss), status=CANCELLED).raw_items) == 1
+    assert not box.put(decided, provisional=True), "a provisional write never beats a stored version"
+    assert not box.put(decided), "nor does a committed one of the same version"
+    assert box.get(decided.id)["status"] == CANCELLED
+
+    other = f"prov-{uuid.uuid4().hex[:8]}"
+    confirmed = _request(other, 1, RESOLVED, 2)
+    assert box.put(confirmed, provisional=True)
+    events_before = client.xlen("wf:events")
+    assert box.put(confirmed), "the committed write confirms the provisional one"
+    assert client.xlen("wf:events") == events_before, "the same document is not announced twice"
+    assert not box.put(_request(other, 1, CANCELLED, 2)), "once confirmed, the version is settled"
+    assert box.get(confirmed.id)["status"] == RESOLVED

@@ -37,12 +37,12 @@ with workflow.unsafe.imports_passed_through():
     from plugin.engine.request_options import check_options, new_request, with_defaults
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 # Runs made after this change do not wait for the read-model writes of their requests: a decision's step goes
 # on in the decision's own workflow task (a run whose last step was the decision completes in it, as raw
 # Temporal does). The API writes the decided request right after the committed update, the run's end snapshot
 # carries every request, and the write still scheduled here repairs the inbox of a run that goes on.
 SETTLED_PUBLISH_PATCH = "settled-request-published-in-background"
-ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 
 
 def _now() -> str:
@@ -62,6 +62,8 @@ class PluginWorkflow:
         self._audit: list[AuditEntry] = []
         self._input: RunInput | None = None
         self._request_seq = 0
+        self._background = False  # request writes are not awaited (SETTLED_PUBLISH_PATCH)
+        self._unsent: list[workflow.ActivityHandle] = []
 
     # -- what subclasses call -------------------------------------------------------------------
 
@@ -83,7 +85,7 @@ class PluginWorkflow:
         check_options(options)
         # Decided here, in the task that opens the request, not in the decision's: a patch marker upserts the
         # TemporalChangeVersion search attribute, which would slow the decision's answer.
-        workflow.patched(SETTLED_PUBLISH_PATCH)
+        self._background = workflow.patched(SETTLED_PUBLISH_PATCH)
         inp = self._input or RunInput(data={})
         self._request_seq += 1
         info = workflow.info()
@@ -118,6 +120,14 @@ class PluginWorkflow:
         cancelled), so a decision made just before the cancel reads as made, then overtaken."""
         self._audit.append(AuditEntry(at=_now(), actor="workflow", action="run_cancelled",
                                       comment="the run was cancelled"))
+
+    def drop_unsent_publishes(self) -> bool:
+        """The run ends in this workflow task (the snapshot interceptor calls this): drop the request writes not
+        yet done, since the end snapshot carries every request; True when this run writes its requests in the
+        background (runs from before that change keep their old commands)."""
+        for handle in list(self._unsent):
+            handle.cancel()
+        return self._background
 
     # -- handlers -------------------------------------------------------------------------------
 
@@ -181,13 +191,14 @@ class PluginWorkflow:
 
     async def _wait_until_settled(self, request: HumanRequest) -> None:
         """Publish every change of the request, and act on its timers, until it is no longer pending."""
-        background = workflow.patched(SETTLED_PUBLISH_PATCH)  # memoized: decided as the request opened
         published = 0
         while True:
             if request.version != published:
                 published = request.version
-                if background:  # versioned writes: the order they land in does not matter
-                    self._start_publish(request)
+                if self._background:  # versioned writes: the order they land in does not matter
+                    handle = self._start_publish(request)
+                    self._unsent.append(handle)
+                    handle.add_done_callback(self._unsent.remove)
                 else:
                     await self._publish(request)
                     continue  # a change may have landed while publishing

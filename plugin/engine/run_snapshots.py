@@ -88,8 +88,8 @@ class SnapshotActivities:
         docs = [dataclasses.asdict(r) for r in update.requests]
         if docs and self._inbox is not None:
             docs = [closed_out(d, update.doc.get("ended_at")) if d["status"] == PENDING else d for d in docs]
-            for doc in docs:
-                self._inbox.put(doc)
+            for doc in docs:  # provisional: this runs before the run's closing task commits
+                self._inbox.put(doc, provisional=True)
         self._snapshots.put(update.doc, update.start_ms, update.seq, [d["id"] for d in docs], request_docs=docs)
 
 
@@ -151,10 +151,9 @@ class _SnapshotInbound(WorkflowInboundInterceptor):
         try:
             result = await super().execute_workflow(input)
         except BaseException as exc:
-            ending = isinstance(exc, FailureError) or (
-                workflow.cancellation_reason() is not None and is_cancelled_exception(exc))
-            if ending:
-                self._waiting.drop_unsent()
+            if isinstance(exc, FailureError) or (
+                    workflow.cancellation_reason() is not None and is_cancelled_exception(exc)):
+                self._ending()
             # the same rule the SDK applies: a cancellation after a cancel request ends the run cancelled
             if workflow.cancellation_reason() is not None and is_cancelled_exception(exc):
                 note = getattr(workflow.instance(), "note_run_cancelled", None)
@@ -165,9 +164,16 @@ class _SnapshotInbound(WorkflowInboundInterceptor):
             elif isinstance(exc, FailureError):  # the run fails (other exceptions fail the task, retried)
                 await _publish("failed", error=failure_summary(exc))
             raise  # continue-as-new and eviction publish nothing: the next run, or the replay, does
-        self._waiting.drop_unsent()
+        self._ending()
         await _publish("completed", output=result)
         return result
+
+    def _ending(self) -> None:
+        """The run ends in this task: its unsent request writes are dropped and nothing is flipped (in runs that
+        write requests in the background; state only, so it replays the same)."""
+        drop = getattr(workflow.instance(), "drop_unsent_publishes", None)
+        if callable(drop) and drop():
+            self._waiting.close()
 
 
 class _WaitingOutbound(WorkflowOutboundInterceptor):
@@ -181,7 +187,6 @@ class _WaitingOutbound(WorkflowOutboundInterceptor):
         super().__init__(next)
         self._pending: set[str] = set()
         self._flagged = False
-        self._unfinished: list[workflow.ActivityHandle] = []
         self._closing = False
 
     def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle:
@@ -194,16 +199,11 @@ class _WaitingOutbound(WorkflowOutboundInterceptor):
                 self._pending.discard(request.id)
             if bool(self._pending) != self._flagged:
                 handle.add_done_callback(lambda _done: self._sync())
-            self._unfinished.append(handle)
-            handle.add_done_callback(self._unfinished.remove)
         return handle
 
-    def drop_unsent(self) -> None:
-        """The run ends in this workflow task: drop the request writes not yet done (the end snapshot carries
-        every request), so the closing task schedules no activity and flips nothing."""
-        self._closing = True  # nothing to flip for a closed run
-        for handle in list(self._unfinished):
-            handle.cancel()
+    def close(self) -> None:
+        """The run ends in this workflow task: nothing to flip for a closed run."""
+        self._closing = True
 
     def _sync(self) -> None:
         waiting = bool(self._pending)

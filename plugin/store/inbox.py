@@ -24,18 +24,27 @@ from plugin.store.events import EventStream
 PREFIX = "wf:"
 PENDING_BY_QUERY = "pending_by_query:"
 
-# KEYS[1] = request hash. ARGV = version, doc, score, id, status, prefix, query, then the index keys for the
-# new state. ``pending_by_query:{query}`` sets hold the pending ids per query (for the metrics).
+# KEYS[1] = request hash. ARGV = version, doc, score, id, status, prefix, query, provisional ('1' or '0'), then
+# the index keys for the new state. ``pending_by_query:{query}`` sets hold the pending ids per query (for the
+# metrics). A provisional write (made before its workflow task committed) never beats a stored version; a
+# committed write of the same version replaces a provisional one (returns 2 when it was the same document).
 _PUT = """
-local cur = redis.call('HGET', KEYS[1], 'version')
-if cur and tonumber(cur) >= tonumber(ARGV[1]) then
-  -- the same version again (the worker's rebuild at start-up): fill in the per-query set of older inboxes
-  if tonumber(cur) == tonumber(ARGV[1]) and ARGV[5] == 'pending' then
-    redis.call('SADD', ARGV[6] .. 'pending_by_query:' .. ARGV[7], ARGV[4])
+local cur = redis.call('HMGET', KEYS[1], 'version', 'provisional', 'doc')
+if cur[1] and tonumber(cur[1]) >= tonumber(ARGV[1]) then
+  if tonumber(cur[1]) == tonumber(ARGV[1]) and cur[2] == '1' and ARGV[8] == '0' then
+    if cur[3] == ARGV[2] then
+      redis.call('HSET', KEYS[1], 'provisional', '0')
+      return 2
+    end
+  else
+    -- the same version again (the worker's rebuild at start-up): fill in the per-query set of older inboxes
+    if tonumber(cur[1]) == tonumber(ARGV[1]) and ARGV[5] == 'pending' then
+      redis.call('SADD', ARGV[6] .. 'pending_by_query:' .. ARGV[7], ARGV[4])
+    end
+    return 0
   end
-  return 0
 end
-local old = redis.call('HGET', KEYS[1], 'doc')
+local old = cur[3]
 if old then
   local prev = cjson.decode(old)
   local base = ARGV[6] .. 'inbox:' .. prev['status']
@@ -43,9 +52,9 @@ if old then
   for _, g in ipairs(prev['groups']) do redis.call('ZREM', base .. ':g:' .. g, ARGV[4]) end
   redis.call('SREM', ARGV[6] .. 'pending_by_query:' .. tostring(prev['query']), ARGV[4])
 end
-redis.call('HSET', KEYS[1], 'version', ARGV[1], 'doc', ARGV[2])
+redis.call('HSET', KEYS[1], 'version', ARGV[1], 'doc', ARGV[2], 'provisional', ARGV[8])
 if ARGV[5] == 'pending' then redis.call('SADD', ARGV[6] .. 'pending_by_query:' .. ARGV[7], ARGV[4]) end
-for i = 8, #ARGV do redis.call('ZADD', ARGV[i], ARGV[3], ARGV[4]) end
+for i = 9, #ARGV do redis.call('ZADD', ARGV[i], ARGV[3], ARGV[4]) end
 return 1
 """
 
@@ -94,21 +103,24 @@ class Inbox:
             f"{PREFIX}inbox:{status}:g:{g}" for g in groups
         ]
 
-    def put(self, request: HumanRequest | dict[str, Any]) -> bool:
+    def put(self, request: HumanRequest | dict[str, Any], provisional: bool = False) -> bool:
         """Store this version of a request; False when a newer version is already there.
 
+        ``provisional``: written before the workflow task that made it committed (the run's end snapshot, a
+        local activity); such a write never beats a stored version, and a committed write of the same version
+        replaces it (a task that was lost cannot leave behind a state Temporal never recorded).
         A version that is stored is also published on the event stream (``request.opened``...).
         """
         doc = dataclasses.asdict(request) if isinstance(request, HumanRequest) else dict(request)
         keys = self.index_keys(doc["status"], doc["users"], doc["groups"])
-        stored = bool(self._put(
+        stored = self._put(
             keys=[f"{PREFIX}req:{doc['id']}"],
             args=[doc["version"], json.dumps(doc, separators=COMPACT), _millis(doc["created_at"]), doc["id"],
-                  doc["status"], PREFIX, str(doc.get("query")), *keys],
-        ))
-        if stored:
+                  doc["status"], PREFIX, str(doc.get("query")), "1" if provisional else "0", *keys],
+        )
+        if stored == 1:
             self.events.publish_request(doc)
-        return stored
+        return bool(stored)
 
     def get(self, request_id: str) -> dict[str, Any] | None:
         """The stored request, or None."""
