@@ -25,6 +25,7 @@ import urllib.request
 
 from bench.bench_runs import Http, drain, expense, http_load, line
 from bench.stack import embedded_stack, load_average, process_tree_cpu
+from plugin.config import Settings
 from plugin.embedded.processes import free_port
 
 
@@ -69,8 +70,8 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=3000, help="requests per phase")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--api-workers", type=int, default=2)
-    parser.add_argument("--api-threads", type=int, default=8)
+    parser.add_argument("--api-workers", type=int, default=Settings.api_workers, help="default: as `serve`")
+    parser.add_argument("--api-threads", type=int, default=Settings.api_threads, help="default: as `serve`")
     args = parser.parse_args()
     with embedded_stack(api_workers=args.api_workers, api_threads=args.api_threads) as stack:
         settings = stack.settings

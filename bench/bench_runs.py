@@ -32,6 +32,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from bench.stack import CpuMeter, embedded_stack, load_average, percentile
 from plugin import search_attributes as sa
+from plugin.config import Settings
 from plugin.engine.models import RunInput
 from plugin.temporal_gateway import connect_client
 
@@ -159,8 +160,8 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=400, help="starts per side")
     parser.add_argument("--reads", type=int, default=3000, help="status reads per side")
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--api-workers", type=int, default=2)
-    parser.add_argument("--api-threads", type=int, default=8)
+    parser.add_argument("--api-workers", type=int, default=Settings.api_workers, help="default: as `serve`")
+    parser.add_argument("--api-threads", type=int, default=Settings.api_threads, help="default: as `serve`")
     args = parser.parse_args()
     with embedded_stack(api_workers=args.api_workers, api_threads=args.api_threads) as stack:
         settings = stack.settings

@@ -19,6 +19,7 @@ import threading
 
 from bench.bench_runs import Http, drain, expense, http_load, line, raw_describes, raw_starts
 from bench.stack import BenchStack, CpuMeter, embedded_stack, load_average
+from plugin.config import Settings
 
 
 def measure(stack: BenchStack, args: argparse.Namespace) -> dict[str, float]:
@@ -66,8 +67,8 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=300, help="starts per side")
     parser.add_argument("--reads", type=int, default=2000, help="status reads per side")
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--api-workers", type=int, default=2)
-    parser.add_argument("--api-threads", type=int, default=8)
+    parser.add_argument("--api-workers", type=int, default=Settings.api_workers, help="default: as `serve`")
+    parser.add_argument("--api-threads", type=int, default=Settings.api_threads, help="default: as `serve`")
     args = parser.parse_args()
     results = {}
     with embedded_stack(api_workers=args.api_workers, api_threads=args.api_threads) as stack:
