@@ -83,9 +83,7 @@ class PluginWorkflow:
         ``RequestCancelled`` when an admin cancels the request.
         """
         check_options(options)
-        # Decided here, in the task that opens the request, not in the decision's: a patch marker upserts the
-        # TemporalChangeVersion search attribute, which would slow the decision's answer.
-        self._background = workflow.patched(SETTLED_PUBLISH_PATCH)
+        self.choose_read_model_mode()  # memoized: the snapshot interceptor has chosen it at the run's start
         inp = self._input or RunInput(data={})
         self._request_seq += 1
         info = workflow.info()
@@ -120,6 +118,17 @@ class PluginWorkflow:
         cancelled), so a decision made just before the cancel reads as made, then overtaken."""
         self._audit.append(AuditEntry(at=_now(), actor="workflow", action="run_cancelled",
                                       comment="the run was cancelled"))
+
+    def choose_read_model_mode(self) -> None:
+        """Whether this run writes its requests in the background (``SETTLED_PUBLISH_PATCH``).
+
+        The snapshot interceptor calls this before the run's first command. Not in the task that applies a
+        decision: the patch marker upserts the TemporalChangeVersion search attribute, which would slow the
+        decision's answer. Not after a local activity either: when the activity's marker was recorded in a
+        workflow task of its own, a replay meets the patch marker one task later than the call and fails
+        (seen after a worker was killed while runs were starting).
+        """
+        self._background = workflow.patched(SETTLED_PUBLISH_PATCH)
 
     def drop_unsent_publishes(self) -> bool:
         """The run ends in this workflow task (the snapshot interceptor calls this): drop the request writes not

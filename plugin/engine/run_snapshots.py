@@ -147,6 +147,9 @@ class _SnapshotInbound(WorkflowInboundInterceptor):
         super().init(self._waiting)
 
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        choose = getattr(workflow.instance(), "choose_read_model_mode", None)
+        if callable(choose):  # before any command: see PluginWorkflow.choose_read_model_mode
+            choose()
         await _publish("running")
         try:
             result = await super().execute_workflow(input)
