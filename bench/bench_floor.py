@@ -24,8 +24,7 @@ import time
 import urllib.request
 
 from bench.bench_runs import Http, drain, expense, http_load, line
-from bench.stack import embedded_stack, load_average, process_tree_cpu
-from plugin.config import Settings
+from bench.stack import add_api_arguments, api_stack, load_average, process_tree_cpu
 from plugin.embedded.processes import free_port
 
 
@@ -68,12 +67,10 @@ def _serve_floor(settings, workers: int, threads: int) -> tuple[subprocess.Popen
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reads", type=int, default=3000, help="requests per phase")
-    parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--api-workers", type=int, default=Settings.api_workers, help="default: as `serve`")
-    parser.add_argument("--api-threads", type=int, default=Settings.api_threads, help="default: as `serve`")
+    add_api_arguments(parser)
     args = parser.parse_args()
-    with embedded_stack(api_workers=args.api_workers, api_threads=args.api_threads) as stack:
+    with api_stack(args) as stack:
         settings = stack.settings
         headers = {"Authorization": f"Bearer {settings.app_key}", "X-Workflows-User": "emp@example.com"}
         print(f"load average at start: {load_average()}")

@@ -30,9 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from bench.stack import CpuMeter, embedded_stack, load_average, percentile
+from bench.stack import CpuMeter, add_api_arguments, api_stack, load_average, percentile
 from plugin import search_attributes as sa
-from plugin.config import Settings
 from plugin.engine.models import RunInput
 from plugin.temporal_gateway import connect_client
 
@@ -159,11 +158,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=400, help="starts per side")
     parser.add_argument("--reads", type=int, default=3000, help="status reads per side")
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--api-workers", type=int, default=Settings.api_workers, help="default: as `serve`")
-    parser.add_argument("--api-threads", type=int, default=Settings.api_threads, help="default: as `serve`")
+    add_api_arguments(parser)
     args = parser.parse_args()
-    with embedded_stack(api_workers=args.api_workers, api_threads=args.api_threads) as stack:
+    with api_stack(args) as stack:
         settings = stack.settings
         headers = {"Authorization": f"Bearer {settings.app_key}", "X-Workflows-User": "emp@example.com"}
         print(f"load average at start: {load_average()}")

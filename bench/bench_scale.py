@@ -18,8 +18,7 @@ import itertools
 import threading
 
 from bench.bench_runs import Http, drain, expense, http_load, line, raw_describes, raw_starts
-from bench.stack import BenchStack, CpuMeter, embedded_stack, load_average
-from plugin.config import Settings
+from bench.stack import BenchStack, CpuMeter, add_api_arguments, api_stack, load_average
 
 
 def measure(stack: BenchStack, args: argparse.Namespace) -> dict[str, float]:
@@ -66,12 +65,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=300, help="starts per side")
     parser.add_argument("--reads", type=int, default=2000, help="status reads per side")
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--api-workers", type=int, default=Settings.api_workers, help="default: as `serve`")
-    parser.add_argument("--api-threads", type=int, default=Settings.api_threads, help="default: as `serve`")
+    add_api_arguments(parser)
     args = parser.parse_args()
     results = {}
-    with embedded_stack(api_workers=args.api_workers, api_threads=args.api_threads) as stack:
+    with api_stack(args) as stack:
         for replicas in (1, 2):
             if replicas == 2:
                 stack.add_replicas()

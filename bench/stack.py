@@ -3,13 +3,14 @@ read how much CPU its processes used (Linux ``/proc``)."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import sys
 import tempfile
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,6 +119,19 @@ def embedded_stack(**overrides: object) -> Iterator[BenchStack]:
             for child in reversed(bench.replicas):
                 child.stop()
             stack.stop()
+
+
+def add_api_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--concurrency`` (client threads) and the API's layout, ``--api-workers`` and ``--api-threads`` (by
+    default as ``serve`` runs it)."""
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--api-workers", type=int, default=Settings.api_workers, help="default: as `serve`")
+    parser.add_argument("--api-threads", type=int, default=Settings.api_threads, help="default: as `serve`")
+
+
+def api_stack(args: argparse.Namespace) -> AbstractContextManager[BenchStack]:
+    """The embedded stack with the API laid out as ``add_api_arguments`` asked."""
+    return embedded_stack(api_workers=args.api_workers, api_threads=args.api_threads)
 
 
 def load_average() -> str:
