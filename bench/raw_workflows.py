@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from temporalio import workflow
+from temporalio import activity, workflow
 
 
 @dataclass
@@ -36,3 +37,21 @@ class RawApproval:
     def _check(self, decision: RawDecision) -> None:
         if self.resolution is not None:
             raise ValueError("already decided")
+
+
+@activity.defn(name="bench_noop")
+def noop(decision: RawDecision) -> None:
+    """Does nothing: the cost of a local activity itself."""
+
+
+@workflow.defn(name="bench_raw_approval_local_activity")
+class RawApprovalWithLocalActivity(RawApproval):
+    """The raw approval plus one local activity that does nothing before it finishes: what writing the run's end
+    snapshot from the closing workflow task costs Temporal and the SDK, without the plugin's own work."""
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.resolution is not None)
+        await workflow.execute_local_activity(noop, RawDecision(self.resolution or ""),
+                                              start_to_close_timeout=timedelta(seconds=10))
+        return self.resolution or ""
