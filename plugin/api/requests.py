@@ -82,8 +82,9 @@ def _ensure_inbox(svc: Services) -> None:
 def _settled_refusal(svc: Services, update_name: str, arg: Any,
                      doc: dict[str, Any] | None = None) -> PluginError | None:
     """When the inbox already shows the request settled, the refusal its own checks give (e.g. 409 naming
-    who decided); the inbox holds only committed versions, so a settled request there is settled. ``doc`` is
-    the inbox document when the caller has just read it, else it is read here."""
+    who decided). The inbox holds committed versions, and a run's end snapshot writes its requests
+    provisionally just before the closing task commits (a committed write replaces them): a settled request
+    there is settled. ``doc`` is the inbox document when the caller has just read it, else it is read here."""
     if doc is None:
         doc = svc.inbox.get(arg.request_id)
     if doc is None or doc["status"] == PENDING:
