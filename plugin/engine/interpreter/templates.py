@@ -12,6 +12,7 @@ the data (the immutable sandbox refuses ``append``, ``update`` and friends), und
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
@@ -84,14 +85,24 @@ def condition_expression(text: str) -> str:
     return whole_expression(text) or text
 
 
+# CPython 3.11 keeps the AST constructor's recursion counter in state shared by all threads: two threads
+# compiling at once (Jinja turns number literals into Python with ``ast.literal_eval`` and templates into code
+# with ``compile``) can fail with "SystemError: AST constructor recursion depth mismatch". The worker's
+# workflows and a workspace check in another thread of the same process both compile templates, so every
+# parse and compile here takes this lock (each template is compiled once, then cached).
+_COMPILE_LOCK = threading.RLock()
+
+
 @lru_cache(maxsize=4096)
 def _compiled_expression(expr: str) -> Any:
-    return environment().compile_expression(expr, undefined_to_none=False)
+    with _COMPILE_LOCK:
+        return environment().compile_expression(expr, undefined_to_none=False)
 
 
 @lru_cache(maxsize=4096)
 def _compiled_template(text: str) -> Any:
-    return environment().from_string(text)
+    with _COMPILE_LOCK:
+        return environment().from_string(text)
 
 
 def _jsonable(value: Any, expression: str) -> Any:
@@ -160,7 +171,8 @@ def parse(text: str, as_condition: bool = False) -> nodes.Template:
     """Parse a template (or a condition) into Jinja's AST; TemplateFailure on a syntax error."""
     source = "{{ " + condition_expression(text) + " }}" if as_condition else text
     try:
-        tree = environment().parse(source)
+        with _COMPILE_LOCK:
+            tree = environment().parse(source)
         whole = whole_expression(source)
         if whole is not None:
             _compiled_expression(whole.strip())
