@@ -21,7 +21,7 @@ from marshmallow import Schema, fields
 
 from plugin.api.auth import authenticate, current_identity
 from plugin.api.event_hub import EventHub
-from plugin.api.services import services
+from plugin.api.services import per_app, services
 from plugin.engine.models import Identity
 from plugin.errors import BadRequest, ServiceUnavailable, Unauthorized
 from plugin.store.events import Event, EventStream, id_key, valid_id
@@ -52,10 +52,7 @@ def _secret() -> str:
 
 def hub() -> EventHub:
     """The app's event hub (one reader per process)."""
-    found = current_app.extensions.get("workflows.events")
-    if found is None:
-        found = current_app.extensions["workflows.events"] = EventHub(services().redis)
-    return found
+    return per_app("events", EventHub)
 
 
 def max_streams() -> int:

@@ -12,12 +12,12 @@ import json
 import uuid
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 
 from plugin.api import rate_limits, run_reads, triggering
 from plugin.api.run_schemas import RunStartedSchema
-from plugin.api.services import services
+from plugin.api.services import per_app, services
 from plugin.api.webhook_signatures import verify_signature
 from plugin.errors import BadRequest, NotFound, Unauthorized, ValidationFailed
 from plugin.store.keys import hash_key
@@ -47,10 +47,7 @@ _BODY_DOC = {"requestBody": {"required": False, "description": "The run's input,
 
 def webhook_store() -> WebhookStore:
     """The app's webhook store."""
-    store = current_app.extensions.get("workflows.webhooks")
-    if store is None:
-        store = current_app.extensions["workflows.webhooks"] = WebhookStore(services().redis)
-    return store
+    return per_app("webhooks", WebhookStore)
 
 
 def _hooked_query(name: str) -> tuple[Query, Webhook]:

@@ -24,7 +24,7 @@ from plugin.api.auth import current_identity
 from plugin.api.conditional import etag_of, json_answer
 from plugin.api.run_reads import compose, may_see_run, refresh_run, snapshots, unsettled
 from plugin.api.run_schemas import RunSchema
-from plugin.api.services import services
+from plugin.api.services import per_app
 from plugin.engine.models import Identity
 from plugin.errors import NotFound
 from plugin.store.snapshots import READ_FUNCTION, RawSnapshot, RunSnapshots, trusted
@@ -106,11 +106,8 @@ def _admit_and_read(run_id: str, admission: rate_limits.Admission | None) -> Raw
     return RunSnapshots.parse_raw(answer[1:])
 
 
-def _script():
-    script = current_app.extensions.get("workflows.admit_and_read")
-    if script is None:
-        script = current_app.extensions["workflows.admit_and_read"] = services().redis.register_script(_ADMIT_AND_READ)
-    return script
+def _script() -> Any:
+    return per_app("admit_and_read", lambda client: client.register_script(_ADMIT_AND_READ))
 
 
 def _from_snapshot(raw: RawSnapshot | None) -> EncodedRun | None:

@@ -10,10 +10,9 @@ from urllib.parse import quote
 
 import flask
 import redis
-from flask import current_app
 
 from plugin import metrics
-from plugin.api.services import services
+from plugin.api.services import per_app, services
 from plugin.engine.models import PENDING, Identity
 from plugin.errors import NotFound
 from plugin.gateway_ops import runs as run_ops
@@ -32,18 +31,12 @@ def status_url(run_id: str) -> str:
 
 def snapshots() -> RunSnapshots:
     """The app's run snapshot store (made once per app)."""
-    store = current_app.extensions.get("workflows.snapshots")
-    if store is None:
-        store = current_app.extensions["workflows.snapshots"] = RunSnapshots(services().redis)
-    return store
+    return per_app("snapshots", RunSnapshots)
 
 
 def idempotency_records() -> IdempotencyRecords:
     """The app's idempotency record store."""
-    store = current_app.extensions.get("workflows.idempotency")
-    if store is None:
-        store = current_app.extensions["workflows.idempotency"] = IdempotencyRecords(services().redis)
-    return store
+    return per_app("idempotency", IdempotencyRecords)
 
 
 def may_see_run(run: dict[str, Any], who: Identity) -> bool:

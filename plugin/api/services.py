@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import redis
 from flask import Flask, current_app
@@ -17,6 +19,7 @@ from plugin.temporal_gateway import TemporalGateway
 from plugin.workspace.loader import Workspace
 
 EXTENSION = "workflows"
+T = TypeVar("T")
 
 
 @dataclass
@@ -53,3 +56,13 @@ class Services:
 def services() -> Services:
     """The current app's services."""
     return current_app.extensions[EXTENSION]
+
+
+def per_app(name: str, make: Callable[[redis.Redis], T]) -> T:
+    """Something the current app makes once from its Redis (a store, a script) and keeps in ``app.extensions``
+    under ``workflows.<name>``."""
+    key = f"{EXTENSION}.{name}"
+    found = current_app.extensions.get(key)
+    if found is None:
+        found = current_app.extensions[key] = make(services().redis)
+    return found
