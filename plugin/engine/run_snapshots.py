@@ -77,7 +77,7 @@ def failure_summary(exc: BaseException) -> dict[str, Any]:
 class SnapshotActivities:
     """The activity that writes snapshots (idempotent: versioned writes)."""
 
-    def __init__(self, snapshots: RunSnapshots, inbox: Inbox | None = None) -> None:
+    def __init__(self, snapshots: RunSnapshots, inbox: Inbox) -> None:
         self._snapshots = snapshots
         self._inbox = inbox
 
@@ -85,11 +85,11 @@ class SnapshotActivities:
     def publish_run_snapshot(self, update: SnapshotUpdate) -> None:
         """Store the snapshot unless a newer version is there, and an ended run's requests first (one still
         pending can no longer be decided: it is stored cancelled)."""
-        docs = [dataclasses.asdict(r) for r in update.requests]
-        if docs and self._inbox is not None:
-            docs = [closed_out(d, update.doc.get("ended_at")) if d["status"] == PENDING else d for d in docs]
-            for doc in docs:  # provisional: this runs before the run's closing task commits
-                self._inbox.put(doc, provisional=True)
+        ended_at = update.doc.get("ended_at")
+        docs = [closed_out(d, ended_at) if d["status"] == PENDING else d
+                for d in (dataclasses.asdict(r) for r in update.requests)]
+        for doc in docs:  # provisional: this runs before the run's closing task commits
+            self._inbox.put(doc, provisional=True)
         self._snapshots.put(update.doc, update.start_ms, update.seq, [d["id"] for d in docs], request_docs=docs)
 
 
