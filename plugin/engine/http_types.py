@@ -1,7 +1,5 @@
 """The input and output of the ``http_request`` activity (plain data: workflow code imports it)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Any
 

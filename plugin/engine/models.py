@@ -3,8 +3,6 @@
 Workflow code imports this module, so it holds nothing but plain data.
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass, field
 from typing import Any

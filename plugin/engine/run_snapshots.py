@@ -6,8 +6,6 @@ attribute true while one of the run's requests is pending (it watches the ``publ
 that every request change goes through). Continue-as-new publishes nothing: the next run does.
 """
 
-from __future__ import annotations
-
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import timedelta

@@ -1,7 +1,5 @@
 """The input of the ``sql_query`` activity (plain data: workflow code imports it)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Any
 
