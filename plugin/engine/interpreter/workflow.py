@@ -8,8 +8,6 @@ Queries: ``run_state`` (requests and audit, from PluginWorkflow), ``respond_valu
 ``respond`` step, for synchronous triggers), ``step_timeline`` (each step's status, times and attempts).
 """
 
-from __future__ import annotations
-
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -77,7 +75,7 @@ class StepRecord:
 
 
 @register_workflow
-@workflow.defn(name=NODE_WORKFLOW)
+@workflow.defn(name=NODE_WORKFLOW, sandboxed=False)
 class NodeWorkflow(PluginWorkflow):
     """Runs the definition in its input, step by step."""
 
