@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from plugin.engine import humans
-from plugin.engine.models import HumanRequest, RunState, chain_tag, parse_request_id
+from plugin.engine.models import HumanRequest, RunState, chain_tag, parse_request_id, request_from_doc
 from plugin.errors import Conflict, Forbidden, NotFound, PluginError, ServiceUnavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,11 @@ async def update_request(client: Client, update_name: str, arg: Any, wait: float
     deadline = loop.time() + wait
     for attempt in range(UPDATE_ATTEMPTS):
         try:
-            return await asyncio.wait_for(
-                handle.execute_update(UPDATES[update_name], arg, result_type=HumanRequest),
-                max(deadline - loop.time(), 0.5))
+            # Decoded as a document: the SDK's dataclass decoding resolves the type hints of every nested class
+            # on each call (about 0.1 ms of the API's CPU per decision, 10 times building from the document).
+            answer = await asyncio.wait_for(handle.execute_update(UPDATES[update_name], arg, result_type=dict),
+                                            max(deadline - loop.time(), 0.5))
+            return request_from_doc(answer)
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             raise await _answer_from_state(handle, update_name, arg, timed_out=True) from None
         except WorkflowUpdateFailedError as exc:
