@@ -21,7 +21,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.stack import percentile
+from bench.stack import app_headers, percentile
 from plugin.config import Settings
 from plugin.embedded.processes import free_port
 from plugin.embedded.up import Stack, bootstrap_keys
@@ -31,10 +31,7 @@ MANAGER = "bench-manager@example.com"
 
 def call(settings: Settings, method: str, path: str, user: str, body: dict | None = None, groups: str = "") -> dict:
     """One API call as a user."""
-    headers = {"Authorization": f"Bearer {settings.app_key}", "X-Workflows-User": user,
-               "Content-Type": "application/json"}
-    if groups:
-        headers["X-Workflows-Groups"] = groups
+    headers = {**app_headers(settings.app_key, user, groups), "Content-Type": "application/json"}
     request = urllib.request.Request(f"http://127.0.0.1:{settings.port}{path}", method=method, headers=headers,
                                      data=json.dumps(body).encode() if body is not None else None)
     with urllib.request.urlopen(request, timeout=60) as answer:

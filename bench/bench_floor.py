@@ -24,7 +24,7 @@ import time
 import urllib.request
 
 from bench.bench_runs import Http, drain, expense, http_load, line
-from bench.stack import add_api_arguments, api_stack, load_average, process_tree_cpu
+from bench.stack import add_api_arguments, api_stack, app_headers, load_average, process_tree_cpu
 from plugin.embedded.processes import free_port
 
 
@@ -72,7 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     with api_stack(args) as stack:
         settings = stack.settings
-        headers = {"Authorization": f"Bearer {settings.app_key}", "X-Workflows-User": "emp@example.com"}
+        headers = app_headers(settings.app_key)
         print(f"load average at start: {load_average()}")
 
         def api() -> Http:

@@ -29,7 +29,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.raw_workflows import RawApproval, RawApprovalWithLocalActivity, RawDecision, noop
-from bench.stack import CpuMeter, embedded_stack, load_average, percentile
+from bench.stack import CpuMeter, app_headers, embedded_stack, load_average, percentile
 from plugin.config import Settings
 from plugin.engine.models import HumanRequest
 from plugin.store.connection import connect as connect_redis
@@ -79,9 +79,8 @@ def plugin_round_trips(api: str, app_key: str, count: int) -> tuple[list[float],
     """Submit ``count`` expenses that wait for a manager, then time resolve -> GET run showing the run
     no longer waiting (its next state), and on to completed."""
     session = requests.Session()
-    employee = {"Authorization": f"Bearer {app_key}", "X-Workflows-User": "emp@example.com"}
-    manager = {"Authorization": f"Bearer {app_key}", "X-Workflows-User": "boss@example.com",
-               "X-Workflows-Groups": "managers"}
+    employee = app_headers(app_key)
+    manager = app_headers(app_key, "boss@example.com", "managers")
     run_ids = []
     for i in range(count):
         response = session.post(f"{api}/api/v1/queries/{DECIDED_QUERY}/runs", headers=employee, timeout=10,
@@ -136,7 +135,7 @@ def inbox_reads(api: str, app_key: str, people: list[str], count: int, threads: 
         local.session = session
         started = time.perf_counter()
         response = session.get(f"{api}/api/v1/requests", timeout=10,
-                               headers={"Authorization": f"Bearer {app_key}", "X-Workflows-User": user})
+                               headers=app_headers(app_key, user))
         elapsed = time.perf_counter() - started
         assert response.status_code == 200 and len(response.json()["requests"]) == 10, response.text
         return elapsed

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from bench.stack import CpuMeter, add_api_arguments, api_stack, load_average, percentile
+from bench.stack import CpuMeter, add_api_arguments, api_stack, app_headers, load_average, percentile
 from plugin import search_attributes as sa
 from plugin.engine.models import RunInput
 from plugin.temporal_gateway import connect_client
@@ -162,7 +162,7 @@ def main() -> None:
     args = parser.parse_args()
     with api_stack(args) as stack:
         settings = stack.settings
-        headers = {"Authorization": f"Bearer {settings.app_key}", "X-Workflows-User": "emp@example.com"}
+        headers = app_headers(settings.app_key)
         print(f"load average at start: {load_average()}")
         print(f"stack up: API on 127.0.0.1:{settings.port} ({args.api_workers} workers x {args.api_threads} "
               f"threads), concurrency {args.concurrency}")

@@ -18,13 +18,13 @@ import itertools
 import threading
 
 from bench.bench_runs import Http, drain, expense, http_load, line, raw_describes, raw_starts
-from bench.stack import BenchStack, CpuMeter, add_api_arguments, api_stack, load_average
+from bench.stack import BenchStack, CpuMeter, add_api_arguments, api_stack, app_headers, load_average
 
 
 def measure(stack: BenchStack, args: argparse.Namespace) -> dict[str, float]:
     """Triggers and reads over every API process of the stack, and raw Temporal right before each."""
     settings = stack.settings
-    headers = {"Authorization": f"Bearer {settings.app_key}", "X-Workflows-User": "emp@example.com"}
+    headers = app_headers(settings.app_key)
     ports, lock = itertools.cycle(stack.api_ports), threading.Lock()
 
     def connect() -> Http:

@@ -134,6 +134,14 @@ def api_stack(args: argparse.Namespace) -> AbstractContextManager[BenchStack]:
     return embedded_stack(api_workers=args.api_workers, api_threads=args.api_threads)
 
 
+def app_headers(app_key: str, user: str = "emp@example.com", groups: str = "") -> dict[str, str]:
+    """The headers of an API call with the app key as ``user`` (and ``groups``), as the sample hosts send them."""
+    headers = {"Authorization": f"Bearer {app_key}", "X-Workflows-User": user}
+    if groups:
+        headers["X-Workflows-Groups"] = groups
+    return headers
+
+
 def load_average() -> str:
     """The 1, 5 and 15 minute load averages (what ``uptime`` shows), to note beside every figure."""
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
