@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 
-with workflow.unsafe.imports_passed_through():
-    from plugin.engine.interpreter import spec
-    from plugin.engine.interpreter.templates import TemplateFailure, is_true, render
+from plugin.engine.interpreter import spec
+from plugin.engine.interpreter.templates import TemplateFailure, is_true, render
 
 if TYPE_CHECKING:
     from plugin.engine.interpreter.workflow import NodeRunInput, NodeWorkflow

@@ -12,31 +12,15 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from temporalio import workflow
+from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError
 
-with workflow.unsafe.imports_passed_through():
-    # Jinja imports some of its modules lazily, while compiling or running a template: load them all here so
-    # the sandbox passes them through instead of warning about imports after the workflow loaded.
-    import jinja2.compiler  # noqa: F401
-    import jinja2.idtracking  # noqa: F401
-    import jinja2.lexer  # noqa: F401
-    import jinja2.meta  # noqa: F401
-    import jinja2.nodes  # noqa: F401
-    import jinja2.optimizer  # noqa: F401
-    import jinja2.parser  # noqa: F401
-    import jinja2.runtime  # noqa: F401
-    import jinja2.sandbox  # noqa: F401
-    import jinja2.visitor  # noqa: F401
-    import markupsafe  # noqa: F401
-    from temporalio.converter import value_to_type
-
-    from plugin.engine import http_types  # noqa: F401  the sandbox must know it to decode activity results
-    from plugin.engine.base import PluginWorkflow
-    from plugin.engine.interpreter.executors import EXECUTORS
-    from plugin.engine.interpreter.runtime import ContinueAsNewNeeded, Runner, RunSucceeded, StepFailed
-    from plugin.engine.interpreter.spec import NODE_WORKFLOW
-    from plugin.engine.models import RunInput, RunState
-    from plugin.engine.registry import register_workflow
+from plugin.engine.base import PluginWorkflow
+from plugin.engine.interpreter.executors import EXECUTORS
+from plugin.engine.interpreter.runtime import ContinueAsNewNeeded, Runner, RunSucceeded, StepFailed
+from plugin.engine.interpreter.spec import NODE_WORKFLOW
+from plugin.engine.models import RunInput, RunState
+from plugin.engine.registry import register_workflow
 
 # The timeline keeps the most recent records (loops can run many steps).
 TIMELINE_LIMIT = 1000
