@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import workflow
 
 from plugin.engine.interpreter import spec
-from plugin.engine.interpreter.templates import TemplateFailure, is_true, render
+from plugin.engine.interpreter.templates import TemplateFailure, is_true, render, render_path
 
 if TYPE_CHECKING:
     from plugin.engine.interpreter.workflow import NodeRunInput, NodeWorkflow
@@ -104,6 +104,13 @@ class Runner:
             return render(value, self.context(scope))
         except TemplateFailure as exc:
             raise StepFailed(step["id"], f"{name}: {exc}", "TemplateError", retryable=False) from None
+
+    def render_path(self, step: dict[str, Any], name: str, text: Any, scope: Scope) -> str:
+        """Render a URL path: each value is one percent-encoded segment; a failure names the step and field."""
+        try:
+            return render_path(str(text), self.context(scope))
+        except TemplateFailure as exc:
+            raise StepFailed(step["id"], f"{name}: {exc}", "InvalidPathValue", retryable=False) from None
 
     def condition(self, step: dict[str, Any], name: str, text: str, scope: Scope) -> bool:
         """Evaluate a condition of a step."""
