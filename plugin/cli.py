@@ -47,8 +47,12 @@ def up() -> None:
 def serve() -> None:
     """Run the API under gunicorn (set WORKFLOWS_API_WORKERS and WORKFLOWS_API_THREADS)."""
     settings = _settings()
-    from plugin.identity.startup import trusted_header_warnings
+    from plugin.identity.startup import serve_refusal, trusted_header_warnings
     from plugin.store.connection import connect as connect_redis
+
+    refusal = serve_refusal(settings)
+    if refusal:
+        raise click.ClickException(refusal)
 
     for line in trusted_header_warnings(settings, connect_redis(settings)):
         click.echo(line, err=True)

@@ -284,6 +284,11 @@ class Settings:
             "WORKFLOWS_CORS_ORIGINS": ",".join(self.cors_origins),
             "WORKFLOWS_CORS_CREDENTIALS": "true" if self.cors_credentials else None,
             "WORKFLOWS_LINK_SECRET": self.identity.link_secret,
+            "WORKFLOWS_APP_KEY_IDENTITY": ",".join(self.identity.app_key.schemes)
+            if self.app_key and self.identity.app_key_identity_given else None,
+            "WORKFLOWS_APP_KEY_HEADERS_SOURCE": self.identity.app_key.headers_source
+            if self.app_key and self.identity.app_key.trusts_headers else None,
+            "WORKFLOWS_APP_KEY_CAPABILITIES": ",".join(self.identity.app_key_capabilities or ()),
             "WORKFLOWS_METRICS_ADDRESS": self.metrics_address,
             "WORKFLOWS_WORKER_METRICS_ADDRESS": self.worker_metrics_address,
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,

@@ -16,6 +16,8 @@ from flask import Flask
 from plugin.api import create_app
 from plugin.config import DEFAULT_SAMPLE_APPS, Settings
 from plugin.embedded.processes import free_port, start_redis, start_temporal, wait_until
+from plugin.identity.config import KeyIdentity
+from plugin.identity.settings import IdentitySettings
 from plugin.temporal_gateway import connect_client
 
 TEST_WORKSPACES = Path(__file__).parent / "workspaces"
@@ -66,6 +68,9 @@ def settings(data_dir: Path, temporal_address: str, redis_url: str) -> Settings:
         task_queue=f"tests-{uuid.uuid4().hex[:8]}",
         admin_key=ADMIN_KEY,
         app_key=APP_KEY,
+        # The tests' app key stands for a host that fills X-Workflows-User on its server (Retool, ToolJet
+        # Enterprise): it may decide. Keys a browser fills are tested on their own (test_key_capabilities.py).
+        identity=IdentitySettings(app_key=KeyIdentity(headers_source="server")),
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from flask import g, request
 
 from plugin.api import abuse_limits
+from plugin.api.capabilities import require
 from plugin.api.services import services
 from plugin.engine.models import Identity
 from plugin.errors import BadRequest, Forbidden, PluginError, Unauthorized
@@ -59,6 +60,8 @@ def authenticate(scopes: Iterable[str], admit: bool = True) -> None:
     g.key = key
     try:
         g.identity = _identity(key)
+        if allowed == ("admin",):
+            require("admin")
     except PluginError:
         _refused(count_failure=False)
         raise

@@ -27,7 +27,9 @@ ERROR_DETAILS: dict[str, dict[str, Any]] = {
     "bad_request": _obj(header={**_TEXT, "description": "the request header at fault, if one is"}),
     "unauthorized": _obj(),
     "forbidden": _obj(field={**_TEXT, "description": "the query argument that asks for too much, if one does"},
-                      origin={"type": ["string", "null"], "description": "a browser origin that may not call"}),
+                      origin={"type": ["string", "null"], "description": "a browser origin that may not call"},
+                      capability={"enum": ["read", "trigger", "decide", "cancel_retry", "admin"],
+                                  "description": "the key capability the call needs and the key lacks"}),
     "not_found": _obj(connection={**_TEXT, "description": "the connection asked for"},
                       secret={**_TEXT, "description": "the secret asked for"}),
     "conflict": _obj(

@@ -20,6 +20,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from plugin.api.auth import authenticate, current_identity
+from plugin.api.capabilities import require
 from plugin.api.event_hub import EventHub
 from plugin.api.services import per_app, services
 from plugin.engine.models import Identity
@@ -71,6 +72,7 @@ def max_streams() -> int:
 def stream_token():
     """A signed token (5 minutes) that opens the event stream as the caller, for ``EventSource``."""
     authenticate(("admin", "app"))
+    require("read")
     who = current_identity(required=True)
     claims = {"sub": who.user, "grp": who.groups, "adm": who.is_admin, "kid": g.key.id,
               "exp": int(time.time()) + TOKEN_SECONDS}
@@ -167,6 +169,7 @@ def stream():
         who = _identity_from_token(token)
     else:
         authenticate(("admin", "app"))
+        require("read")
         who = current_identity(required=True)
     start = _start_id()
     events = hub()

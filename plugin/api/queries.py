@@ -12,6 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from plugin.api import run_reads, triggering
 from plugin.api.auth import actor_name, authenticate, current_identity
+from plugin.api.capabilities import require
 from plugin.api.run_schemas import QueryListSchema, RunStartedSchema, TriggerArgs, TriggerBody
 from plugin.api.services import services
 from plugin.errors import BadRequest, NotFound, ValidationFailed
@@ -29,6 +30,7 @@ ERRORS = (400, 401, 403, 404, 413, 422, 503)
 @bp.before_request
 def _auth() -> None:
     authenticate(("admin", "app"))
+    require("trigger" if request.method == "POST" else "read")
 
 
 def _query(name: str) -> Query:

@@ -9,6 +9,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from plugin.api.auth import actor_name, authenticate, current_identity
+from plugin.api.capabilities import require
 from plugin.api.run_reads import may_act_on_run, refresh_run, snapshots, status_url, visible_run
 from plugin.api.run_schemas import BulkArgs, BulkResultSchema, CancelBody, RunSchema, RunStartedSchema
 from plugin.api.runs import run_filters
@@ -29,6 +30,7 @@ CLOSED = ("completed", "failed", "cancelled", "terminated", "timed_out")
 @bp.before_request
 def _auth() -> None:
     authenticate(("admin", "app"))
+    require("cancel_retry")
 
 
 def _actionable(run_id: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from plugin.api.auth import authenticate, current_identity
+from plugin.api.capabilities import require
 from plugin.api.run_answers import run_answer
 from plugin.api.run_reads import visible_run
 from plugin.api.run_schemas import RunListArgs, RunPageSchema, RunSchema, StepListSchema
@@ -28,6 +29,7 @@ def _auth() -> None:
     # any other method on that path (OPTIONS, answered without the view) is admitted here, like every other call
     request = flask.request
     authenticate(("admin", "app"), admit=request.endpoint != "runs.get_run" or request.method not in ("GET", "HEAD"))
+    require("read")
 
 
 def run_filters(args: dict[str, Any], who: Identity) -> listing.RunFilters:

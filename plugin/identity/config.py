@@ -11,6 +11,9 @@ from plugin.identity.presets import PROXY_PRESETS
 
 IDENTITY_HEADER = "X-Workflows-Identity"
 SCHEMES = ("oidc", "proxy", "headers")
+# Who fills X-Workflows-User / X-Workflows-Groups: the host's server (ToolJet Enterprise's globals.server,
+# Budibase query headers, Retool), or a binding the end user's browser evaluates (and can edit).
+HEADER_SOURCES = ("browser", "server")
 # Asymmetric algorithms only: ``none`` and HS* (a shared secret an issuer's JWKS cannot hold) are never accepted.
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512")
 MIN_SIGNATURE_SECRET = 32
@@ -47,18 +50,30 @@ class KeyIdentity:
     oidc: TokenConfig | None = None
     proxy: TokenConfig | None = None
     signature_secret: str | None = field(default=None, repr=False)
+    headers_source: str = "browser"
 
     @property
     def trusts_headers(self) -> bool:
         """True when ``X-Workflows-User`` / ``X-Workflows-Groups`` are believed as sent."""
         return "headers" in self.schemes
 
+    @property
+    def browser_editable(self) -> bool:
+        """True when a user named in the headers may have been typed by the end user's browser."""
+        return self.trusts_headers and self.headers_source != "server"
+
+    @property
+    def proves_users(self) -> bool:
+        """True when some scheme proves the user (a token or a proxy's assertion), not only names them."""
+        return self.oidc is not None or self.proxy is not None
+
     def to_dict(self, with_secret: bool = False) -> dict[str, Any]:
         """The JSON form; the signature secret only when storing, never when showing."""
         data: dict[str, Any] = {"schemes": list(self.schemes),
                                 "oidc": self.oidc.to_dict() if self.oidc else None,
                                 "proxy": self.proxy.to_dict() if self.proxy else None,
-                                "has_signature_secret": bool(self.signature_secret)}
+                                "has_signature_secret": bool(self.signature_secret),
+                                "headers_source": self.headers_source}
         if with_secret:
             data["signature_secret"] = self.signature_secret
         return data
@@ -134,7 +149,8 @@ def key_identity(raw: dict[str, Any] | None, default_oidc: TokenConfig | None = 
         return KeyIdentity()
     if not isinstance(raw, dict):
         raise _fail("identity", "Give an object.")
-    unknown = sorted(set(raw) - {"schemes", "oidc", "proxy", "signature_secret", "has_signature_secret"})
+    unknown = sorted(set(raw) - {"schemes", "oidc", "proxy", "signature_secret", "has_signature_secret",
+                                 "headers_source"})
     if unknown:
         raise _fail(f"identity.{unknown[0]}", "Unknown field.")
     schemes = _strings(raw.get("schemes", ["headers"]), "identity.schemes")
@@ -151,5 +167,10 @@ def key_identity(raw: dict[str, Any] | None, default_oidc: TokenConfig | None = 
     if secret is not None and (not isinstance(secret, str) or len(secret.encode()) < MIN_SIGNATURE_SECRET):
         raise _fail("identity.signature_secret", f"Use at least {MIN_SIGNATURE_SECRET} characters (as Appsmith "
                                                  "requires for its signature key).")
+    source = raw.get("headers_source") or "browser"
+    if source not in HEADER_SOURCES:
+        raise _fail("identity.headers_source", "Give 'server' (the host fills the headers on its server) or "
+                                               "'browser' (a binding the end user's browser evaluates).")
     return KeyIdentity(schemes=tuple(dict.fromkeys(schemes)), oidc=oidc if "oidc" in schemes else None,
-                       proxy=proxy if "proxy" in schemes else None, signature_secret=secret or None)
+                       proxy=proxy if "proxy" in schemes else None, signature_secret=secret or None,
+                       headers_source=source)
