@@ -125,6 +125,11 @@ def _bad_tokens(idp: LocalIdp) -> dict[str, str]:
         "unknown_key": SigningKey("RSA").sign(idp.claims(who)),
         "malformed": "not-a-token",
         "missing_claim": key.sign({k: v for k, v in idp.claims(who).items() if k != "email"}),
+        # an alg that does not fit its kid's key type (anyone with the public JWKS can make these): was a 500
+        "rs256_with_ec_kid": jwt.encode(idp.claims(who), key.private, algorithm="RS256",
+                                        headers={"kid": idp.keys[1].kid}),
+        "es256_with_rsa_kid": jwt.encode(idp.claims(who), idp.keys[1].private, algorithm="ES256",
+                                         headers={"kid": key.kid}),
     }
 
 
@@ -139,6 +144,7 @@ def test_each_bad_token_is_refused_with_its_own_reason(client, idp, token_key):
         assert "BEGIN" not in error["message"] and token_key not in error["message"]
     expected = {case: case for case in reasons}
     expected["hs256_with_public_key"] = "algorithm_not_allowed"
+    expected["rs256_with_ec_kid"] = expected["es256_with_rsa_kid"] = "algorithm_not_allowed"
     assert reasons == expected
 
 
