@@ -142,7 +142,7 @@ def test_reminders_carry_fresh_links(client, services):
     _, request = open_request(client, [boss], remind_every_seconds=1, max_reminders=1)
     fresh = links_in_notification(services, request["id"], kind="reminder")[boss]["Approve"]
     response = client.post(path_of(fresh), headers=JSON)
-    assert response.status_code == 200 and response.json["decisions"][0]["via"] == "link"
+    assert response.status_code == 200 and response.json["decisions"][0]["via"] == "link", response.json
 
 
 def test_a_link_expires_at_the_due_time_when_that_comes_first(services):
