@@ -210,9 +210,10 @@ class Settings:
                 raise ConfigError(f"{name} is too short: use at least 16 characters")
         cors_origins = _origins(env, "WORKFLOWS_CORS_ORIGINS")
         cors_credentials = _bool(env, "WORKFLOWS_CORS_CREDENTIALS")
-        if cors_credentials and "*" in cors_origins:
-            raise ConfigError("WORKFLOWS_CORS_CREDENTIALS cannot be used with '*' in WORKFLOWS_CORS_ORIGINS: "
-                              "list the origins")
+        if cors_credentials and {"*", "null"} & set(cors_origins):
+            # 'null' is every sandboxed iframe, data: URL and file: page: as open as '*' for credentials
+            raise ConfigError("WORKFLOWS_CORS_CREDENTIALS cannot be used with '*' or 'null' in "
+                              "WORKFLOWS_CORS_ORIGINS: list the real origins")
         redis_url = env.get("WORKFLOWS_REDIS_URL") or None
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(f"WORKFLOWS_REDIS_URL={redis_url!r} must start with redis://, rediss:// or unix://")

@@ -25,7 +25,9 @@ FIELD_MESSAGES = {"type": "object", "additionalProperties": {"type": "array", "i
 # rate limits) carry details of their own owners' choosing.
 ERROR_DETAILS: dict[str, dict[str, Any]] = {
     "bad_request": _obj(header={**_TEXT, "description": "the request header at fault, if one is"}),
-    "unauthorized": _obj(),
+    "unauthorized": _obj(reason={**_TEXT, "description": "why a user token, host signature or link was refused "
+                                                          "(expired, bad_signature, lifetime_too_long...)"},
+                         header={**_TEXT, "description": "the request header that carried it"}),
     "forbidden": _obj(field={**_TEXT, "description": "the query argument that asks for too much, if one does"},
                       origin={"type": ["string", "null"], "description": "a browser origin that may not call"},
                       capability={"enum": ["read", "trigger", "decide", "cancel_retry", "admin"],
@@ -34,6 +36,7 @@ ERROR_DETAILS: dict[str, dict[str, Any]] = {
                       secret={**_TEXT, "description": "the secret asked for"}),
     "conflict": _obj(
         secret={**_TEXT, "description": "a secret set by an environment variable, which wins"},
+        reason={**_TEXT, "description": "why an approval link cannot be used now (used, stale)"},
         status={**_TEXT, "description": "the state of the run or request that prevents the change"},
         resolution={"type": ["string", "null"]}, decided_by={"type": ["string", "null"]},
         decided_at={"type": ["string", "null"]},

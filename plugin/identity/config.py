@@ -18,6 +18,7 @@ HEADER_SOURCES = ("browser", "server")
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512")
 MIN_SIGNATURE_SECRET = 32
 MAX_LEEWAY = 300
+DEFAULT_MAX_LIFETIME = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class TokenConfig:
     leeway: int = 30
     header: str = IDENTITY_HEADER
     preset: str = ""
+    max_lifetime: int = DEFAULT_MAX_LIFETIME  # seconds from iat (else now) to exp: longer-lived tokens are refused
+    allow_unverified_email: bool = False  # believe an ``email`` user claim that says ``email_verified: false``
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (stored with the key, shown by the admin API)."""
@@ -133,6 +136,12 @@ def token_config(raw: dict[str, Any], name: str, base: TokenConfig | None = None
     leeway = merged.get("leeway", 30)
     if not isinstance(leeway, int) or isinstance(leeway, bool) or not 0 <= leeway <= MAX_LEEWAY:
         raise _fail(f"{name}.leeway", f"Give whole seconds from 0 to {MAX_LEEWAY}.")
+    lifetime = merged.get("max_lifetime", DEFAULT_MAX_LIFETIME)
+    if not isinstance(lifetime, int) or isinstance(lifetime, bool) or not 60 <= lifetime <= 30 * 24 * 3600:
+        raise _fail(f"{name}.max_lifetime", "Give whole seconds from 60 to 2592000 (30 days).")
+    unverified = merged.get("allow_unverified_email", False)
+    if not isinstance(unverified, bool):
+        raise _fail(f"{name}.allow_unverified_email", "Give true or false.")
     for text in ("issuer", "user_claim", "groups_claim", "header"):
         if text in merged and not isinstance(merged[text], str):
             raise _fail(f"{name}.{text}", "Give a string.")
@@ -140,7 +149,8 @@ def token_config(raw: dict[str, Any], name: str, base: TokenConfig | None = None
         jwks_url=merged["jwks_url"] and _url(merged["jwks_url"], f"{name}.jwks_url"), issuer=merged["issuer"],
         audiences=_strings(merged["audiences"], f"{name}.audiences"), algorithms=algorithms,
         user_claim=merged.get("user_claim") or "email", groups_claim=merged.get("groups_claim", "groups"),
-        leeway=leeway, header=merged.get("header") or IDENTITY_HEADER, preset=merged.get("preset") or "")
+        leeway=leeway, header=merged.get("header") or IDENTITY_HEADER, preset=merged.get("preset") or "",
+        max_lifetime=lifetime, allow_unverified_email=unverified)
 
 
 def key_identity(raw: dict[str, Any] | None, default_oidc: TokenConfig | None = None) -> KeyIdentity:

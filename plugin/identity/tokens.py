@@ -120,6 +120,15 @@ def _groups(value: Any) -> list[str]:
     return sorted({g for g in items if isinstance(g, str) and _GROUP.match(g)})
 
 
+def _check_lifetime(claims: dict[str, Any], config: TokenConfig) -> None:
+    """Refuse a token that lives longer than the key allows (from ``iat``, else from now)."""
+    issued = claims.get("iat")
+    start = issued if isinstance(issued, int | float) and not isinstance(issued, bool) else time.time()
+    if float(claims["exp"]) - start > config.max_lifetime:
+        raise TokenRejected("lifetime_too_long", f"The token in {config.header} is valid for longer than "
+                            f"{config.max_lifetime} s, the most this key accepts (max_lifetime)", config.header)
+
+
 def _fits_declared(key: PyJWK, alg: str) -> bool:
     """False when the JWKS entry names its algorithm (``alg``) and the token uses another."""
     declared = key._jwk_data.get("alg") if isinstance(getattr(key, "_jwk_data", None), dict) else None
@@ -154,9 +163,14 @@ def verify_token(token: str, config: TokenConfig, via: str, is_admin: bool = Fal
     except (TypeError, ValueError):  # a key PyJWT cannot use with this algorithm (e.g. another EC curve)
         raise TokenRejected("bad_signature", f"The token in {header} is signed with a key that does not fit "
                             "its algorithm", header) from None
+    _check_lifetime(claims, config)
     user = claim_at(claims, config.user_claim)
     if not isinstance(user, str) or len(user) > 254 or not _EMAIL.match(user):
         raise TokenRejected("missing_claim", f"The token in {header} has no email in its {config.user_claim!r} "
                             "claim", header)
+    if config.user_claim == "email" and not config.allow_unverified_email and \
+            claims.get("email_verified") in (False, "false"):
+        raise TokenRejected("email_not_verified", f"The token in {header} says its email is not verified "
+                            "(email_verified: false); anyone may have typed that address", header)
     groups = _groups(claim_at(claims, config.groups_claim)) if config.groups_claim else []
     return Identity(user=user.lower(), groups=groups, is_admin=is_admin, via=via, issuer=str(claims.get("iss")))
