@@ -164,6 +164,8 @@ class Settings:
     rate_limit_key: str | None = None
     rate_limit_user: str | None = None
     rate_limit_failed_auth: str | None = None
+    # failed authentications for one key prefix or one webhook, from every address together (see abuse_limits)
+    rate_limit_failed_auth_ceiling: str | None = None
     # Payload encryption keys ``id:base64`` (the first encrypts); empty: payloads are not encrypted.
     payload_keys: tuple[str, ...] = ()
     # The URL hosts reach the API at (servers in /openapi.json, base_url in /manifest.json); else the request's.
@@ -244,6 +246,7 @@ class Settings:
             rate_limit_key=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_KEY", "12000/minute"),
             rate_limit_user=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_USER", "1200/minute"),
             rate_limit_failed_auth=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_FAILED_AUTH", "30/minute"),
+            rate_limit_failed_auth_ceiling=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_FAILED_AUTH_CEILING", "120/minute"),
             payload_keys=_payload_keys(env, "WORKFLOWS_PAYLOAD_KEYS"),
             public_url=(_http_url(env, "WORKFLOWS_PUBLIC_URL") or "").rstrip("/") or None,
             cors_origins=cors_origins,
@@ -280,6 +283,7 @@ class Settings:
             "WORKFLOWS_RATE_LIMIT_KEY": self.rate_limit_key or "off",
             "WORKFLOWS_RATE_LIMIT_USER": self.rate_limit_user or "off",
             "WORKFLOWS_RATE_LIMIT_FAILED_AUTH": self.rate_limit_failed_auth or "off",
+            "WORKFLOWS_RATE_LIMIT_FAILED_AUTH_CEILING": self.rate_limit_failed_auth_ceiling or "off",
             "WORKFLOWS_PAYLOAD_KEYS": ",".join(self.payload_keys),
             "WORKFLOWS_PUBLIC_URL": self.public_url,
             "WORKFLOWS_CORS_ORIGINS": ",".join(self.cors_origins),

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 
-from plugin.api import rate_limits, run_reads, triggering
+from plugin.api import abuse_limits, rate_limits, run_reads, triggering
 from plugin.api.run_schemas import RunStartedSchema
 from plugin.api.services import per_app, services
 from plugin.api.webhook_signatures import verify_signature
@@ -106,7 +106,13 @@ def _answer(status: int, body: Any, run_id: str | None, replayed: bool = False) 
 
 def _trigger(name: str, url_token: str | None) -> Response:
     query, hook = _hooked_query(name)
-    counted_by = _authenticate(hook, url_token)
+    target = f"hook:{name}"
+    abuse_limits.refuse_blocked_address(target)  # an address guessing tokens (or keys) waits, on every query
+    try:
+        counted_by = _authenticate(hook, url_token)
+    except Unauthorized:
+        abuse_limits.count_failed_auth(target)
+        raise
     rate_limits.hit(hook.rate_limit, "hook", f"{name}:{counted_by}",
                     f"Too many calls to the {name!r} webhook (limit {hook.rate_limit})")
     raw = request.get_data(cache=True)
