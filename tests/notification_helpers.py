@@ -15,13 +15,15 @@ from tests.test_expense_flow import wait_for
 RUNTIME_CACHE_SECONDS = 0.6  # the runtime settings are cached at most half a second per process
 
 
-def receive_notifications(app: Any) -> Iterator[StubServer]:
-    """Point the notifications of ``app``'s Redis at a stub for as long as the generator runs (``yield from``)."""
+def receive_notifications(app: Any, also_allow: tuple[str, ...] = ()) -> Iterator[StubServer]:
+    """Point the notifications of ``app``'s Redis at a stub for as long as the generator runs (``yield from``);
+    ``also_allow``: other hosts the workers must keep reaching (the runtime allow-list replaces the environment's)."""
     stub = StubServer()
     url = stub.route("/notify", (200, {}))
     client = app.test_client()
+    allow = [stub.url.removeprefix("http://"), *also_allow]
     answer = client.patch("/api/v1/settings", headers=auth(ADMIN_KEY),
-                          json={"notify_url": url, "http_allow_hosts": [stub.url.removeprefix("http://")]})
+                          json={"notify_url": url, "http_allow_hosts": allow})
     assert answer.status_code == 200, answer.json
     time.sleep(RUNTIME_CACHE_SECONDS)
     try:

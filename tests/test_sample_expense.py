@@ -81,16 +81,22 @@ def test_an_employee_who_is_a_manager_cannot_approve_their_own_claim(client):
 
 
 @pytest.fixture
-def notified(app):
-    yield from receive_notifications(app)
+def notified(metered):
+    yield from receive_notifications(metered.app, also_allow=(metered.stub_url.removeprefix("http://"),))
 
 
-def test_the_named_manager_decides_by_signed_link(client, app, notified):
-    who, manager = person("eve"), person("mgr")
-    run_id = submit(client, who, 450, manager=manager)
+def test_the_manager_from_the_directory_decides_by_signed_link_and_the_claim_cannot_name_one(metered, notified):
+    client = metered.app.test_client()
+    who, manager = "ann@example.com", "bob@example.com"  # the sample directory: bob manages ann
+    named = client.post("/api/v1/queries/submit_expense/runs", headers=auth(user=who), json={"input": {
+        "employee": who, "amount": 450, "description": "Trip", "manager": "mallory@example.com"}})
+    assert named.status_code == 422 and "input.manager" in named.json["error"]["details"]["fields"], named.json
+    run_id = submit(client, who, 450)
     [request] = pending_requests(client, run_id)
     assert request["users"] == [manager] and request["groups"] == ["managers"]
-    approve = links_received(notified, request["id"])[manager]["Approve"]
+    links = links_received(notified, request["id"])
+    assert set(links) == {manager}, "approval links go to the directory's manager only"
+    approve = links[manager]["Approve"]
     path = approve[approve.index("/approve/"):]
     assert client.get(path).status_code == 200 and run_detail(client, run_id)["status"] == "waiting"
     decided = client.post(path, data={"comment": "from my phone"})
