@@ -40,4 +40,4 @@ def post_hook(client, query: str, token: str | None, data: Any = None, headers: 
         path += f"/{token}"
     elif token:
         all_headers["Authorization"] = f"Bearer {token}"
-    return client.post(path, data=body, headers=all_headers, environ_base=environ_base)
+    return client.post(path, data=body, headers=all_headers, environ_base=environ_base or {})
