@@ -27,6 +27,7 @@ from plugin.config import Settings
 from plugin.errors import Unauthorized, ValidationFailed
 from plugin.identity.capabilities import CAPABILITIES, default_capabilities
 from plugin.identity.config import KeyIdentity, TokenConfig, key_identity
+from plugin.store.events import KEY_REVOKED, EventStream
 from plugin.store.runtime_settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class ApiKey:
     id: str = ""
     identity: KeyIdentity = field(default_factory=KeyIdentity)
     capabilities: tuple[str, ...] = ()
+    expires_at: float | None = None  # epoch seconds; None: never
 
     @property
     def bootstrap(self) -> bool:
@@ -145,7 +147,7 @@ class KeyStore:
         stored = record.get("capabilities")  # keys made before capabilities: the defaults of their identity
         capabilities = tuple(stored) if stored is not None else default_capabilities(record["scope"], identity)
         return ApiKey(name=record["name"], scope=record["scope"], query=record.get("query"), id=record["id"],
-                      identity=identity, capabilities=capabilities)
+                      identity=identity, capabilities=capabilities, expires_at=_epoch(record.get("expires_at")))
 
     @property
     def default_oidc(self) -> TokenConfig | None:
@@ -247,6 +249,8 @@ class KeyStore:
             pipe.delete(f"wf:keyrec:{key_id}", f"wf:keyused:{key_id}", *digests)
             pipe.srem("wf:keys", key_id)
             pipe.execute()
+        # Open event streams of this key end on this event, before any event written after the revoke.
+        EventStream(self._redis).publish(KEY_REVOKED, {"key_id": key_id}, [], [])
         return self.record_view(record)
 
     def record_view(self, record: dict[str, Any]) -> dict[str, Any]:
