@@ -8,7 +8,7 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
-from plugin.api.openapi_queries import openapi_schema
+from plugin.api.openapi.queries import openapi_schema
 from tests.conftest import auth
 from tests.test_expense_flow import employee
 from tests.test_manifest import operations_by_id
@@ -159,7 +159,7 @@ def test_the_document_follows_the_loaded_workspace(app):
 
 
 def test_documents_per_host_name_stay_bounded(app):
-    from plugin.api import openapi_doc
+    from plugin.api.openapi import document as openapi_doc
 
     client = app.test_client()
     for n in range(openapi_doc._MAX_CACHED * 3):

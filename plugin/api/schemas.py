@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from plugin.api.error_details import ERROR_DETAILS
-from plugin.engine.models import REQUEST_STATUSES
+from plugin.api.http.error_details import ERROR_DETAILS
+from plugin.models import REQUEST_STATUSES
 
 
 class StrictSchema(Schema):

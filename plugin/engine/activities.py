@@ -10,8 +10,8 @@ import redis
 import requests
 from temporalio import activity
 
-from plugin.engine.models import HumanRequest, Notification
 from plugin.identity.links import LINK_KINDS, LinkSigner
+from plugin.models import HumanRequest, Notification
 from plugin.store.inbox import Inbox
 from plugin.store.runtime_settings import RuntimeSettings
 from plugin.store.snapshots import RunSnapshots
