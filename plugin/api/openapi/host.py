@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from apispec import APISpec, BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
 
 from plugin.api.openapi.examples import EXAMPLES
 
@@ -23,6 +24,8 @@ INFO = ("Durable workflows with humans in the loop. Send an API key as 'Authoriz
         "end user with the identity headers (see docs/identity.md). Each workflow query has a typed trigger "
         "operation (tag 'Typed queries'). Every error is {\"error\": {\"code\", \"message\", \"details\"}}. "
         "The plugin manifest for hosts is at /manifest.json.")
+
+LICENSE = {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"}  # as pyproject.toml says
 
 # Endpoint (blueprint.function) -> operationId. New views get camelCase(blueprint_function) unless they set
 # their own with ``@bp.doc(operationId=...)``; names here never change once released.
@@ -79,7 +82,7 @@ TRIGGER_HEADERS = [
             {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[\x21-\x7e][\x20-\x7e]*$"},
             "order-4711-submit"),
     _header("X-Workflows-App", "The host app that triggers the run (recorded on the run, filterable).",
-            {"type": "string", "maxLength": 100, "pattern": r"^[^'\"\\]*$"}, "Expenses"),
+            {"type": "string", "maxLength": 100, "pattern": r"^[^\x22\x27\\]*$"}, "Expenses"),
 ]
 
 
@@ -121,13 +124,28 @@ def add_examples(operation: dict[str, Any], examples: dict[str, Any]) -> None:
             content.setdefault("example", wanted[str(code)])
 
 
+def nullable_beside_type(converter: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """An apispec attribute function: drop ``nullable`` from a schema without ``type`` (a ``Raw`` field).
+
+    OpenAPI 3.0.3 gives ``nullable`` effect only beside ``type``; linters (Redocly) and validators (Ajv's
+    nullable support) refuse it alone. An untyped schema allows every JSON value, null included, already.
+    """
+    if "nullable" in ret and "type" not in ret:
+        del ret["nullable"]  # apispec's own attribute functions edit ``ret`` the same way
+    return {}
+
+
 class HostFacePlugin(BasePlugin):
     """Adds what a host's importer needs to every operation flask-smorest documents."""
 
     def init_spec(self, spec: APISpec) -> None:
+        for plugin in spec.plugins:  # flask-smorest's MarshmallowPlugin comes first and is initialised already
+            if isinstance(plugin, MarshmallowPlugin):
+                plugin.converter.add_attribute_function(nullable_beside_type)
         spec.components.security_scheme(SECURITY_SCHEME, BEARER)
         spec.options.setdefault("security", [{SECURITY_SCHEME: []}])  # the default; open operations say []
         spec.options.setdefault("info", {}).setdefault("description", INFO)
+        spec.options["info"].setdefault("license", LICENSE)
 
     def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
         rule = kwargs.get("rule")

@@ -12,6 +12,8 @@ from plugin.workspace.loader import MAX_WAIT_SECONDS
 MAX_PAGE = 100
 MAX_BULK = 100
 _NAME = validate.Regexp(r"^[\w.\-]{1,200}$", error="Not a valid name.")
+# Quotes spelled \x22 and \x27: valid in ECMAScript's unicode mode (Ajv), and nothing for a code generator to escape
+NO_QUOTES_USER = r"^[^\x22\x27\\\s]{1,254}$"
 STATUS_HELP = "running, waiting, completed, failed, cancelled, terminated or timed_out"
 
 
@@ -111,7 +113,7 @@ class RunFilterArgs(StrictSchema):
     status = fields.String(validate=validate.OneOf(RUN_STATUSES))
     query = fields.String(validate=_NAME)
     workflow = fields.String(validate=_NAME)
-    started_by = fields.String(validate=validate.Regexp(r"^[^'\"\\\s]{1,254}$", error="Not a valid user."))
+    started_by = fields.String(validate=validate.Regexp(NO_QUOTES_USER, error="Not a valid user."))
     since = fields.AwareDateTime(format="iso", default_timezone=None, metadata={
         "description": "Runs started at or after this ISO 8601 time (with a time zone)"})
     until = fields.AwareDateTime(format="iso", default_timezone=None, metadata={
