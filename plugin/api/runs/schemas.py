@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
-from plugin.api.schemas import AuditSchema, DecisionSchema, RequestSchema, StrictSchema
+from plugin.api.schemas import AuditSchema, DecisionSchema, QueryArgs, RequestSchema, StrictSchema
 from plugin.gateway_ops.listing import RUN_STATUSES
 from plugin.workspace.loader import MAX_WAIT_SECONDS
 
@@ -125,7 +125,7 @@ class RunFilterArgs(StrictSchema):
             raise SchemaError("must be later than since", field_name="until")
 
 
-class RunListArgs(RunFilterArgs):
+class RunListArgs(QueryArgs, RunFilterArgs):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
     cursor = fields.String(validate=validate.Length(min=1, max=4000))
 
