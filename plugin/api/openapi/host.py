@@ -76,6 +76,19 @@ IDENTITY_HEADERS = [
             "proving the call came from the Appsmith server; paired with a user identity.",
             {"type": "string", "maxLength": 4096}, "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"),
 ]
+# The end user's identity headers, declared also as API-key schemes (in no requirement: the bearer key is what
+# every call needs). An importer treats a scheme's header as a credential of the datasource rather than a
+# parameter of each query: Budibase's OpenAPI 3 import puts it on the datasource's headers, where the builder
+# binds it to the signed-in user (filled on Budibase's server), instead of a query binding a browser may set.
+IDENTITY_SCHEMES = {
+    scheme: {"type": "apiKey", "in": "header", "name": name, "description": f"The end user, filled on the host's "
+             f"server (never a value a browser supplies): {what} See docs/identity.md."}
+    for scheme, name, what in [
+        ("workflowsUser", "X-Workflows-User", "an email, for keys that trust the 'headers' identity."),
+        ("workflowsGroups", "X-Workflows-Groups", "the user's groups, comma-separated, with X-Workflows-User."),
+        ("workflowsIdentity", "X-Workflows-Identity", "a token of the company's identity provider ('oidc' keys)."),
+    ]
+}
 TRIGGER_HEADERS = [
     _header("Idempotency-Key", "The same key and body from the same caller always answer the same run "
             "(IETF httpapi draft); the same key with another body is a 422.",
@@ -112,11 +125,21 @@ def add_host_fields(operation: dict[str, Any], operation_id: str, path: str) -> 
     add_examples(operation, EXAMPLES.get(operation_id, {}))
 
 
+def request_examples(value: Any) -> dict[str, Any]:
+    """A request body's example as a named one (``examples``), never as the media type's ``example``.
+
+    Importers turn a body's single ``example`` into the defaults of the fields they generate: Budibase's
+    OpenAPI 3 import makes each example value the default of a binding (``input_employee`` defaulting to
+    ``ann@example.com``, a decision defaulting to ``Approve``). Named examples only illustrate.
+    """
+    return {"example": {"summary": "An example", "value": value}}
+
+
 def add_examples(operation: dict[str, Any], examples: dict[str, Any]) -> None:
     """Put a request example on the JSON body and response examples on the answers that have content."""
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None and "request" in examples:
-        body.setdefault("example", examples["request"])
+        body.setdefault("examples", request_examples(examples["request"]))
     wanted = examples.get("responses", {})
     for code, response in operation.get("responses", {}).items():  # codes are still ints here
         content = response.get("content", {}).get("application/json") if isinstance(response, dict) else None
@@ -139,6 +162,8 @@ class HostFacePlugin(BasePlugin):
     """Adds what a host's importer needs to every operation flask-smorest documents."""
 
     def init_spec(self, spec: APISpec) -> None:
+        for name, scheme in IDENTITY_SCHEMES.items():
+            spec.components.security_scheme(name, scheme)
         for plugin in spec.plugins:  # flask-smorest's MarshmallowPlugin comes first and is initialised already
             if isinstance(plugin, MarshmallowPlugin):
                 plugin.converter.add_attribute_function(nullable_beside_type)

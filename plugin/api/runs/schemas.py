@@ -39,7 +39,7 @@ class TriggerBody(StrictSchema):
     input = fields.Dict(required=True, metadata={"description": "The trigger data, per the query's schema"})
 
 
-class TriggerArgs(StrictSchema):
+class TriggerArgs(QueryArgs):
     wait = fields.Integer(validate=validate.Range(min=0, max=MAX_WAIT_SECONDS), metadata={
         "description": f"Seconds (at most {MAX_WAIT_SECONDS}) to wait for the output; sync queries default to "
                        "their wait_seconds"})
