@@ -94,29 +94,35 @@ def _path(state: dict[str, Any], code: str) -> Any:
 
 
 def evaluate(code: str, state: dict[str, Any]) -> Any:
-    """The expressions the recipes use: a property path, a quoted string, ``JSON.stringify(<path>)``."""
+    """The expressions the recipes use: a property path, a quoted string, ``JSON.stringify(<path>)``,
+    ``<path>.map(x => x.<key>).join('<sep>')``."""
     code = code.strip()
     if re.fullmatch(r"'[^']*'|\"[^\"]*\"", code):
         return code[1:-1]
     found = re.fullmatch(r"JSON\.stringify\((.+)\)", code)
     if found:
         return json_stringify(evaluate(found.group(1), state))
+    found = re.fullmatch(r"(.+)\.map\(\(?(\w+)\)? => \2\.(\w+)\)\.join\('([^']*)'\)", code)
+    if found:  # list.map(g => g.name).join(',')
+        items = evaluate(found.group(1), state)
+        return found.group(4).join(js_string(i.get(found.group(3), UNDEFINED)) for i in items)
     if not re.fullmatch(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*|\[\d+\]|\[\"[^\"]*\"\]|\['[^']*'\])*", code):
         raise AssertionError(f"the emulator does not evaluate {code!r}")
     return _path(state, code)
 
 
-def resolve(value: Any, state: dict[str, Any], server: bool = False) -> Any:
-    """``resolveReferences``: in the browser (``server=False``) ``globals.server.*`` is left for the server."""
+def resolve(value: Any, state: dict[str, Any], server: bool = False, on_server: str = _SERVER) -> Any:
+    """``resolveReferences``: in the browser (``server=False``) expressions starting with ``on_server``
+    (``globals.server.``) are left for the server, which resolves only those."""
     if isinstance(value, dict):
-        return {k: resolve(v, state, server) for k, v in value.items()}
+        return {k: resolve(v, state, server, on_server) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve(v, state, server) for v in value]
+        return [resolve(v, state, server, on_server) for v in value]
     if not isinstance(value, str):
         return value
 
-    def skip(code: str) -> bool:  # the browser leaves globals.server.* alone; the server resolves only those
-        return code.strip().startswith(_SERVER) != server
+    def skip(code: str) -> bool:
+        return code.strip().startswith(on_server) != server
 
     if value.startswith("{{") and value.endswith("}}") and value.count("{{") == 1:
         return value if skip(value[2:-2]) else evaluate(value[2:-2], state)
