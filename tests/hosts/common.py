@@ -76,25 +76,50 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render(host: str, doc: dict[str, Any], manifest: dict[str, Any]) -> str:
-    """The guide's generated block for a host: setup steps, datasource headers, queries and actions."""
+def _fill(query: dict[str, Any]) -> str:
+    """What to fill in for a query: the recipe's words, else its URL, parameters, headers and body."""
+    if "fill" in query:
+        return query["fill"]
+    parts = [f"URL `{query.get('url') or query['path']}`"]
+    params = query.get("url_params") or {}
+    pairs = params.items() if isinstance(params, dict) else params
+    if pairs:
+        parts.append("URL parameters " + ", ".join(f"`{k}` = `{v}`" for k, v in pairs))
+    if query.get("parameters"):
+        parts.append("query parameters " + ", ".join(f"`{p['name']}`" for p in query["parameters"]))
+    if "json_body" in query:
+        parts.append(f"JSON body `{query['json_body']}`")
+    elif query.get("body"):
+        parts.append("JSON body rows " + ", ".join(f"`{k}` = `{v}`" for k, v in query["body"].items()))
+    return "; ".join(parts)
+
+
+def render(host: str, manifest: dict[str, Any]) -> str:
+    """The guide's block for a host, made from its recipe: steps, headers, queries and actions."""
     spec = recipe(host)
     templates = {t["label"]: t for t in manifest["query_templates"]}
+    source = spec.get("datasource") or spec["resource"]
     lines = [BEGIN.format(host=host), "",
              f"**{len(spec['steps'])} steps, about {spec['minutes']} minutes** for a newcomer who has the plugin "
-             f"running and a {spec['label']} account (estimated from the steps; follows {spec['follows']}).", ""]
+             f"running and a {spec['label']} account (an estimate from the steps, not a timing). This block is the "
+             f"recipe that `tests/hosts/test_{host}.py` runs through a {spec['label']} emulator written from "
+             f"{spec['follows']}.", ""]
     lines += [f"{n}. {step}" for n, step in enumerate(spec["steps"], 1)]
-    lines += ["", "Datasource headers (set once, on the datasource; the host fills the bindings on its server):", ""]
-    lines += [f"- `{name}: {value}`" for name, value in spec["datasource"]["headers"].items()]
+    lines += ["", f"Headers of the {'resource' if 'resource' in spec else 'datasource'} (set once):", ""]
+    lines += [f"- `{name}: {value}`" for name, value in source["headers"].items()]
+    if spec.get("query_headers"):
+        lines += ["", "Headers of every query:", ""]
+        lines += [f"- `{name}: {value}`" for name, value in spec["query_headers"].items()]
     lines += ["", "| query name | template | method, path | fill in |", "|---|---|---|---|"]
     for name, query in spec["queries"].items():
         template = templates[query["template"]]
         lines.append(f"| `{name}` | {query['template']} | {template['method']} `{template['path']}` | "
-                     f"{_cell(query['fill'])} |")
+                     f"{_cell(_fill(query))} |")
     lines += ["", "| component | event | runs | with |", "|---|---|---|---|"]
     for action in spec["actions"]:
-        bound = ", ".join(f"`{k}` = `{v}`" for k, v in action.get("bind", {}).items()) or "nothing"
-        lines.append(f"| {action['component']} | {action['event']} | `{action['query']}` | {_cell(bound)} |")
+        bound = ", ".join(f"`{k}` = `{v}`" for k, v in action.get("bind", {}).items()) or "its own bindings"
+        lines.append(f"| {_cell(action['component'])} | {_cell(action['event'])} | `{action['query']}` | "
+                     f"{_cell(bound)} |")
     return "\n".join([*lines, "", END])
 
 
@@ -105,12 +130,12 @@ def generated_block(text: str, host: str) -> str | None:
     return text[start:end + len(END)] if start >= 0 and end >= 0 else None
 
 
-def rewrite(host: str, doc: dict[str, Any], manifest: dict[str, Any]) -> bool:
+def rewrite(host: str, manifest: dict[str, Any]) -> bool:
     """Put the recipe's block into the host's guide; True when the guide changed."""
     path = GUIDES / f"{host}.md"
     text = path.read_text()
     old = generated_block(text, host)
-    new = render(host, doc, manifest)
+    new = render(host, manifest)
     if old is None:
         raise SystemExit(f"{path} has no generated block: add the line {BEGIN.format(host=host)!r} and {END!r}")
     if old == new:
@@ -127,4 +152,4 @@ def binding_names(text: str) -> list[str]:
 if __name__ == "__main__":  # python -m tests.hosts.common: rewrite the generated blocks of the guides
     manifest = json.loads((REPO_ROOT / "manifest.json").read_text())
     for name in sys.argv[1:] or HOSTS:
-        print(name, "rewritten" if rewrite(name, {}, manifest) else "unchanged")
+        print(name, "rewritten" if rewrite(name, manifest) else "unchanged")
