@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from plugin.api.openapi_host import request_examples
+from plugin.api.openapi.host import request_examples
 from plugin.workspace.loader import Query, Workspace
 
 GENERIC_PATH = "/api/v1/queries/{name}/runs"
