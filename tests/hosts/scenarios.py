@@ -43,6 +43,26 @@ class HostSession(Protocol):
     def retry(self, who: dict[str, Any], run_id: str) -> Outcome: ...
 
 
+class RunRowClicks:
+    """``run``, ``cancel`` and ``retry`` of a :class:`HostSession`: one click each on a row of the runs table."""
+
+    def click_run_row(self, action: str, who: dict[str, Any], run_id: str) -> Outcome:
+        """Fire the recipe's action ``action`` (details, cancel, retry) on the row of ``run_id``."""
+        raise NotImplementedError
+
+    def run(self, who: dict[str, Any], run_id: str) -> Outcome:
+        """The run's details."""
+        return self.click_run_row("details", who, run_id)
+
+    def cancel(self, who: dict[str, Any], run_id: str) -> Outcome:
+        """Cancel the run."""
+        return self.click_run_row("cancel", who, run_id)
+
+    def retry(self, who: dict[str, Any], run_id: str) -> Outcome:
+        """Retry the run (a new run, linked to it)."""
+        return self.click_run_row("retry", who, run_id)
+
+
 def email(name: str) -> str:
     """A fresh address, so runs of other tests never mix in."""
     return f"{name}-{uuid.uuid4().hex[:6]}@example.com"

@@ -16,10 +16,10 @@ from tests.conftest import APP_KEY
 from tests.hosts import scenarios
 from tests.hosts.budibase import BudibaseServer, QueryFailed, browser_value, import_openapi
 from tests.hosts.common import live_api, placeholders, recipe
-from tests.hosts.scenarios import Outcome, email
+from tests.hosts.scenarios import Outcome, RunRowClicks, email
 
 
-class BudibaseSession:
+class BudibaseSession(RunRowClicks):
     """The app the recipe builds (a datasource imported from the plugin, the recipe's actions), clicked."""
 
     def __init__(self, base_url: str, spec: dict[str, Any]) -> None:
@@ -49,18 +49,12 @@ class BudibaseSession:
     def decide(self, button, who, request, comment=""):
         return self.click(button, who, **{"Clicked row": request, "DecisionForm": {"Fields": {"comment": comment}}})
 
-    def run(self, who, run_id):
-        return self.click("details", who, **{"Clicked row": {"id": run_id}})
-
     def runs(self, who, cursor="", **filters):
         fields = {name: filters.get(name, "") for name in ("status", "query", "started_by", "since", "until", "limit")}
         return self.click("runs", who, RunFilters={"Fields": fields}, State={"cursor": cursor})
 
-    def cancel(self, who, run_id):
-        return self.click("cancel", who, **{"Clicked row": {"id": run_id}})
-
-    def retry(self, who, run_id):
-        return self.click("retry", who, **{"Clicked row": {"id": run_id}})
+    def click_run_row(self, action, who, run_id):
+        return self.click(action, who, **{"Clicked row": {"id": run_id}})
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,13 @@ from tests.conftest import APP_KEY
 from tests.hosts import scenarios
 from tests.hosts.common import live_api, placeholders, recipe
 from tests.hosts.retool import run_query
-from tests.hosts.scenarios import Outcome, email
+from tests.hosts.scenarios import Outcome, RunRowClicks, email
 
 FILTERS = {"status": "statusInput", "query": "queryInput", "started_by": "startedByInput", "since": "sinceInput",
            "until": "untilInput", "limit": "limitInput"}
 
 
-class RetoolSession:
+class RetoolSession(RunRowClicks):
     """The app the recipe builds (the REST API resource, its queries, the events that trigger them), clicked."""
 
     def __init__(self, base_url: str, spec: dict[str, Any]) -> None:
@@ -44,18 +44,12 @@ class RetoolSession:
     def decide(self, button, who, request, comment=""):
         return self.click(button, who, {"table1": {"selectedRow": request}, "textArea1": {"value": comment}})
 
-    def run(self, who, run_id):
-        return self.click("details", who, {"table2": {"selectedRow": {"id": run_id}}})
-
     def runs(self, who, cursor="", **filters):
         return self.click("runs", who, {name: {"value": filters.get(key, "")} for key, name in FILTERS.items()},
                           cursor)
 
-    def cancel(self, who, run_id):
-        return self.click("cancel", who, {"table2": {"selectedRow": {"id": run_id}}})
-
-    def retry(self, who, run_id):
-        return self.click("retry", who, {"table2": {"selectedRow": {"id": run_id}}})
+    def click_run_row(self, action, who, run_id):
+        return self.click(action, who, {"table2": {"selectedRow": {"id": run_id}}})
 
 
 @pytest.fixture(scope="module")

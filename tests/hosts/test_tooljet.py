@@ -12,13 +12,13 @@ import pytest
 from tests.conftest import APP_KEY
 from tests.hosts import scenarios
 from tests.hosts.common import live_api, placeholders, recipe
-from tests.hosts.scenarios import Outcome, email
+from tests.hosts.scenarios import Outcome, RunRowClicks, email
 from tests.hosts.tooljet import QueryFailed, run_query
 
 FILTERS = ("status", "query", "started_by", "since", "until", "limit")
 
 
-class ToolJetSession:
+class ToolJetSession(RunRowClicks):
     """The app the recipe builds (the REST API data source, its queries, the events that run them), clicked."""
 
     def __init__(self, base_url: str, spec: dict[str, Any]) -> None:
@@ -51,17 +51,11 @@ class ToolJetSession:
         return self.click(button, who, {"table1": {"selectedRow": request}, "textarea1": {"value": comment}},
                           query=query)
 
-    def run(self, who, run_id):
-        return self.click("details", who, {"table2": {"selectedRow": {"id": run_id}}})
-
     def runs(self, who, cursor="", **filters):
         return self.click("runs", who, {name: {"value": filters.get(name, "")} for name in FILTERS}, cursor)
 
-    def cancel(self, who, run_id):
-        return self.click("cancel", who, {"table2": {"selectedRow": {"id": run_id}}})
-
-    def retry(self, who, run_id):
-        return self.click("retry", who, {"table2": {"selectedRow": {"id": run_id}}})
+    def click_run_row(self, action, who, run_id):
+        return self.click(action, who, {"table2": {"selectedRow": {"id": run_id}}})
 
 
 @pytest.fixture(scope="module")
