@@ -5,7 +5,8 @@ Written from Budibase's source (master as indexed, 3.x: the ``sdk/workspace`` la
 ``.../import/sources/utils/requestBody.ts`` (@4620f728), ``.../import/sources/base/index.ts`` (@0b3f0451),
 ``.../import/index.ts`` (@025ce35d), ``packages/server/src/api/controllers/query/index.ts`` (@01947a24),
 ``packages/server/src/threads/query.ts`` (@01947a24), ``packages/server/src/sdk/workspace/queries/queries.ts``
-(@23ecddfd), ``packages/server/src/integrations/rest.ts`` (@84d9f681), ``packages/builder/src/dataBinding.ts``.
+(@23ecddfd), ``packages/server/src/integrations/rest.ts`` (@84d9f681), ``packages/builder/src/dataBinding.ts``
+(``getRestBindings``, ``getAuthBindings``).
 Facts carried over (no code):
 
 - Import: one query per operation, named by its ``operationId``. A query parameter becomes ``name={{name}}`` in
@@ -23,6 +24,10 @@ Facts carried over (no code):
   missing values render as nothing. Headers are the datasource's, then the query's, then auth; the query string
   is sent as rendered (empty values included, nothing URL-encoded); a JSON body that does not parse fails the
   query. An answer with status 400 or more runs the whole query once more.
+- ``user`` is the signed-in user with ``roleId``, their app role, set by the server's app middleware
+  (``packages/server/src/middleware/currentapp.ts`` @6d822564; a custom role's id is its name, see
+  ``packages/backend-core/src/security/roles.ts`` @06413fda). Only a builder previewing the development app may
+  choose a role (a preview header); published apps use the user's own.
 - Builder bindings are written in readable form (``{{ Current User.email }}``) and stored in runtime form
   (``{{ [user].[email] }}``).
 """
