@@ -50,7 +50,8 @@ def _serve_floor(settings, workers: int, threads: int) -> tuple[subprocess.Popen
     log = settings.data_dir / "logs" / "floor.log"
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "python:plugin.api.gunicorn_conf", "--workers", str(workers),
+        [sys.executable, "-m", "gunicorn", "--config", "python:plugin.api.http.gunicorn_conf",
+         "--workers", str(workers),
          "--worker-class", "gthread", "--threads", str(threads), "--bind", f"127.0.0.1:{port}",
          "--worker-connections", str(max(1000, threads + 64)), "--access-logfile", "-", "bench.floor_app:app"],
         env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)

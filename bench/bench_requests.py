@@ -31,7 +31,7 @@ from temporalio.worker import Worker
 from bench.raw_workflows import RawApproval, RawApprovalWithLocalActivity, RawDecision, noop
 from bench.stack import CpuMeter, app_headers, embedded_stack, load_average, percentile
 from plugin.config import Settings
-from plugin.engine.models import HumanRequest
+from plugin.models import HumanRequest
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
 from plugin.temporal_gateway import connect_client

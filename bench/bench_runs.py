@@ -32,7 +32,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from bench.stack import CpuMeter, add_api_arguments, api_stack, app_headers, load_average, percentile
 from plugin import search_attributes as sa
-from plugin.engine.models import RunInput
+from plugin.models import RunInput
 from plugin.temporal_gateway import connect_client
 
 WORKFLOW = "expense_approval"

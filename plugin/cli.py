@@ -47,8 +47,8 @@ def up() -> None:
 def serve() -> None:
     """Run the API under gunicorn (set WORKFLOWS_API_WORKERS and WORKFLOWS_API_THREADS)."""
     settings = _settings()
-    from plugin.identity.startup import serve_refusal, trusted_header_warnings
     from plugin.store.connection import connect as connect_redis
+    from plugin.store.key_warnings import serve_refusal, trusted_header_warnings
 
     refusal = serve_refusal(settings)
     if refusal:
@@ -63,7 +63,7 @@ def serve() -> None:
         stale.unlink()
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     args = [
-        sys.executable, "-m", "gunicorn", "--config", "python:plugin.api.gunicorn_conf",
+        sys.executable, "-m", "gunicorn", "--config", "python:plugin.api.http.gunicorn_conf",
         "--workers", str(settings.api_workers), "--worker-class", "gthread",
         "--threads", str(settings.api_threads), "--bind", f"{settings.host}:{settings.port}",
         # an open event stream is a connection and a thread for its whole life: allow more than the threads
@@ -76,7 +76,7 @@ def serve() -> None:
 @main.command()
 def worker() -> None:
     """Run a worker for the configured workspaces until SIGINT or SIGTERM."""
-    from plugin.engine.worker import run_worker
+    from plugin.worker import run_worker
 
     settings = _settings()
 
@@ -96,9 +96,9 @@ def worker() -> None:
 @main.command()
 def reindex() -> None:
     """Rebuild the inbox read model in Redis from the open runs in Temporal."""
+    from plugin.readmodel.inbox_rebuild import rebuild_inbox
     from plugin.store.connection import connect as connect_redis
     from plugin.store.inbox import Inbox
-    from plugin.store.inbox_rebuild import rebuild_inbox
     from plugin.temporal_gateway import connect_client
 
     settings = _settings()

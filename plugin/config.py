@@ -160,7 +160,7 @@ class Settings:
     http_allow_hosts: tuple[str, ...] = ()
     # Shared by API and worker: request updates carry an HMAC with it, and the worker refuses those without.
     decision_secret: str | None = None
-    # Abuse limits (plugin.api.abuse_limits), e.g. "1200/minute"; None: no limit. from_env applies the defaults.
+    # Abuse limits (plugin.api.http.abuse_limits), e.g. "1200/minute"; None: no limit. from_env applies the defaults.
     rate_limit_key: str | None = None
     rate_limit_user: str | None = None
     rate_limit_failed_auth: str | None = None

@@ -84,3 +84,22 @@ class RunFailed(PluginError):
 
     status = 422
     code = "run_failed"
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as ``{"input.amount": ["..."]}``."""
+    if isinstance(messages, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix or "_body": messages}
+    return {prefix or "_body": [str(messages)]}
+
+
+def validation_details(messages: Any) -> tuple[str, dict[str, Any]]:
+    """A readable message and details naming each bad field."""
+    fields = _flatten(messages)
+    summary = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in sorted(fields.items()))
+    return f"Invalid input: {summary}", {"fields": fields}

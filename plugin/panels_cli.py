@@ -6,7 +6,7 @@ import json
 
 import click
 
-from plugin.api.panels import export_panel, panel_entries
+from plugin.api.pages.panels import export_panel, panel_entries
 from plugin.errors import NotFound
 
 PARTS = ("all", "html", "css", "js", "json")

@@ -85,7 +85,7 @@ class WorkerThread:
         self.error: BaseException | None = None
 
     def start(self) -> None:
-        from plugin.engine.worker import run_worker
+        from plugin.worker import run_worker
 
         started = threading.Event()
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from plugin.api import rate_limits
+from plugin.api.http import rate_limits
 from plugin.config import Settings
 from plugin.errors import ConfigError
 from tests.conftest import ADMIN_KEY, APP_KEY, auth, serve_app

@@ -9,7 +9,7 @@ import pytest
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
-from plugin.api.access_log import AccessLogger
+from plugin.api.http.access_log import AccessLogger
 
 
 class Response:

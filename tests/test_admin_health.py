@@ -95,7 +95,7 @@ def test_rebuild_now_rebuilds_the_inbox_and_is_audited(client):
 
 
 def test_a_second_rebuild_while_one_runs_is_409_and_bad_audit_limits_are_422(apps):
-    from plugin.store.inbox_rebuild import claim_rebuild, release_rebuild
+    from plugin.readmodel.inbox_rebuild import claim_rebuild, release_rebuild
 
     app = apps["flushed"]
     client, inbox = app.test_client(), app.extensions["workflows"].inbox

@@ -7,8 +7,7 @@ import json
 
 import redis
 
-from plugin.api.run_reads import read_run
-from plugin.api.run_schemas import RunSchema
+from plugin.api.runs.schemas import RunSchema
 from plugin.store.snapshots import RunSnapshots
 from tests.conftest import ADMIN_KEY, auth
 from tests.requests_helpers import act, pending_requests, person, start_probe
@@ -51,7 +50,7 @@ def test_the_encoded_answer_is_what_the_schema_makes_of_the_composed_run(app, cl
     cached = [_get(client, f"/api/v1/runs/{run_id}", auth(ADMIN_KEY)) for _ in range(2)]
     assert cached[0].data == cached[1].data and cached[0].headers["ETag"] == cached[1].headers["ETag"]
     with app.test_request_context():
-        composed = RunSchema().dump(read_run(run_id))
+        composed = RunSchema().dump(app.extensions["workflows"].runs.read(run_id))
     assert json.loads(cached[1].data) == composed
     # answered from Temporal (no snapshot) the run has an ETag too, which the refreshed snapshot then keeps
     redis.Redis.from_url(settings.redis_url).delete(*RunSnapshots.keys(run_id))

@@ -13,8 +13,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from plugin.config import Settings
-from plugin.engine import http_types as t
-from plugin.engine.http_activity import HttpActivities
+from plugin.engine.calls import http_types as t
+from plugin.engine.calls.http_activity import HttpActivities
 from plugin.secrets import SecretStore
 from plugin.workspace.connections import check_connections
 from tests.conftest import serve_app, serve_worker
@@ -32,8 +32,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from plugin.engine.base import PluginWorkflow
-    from plugin.engine.connection_calls import connection_http
-    from plugin.engine.models import RunInput
+    from plugin.engine.calls.connection_calls import connection_http
+    from plugin.models import RunInput
     from plugin.engine.registry import register_workflow
 
 

@@ -39,8 +39,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from plugin.engine.base import PluginWorkflow
-    from plugin.engine.connection_calls import connection_http, connection_sql
-    from plugin.engine.models import RunInput
+    from plugin.engine.calls.connection_calls import connection_http, connection_sql
+    from plugin.models import RunInput
     from plugin.engine.registry import register_workflow
 
 

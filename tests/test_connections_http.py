@@ -11,8 +11,8 @@ from urllib.parse import unquote_plus
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from plugin.engine import http_types as t
-from plugin.engine.http_activity import HttpActivities
+from plugin.engine.calls import http_types as t
+from plugin.engine.calls.http_activity import HttpActivities
 from plugin.secrets import SecretStore
 from plugin.workspace.connections import check_connections
 from tests.connections_helpers import BEARER, CLIENT_SECRET, PASSWORD, SECRETS, AuthStub, http_connections

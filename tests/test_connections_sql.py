@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from temporalio.exceptions import ApplicationError
 
-from plugin.engine import sql_types as t
-from plugin.engine.sql_activity import SqlActivities
+from plugin.engine.calls import sql_types as t
+from plugin.engine.calls.sql_activity import SqlActivities
 from plugin.secrets import SecretStore
 from plugin.workspace.connections import check_connections
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import redis
 from temporalio.api.enums.v1 import EventType
 
-from plugin.engine.models import CANCELLED, PENDING, RESOLVED, Decision, HumanRequest, Identity
 from plugin.engine.run_snapshots import SnapshotActivities, SnapshotUpdate
+from plugin.models import CANCELLED, PENDING, RESOLVED, Decision, HumanRequest, Identity
 from plugin.store.inbox import Inbox
 from plugin.store.snapshots import RunSnapshots
 from tests.conftest import ADMIN_KEY

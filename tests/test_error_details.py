@@ -1,4 +1,4 @@
-"""Each error code's ``details`` are defined once (plugin/api/error_details.py), documented in the OpenAPI
+"""Each error code's ``details`` are defined once (plugin/api/http/error_details.py), documented in the OpenAPI
 document, and the API keeps to them."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from plugin.api.error_details import ERROR_DETAILS, details_problems
+from plugin.api.http.error_details import ERROR_DETAILS, details_problems
 from tests.conftest import ADMIN_KEY, auth
 from tests.requests_helpers import act, pending_requests, person, start_probe
 from tests.runs_helpers import error_of

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from plugin.api import create_app
-from plugin.api.input_limits import MAX_JSON_DEPTH, json_depth_exceeds
+from plugin.api.http.input_limits import MAX_JSON_DEPTH, json_depth_exceeds
 from plugin.embedded.processes import free_port
 from plugin.gateway_ops.listing import RunFilters
 from tests.conftest import ADMIN_KEY, auth

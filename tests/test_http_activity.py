@@ -11,9 +11,9 @@ import requests
 import responses
 from temporalio.exceptions import ApplicationError
 
-from plugin.engine import http_types as t
-from plugin.engine.http_activity import HttpActivities
-from plugin.engine.net_guard import forbidden_reason
+from plugin.engine.calls import http_types as t
+from plugin.engine.calls.http_activity import HttpActivities
+from plugin.engine.calls.net_guard import forbidden_reason
 from tests.fixtures_nodes import StubServer
 
 PUBLIC = "93.184.216.34"

@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from plugin.api import create_app
-from plugin.api.manifest import MANIFEST_PATH, SCHEMA_PATH, load_manifest
+from plugin.api.pages.manifest import MANIFEST_PATH, SCHEMA_PATH, load_manifest
 from plugin.config import REPO_ROOT
 
 LOCATIONS = {"path": "path", "query": "query", "header": "header"}

@@ -18,8 +18,8 @@ from temporalio.worker import Replayer
 
 from plugin.engine.interpreter.spec import definition_version
 from plugin.engine.interpreter.workflow import NodeWorkflow
-from plugin.engine.models import RunInput
 from plugin.engine.run_snapshots import RunSnapshotInterceptor
+from plugin.models import RunInput
 from tests.conftest import auth
 from tests.fixtures_nodes import *  # noqa: F403  module-scoped fixtures: stub, node_worker, node_app...
 from tests.fixtures_nodes import run_of, temporal, trigger, wait_run

@@ -14,10 +14,10 @@ import redis
 from temporalio.exceptions import ApplicationError
 
 from plugin.engine.activities import NOTIFICATION_LOG, NOTIFY_REFUSED, ReadModelActivities
-from plugin.engine.models import AssignRequest, Notification
-from plugin.engine.net_guard import Guard, parse_allow_list
+from plugin.engine.calls.net_guard import Guard, parse_allow_list
 from plugin.engine.request_options import new_request
 from plugin.identity.links import LinkSigner
+from plugin.models import AssignRequest, Notification
 from plugin.store.inbox import Inbox
 from tests.fixtures_nodes import StubServer
 from tests.notification_helpers import links_received, receive_notifications

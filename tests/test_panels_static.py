@@ -8,7 +8,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from plugin.api.panels import panel_entries
+from plugin.api.pages.panels import panel_entries
 from plugin.cli import main
 
 PANELS = [entry["id"] for entry in panel_entries()]

@@ -11,7 +11,9 @@ import typing
 
 import pytest
 
-from plugin.engine import http_types, models, run_snapshots, sql_types
+from plugin import models
+from plugin.engine import run_snapshots
+from plugin.engine.calls import http_types, sql_types
 from plugin.engine.interpreter import workflow as node_workflow
 
 MODULES = (models, run_snapshots, http_types, sql_types, node_workflow)

@@ -8,9 +8,9 @@ import pytest
 import redis
 from flask import Blueprint, Flask
 
-from plugin.api import rate_limits
-from plugin.api.errors import register_error_handlers
-from plugin.api.rate_limits import keyed, limiter, storage_uri
+from plugin.api.http import rate_limits
+from plugin.api.http.errors import register_error_handlers
+from plugin.api.http.rate_limits import keyed, limiter, storage_uri
 
 
 @pytest.fixture

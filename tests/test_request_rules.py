@@ -8,8 +8,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from plugin.engine import humans, request_timers
-from plugin.engine.models import AssignRequest, FormField, Identity, ResolveInput
 from plugin.engine.request_options import check_options, form_errors, new_request
+from plugin.models import AssignRequest, FormField, Identity, ResolveInput
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from plugin.engine.models import HumanRequest
+from plugin.models import HumanRequest
 from tests.conftest import auth
 from tests.requests_helpers import act, inbox, pending_requests, person, run_detail, start_probe
 from tests.test_expense_flow import wait_for

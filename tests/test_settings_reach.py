@@ -11,11 +11,11 @@ import pytest
 import redis
 from temporalio.exceptions import ApplicationError
 
-from plugin.engine import http_types as t
 from plugin.engine.activities import ReadModelActivities
-from plugin.engine.http_activity import HttpActivities
-from plugin.engine.models import AssignRequest, Notification
+from plugin.engine.calls import http_types as t
+from plugin.engine.calls.http_activity import HttpActivities
 from plugin.engine.request_options import new_request
+from plugin.models import AssignRequest, Notification
 from plugin.store.inbox import Inbox
 from plugin.store.runtime_settings import RuntimeSettings
 from tests.conftest import ADMIN_KEY, auth, serve_app

@@ -13,8 +13,8 @@ from flask import Flask
 from temporalio.client import WorkflowUpdateFailedError
 
 from plugin.config import Settings
-from plugin.engine.models import CancelRequestInput, Identity, ResolveInput
 from plugin.engine.update_auth import update_mac
+from plugin.models import CancelRequestInput, Identity, ResolveInput
 from plugin.temporal_gateway import connect_client
 from tests.conftest import serve_app, serve_worker
 from tests.requests_helpers import act, pending_requests, person, run_detail, start_probe

@@ -13,10 +13,10 @@ from jsonschema import Draft202012Validator
 
 from plugin import __version__
 from plugin.cli import main
+from plugin.engine.calls.net_guard import Guard
 from plugin.engine.interpreter.spec import APPROVAL_FIELDS, KIND_FIELDS
-from plugin.engine.models import AssignRequest
-from plugin.engine.net_guard import Guard
 from plugin.engine.request_options import check_options
+from plugin.models import AssignRequest
 from plugin.workspace.check import check_workspaces
 from plugin.workspace.schema_check import DEFINITION_SCHEMA, WORKSPACE_SCHEMA, schema_path
 

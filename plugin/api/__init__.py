@@ -9,12 +9,12 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from plugin.api import arguments, input_limits, rate_limits  # arguments first: it installs the parser
-from plugin.api import metrics as api_metrics
-from plugin.api.cors import init_cors
-from plugin.api.errors import register_error_handlers
-from plugin.api.openapi_errors import ErrorShapePlugin
-from plugin.api.openapi_host import HostFacePlugin
+from plugin.api.http import arguments, input_limits, rate_limits  # arguments first: it installs the parser
+from plugin.api.http import metrics as api_metrics
+from plugin.api.http.cors import init_cors
+from plugin.api.http.errors import register_error_handlers
+from plugin.api.openapi.errors import ErrorShapePlugin
+from plugin.api.openapi.host import HostFacePlugin
 from plugin.api.schemas import ErrorSchema
 from plugin.api.services import Services
 from plugin.config import Settings
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         API_TITLE="Workflows plugin",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX=None,  # /openapi.json is served by plugin.api.openapi_doc (servers, typed queries)
+        OPENAPI_URL_PREFIX=None,  # /openapi.json is served by plugin.api.openapi.document (servers, typed queries)
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
@@ -76,30 +76,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     init_cors(app, settings)
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
-    from plugin.api import (
-        admin_health,
-        app_pages,
-        codec,
-        connections,
-        definitions,
-        events,
-        health,
-        hooks,
-        keys,
-        links,
-        manifest,
-        openapi_doc,
-        panels,
-        queries,
-        requests,
-        run_actions,
-        runs,
-        schedules,
-        secrets,
-        webhooks,
-        workspaces,
-    )
-    from plugin.api import settings as settings_api
+    from plugin.api.admin import admin_health, codec, connections, health, keys, secrets, workspaces
+    from plugin.api.admin import settings as settings_api
+    from plugin.api.events import views as events
+    from plugin.api.openapi import document as openapi_doc
+    from plugin.api.pages import app_pages, manifest, panels
+    from plugin.api.queries import definitions
+    from plugin.api.queries import views as queries
+    from plugin.api.requests import links
+    from plugin.api.requests import views as requests
+    from plugin.api.runs import actions as run_actions
+    from plugin.api.runs import views as runs
+    from plugin.api.triggers import hooks, schedules, webhooks
 
     for module in (health, queries, definitions, runs, run_actions, requests, hooks, webhooks, schedules, keys,
                    events, api_metrics, connections, secrets, codec, settings_api, admin_health, workspaces):

@@ -10,11 +10,13 @@ import redis
 from flask import Flask, current_app
 
 from plugin.config import Settings
+from plugin.readmodel.runs import RunReads
 from plugin.store.inbox import Inbox
 from plugin.store.keys import KeyStore
 from plugin.store.redis_epoch import RedisEpoch
 from plugin.store.request_locks import RequestLocks
 from plugin.store.runtime_settings import RuntimeSettings
+from plugin.store.snapshots import RunSnapshots
 from plugin.temporal_gateway import TemporalGateway
 from plugin.workspace.loader import Workspace
 
@@ -35,6 +37,7 @@ class Services:
     runtime: RuntimeSettings = field(default=None)  # type: ignore[assignment]  # made from settings + redis
     epoch: RedisEpoch = field(default=None)  # type: ignore[assignment]  # notices Redis losing its data
     request_locks: RequestLocks = field(default=None)  # type: ignore[assignment]  # one change at a time
+    runs: RunReads = field(default=None)  # type: ignore[assignment]  # runs composed from the read model
 
     def __post_init__(self) -> None:
         if self.runtime is None:
@@ -43,6 +46,8 @@ class Services:
             self.epoch = RedisEpoch(self.redis)
         if self.request_locks is None:
             self.request_locks = RequestLocks(self.redis)
+        if self.runs is None:
+            self.runs = RunReads(self.settings, self.gateway, self.inbox, RunSnapshots(self.redis))
 
     def init_app(self, app: Flask) -> None:
         """Attach to the app, and note which Redis data this process starts with."""

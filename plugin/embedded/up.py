@@ -36,8 +36,8 @@ from plugin.embedded.processes import (
 from plugin.embedded.sample_services import start_sample_stubs
 from plugin.embedded.supervisor import Recipe, Supervisor
 from plugin.gateway_ops.health import poller_identities
-from plugin.identity.startup import app_key_mode, dev_app_key
 from plugin.search_attributes import register_search_attributes
+from plugin.store.key_warnings import app_key_mode, dev_app_key
 from plugin.store.keys import new_key
 from plugin.temporal_gateway import connect_client
 

@@ -10,9 +10,9 @@ import redis
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from plugin.engine.models import HumanRequest, Notification
-from plugin.engine.net_guard import AllowListSource, ForbiddenAddress, Guard, guarded_session
+from plugin.engine.calls.net_guard import AllowListSource, ForbiddenAddress, Guard, guarded_session
 from plugin.identity.links import LINK_KINDS, LinkSigner
+from plugin.models import HumanRequest, Notification
 from plugin.store.inbox import Inbox
 from plugin.store.runtime_settings import RuntimeSettings
 from plugin.store.snapshots import RunSnapshots

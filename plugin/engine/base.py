@@ -16,7 +16,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from plugin.engine import humans, request_timers
-    from plugin.engine.models import (
+    from plugin.engine.request_options import check_options, new_request, with_defaults
+    from plugin.models import (
         CANCELLED,
         EXPIRED,
         PENDING,
@@ -34,7 +35,6 @@ with workflow.unsafe.imports_passed_through():
         RunState,
         request_id_for,
     )
-    from plugin.engine.request_options import check_options, new_request, with_defaults
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))

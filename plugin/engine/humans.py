@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from temporalio.exceptions import ApplicationError
 
-from plugin.engine.models import (
+from plugin.engine.request_options import form_errors
+from plugin.models import (
     CANCELLED,
     PENDING,
     RESOLVED,
@@ -20,7 +21,6 @@ from plugin.engine.models import (
     RequestOutcome,
     ResolveInput,
 )
-from plugin.engine.request_options import form_errors
 
 # ApplicationError types the API maps to HTTP statuses.
 NOT_FOUND = "NotFound"

@@ -11,7 +11,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from plugin.engine.models import FORM_FIELD_TYPES, AssignRequest, FormField, HumanRequest
+from plugin.models import FORM_FIELD_TYPES, AssignRequest, FormField, HumanRequest
 
 STRICT_OPTION_TYPES_PATCH = "strict-request-option-types"
 _OPTION_TYPES = typing.get_type_hints(AssignRequest)

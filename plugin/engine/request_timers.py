@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from plugin.engine.models import HumanRequest
+from plugin.models import HumanRequest
 
 REMIND = "reminder"
 ESCALATE = "escalated"

@@ -29,7 +29,7 @@ from temporalio.worker import (
 )
 
 from plugin import search_attributes as sa
-from plugin.engine.models import PENDING, HumanRequest
+from plugin.models import PENDING, HumanRequest
 from plugin.store.inbox import Inbox, closed_out
 from plugin.store.snapshots import RunSnapshots
 

@@ -19,8 +19,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from plugin.engine import humans
-from plugin.engine.models import HumanRequest, RunState, chain_tag, parse_request_id, request_from_doc
 from plugin.errors import Conflict, Forbidden, NotFound, PluginError, ServiceUnavailable, ValidationFailed
+from plugin.models import HumanRequest, RunState, chain_tag, parse_request_id, request_from_doc
 
 log = logging.getLogger(__name__)
 

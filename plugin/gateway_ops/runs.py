@@ -21,9 +21,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from plugin import metrics
 from plugin import search_attributes as sa
-from plugin.engine.models import HumanRequest, RunInput, RunState
 from plugin.engine.run_snapshots import failure_summary
 from plugin.errors import NotFound
+from plugin.models import HumanRequest, RunInput, RunState
 
 STATUS_NAMES = {
     WorkflowExecutionStatus.RUNNING: "running",

@@ -12,12 +12,14 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
-from plugin.config import Settings
 from plugin.errors import Unauthorized
+
+if TYPE_CHECKING:  # the settings are above identity (they hold its settings); only their type is named here
+    from plugin.config import Settings
 
 LINK_LIFETIME = 7 * 24 * 3600
 SECRET_KEY = "wf:link:secret"

@@ -18,9 +18,9 @@ import requests
 from jwt import PyJWK, PyJWKClient
 from jwt.exceptions import PyJWKClientConnectionError, PyJWKClientError
 
-from plugin.engine.models import Identity
 from plugin.errors import ServiceUnavailable, Unauthorized, ValidationFailed
 from plugin.identity.config import TokenConfig, checked_url
+from plugin.models import Identity
 
 JWKS_LIFESPAN = 300.0
 JWKS_TIMEOUT = 5.0

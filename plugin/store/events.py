@@ -21,7 +21,7 @@ from typing import Any
 
 import redis
 
-from plugin.engine.models import PENDING, Identity
+from plugin.models import PENDING, Identity
 
 STREAM = "wf:events"
 FLOOR = "wf:events:floor"

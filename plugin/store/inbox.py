@@ -18,7 +18,7 @@ from typing import Any
 
 import redis
 
-from plugin.engine.models import CANCELLED, PENDING, HumanRequest, Identity
+from plugin.models import CANCELLED, PENDING, HumanRequest, Identity
 from plugin.store.events import EventStream
 
 PREFIX = "wf:"

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from plugin.engine.calls.net_guard import ForbiddenAddress, Guard, parse_allow_list
 from plugin.engine.interpreter.templates import has_template
-from plugin.engine.net_guard import ForbiddenAddress, Guard, parse_allow_list
 from plugin.workspace.definitions import LoadedDefinition
 
 

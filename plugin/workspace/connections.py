@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from plugin.engine.calls.connection_types import Connection
 from plugin.engine.interpreter.spec import RETRY_FIELDS, STEP_ID, duration_seconds
 from plugin.engine.interpreter.validate import Problem
 from plugin.errors import ConfigError
@@ -39,22 +40,7 @@ AUTH_TYPES: dict[str, tuple[set[str], set[str], set[str]]] = {
     "oauth2_client_credentials": ({"token_url", "client_id", "client_secret"}, {"scope", "audience"},
                                   {"client_secret"}),
 }
-DEFAULT_MAX_ROWS = 1000
 MAX_ROWS_LIMIT = 100_000
-
-
-@dataclass(frozen=True)
-class Connection:
-    """A connection as declared: secret references stay references until an activity resolves them."""
-
-    name: str
-    kind: str
-    settings: dict[str, Any]
-    source: str = ""
-
-    def seconds(self, key: str, default: float) -> float:
-        """A duration setting in seconds."""
-        return duration_seconds(self.settings[key]) if key in self.settings else default
 
 
 @dataclass

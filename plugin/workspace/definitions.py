@@ -16,8 +16,8 @@ from typing import Any
 from plugin.engine.interpreter.spec import NODE_WORKFLOW, definition_version
 from plugin.engine.interpreter.validate import Problem, validate_definition
 from plugin.engine.interpreter.workflow import NodeWorkflow  # noqa: F401  registers node_workflow
-from plugin.engine.models import RunInput
 from plugin.errors import ConfigError
+from plugin.models import RunInput
 from plugin.workspace.connections import call_defaults, declared_kinds, find_connections, used_connections
 from plugin.workspace.schema_check import definition_schema_problems
 

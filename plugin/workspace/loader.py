@@ -37,11 +37,11 @@ from typing import Any
 from marshmallow import Schema
 
 from plugin.engine.interpreter.validate import Problem
+from plugin.engine.json_schema import check_json_schema, schema_from_json_schema
 from plugin.engine.registry import registered_workflows
 from plugin.errors import ConfigError
 from plugin.workspace.connections import Connection, find_connections
 from plugin.workspace.definitions import LoadedDefinition, check_definitions, definition_query_spec
-from plugin.workspace.json_schema import check_json_schema, schema_from_json_schema
 from plugin.workspace.schedules import check_workspace_schedules
 from plugin.workspace.schema_check import workspace_schema_problems
 

@@ -27,8 +27,8 @@ from croniter import croniter
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from plugin.engine.interpreter.validate import Problem
-from plugin.engine.models import RunInput
-from plugin.errors import ValidationFailed
+from plugin.errors import ValidationFailed, validation_details
+from plugin.models import RunInput
 from plugin.workspace.definitions import pinned
 
 OVERLAP_POLICIES = ("skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all")
@@ -102,8 +102,6 @@ def spec_document(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _failure(messages: Any, prefix: str) -> ValidationFailed:
-    from plugin.api.errors import validation_details  # the one place that flattens field messages (no cycle)
-
     message, details = validation_details({prefix: messages} if prefix else messages)
     return ValidationFailed(message, details)
 

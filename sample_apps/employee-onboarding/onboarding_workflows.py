@@ -12,9 +12,9 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from plugin.engine.base import PluginWorkflow
-    from plugin.engine.connection_calls import connection_sql
-    from plugin.engine.models import AssignRequest, FormField, RequestOutcome, RunInput
+    from plugin.engine.calls.connection_calls import connection_sql
     from plugin.engine.registry import register_workflow
+    from plugin.models import AssignRequest, FormField, RequestOutcome, RunInput
 
 
 @dataclass

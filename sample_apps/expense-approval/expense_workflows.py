@@ -20,9 +20,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from plugin.engine.base import PluginWorkflow
-    from plugin.engine.connection_calls import connection_http
-    from plugin.engine.models import AssignRequest, FormField, RunInput
+    from plugin.engine.calls.connection_calls import connection_http
     from plugin.engine.registry import register_workflow
+    from plugin.models import AssignRequest, FormField, RunInput
 
 DAY = 24 * 3600
 AUTO_APPROVE_LIMIT = 100

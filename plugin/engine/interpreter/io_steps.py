@@ -11,11 +11,11 @@ from temporalio.common import RetryPolicy
 from temporalio.converter import value_to_type
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, TimeoutError
 
-from plugin.engine import http_types, sql_types
+from plugin.engine.calls import http_types, sql_types
 from plugin.engine.interpreter import spec
 from plugin.engine.interpreter.runtime import Runner, Scope, StepFailed
-from plugin.engine.models import AssignRequest, RunInput
 from plugin.engine.request_options import STRICT_OPTION_TYPES_PATCH, option_problems
+from plugin.models import AssignRequest, RunInput
 
 Step = dict[str, Any]
 DEFAULT_HTTP_TIMEOUT = 30.0

@@ -9,15 +9,13 @@ import asyncio
 from collections import ChainMap
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from temporalio import workflow
 
 from plugin.engine.interpreter import spec
 from plugin.engine.interpreter.templates import TemplateFailure, is_true, render, render_path
-
-if TYPE_CHECKING:
-    from plugin.engine.interpreter.workflow import NodeRunInput, NodeWorkflow
+from plugin.models import AssignRequest, RequestOutcome, RunInput
 
 
 class StepFailed(Exception):
@@ -75,10 +73,30 @@ def _backoff(retry: dict[str, Any], attempt: int) -> float:
     return float(min(longest, initial * float(retry.get("backoff", 2)) ** (attempt - 1)))
 
 
+class StepHost(Protocol):
+    """What a runner needs of the workflow that hosts it (``NodeWorkflow``): its timeline, its synchronous answer,
+    human requests and child run numbers. A protocol, so the runtime does not import the workflow that runs it."""
+
+    def step_started(self, step: dict[str, Any], iteration: int | None) -> Any:
+        """Open a timeline record for a step."""
+
+    def step_ended(self, record: Any, status: str, attempts: int, error: dict[str, Any] | None = None) -> None:
+        """Close a timeline record."""
+
+    def respond(self, status: int, body: Any, step_id: str) -> dict[str, Any]:
+        """Set the synchronous answer."""
+
+    async def assign_request(self, options: AssignRequest) -> RequestOutcome:
+        """Ask people to decide and wait until they have."""
+
+    def next_child_number(self) -> int:
+        """A sequence number for child run ids."""
+
+
 class Runner:
     """Runs one definition inside a NodeWorkflow."""
 
-    def __init__(self, host: NodeWorkflow, inp: NodeRunInput, state: dict[str, Any],
+    def __init__(self, host: StepHost, inp: RunInput, state: dict[str, Any],
                  outputs: dict[str, Any], executors: dict[str, Any]) -> None:
         self.host = host
         self.executors = executors

@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from plugin.engine.models import AssignRequest
+from plugin.models import AssignRequest
 
 NODE_WORKFLOW = "node_workflow"
 # Names every template may read.

@@ -20,7 +20,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, Undefined, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from plugin.engine.url_paths import PathEscape, path_segment
+from plugin.engine.calls.url_paths import PathEscape, path_segment
 
 _WHOLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
 _SYNTAX = ("{{", "{%", "{#")

@@ -14,9 +14,7 @@ from typing import Any
 from plugin.engine.interpreter import spec
 from plugin.engine.interpreter.templates import TemplateFailure, environment, free_names, has_template, parse
 from plugin.engine.interpreter.templates import step_references as template_step_refs
-from plugin.engine.interpreter.validate_kinds import check_kind, check_top_level
-
-Available = frozenset[str] | None  # step ids whose output is there; None: this point is never reached
+from plugin.engine.interpreter.validate_kinds import Available, check_kind, check_top_level
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import text as sql_text
 from temporalio.converter import value_to_type
@@ -10,18 +10,43 @@ from temporalio.exceptions import ApplicationError
 
 from plugin.engine.interpreter import spec
 from plugin.engine.interpreter.templates import has_template
-from plugin.engine.models import AssignRequest
+from plugin.engine.json_schema import schema_from_json_schema
 from plugin.engine.request_options import check_options, option_problems
 from plugin.errors import ConfigError
-from plugin.workspace.json_schema import schema_from_json_schema
+from plugin.models import AssignRequest
 
-if TYPE_CHECKING:
-    from plugin.engine.interpreter.validate import Available, _Checker
+Available = frozenset[str] | None  # step ids whose output is there; None: this point is never reached
+
+
+class Checker(Protocol):
+    """What the per-kind checks need of the validator's checker (``validate._Checker``): a protocol, so this module
+    does not import the validator that calls it."""
+
+    workflows: set[str] | None
+    definitions: set[str] | None
+    connections: dict[str, str] | None
+
+    def add(self, step: str, field: str, message: str) -> None:
+        """Record a problem."""
+
+    def templates(self, step: str, field: str, value: Any, available: Available, names: frozenset[str],
+                  condition: bool = False) -> None:
+        """Check every template inside a JSON value."""
+
+    def steps(self, steps: Any, where: str, available: Available, names: frozenset[str]) -> Available:
+        """Check a list of steps; what is available after them."""
+
+    def duration(self, label: str, field: str, value: Any, positive: bool = False, templated: bool = False) -> None:
+        """Check a duration."""
+
+    def status_list(self, label: str, field: str, value: Any) -> None:
+        """Check a list of HTTP status codes."""
+
 
 DEFINITION_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
 
-def check_top_level(c: _Checker, content: dict[str, Any]) -> None:
+def check_top_level(c: Checker, content: dict[str, Any]) -> None:
     """The definition's own fields, then its steps and output."""
     unknown = set(content) - spec.TOP_LEVEL_FIELDS
     if unknown:
@@ -51,13 +76,13 @@ def check_top_level(c: _Checker, content: dict[str, Any]) -> None:
         c.templates("", "output", content["output"], after, spec.BASE_NAMES)
 
 
-def check_kind(c: _Checker, label: str, kind: str, step: dict[str, Any], available: frozenset[str],
+def check_kind(c: Checker, label: str, kind: str, step: dict[str, Any], available: frozenset[str],
                names: frozenset[str]) -> Available:
     """Kind-specific checks; returns the step ids available after the step (None: the run ends here)."""
     return _KINDS[kind](c, label, step, available, names)
 
 
-def _connection(c: _Checker, label: str, step: dict, kind: str) -> None:
+def _connection(c: Checker, label: str, step: dict, kind: str) -> None:
     """The step's ``connection`` names a declared connection of the kind."""
     name = step.get("connection")
     known = c.connections
@@ -66,7 +91,7 @@ def _connection(c: _Checker, label: str, step: dict, kind: str) -> None:
         c.add(label, "connection", f"unknown {kind} connection {name!r}; declared: {choices}")
 
 
-def _http(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
+def _http(c: Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
     method = step.get("method", "GET")
     if not isinstance(method, str) or method.upper() not in spec.HTTP_METHODS:
         c.add(label, "method", f"must be one of {list(spec.HTTP_METHODS)}")
@@ -94,7 +119,7 @@ def _http(c: _Checker, label: str, step: dict, available: frozenset[str], names:
     return available
 
 
-def _sql(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
+def _sql(c: Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
     _connection(c, label, step, "sql")
     statement, params = step.get("statement"), step.get("params", {})
     if not isinstance(params, dict):
@@ -119,7 +144,7 @@ def _sql(c: _Checker, label: str, step: dict, available: frozenset[str], names: 
     return available
 
 
-def _approval(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
+def _approval(c: Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
     options = {k: v for k, v in step.items() if k in spec.APPROVAL_FIELDS}
     templated = {k for k, v in options.items() if has_template(v) or (isinstance(v, list | dict) and
                                                                      has_template(str(v)))}
@@ -138,7 +163,7 @@ def _approval(c: _Checker, label: str, step: dict, available: frozenset[str], na
     return available
 
 
-def _delay(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
+def _delay(c: Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
     if ("duration" in step) == ("until" in step):
         c.add(label, "duration", "a delay needs exactly one of 'duration' and 'until'")
     if "duration" in step:
@@ -148,7 +173,7 @@ def _delay(c: _Checker, label: str, step: dict, available: frozenset[str], names
     return available
 
 
-def _branch(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
+def _branch(c: Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
     cases = step.get("cases")
     if not isinstance(cases, list) or not cases:
         c.add(label, "cases", "must be a non-empty list of {\"if\": condition, \"steps\": [...]}")
@@ -164,7 +189,7 @@ def _branch(c: _Checker, label: str, step: dict, available: frozenset[str], name
     return _meet(results)
 
 
-def _set(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
+def _set(c: Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
     values = step.get("values")
     if not isinstance(values, dict) or not values:
         c.add(label, "values", "must be a non-empty object of state key -> value")
@@ -173,7 +198,7 @@ def _set(c: _Checker, label: str, step: dict, available: frozenset[str], names: 
     return available
 
 
-def _parallel(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
+def _parallel(c: Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
     mode = step.get("mode", "all")
     if mode not in spec.PARALLEL_MODES:
         c.add(label, "mode", f"must be one of {list(spec.PARALLEL_MODES)}")
@@ -194,7 +219,7 @@ def _parallel(c: _Checker, label: str, step: dict, available: frozenset[str], na
     return available.union(*[r for r in results if r is not None])
 
 
-def _foreach(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
+def _foreach(c: Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
     items = step.get("items")
     if "items" in step and not (isinstance(items, list) or has_template(items)):
         c.add(label, "items", "must be a list or a template that gives one")
@@ -211,7 +236,7 @@ def _foreach(c: _Checker, label: str, step: dict, available: frozenset[str], nam
     return available
 
 
-def _call(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
+def _call(c: Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
     if ("workflow" in step) == ("definition" in step):
         c.add(label, "workflow", "a call needs exactly one of 'workflow' (a registered workflow) and "
                                  "'definition' (a definition id)")
@@ -230,14 +255,14 @@ def _call(c: _Checker, label: str, step: dict, available: frozenset[str], names:
     return available
 
 
-def _respond(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
+def _respond(c: Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
     status = step.get("status", 200)
     if not has_template(status) and not (isinstance(status, int) and 100 <= status <= 599):
         c.add(label, "status", "must be an HTTP status code (100-599)")
     return available
 
 
-def _fail(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
+def _fail(c: Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
     if "message" in step and not isinstance(step["message"], str):
         c.add(label, "message", "must be a string")
     if "error_type" in step and not (isinstance(step["error_type"], str) and spec.STEP_ID.match(step["error_type"])):
@@ -245,7 +270,7 @@ def _fail(c: _Checker, label: str, step: dict, available: frozenset[str], names:
     return None
 
 
-def _succeed(c: _Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
+def _succeed(c: Checker, label: str, step: dict, available: frozenset[str], names: frozenset[str]) -> Available:
     return None
 
 

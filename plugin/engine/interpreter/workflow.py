@@ -19,8 +19,8 @@ from plugin.engine.base import PluginWorkflow
 from plugin.engine.interpreter.executors import EXECUTORS
 from plugin.engine.interpreter.runtime import ContinueAsNewNeeded, Runner, RunSucceeded, StepFailed
 from plugin.engine.interpreter.spec import NODE_WORKFLOW
-from plugin.engine.models import RunInput, RunState
 from plugin.engine.registry import register_workflow
+from plugin.models import RunInput, RunState
 
 # The timeline keeps the most recent records (loops can run many steps).
 TIMELINE_LIMIT = 1000

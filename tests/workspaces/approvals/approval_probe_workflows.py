@@ -10,8 +10,8 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from plugin.engine.base import PluginWorkflow
-    from plugin.engine.models import AssignRequest, FormField, RunInput
     from plugin.engine.registry import register_workflow
+    from plugin.models import AssignRequest, FormField, RunInput
 
 
 @register_workflow

@@ -12,8 +12,8 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from plugin.engine.base import PluginWorkflow
-    from plugin.engine.models import RunInput
     from plugin.engine.registry import register_workflow
+    from plugin.models import RunInput
 
 
 @register_workflow

@@ -1,0 +1,89 @@
+"""Secrets for connections (admin, write-only): list names and where each is set, set one, delete one.
+A secret's value is never read back; an environment variable of the same name always wins."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from plugin.api.admin.connections import secret_store
+from plugin.api.http.auth import authenticate
+from plugin.api.schemas import StrictSchema
+from plugin.api.services import services
+from plugin.errors import Conflict, NotFound, ValidationFailed
+from plugin.secrets import ENV_PREFIX, MAX_SECRET_CHARS, SECRET_NAME, references
+
+bp = Blueprint("secrets", __name__, url_prefix="/api/v1/secrets",
+               description="Secrets that connections refer to; write-only")
+
+
+class SecretBody(StrictSchema):
+    value = fields.String(required=True, load_only=True, validate=validate.Length(1, MAX_SECRET_CHARS))
+
+
+class SecretSchema(Schema):
+    name = fields.String()
+    set = fields.Boolean()
+    source = fields.String(allow_none=True, metadata={"description": "env or file; null when not set"})
+    used_by = fields.List(fields.String(), metadata={"description": "connections that refer to it"})
+
+
+class SecretListSchema(Schema):
+    secrets = fields.List(fields.Nested(SecretSchema))
+
+
+@bp.before_request
+def _auth() -> None:
+    authenticate(("admin",))
+
+
+def _checked(name: str) -> str:
+    if not SECRET_NAME.match(name):
+        raise ValidationFailed(f"A secret name is upper-case letters, digits and _ (at most 64), not {name[:70]!r}",
+                               {"fields": {"name": ["upper-case letters, digits and _"]}})
+    return name
+
+
+@bp.route("")
+@bp.response(200, SecretListSchema)
+@bp.alt_response(401, description="No valid API key")
+@bp.alt_response(403, description="Not an admin key")
+def list_secrets():
+    """Every secret that is set or that a connection refers to: its name, where it is set, who uses it."""
+    store = secret_store()
+    used: dict[str, list[str]] = {}
+    for conn in services().workspace.connections.values():
+        for name in references(conn.settings):
+            used.setdefault(name, []).append(conn.name)
+    sources = store.names()
+    return {"secrets": [{"name": n, "set": n in sources, "source": sources.get(n), "used_by": sorted(used.get(n, []))}
+                        for n in sorted(set(sources) | set(used))]}
+
+
+@bp.route("/<name>", methods=["PUT"])
+@bp.arguments(SecretBody)
+@bp.response(204)
+@bp.alt_response(401, description="No valid API key")
+@bp.alt_response(403, description="Not an admin key")
+@bp.alt_response(409, description="Set by an environment variable, which wins")
+@bp.alt_response(422, description="Bad name or value")
+def put_secret(body: dict, name: str):
+    """Set a secret (kept in the data dir, mode 0600); the next step that needs it uses the new value."""
+    store = secret_store()
+    if store.source(_checked(name)) == "env":
+        raise Conflict(f"Secret {name!r} is set by the environment variable {ENV_PREFIX}{name}; change it there",
+                       {"secret": name})
+    store.put(name, body["value"])
+    return None
+
+
+@bp.route("/<name>", methods=["DELETE"])
+@bp.response(204)
+@bp.alt_response(401, description="No valid API key")
+@bp.alt_response(403, description="Not an admin key")
+@bp.alt_response(404, description="Not set in the secrets file")
+def delete_secret(name: str):
+    """Remove a secret from the secrets file."""
+    if not secret_store().delete(_checked(name)):
+        raise NotFound(f"Secret {name!r} is not set in the secrets file", {"secret": name})
+    return None

@@ -1,0 +1,2 @@
+"""Triggers from outside an app: webhooks (the public ``/hooks/{query}`` endpoint and its admin API, with Standard
+Webhooks signatures) and schedules on Temporal Schedules."""
