@@ -21,7 +21,18 @@
       help ? h("div", { class: "wf-help" }, help) : null);
   }
 
-  // The capability checkboxes of a form or dialog; ``allowed(c)`` says which the scope and identity permit.
+  // Show a modal dialog and wait for the value of the button clicked ("cancel" on Escape).
+  function answerOf(el, dialog, focus) {
+    return new Promise((resolve) => {
+      dialog.querySelectorAll(".wf-actions button").forEach((b) => b.addEventListener("click", () => resolve(b.value)));
+      dialog.addEventListener("cancel", (e) => { e.preventDefault(); resolve("cancel"); });
+      el.append(dialog);
+      dialog.showModal();
+      if (focus) focus.focus();
+    });
+  }
+
+  // The capability checkboxes of a form or dialog, ``checked`` ticked at first.
   function capabilityChecks(checked) {
     return CAPABILITIES.map(([c, label]) => h("label", { class: "wf-check" },
       h("input", { type: "checkbox", value: c, checked: checked.includes(c), "data-field": "capabilities" }), label));
@@ -55,12 +66,7 @@
         "Greyed out: this key's users are named in headers a browser fills, so it never decides, cancels or retries.") : null,
       h("div", { class: "wf-actions" }, h("button", { class: "wf-btn wf-btn-primary", value: "ok", type: "button" }, "Save"),
         h("button", { class: "wf-btn", value: "cancel", type: "button" }, "Cancel")));
-    const answer = await new Promise((resolve) => {
-      dialog.querySelectorAll(".wf-actions button").forEach((b) => b.addEventListener("click", () => resolve(b.value)));
-      dialog.addEventListener("cancel", (e) => { e.preventDefault(); resolve("cancel"); });
-      el.append(dialog);
-      dialog.showModal();
-    });
+    const answer = await answerOf(el, dialog);
     const capabilities = checkedValues(checks);
     dialog.close();
     dialog.remove();
@@ -190,13 +196,7 @@
       h("div", { class: "wf-field" }, h("label", { for: "rotate-grace" }, "Old secret"), grace),
       h("div", { class: "wf-actions" }, h("button", { class: "wf-btn wf-btn-primary", value: "ok", type: "button" }, "Rotate"),
         h("button", { class: "wf-btn", value: "cancel", type: "button" }, "Keep it")));
-    const answer = await new Promise((resolve) => {
-      dialog.querySelectorAll(".wf-actions button").forEach((b) => b.addEventListener("click", () => resolve(b.value)));
-      dialog.addEventListener("cancel", (e) => { e.preventDefault(); resolve("cancel"); });
-      el.append(dialog);
-      dialog.showModal();
-      grace.focus();
-    });
+    const answer = await answerOf(el, dialog, grace);
     const seconds = Number(grace.value);
     dialog.close();
     dialog.remove();
