@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from plugin import metrics
-from plugin.config import REPO_ROOT, Settings
+from plugin.config import Settings
 from plugin.engine.base import REQUEST_DEADLINES
 from plugin.engine.run_snapshots import RUNS_ENDED
+from tests.checkout import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
 SHARED = ("WORKFLOWS_TEMPORAL_ADDRESS", "WORKFLOWS_TEMPORAL_NAMESPACE", "WORKFLOWS_TASK_QUEUE", "WORKFLOWS_WORKSPACE",
