@@ -37,7 +37,7 @@ def root() -> Path:
     packaged = package / PACKAGED
     if packaged.is_dir():
         return packaged
-    checkout = package.parent
+    checkout = (package / "__init__.py").resolve().parent.parent  # a strict editable install links the sources
     if all((checkout / name).exists() for name in TOP_LEVEL):
         return checkout
     raise AssetsMissing(f"the plugin's panels, manifest and sample apps are missing beside {package}: install "

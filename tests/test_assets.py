@@ -50,3 +50,11 @@ def test_an_installation_without_them_says_how_to_install(tmp_path: Path, packag
         assets.ui_panels()
     assert assets.sample_apps() is None and assets.sample_workspaces() == ()
     assert Settings.from_env({}).workspaces == (), "no sample apps: no default workspace, and no crash"
+
+
+def test_a_strict_editable_install_finds_the_checkout_through_its_links(tmp_path: Path, package_at):
+    linked = tmp_path / "build/__editable__.workflows_plugin/plugin"  # what editable_mode=strict makes
+    linked.mkdir(parents=True)
+    (linked / "__init__.py").symlink_to(REPO_ROOT / "plugin/__init__.py")
+    package_at(linked)
+    assert assets.root() == REPO_ROOT
