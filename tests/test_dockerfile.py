@@ -25,7 +25,8 @@ from tests.installed_package import check_pages, ready
 from tests.test_deploy_files import compose_envs
 from tests.test_up import headers
 
-pytestmark = pytest.mark.slow
+# Building and installing take about a minute alone, more on a busy machine: past the suite's 180 s default.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(360)]
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,8 @@ from tests.installed_package import Command, check_pages, ready, run
 from tests.test_expense_flow import wait_for
 from tests.test_up import headers
 
-pytestmark = pytest.mark.slow
+# Building and installing take about a minute alone, more on a busy machine: past the suite's 180 s default.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(360)]
 VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
 NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "*.egg-info", "__pycache__", "*.pyc", ".workflows-data", "build",
                                     "dist", ".pytest_cache", ".ruff_cache", ".hypothesis", "node_modules")
