@@ -133,13 +133,15 @@ def check(workspaces: tuple[Path, ...]) -> None:
     click.echo(f"OK: {report.definitions} definition(s), {report.queries} query(ies) in {len(folders)} folder(s)")
 
 
-def _register_panels() -> None:
+def _register_groups() -> None:
     from plugin.panels_cli import panels
+    from plugin.samples_cli import samples
 
     main.add_command(panels)
+    main.add_command(samples)
 
 
-_register_panels()
+_register_groups()
 
 if __name__ == "__main__":
     main()

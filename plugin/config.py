@@ -7,11 +7,9 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from plugin import assets
 from plugin.errors import ConfigError
 from plugin.identity.settings import IdentitySettings
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SAMPLE_APPS = REPO_ROOT / "sample_apps"
 
 
 def _int(env: dict[str, str], name: str, default: int, low: int = 0, high: int = 65535) -> int:
@@ -126,9 +124,7 @@ def _workspaces(raw: str | None) -> tuple[Path, ...]:
             if not (path / "workspace.json").is_file():
                 raise ConfigError(f"WORKFLOWS_WORKSPACE: {path} has no workspace.json")
         return paths
-    if not DEFAULT_SAMPLE_APPS.is_dir():
-        return ()
-    return tuple(sorted(p for p in DEFAULT_SAMPLE_APPS.iterdir() if (p / "workspace.json").is_file()))
+    return assets.sample_workspaces()
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from plugin.config import DEFAULT_SAMPLE_APPS, Settings
+from plugin.config import Settings
 from plugin.secrets import SecretStore
+from tests.checkout import SAMPLE_APPS
 from tests.conftest import ADMIN_KEY, APP_KEY, auth, serve_app, serve_worker
 from tests.connections_helpers import SECRETS, AuthStub, history_text, http_connections, write_workspace
 from tests.fixtures_nodes import temporal, trigger, wait_run
@@ -89,7 +90,7 @@ def conn_settings(settings: Settings, api: AuthStub, tmp_path_factory: pytest.Te
         "type": "object", "required": ["note"], "properties": {"note": {"type": "string"}}}}
     (folder / "workspace.json").write_text(json.dumps(spec))
     sample = root / "purchase-request"  # the sample app, its rate connection pointed at the stub
-    shutil.copytree(DEFAULT_SAMPLE_APPS / "purchase-request", sample)
+    shutil.copytree(SAMPLE_APPS / "purchase-request", sample)
     spec = json.loads((sample / "workspace.json").read_text())
     spec["connections"]["exchange_rates"]["base_url"] = api.url + "/public"
     (sample / "workspace.json").write_text(json.dumps(spec))

@@ -120,3 +120,18 @@ def test_missing_url_secret_names_the_secret(tmp_path):
         SqlActivities(connections, SecretStore(tmp_path, environ={})).sql_query(
             t.SqlCall(connection="db", statement="SELECT 1"))
     assert caught.value.type == "MissingSecret" and "NO_SUCH_DB_URL" in caught.value.message
+
+
+def test_a_relative_sqlite_file_is_in_the_declaring_workspace_folder(tmp_path: Path, monkeypatch):
+    folder = tmp_path / "workspace"
+    folder.mkdir()
+    seed(f"sqlite:///{folder / 'people.db'}")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # where a worker starts has no say (an installed sample, a container's WORKDIR)
+    connections, problems = check_connections({"people": {"kind": "sql", "url": "sqlite:///people.db",
+                                                           "read_only": True}}, str(folder / "workspace.json"))
+    assert problems == []
+    out = run(SqlActivities(connections, SecretStore(tmp_path, environ={})), "SELECT name FROM people ORDER BY id")
+    assert [r["name"] for r in out["rows"]] == ["Ann", "Bob", "Cy"]
+    assert not (elsewhere / "people.db").exists()

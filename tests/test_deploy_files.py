@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from plugin import metrics
-from plugin.config import REPO_ROOT, Settings
+from plugin.config import Settings
 from plugin.engine.base import REQUEST_DEADLINES
 from plugin.engine.run_snapshots import RUNS_ENDED
+from tests.checkout import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
 SHARED = ("WORKFLOWS_TEMPORAL_ADDRESS", "WORKFLOWS_TEMPORAL_NAMESPACE", "WORKFLOWS_TASK_QUEUE", "WORKFLOWS_WORKSPACE",
@@ -106,10 +107,11 @@ def test_api_and_worker_use_real_settings_with_valid_values_and_agree(envs):
 
 
 def test_the_image_holds_the_workspace_the_settings_name():
+    """tests/test_dockerfile.py builds the image's folders and finds each workspace there; here: they agree."""
     dockerfile = (DEPLOY / "Dockerfile").read_text()
-    assert "WORKDIR /app" in dockerfile and "COPY sample_apps ./sample_apps" in dockerfile
+    assert "WORKDIR /app" in dockerfile and "RUN workflows-plugin samples copy /app/sample_apps" in dockerfile
     for env in (*compose_envs().values(), *k8s_envs().values()):
-        assert all(Path(p).is_relative_to("/app") for p in env["WORKFLOWS_WORKSPACE"].split(":"))
+        assert all(Path(p).is_relative_to("/app/sample_apps") for p in env["WORKFLOWS_WORKSPACE"].split(":"))
 
 
 def test_compose_publishes_only_the_api_and_persists_redis():

@@ -16,6 +16,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,6 +74,16 @@ def _session_options(backend: str, read_only: bool, timeout: float) -> dict[str,
     return {}
 
 
+def _in_workspace(parsed: sa.URL, conn: Connection) -> sa.URL:
+    """A relative SQLite file is the workspace's own (like its other files), not one in the directory the worker
+    happens to start in: resolved against the folder of the file that declares the connection."""
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or Path(database).is_absolute() \
+            or not conn.source:
+        return parsed
+    return parsed.set(database=str(Path(conn.source).resolve().parent / database))
+
+
 def _sqlite_setup(engine: sa.Engine, read_only: bool) -> None:
     """SQLite: a progress handler interrupts a statement past its deadline; ``query_only`` refuses writes."""
 
@@ -104,13 +115,15 @@ class SqlActivities:
             if cached and cached[0] == url:
                 return cached[1]
             backend, read_only = parsed.get_backend_name(), bool(conn.settings.get("read_only", False))
+            if backend == "sqlite":
+                parsed = _in_workspace(parsed, conn)
             options: dict[str, Any] = {"pool_pre_ping": True}
             if backend != "sqlite":
                 options.update(pool_size=int(conn.settings.get("pool_size", 5)),
                                pool_timeout=conn.seconds("pool_timeout", 30.0),
                                connect_args=_session_options(backend, read_only, conn.seconds(
                                    "statement_timeout", DEFAULT_STATEMENT_TIMEOUT)))
-            engine = sa.create_engine(url, **options)
+            engine = sa.create_engine(parsed, **options)
             if backend == "sqlite":
                 _sqlite_setup(engine, read_only)
             if cached:
