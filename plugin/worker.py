@@ -60,7 +60,8 @@ def metrics_runtime(address: str | None) -> Runtime | None:
     activity latencies, slots, polls... and ``workflows_runs_ended``) at ``address``; None without one."""
     if not address:
         return None
-    exporter = PrometheusConfig(bind_address=address, counters_total_suffix=True)
+    exporter = PrometheusConfig(bind_address=address, counters_total_suffix=True, unit_suffix=True,
+                                durations_as_seconds=True)
     return Runtime(telemetry=TelemetryConfig(metrics=exporter))
 
 

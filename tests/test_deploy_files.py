@@ -22,7 +22,7 @@ SHARED = ("WORKFLOWS_TEMPORAL_ADDRESS", "WORKFLOWS_TEMPORAL_NAMESPACE", "WORKFLO
 # Temporal SDK metrics the rules and dashboard use: names and labels as the worker's exporter writes them
 # (read from a running worker; *_execution_failed_total appears with the first failure).
 SDK_METRICS = {"temporal_num_pollers", "temporal_worker_task_slots_available",
-               "temporal_workflow_task_schedule_to_start_latency_bucket",
+               "temporal_workflow_task_schedule_to_start_latency_seconds_bucket",
                "temporal_workflow_task_execution_failed_total", "up"}
 
 
