@@ -22,12 +22,39 @@ def _settings() -> Settings:
         raise click.ClickException(exc.message) from None
 
 
+def _refuse(message: str) -> None:
+    """Stop with one line on stderr. No interpreter finalization: the Temporal SDK's Rust runtime threads may
+    still be winding down after a failed connect, and finalizing under them aborts (SIGABRT) instead of exit 1."""
+    click.echo(f"Error: {message}", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
+
+
+def _checked_settings(role: str) -> Settings:
+    """The settings, once everything the process depends on answered (else one line and exit 1)."""
+    from plugin.startup_checks import check_process
+
+    settings = _settings()
+    try:
+        check_process(settings, role)
+    except ConfigError as exc:
+        _refuse(exc.message)
+    return settings
+
+
 @click.group()
 @click.version_option(package_name="workflows-plugin", prog_name="workflows-plugin")
 def main() -> None:
     """Durable workflows with humans in the loop, on Temporal."""
-    logging.basicConfig(level=os.environ.get("WORKFLOWS_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from plugin.config_checks import log_level
+
+    try:
+        level = log_level(os.environ)
+    except ConfigError as exc:
+        raise click.ClickException(exc.message) from None
+    os.environ["WORKFLOWS_LOG_LEVEL"] = level  # gunicorn and child processes read it too
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @main.command()
@@ -46,7 +73,7 @@ def up() -> None:
 @main.command()
 def serve() -> None:
     """Run the API under gunicorn (set WORKFLOWS_API_WORKERS and WORKFLOWS_API_THREADS)."""
-    settings = _settings()
+    settings = _checked_settings("api")
     from plugin.store.connection import connect as connect_redis
     from plugin.store.key_warnings import trusted_header_warnings
 
@@ -74,7 +101,7 @@ def worker() -> None:
     """Run a worker for the configured workspaces until SIGINT or SIGTERM."""
     from plugin.worker import run_worker
 
-    settings = _settings()
+    settings = _checked_settings("worker")
 
     async def _main() -> None:
         stop = asyncio.Event()

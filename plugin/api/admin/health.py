@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from plugin.api.schemas import HealthSchema, ReadySchema
 from plugin.api.services import services
 from plugin.gateway_ops import health as health_ops
-from plugin.store import health_marks
+from plugin.store import decision_marks, health_marks
 
 bp = Blueprint("health", __name__, description="Liveness and readiness")
 
@@ -39,7 +39,11 @@ def _check_temporal_and_worker() -> tuple[str, str]:
         return f"error: {getattr(exc, 'message', exc)}", "error: unknown while Temporal is unreachable"
     if pollers == 0:
         return "ok", f"error: no worker is polling task queue {svc.settings.task_queue!r}"
-    return "ok", "ok"
+    try:
+        why = decision_marks.disagreement(svc.redis, svc.settings.task_queue, svc.settings.decision_secret)
+    except Exception:  # Redis down: its own part says so
+        why = None
+    return "ok", f"error: {why}" if why else "ok"
 
 
 def _marked_down() -> dict[str, str]:
@@ -65,7 +69,8 @@ def _is_admin() -> bool:
 @bp.response(200, ReadySchema)
 @bp.alt_response(503, schema=ReadySchema, description="Something the plugin needs is not ready")
 def readyz():
-    """Ready only when Temporal, Redis and at least one worker all are.
+    """Ready only when Temporal, Redis and at least one worker all are (a worker that checks decisions with
+    another WORKFLOWS_DECISION_SECRET than this API's counts as not ready: it would refuse every decision).
 
     Each part is ``ok`` or ``error``; with the admin key, ``error: <what went wrong>`` (error texts name
     addresses and socket paths, which the public answer keeps to itself)."""
