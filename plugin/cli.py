@@ -161,9 +161,11 @@ def check(workspaces: tuple[Path, ...]) -> None:
 
 
 def _register_panels() -> None:
+    from plugin.keys_cli import keys
     from plugin.panels_cli import panels
 
     main.add_command(panels)
+    main.add_command(keys)
 
 
 _register_panels()
