@@ -26,6 +26,7 @@ from plugin.store import decision_marks
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
 from plugin.store.runtime_settings import RuntimeSettings
+from plugin.store.shared_secrets import SharedSecrets
 from plugin.store.snapshots import RunSnapshots
 from plugin.temporal_gateway import connect_client
 from plugin.workspace.loader import Workspace, load_workspaces
@@ -40,7 +41,7 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
     runtime = RuntimeSettings(settings, inbox.redis)  # notify URL and allow-list changed without a restart
     activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url, snapshots,
                                      link_signer(settings, inbox.redis), runtime)
-    secrets = SecretStore(settings.data_dir)
+    secrets = SecretStore(settings.data_dir, shared=SharedSecrets(inbox.redis, settings.secrets_keys))
     return Worker(
         client,
         task_queue=settings.task_queue,

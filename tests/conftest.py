@@ -21,6 +21,7 @@ from plugin.temporal_gateway import connect_client
 TEST_WORKSPACES = Path(__file__).parent / "workspaces"
 ADMIN_KEY = "test-admin-key-0123456789"
 APP_KEY = "test-app-key-0123456789"
+SECRETS_KEY = "test-secrets-encryption-key-0123456789"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -66,6 +67,7 @@ def settings(data_dir: Path, temporal_address: str, redis_url: str) -> Settings:
         task_queue=f"tests-{uuid.uuid4().hex[:8]}",
         admin_key=ADMIN_KEY,
         app_key=APP_KEY,
+        secrets_keys=(SECRETS_KEY,),
     )
 
 
