@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -54,6 +55,8 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
                       *([UpdateAuthInterceptor(settings.decision_secret)] if settings.decision_secret else [])],
         activity_executor=executor,
         max_concurrent_activities=32,
+        # on SIGTERM, running activities get this long to finish before they are cancelled (docs/production.md)
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace),
     )
 
 

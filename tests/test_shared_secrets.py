@@ -20,6 +20,7 @@ from plugin.store.shared_secrets import SECRETS_HASH, SharedSecrets, UnreadableS
 from tests.conftest import ADMIN_KEY, auth, serve_app
 from tests.connections_helpers import BEARER, AuthStub, write_workspace
 from tests.fixtures_nodes import trigger, wait_run
+from tests.test_expense_flow import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +34,14 @@ def worker_process(settings, data_dir: Path) -> subprocess.Popen:
     """A real `workflows-plugin worker` with its own data dir; ready once the log says it polls."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOWS_")}
     env |= {**settings.with_overrides(data_dir=data_dir).to_env(), "WORKFLOWS_ADMIN_KEY": "", "WORKFLOWS_APP_KEY": ""}
-    proc = subprocess.Popen([sys.executable, "-m", "plugin.cli", "worker"], env=env, cwd=REPO_ROOT,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-    for line in proc.stderr:
-        if "worker polling" in line:
-            return proc
-    raise AssertionError(f"the worker stopped: exit {proc.wait()}")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / "worker.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "plugin.cli", "worker"], env=env, cwd=REPO_ROOT,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for(lambda: "worker polling" in log.read_text() or proc.poll() is not None, timeout=60)
+    assert proc.poll() is None, log.read_text()
+    return proc
 
 
 @pytest.mark.timeout(120)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import request
 from flask_smorest import Blueprint
+from marshmallow import RAISE, fields, validate
 
-from plugin.api.schemas import HealthSchema, ReadySchema
+from plugin.api.schemas import HealthSchema, ReadySchema, StrictSchema
 from plugin.api.services import services
 from plugin.gateway_ops import health as health_ops
 from plugin.store import decision_marks, health_marks
@@ -65,17 +66,29 @@ def _is_admin() -> bool:
     return key is not None and key.scope == "admin"
 
 
+class ReadyArgs(StrictSchema):
+    scope = fields.String(validate=validate.OneOf(["api"]), metadata={
+        "description": "api: only what this API process itself needs to answer (Redis, where keys are); for a load "
+                       "balancer's or Kubernetes' readiness probe, so missing workers or a Temporal outage do not take "
+                       "every API replica out (calls then answer 503 naming the part)"})
+
+
 @bp.route("/readyz")
+@bp.arguments(ReadyArgs, location="query", unknown=RAISE)
 @bp.response(200, ReadySchema)
 @bp.alt_response(503, schema=ReadySchema, description="Something the plugin needs is not ready")
-def readyz():
+def readyz(args: dict):
     """Ready only when Temporal, Redis and at least one worker all are (a worker that checks decisions with
     another WORKFLOWS_DECISION_SECRET than this API's counts as not ready: it would refuse every decision).
 
     Each part is ``ok`` or ``error``; with the admin key, ``error: <what went wrong>`` (error texts name
-    addresses and socket paths, which the public answer keeps to itself)."""
-    temporal, worker = _check_temporal_and_worker()
-    checks = {"temporal": temporal, "redis": _check_redis(), "worker": worker}
+    addresses and socket paths, which the public answer keeps to itself). ``?scope=api``: only this API
+    process's own readiness (Redis), for a readiness probe."""
+    if args.get("scope") == "api":
+        checks = {"redis": _check_redis()}
+    else:
+        temporal, worker = _check_temporal_and_worker()
+        checks = {"temporal": temporal, "redis": _check_redis(), "worker": worker}
     if checks["redis"] == "ok":
         for part, why in _marked_down().items():  # set by `up` while it restarts a child
             if checks.get(part) == "ok":
