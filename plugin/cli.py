@@ -79,6 +79,12 @@ def serve() -> None:
 
     for line in trusted_header_warnings(settings, connect_redis(settings)):
         click.echo(line, err=True)
+    from plugin.embedded.processes import secure_data_dir
+
+    try:
+        secure_data_dir(settings.data_dir)  # 0700, files 0600, and a umask that keeps gunicorn's files so
+    except OSError as exc:
+        _refuse(f"WORKFLOWS_DATA_DIR: cannot keep {settings.data_dir} private: {exc.strerror}")
     # Each gunicorn process writes its metrics here; a scrape of any of them reads all (start empty).
     metrics_dir = settings.data_dir / "metrics" / f"api-{settings.port}"
     metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -87,6 +93,7 @@ def serve() -> None:
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     args = [
         sys.executable, "-m", "gunicorn", "--config", "python:plugin.api.http.gunicorn_conf",
+        *_control_socket(settings),
         "--workers", str(settings.api_workers), "--worker-class", "gthread",
         "--threads", str(settings.api_threads), "--bind", f"{settings.host}:{settings.port}",
         # an open event stream is a connection and a thread for its whole life: allow more than the threads
@@ -94,6 +101,15 @@ def serve() -> None:
         "--graceful-timeout", "10", "--timeout", "60", "--access-logfile", "-", "plugin.wsgi:app",
     ]
     os.execve(sys.executable, args, env)
+
+
+def _control_socket(settings: Settings) -> list[str]:
+    """gunicorn's control socket, one per ``serve`` (by port) in its data dir: the default is one path per user,
+    which a second replica on the host would take over (and remove when it stops)."""
+    path = settings.data_dir / f"gunicorn-{settings.port}.ctl"
+    if len(str(path)) > 100:  # a unix socket path has at most 107 bytes
+        return ["--no-control-socket"]
+    return ["--control-socket", str(path)]
 
 
 @main.command()
