@@ -19,11 +19,11 @@ from plugin.engine.calls.sql_activity import SqlActivities
 from plugin.engine.run_snapshots import RunSnapshotInterceptor, SnapshotActivities
 from plugin.engine.update_auth import UpdateAuthInterceptor
 from plugin.gateway_ops.schedule_reconcile import reconcile_schedules
-from plugin.identity.links import link_signer
+from plugin.identity.links import link_base, link_signer
 from plugin.readmodel.inbox_rebuild import rebuild_inbox
 from plugin.search_attributes import register_search_attributes
 from plugin.secrets import SecretStore
-from plugin.store import decision_marks
+from plugin.store import worker_agreement
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
 from plugin.store.runtime_settings import RuntimeSettings
@@ -80,7 +80,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
     client = await connect_client(settings, runtime=metrics_runtime(settings.worker_metrics_address))
     await register_search_attributes(client)
     inbox = Inbox(connect_redis(settings))
-    decision_marks.publish(inbox.redis, settings.task_queue, settings.decision_secret)
+    worker_agreement.publish(inbox.redis, settings.task_queue, settings.decision_secret, link_base(settings))
     with ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, workspace, executor, inbox)
         log.info("worker polling %s with workflows %s", settings.task_queue, sorted(workspace.workflows))

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from plugin.api.events import streams_per_process
-from plugin.config import Settings
+from plugin.config import REPO_ROOT, Settings
 from plugin.config_checks import placeholder_secret
 from tests.test_alert_rules import MONITORING
 from tests.test_deploy_files import DEPLOY, compose_envs, in_image, k8s_docs, k8s_envs, k8s_example_secrets
@@ -180,3 +180,11 @@ def test_the_temporal_ui_url_is_a_base_url_and_the_example_placeholders_are_refu
             settings = Settings.from_env(in_image(envs[role]))
             assert "/namespaces/" not in (settings.temporal_ui_url or "")
             assert placeholder_secret(envs[role]), role  # copied as-is, the example does not start
+
+
+def test_the_production_guide_names_every_setting_the_examples_set():
+    guide = (REPO_ROOT / "docs/production.md").read_text()
+    named = {name for envs in (compose_envs(), k8s_envs()) for env in envs.values() for name in env}
+    assert {n for n in named if f"`{n}" not in guide} == set()
+    for step in ("namespace create", "ssl_ca_certs", "keys create --scope admin", "/readyz?scope=api"):
+        assert step in guide, step

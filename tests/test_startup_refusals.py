@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,8 @@ CASES = {
                           "WORKFLOWS_REDIS_URL: Redis at 127.0.0.1:{redis} needs a password"),
     "redis unreachable": ({"WORKFLOWS_REDIS_URL": "redis://:x@127.0.0.1:{closed}/0"},
                           "WORKFLOWS_REDIS_URL: cannot reach Redis at 127.0.0.1:{closed}"),
+    "tls to a plain redis": ({"WORKFLOWS_REDIS_URL": "rediss://:x@127.0.0.1:{redis}/0?ssl_ca_certs=/nonexistent/ca.crt"},
+                             "WORKFLOWS_REDIS_URL: cannot reach Redis at 127.0.0.1:{redis}"),
     "temporal unreachable": ({"WORKFLOWS_TEMPORAL_ADDRESS": "127.0.0.1:{closed}"},
                              "WORKFLOWS_TEMPORAL_ADDRESS: cannot reach Temporal at 127.0.0.1:{closed}"),
     "namespace missing": ({"WORKFLOWS_TEMPORAL_NAMESPACE": "nowhere"},
@@ -120,9 +123,10 @@ def test_the_log_level_is_read_in_any_case(base_env):
 
 
 @pytest.mark.timeout(120)
-def test_readyz_reports_a_decision_secret_the_api_and_workers_do_not_share(settings):
-    """A worker that checks decisions with a secret the API lacks (or another one) would refuse every decision:
-    /readyz is 503 naming it, and ready once both hold the same secret."""
+def test_readyz_reports_settings_the_api_and_workers_do_not_share(settings):
+    """A worker that checks decisions with a secret the API lacks (or another one) would refuse every decision,
+    and one that signs links for another public URL sends people elsewhere: /readyz is 503 naming the setting,
+    and ready once both agree."""
     own = settings.with_overrides(task_queue=f"secret-{uuid.uuid4().hex[:8]}", decision_secret="s" * 24)
     worker = serve_worker(own)
     next(worker)
@@ -135,5 +139,10 @@ def test_readyz_reports_a_decision_secret_the_api_and_workers_do_not_share(setti
             detail = client.get("/readyz", headers=auth(ADMIN_KEY)).json["worker"]
             assert ready == (detail == "ok") and (ready or "WORKFLOWS_DECISION_SECRET" in detail), detail
             next(app, None)
+        elsewhere = own.with_overrides(identity=replace(own.identity, public_url="https://elsewhere.example.com"))
+        app = serve_app(elsewhere)
+        detail = next(app).test_client().get("/readyz", headers=auth(ADMIN_KEY))
+        assert detail.status_code == 503 and "WORKFLOWS_PUBLIC_URL" in detail.json["worker"], detail.json
+        next(app, None)
     finally:
         next(worker, None)

@@ -9,7 +9,8 @@ from marshmallow import RAISE, fields, validate
 from plugin.api.schemas import HealthSchema, ReadySchema, StrictSchema
 from plugin.api.services import services
 from plugin.gateway_ops import health as health_ops
-from plugin.store import decision_marks, health_marks
+from plugin.identity.links import link_base
+from plugin.store import health_marks, worker_agreement
 
 bp = Blueprint("health", __name__, description="Liveness and readiness")
 
@@ -41,7 +42,8 @@ def _check_temporal_and_worker() -> tuple[str, str]:
     if pollers == 0:
         return "ok", f"error: no worker is polling task queue {svc.settings.task_queue!r}"
     try:
-        why = decision_marks.disagreement(svc.redis, svc.settings.task_queue, svc.settings.decision_secret)
+        why = worker_agreement.disagreement(svc.redis, svc.settings.task_queue, svc.settings.decision_secret,
+                                            link_base(svc.settings))
     except Exception:  # Redis down: its own part says so
         why = None
     return "ok", f"error: {why}" if why else "ok"
@@ -79,7 +81,7 @@ class ReadyArgs(StrictSchema):
 @bp.alt_response(503, schema=ReadySchema, description="Something the plugin needs is not ready")
 def readyz(args: dict):
     """Ready only when Temporal, Redis and at least one worker all are (a worker that checks decisions with
-    another WORKFLOWS_DECISION_SECRET than this API's counts as not ready: it would refuse every decision).
+    another WORKFLOWS_DECISION_SECRET, or signs links for another WORKFLOWS_PUBLIC_URL, counts as not ready).
 
     Each part is ``ok`` or ``error``; with the admin key, ``error: <what went wrong>`` (error texts name
     addresses and socket paths, which the public answer keeps to itself). ``?scope=api``: only this API
