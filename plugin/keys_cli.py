@@ -14,13 +14,13 @@ from plugin.errors import ConfigError, ValidationFailed
 
 def _store():
     """The key store and audit log of the configured Redis (one line and exit 1 when it does not answer)."""
-    from plugin.cli import _settings
+    from plugin.config import Settings
     from plugin.startup_checks import check_redis
     from plugin.store.keys import KeyStore
     from plugin.store.settings_audit import SettingsAudit
 
-    settings = _settings()
     try:
+        settings = Settings.from_env()
         client = check_redis(settings)
     except ConfigError as exc:
         raise click.ClickException(exc.message) from None

@@ -44,9 +44,9 @@ def test_every_alert_has_a_case_where_it_fires_and_one_where_it_stays_quiet():
 
 
 def test_durations_are_in_seconds_everywhere():
-    """The worker exports durations in seconds (plugin/engine/worker.py), so every duration histogram that the
+    """The worker exports durations in seconds (plugin/worker.py), so every duration histogram that the
     rules and dashboard read is named ..._seconds and the dashboard shows it with the unit "s"."""
-    worker = (REPO_ROOT / "plugin/engine/worker.py").read_text()
+    worker = (REPO_ROOT / "plugin/worker.py").read_text()
     assert "durations_as_seconds=True" in worker and "unit_suffix=True" in worker
     dashboard = json.loads((MONITORING / "grafana-dashboard.json").read_text())
     texts = [(MONITORING / "alerts.yml").read_text(), *(t["expr"] for p in dashboard["panels"] for t in p["targets"])]

@@ -8,7 +8,6 @@ import json
 import shutil
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from plugin.api.events import streams_per_process
+from plugin.api.events.views import streams_per_process
 from plugin.config import REPO_ROOT, Settings
 from plugin.config_checks import placeholder_secret
 from tests.test_alert_rules import MONITORING
