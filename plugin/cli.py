@@ -84,7 +84,8 @@ def serve() -> None:
     try:
         secure_data_dir(settings.data_dir)  # 0700, files 0600, and a umask that keeps gunicorn's files so
     except OSError as exc:
-        _refuse(f"WORKFLOWS_DATA_DIR: cannot keep {settings.data_dir} private: {exc.strerror}")
+        _refuse(f"WORKFLOWS_DATA_DIR: cannot keep {settings.data_dir} private ({exc.strerror}): use a folder "
+                "this user owns or may create, e.g. a sub-folder of a mounted volume")
     # Each gunicorn process writes its metrics here; a scrape of any of them reads all (start empty).
     metrics_dir = settings.data_dir / "metrics" / f"api-{settings.port}"
     metrics_dir.mkdir(parents=True, exist_ok=True)

@@ -188,3 +188,11 @@ def test_the_production_guide_names_every_setting_the_examples_set():
     assert {n for n in named if f"`{n}" not in guide} == set()
     for step in ("namespace create", "ssl_ca_certs", "keys create --scope admin", "/readyz?scope=api"):
         assert step in guide, step
+
+
+def test_the_api_data_dir_is_a_folder_serve_makes_inside_its_volume():
+    """serve keeps its data dir 0700, which only its owner may set: not the root-owned emptyDir mount itself."""
+    [container] = pod("workflows-api")["spec"]["containers"]
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    data_dir = k8s_envs()["api"]["WORKFLOWS_DATA_DIR"]
+    assert data_dir not in mounts and any(data_dir.startswith(m + "/") for m in mounts)
