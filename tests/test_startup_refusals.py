@@ -136,8 +136,10 @@ def test_readyz_reports_settings_the_api_and_workers_do_not_share(settings):
             client = next(app).test_client()
             answer = wait_for(lambda c=client: (r := c.get("/readyz")).json["temporal"] == "ok" and r)
             assert answer.status_code == (200 if ready else 503), (api_secret, answer.json)
-            detail = client.get("/readyz", headers=auth(ADMIN_KEY)).json["worker"]
+            admin = client.get("/readyz", headers=auth(ADMIN_KEY)).json
+            detail = admin["worker"]
             assert ready == (detail == "ok") and (ready or "WORKFLOWS_DECISION_SECRET" in detail), detail
+            assert ("warnings" in admin) == (api_secret is None) and "warnings" not in answer.json
             next(app, None)
         elsewhere = own.with_overrides(identity=replace(own.identity, public_url="https://elsewhere.example.com"))
         app = serve_app(elsewhere)

@@ -84,8 +84,9 @@ def readyz(args: dict):
     another WORKFLOWS_DECISION_SECRET, or signs links for another WORKFLOWS_PUBLIC_URL, counts as not ready).
 
     Each part is ``ok`` or ``error``; with the admin key, ``error: <what went wrong>`` (error texts name
-    addresses and socket paths, which the public answer keeps to itself). ``?scope=api``: only this API
-    process's own readiness (Redis), for a readiness probe."""
+    addresses and socket paths, which the public answer keeps to itself) and ``warnings`` when a setting works
+    but is unsafe (no WORKFLOWS_DECISION_SECRET). ``?scope=api``: only this API process's own readiness
+    (Redis), for a readiness probe."""
     if args.get("scope") == "api":
         checks = {"redis": _check_redis()}
     else:
@@ -96,6 +97,10 @@ def readyz(args: dict):
             if checks.get(part) == "ok":
                 checks[part] = f"error: {why}"
     ok = all(v == "ok" for v in checks.values())
+    answer: dict = {"status": "ok" if ok else "unavailable"}
     if not _is_admin():
-        checks = {part: "ok" if value == "ok" else "error" for part, value in checks.items()}
-    return {"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503
+        return answer | {part: "ok" if value == "ok" else "error" for part, value in checks.items()}, 200 if ok else 503
+    if not services().settings.decision_secret:
+        answer["warnings"] = ["WORKFLOWS_DECISION_SECRET is not set on this API: decisions sent straight to Temporal "
+                              "are accepted (docs/production.md)"]
+    return answer | checks, 200 if ok else 503
