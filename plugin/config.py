@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from plugin import assets
+from plugin import config_checks as checks
 from plugin.errors import ConfigError
 from plugin.identity.settings import IdentitySettings
 
@@ -172,6 +173,10 @@ class Settings:
     # Prometheus: the API's /metrics without a key on this address; the worker's SDK exporter on this one.
     metrics_address: str | None = None
     worker_metrics_address: str | None = None
+    # Seconds a stopping worker lets running activities finish (inside the platform's grace period).
+    worker_shutdown_grace: float = 50.0
+    # Keys that encrypt the secrets set through the API, in Redis (plugin.store.admin.shared_secrets); first encrypts.
+    secrets_keys: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def effective_temporal_address(self) -> str:
@@ -221,7 +226,7 @@ class Settings:
             temporal_namespace=env.get("WORKFLOWS_TEMPORAL_NAMESPACE") or "default",
             temporal_port=_int(env, "WORKFLOWS_TEMPORAL_PORT", 7233, 1),
             temporal_ui_port=_int(env, "WORKFLOWS_TEMPORAL_UI_PORT", 8233, 1),
-            temporal_ui_url=env.get("WORKFLOWS_TEMPORAL_UI_URL") or None,
+            temporal_ui_url=checks.temporal_ui_url(env),
             temporal_api_key=env.get("WORKFLOWS_TEMPORAL_API_KEY") or None,
             temporal_tls_cert=Path(tls_cert) if tls_cert else None,
             temporal_tls_key=Path(tls_key) if tls_key else None,
@@ -246,6 +251,8 @@ class Settings:
             identity=IdentitySettings.from_env(env),
             metrics_address=_bind_address(env, "WORKFLOWS_METRICS_ADDRESS"),
             worker_metrics_address=_bind_address(env, "WORKFLOWS_WORKER_METRICS_ADDRESS"),
+            worker_shutdown_grace=checks.seconds(env, "WORKFLOWS_WORKER_SHUTDOWN_GRACE", 50.0, 3600.0),
+            secrets_keys=checks.secrets_keys(env),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -284,6 +291,8 @@ class Settings:
             "WORKFLOWS_WORKER_METRICS_ADDRESS": self.worker_metrics_address,
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
+            "WORKFLOWS_WORKER_SHUTDOWN_GRACE": f"{self.worker_shutdown_grace:g}",
+            "WORKFLOWS_SECRETS_ENCRYPTION_KEY": ",".join(self.secrets_keys),
         }
         env.update({k: v for k, v in optional.items() if v})
         return env

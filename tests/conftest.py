@@ -22,6 +22,7 @@ from tests.checkout import SAMPLE_APPS
 TEST_WORKSPACES = Path(__file__).parent / "workspaces"
 ADMIN_KEY = "test-admin-key-0123456789"
 APP_KEY = "test-app-key-0123456789"
+SECRETS_KEY = "test-secrets-encryption-key-0123456789"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -67,6 +68,7 @@ def settings(data_dir: Path, temporal_address: str, redis_url: str) -> Settings:
         task_queue=f"tests-{uuid.uuid4().hex[:8]}",
         admin_key=ADMIN_KEY,
         app_key=APP_KEY,
+        secrets_keys=(SECRETS_KEY,),
     )
 
 

@@ -8,7 +8,6 @@ import json
 import shutil
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -114,15 +113,14 @@ def admin() -> dict[str, str]:
 
 
 def test_secrets_are_write_only_through_the_admin_api(conn_client):
-    assert conn_client.put("/api/v1/secrets/STUB_BEARER", headers=admin(),
-                           json={"value": SECRETS["STUB_BEARER"]}).status_code == 204
+    put = conn_client.put("/api/v1/secrets/STUB_BEARER", headers=admin(), json={"value": SECRETS["STUB_BEARER"]})
+    assert put.status_code == 200 and put.json["source"] == "redis" and "encrypted" in put.json["stored_in"]
+    assert SECRETS["STUB_BEARER"] not in put.get_data(as_text=True)
     listed = conn_client.get("/api/v1/secrets", headers=admin())
     assert listed.status_code == 200 and SECRETS["STUB_BEARER"] not in listed.get_data(as_text=True)
     by_name = {s["name"]: s for s in listed.json["secrets"]}
-    assert by_name["STUB_BEARER"] == {"name": "STUB_BEARER", "set": True, "source": "file", "used_by": ["api_bearer"]}
+    assert by_name["STUB_BEARER"] == {**put.json, "used_by": ["api_bearer"]}
     assert by_name["NEVER_SET_ANYWHERE"]["set"] is False
-    path = Path(conn_client.application.extensions["workflows"].settings.data_dir) / "secrets.json"
-    assert path.stat().st_mode & 0o777 == 0o600
     assert conn_client.put("/api/v1/secrets/STUB_BEARER", headers=auth(key=APP_KEY),
                            json={"value": "x"}).status_code == 403
     bad = conn_client.put("/api/v1/secrets/lower", headers=admin(), json={"value": "x"})
@@ -134,7 +132,7 @@ def test_secrets_are_write_only_through_the_admin_api(conn_client):
 
 def test_run_uses_http_and_sql_connections_and_no_secret_reaches_history_or_redis(conn_client, api):
     assert conn_client.put("/api/v1/secrets/STUB_BEARER", headers=admin(),  # set through the API, as a person would
-                           json={"value": SECRETS["STUB_BEARER"]}).status_code == 204
+                           json={"value": SECRETS["STUB_BEARER"]}).status_code == 200
     note = f"o'brien'); DROP TABLE notes; -- {uuid.uuid4().hex[:6]}"
     run_id = trigger(conn_client, "conn_orders", {"id": 41, "note": note})
     run = wait_run(conn_client, run_id)

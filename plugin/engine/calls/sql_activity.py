@@ -68,9 +68,6 @@ def _session_options(backend: str, read_only: bool, timeout: float) -> dict[str,
     if backend == "postgresql":
         options = f"-c statement_timeout={millis}" + (" -c default_transaction_read_only=on" if read_only else "")
         return {"options": options}
-    if backend in ("mysql", "mariadb"):
-        init = f"SET SESSION max_execution_time={millis}" + (", SESSION transaction_read_only=1" if read_only else "")
-        return {"init_command": init}
     return {}
 
 
@@ -82,6 +79,25 @@ def _in_workspace(parsed: sa.URL, conn: Connection) -> sa.URL:
             or not conn.source:
         return parsed
     return parsed.set(database=str(Path(conn.source).resolve().parent / database))
+
+
+def _mysql_setup(engine: sa.Engine, read_only: bool, timeout: float) -> None:
+    """MySQL and MariaDB: each new session is bounded in time and, when asked, read-only. The two spell the
+    time limit differently (MySQL ``max_execution_time`` in ms, MariaDB ``max_statement_time`` in seconds; each
+    refuses the other's), so the server is asked which it is."""
+
+    @event.listens_for(engine, "connect")
+    def _bound(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT VERSION()")
+            if "mariadb" in str(cursor.fetchone()[0]).lower():
+                limit, read_only_flag = f"max_statement_time={timeout:.3f}", "tx_read_only"
+            else:
+                limit, read_only_flag = f"max_execution_time={max(int(timeout * 1000), 1)}", "transaction_read_only"
+            cursor.execute(f"SET SESSION {limit}" + (f", SESSION {read_only_flag}=1" if read_only else ""))
+        finally:
+            cursor.close()
 
 
 def _sqlite_setup(engine: sa.Engine, read_only: bool) -> None:
@@ -126,6 +142,8 @@ class SqlActivities:
             engine = sa.create_engine(parsed, **options)
             if backend == "sqlite":
                 _sqlite_setup(engine, read_only)
+            elif backend in ("mysql", "mariadb"):
+                _mysql_setup(engine, read_only, conn.seconds("statement_timeout", DEFAULT_STATEMENT_TIMEOUT))
             if cached:
                 cached[1].dispose()
             self._engines[conn.name] = (url, engine)
@@ -192,6 +210,7 @@ def _failure(name: str, error: exc.SQLAlchemyError, used: set[str], connecting: 
     text = scrub(f"connection {name!r}: {type(orig).__name__}: {orig}", used)
     if connecting or isinstance(error, exc.TimeoutError):
         return ApplicationError(text, type=t.SQL_UNAVAILABLE)
-    if "interrupted" in str(orig) or "canceling statement" in str(orig) or "max_execution_time" in str(orig):
+    if "interrupted" in str(orig) or "canceling statement" in str(orig) or "max_execution_time" in str(orig) \
+            or "max_statement_time" in str(orig):
         return ApplicationError(text + " (statement timeout)", type=t.SQL_TIMEOUT)
     return ApplicationError(text, type=t.SQL_ERROR, non_retryable=True)
