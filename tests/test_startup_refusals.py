@@ -90,7 +90,7 @@ CASES = {
 }
 
 
-# serve runs the same checks (plugin/startup_checks.py): a few cases show it does.
+# serve runs the same checks (plugin/cli/startup_checks.py): a few cases show it does.
 SERVE_CASES = ("no redis password", "namespace missing", "placeholder secret", "temporal unreachable")
 
 

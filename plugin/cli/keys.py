@@ -14,8 +14,8 @@ from plugin.errors import ConfigError, ValidationFailed
 
 def _store():
     """The key store and audit log of the configured Redis (one line and exit 1 when it does not answer)."""
+    from plugin.cli.startup_checks import check_redis
     from plugin.config import Settings
-    from plugin.startup_checks import check_redis
     from plugin.store.admin.keys import KeyStore
     from plugin.store.admin.settings_audit import SettingsAudit
 

@@ -33,7 +33,7 @@ def _refuse(message: str) -> None:
 
 def _checked_settings(role: str) -> Settings:
     """The settings, once everything the process depends on answered (else one line and exit 1)."""
-    from plugin.startup_checks import check_process
+    from plugin.cli.startup_checks import check_process
 
     settings = _settings()
     try:
@@ -178,9 +178,9 @@ def check(workspaces: tuple[Path, ...]) -> None:
 
 
 def _register_groups() -> None:
-    from plugin.keys_cli import keys
-    from plugin.panels_cli import panels
-    from plugin.samples_cli import samples
+    from plugin.cli.keys import keys
+    from plugin.cli.panels import panels
+    from plugin.cli.samples import samples
 
     main.add_command(panels)
     main.add_command(samples)
@@ -188,6 +188,3 @@ def _register_groups() -> None:
 
 
 _register_groups()
-
-if __name__ == "__main__":
-    main()
