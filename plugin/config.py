@@ -7,11 +7,10 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from plugin import assets
+from plugin import config_checks as checks
 from plugin.errors import ConfigError
 from plugin.identity.settings import IdentitySettings
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SAMPLE_APPS = REPO_ROOT / "sample_apps"
 
 
 def _int(env: dict[str, str], name: str, default: int, low: int = 0, high: int = 65535) -> int:
@@ -126,9 +125,7 @@ def _workspaces(raw: str | None) -> tuple[Path, ...]:
             if not (path / "workspace.json").is_file():
                 raise ConfigError(f"WORKFLOWS_WORKSPACE: {path} has no workspace.json")
         return paths
-    if not DEFAULT_SAMPLE_APPS.is_dir():
-        return ()
-    return tuple(sorted(p for p in DEFAULT_SAMPLE_APPS.iterdir() if (p / "workspace.json").is_file()))
+    return assets.sample_workspaces()
 
 
 @dataclass(frozen=True)
@@ -178,6 +175,10 @@ class Settings:
     # Prometheus: the API's /metrics without a key on this address; the worker's SDK exporter on this one.
     metrics_address: str | None = None
     worker_metrics_address: str | None = None
+    # Seconds a stopping worker lets running activities finish (inside the platform's grace period).
+    worker_shutdown_grace: float = 50.0
+    # Keys that encrypt the secrets set through the API, in Redis (plugin.store.admin.shared_secrets); first encrypts.
+    secrets_keys: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def effective_temporal_address(self) -> str:
@@ -228,7 +229,7 @@ class Settings:
             temporal_namespace=env.get("WORKFLOWS_TEMPORAL_NAMESPACE") or "default",
             temporal_port=_int(env, "WORKFLOWS_TEMPORAL_PORT", 7233, 1),
             temporal_ui_port=_int(env, "WORKFLOWS_TEMPORAL_UI_PORT", 8233, 1),
-            temporal_ui_url=env.get("WORKFLOWS_TEMPORAL_UI_URL") or None,
+            temporal_ui_url=checks.temporal_ui_url(env),
             temporal_api_key=env.get("WORKFLOWS_TEMPORAL_API_KEY") or None,
             temporal_tls_cert=Path(tls_cert) if tls_cert else None,
             temporal_tls_key=Path(tls_key) if tls_key else None,
@@ -254,6 +255,8 @@ class Settings:
             identity=IdentitySettings.from_env(env),
             metrics_address=_bind_address(env, "WORKFLOWS_METRICS_ADDRESS"),
             worker_metrics_address=_bind_address(env, "WORKFLOWS_WORKER_METRICS_ADDRESS"),
+            worker_shutdown_grace=checks.seconds(env, "WORKFLOWS_WORKER_SHUTDOWN_GRACE", 50.0, 3600.0),
+            secrets_keys=checks.secrets_keys(env),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -298,6 +301,8 @@ class Settings:
             "WORKFLOWS_WORKER_METRICS_ADDRESS": self.worker_metrics_address,
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
+            "WORKFLOWS_WORKER_SHUTDOWN_GRACE": f"{self.worker_shutdown_grace:g}",
+            "WORKFLOWS_SECRETS_ENCRYPTION_KEY": ",".join(self.secrets_keys),
         }
         env.update({k: v for k, v in optional.items() if v})
         return env

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.config import REPO_ROOT
+from tests.checkout import REPO_ROOT
 from tests.host_guides import GUIDES, manifest, parse, problems
 
 HOSTS = ("appsmith", "tooljet", "budibase", "retool")

@@ -14,7 +14,7 @@ import pytest
 from plugin.config import Settings
 from plugin.identity.config import KeyIdentity
 from plugin.identity.settings import IdentitySettings
-from plugin.store.key_warnings import dev_app_key, serve_refusal
+from plugin.store.admin.key_warnings import dev_app_key, serve_refusal
 from tests.conftest import ADMIN_KEY, APP_KEY, auth, serve_app
 from tests.identity_helpers import LocalIdp, create_key
 from tests.requests_helpers import act, pending_requests, person, start_probe

@@ -152,3 +152,5 @@ class ReadySchema(Schema):
     temporal = fields.String()
     redis = fields.String()
     worker = fields.String()
+    warnings = fields.List(fields.String(), metadata={
+        "description": "admin key only, when there are any: settings that work but are unsafe for production"})

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Protocol
 
-from plugin.config import DEFAULT_SAMPLE_APPS, Settings
+from plugin import assets
+from plugin.config import Settings
 from plugin.embedded.processes import ManagedProcess, port_in_use, spawn
 from plugin.embedded.supervisor import Recipe
 
@@ -31,9 +32,10 @@ class _Stack(Protocol):
 def sample_stubs(settings: Settings) -> list[tuple[Path, int]]:
     """(stub file, port) for each configured sample folder with a stand-in and a local http connection."""
     found = []
+    samples = assets.sample_apps()
     for folder in settings.workspaces:
         stub = folder / STUB_FILE
-        if folder.resolve().parent != DEFAULT_SAMPLE_APPS.resolve() or not stub.is_file():
+        if samples is None or folder.resolve().parent != samples.resolve() or not stub.is_file():
             continue
         connections = json.loads((folder / "workspace.json").read_text()).get("connections", {})
         ports = {int(m.group(1)) for c in connections.values() if c.get("kind") == "http"

@@ -37,8 +37,8 @@ from plugin.embedded.sample_services import start_sample_stubs
 from plugin.embedded.supervisor import Recipe, Supervisor
 from plugin.gateway_ops.health import poller_identities
 from plugin.search_attributes import register_search_attributes
-from plugin.store.key_warnings import app_key_mode, dev_app_key
-from plugin.store.keys import new_key
+from plugin.store.admin.key_warnings import app_key_mode, dev_app_key
+from plugin.store.admin.keys import new_key
 from plugin.temporal_gateway import connect_client
 
 _UNIX_PATH_MAX = 100
@@ -59,6 +59,9 @@ def bootstrap_keys(settings: Settings) -> Settings:
     if "link_secret" not in stored:  # signs approval links; kept here so links survive a Redis flush
         stored["link_secret"] = secrets.token_urlsafe(48)
         changed = True
+    if "secrets_key" not in stored:  # encrypts the secrets set through the API, in Redis
+        stored["secrets_key"] = secrets.token_urlsafe(32)
+        changed = True
     if changed:
         path.write_text(json.dumps(stored, indent=2))
         path.chmod(0o600)
@@ -66,6 +69,7 @@ def bootstrap_keys(settings: Settings) -> Settings:
     return dev_app_key(settings.with_overrides(admin_key=settings.admin_key or stored["admin"],
                                                app_key=settings.app_key or stored["app"],
                                                decision_secret=settings.decision_secret or stored["decision_secret"],
+                                               secrets_keys=settings.secrets_keys or (stored["secrets_key"],),
                                                identity=identity),
                        generated=not settings.app_key, loopback=not beyond_loopback(settings.host))
 

@@ -13,8 +13,8 @@ from temporalio.exceptions import ApplicationError
 from plugin.engine.calls.net_guard import AllowListSource, ForbiddenAddress, Guard, guarded_session
 from plugin.identity.links import LINK_KINDS, LinkSigner
 from plugin.models import HumanRequest, Notification
+from plugin.store.admin.runtime_settings import RuntimeSettings
 from plugin.store.inbox import Inbox
-from plugin.store.runtime_settings import RuntimeSettings
 from plugin.store.snapshots import RunSnapshots
 
 log = logging.getLogger(__name__)

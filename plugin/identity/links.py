@@ -130,7 +130,11 @@ class LinkSigner:
         return f"{self.base_url}/approve/{self.sign(link, key)}"
 
 
+def link_base(settings: Settings) -> str:
+    """Where approval links point: ``WORKFLOWS_PUBLIC_URL``, else ``http://{WORKFLOWS_HOST}:{WORKFLOWS_PORT}``."""
+    return settings.identity.public_url or f"http://{settings.host}:{settings.port}"
+
+
 def link_signer(settings: Settings, client: redis.Redis) -> LinkSigner:
-    """The signer for these settings: links point at ``WORKFLOWS_PUBLIC_URL`` (else the API's own address)."""
-    base = settings.identity.public_url or f"http://{settings.host}:{settings.port}"
-    return LinkSigner(client, settings.identity.link_secret, base)
+    """The signer for these settings (links point at ``link_base``)."""
+    return LinkSigner(client, settings.identity.link_secret, link_base(settings))

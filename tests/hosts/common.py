@@ -22,7 +22,7 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from plugin.config import REPO_ROOT
+from tests.checkout import REPO_ROOT
 
 RECIPES = Path(__file__).parent / "recipes"
 GUIDES = REPO_ROOT / "docs" / "hosts"

@@ -20,7 +20,7 @@ from datetime import datetime
 
 import redis
 
-from plugin.store.keys import KeyStore
+from plugin.store.admin.keys import KeyStore
 
 DEFAULT_PER_USER = 4
 DEFAULT_PER_KEY = 500

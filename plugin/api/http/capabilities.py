@@ -10,7 +10,7 @@ from flask import g
 
 from plugin.errors import Forbidden
 from plugin.identity.capabilities import ACTING, describe
-from plugin.store.keys import ApiKey
+from plugin.store.admin.keys import ApiKey
 
 USER_HEADER = "X-Workflows-User"
 
