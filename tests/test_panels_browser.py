@@ -194,7 +194,7 @@ def test_binding_helper_shows_steps_host_bindings_and_test_runs(client, open_pag
     graph = page.get_by_role("list", name="Steps of Request a purchase")
     expect(graph.locator('.wf-node[data-kind="approval"]')).to_contain_text("Approve purchase")
     binding = page.get_by_label("Binding for Appsmith")
-    expect(binding).to_have_value(re.compile(r"X-Workflows-Identity: \{\{appsmith\.user\.idToken\}\}"))
+    expect(binding).to_have_value(re.compile(r"X-Workflows-Identity: <<APPSMITH_USER_OAUTH2_ACCESS_TOKEN>>"))
     page.get_by_role("button", name="ToolJet").click()
     tooljet = re.compile(r'"item": "\{\{components\.item\.value\}\}"')
     expect(page.get_by_label("Binding for ToolJet")).to_have_value(tooljet)
