@@ -57,6 +57,7 @@
       }
       out[key] = value;
     }
+    if (!Object.keys(model).length) problems.push("the Default Model is empty ({}): either it was never set, or its text is not valid JSON once the bindings are filled in (a quoted {{ }} around an object breaks it)");
     if (quoted.length) problems.push(`${quoted.map((k) => `“${k}”`).join(", ")} arrived as text, not data (a quoted binding)`);
     return { model: out, problems };
   }
