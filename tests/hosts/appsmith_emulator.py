@@ -34,7 +34,7 @@ from typing import Any
 import requests
 from playwright.sync_api import Browser, Frame, Page
 
-from plugin.api.panels import export_panel
+from plugin.api.pages.panels import export_panel
 from tests.identity_helpers import appsmith_signature
 
 HERE = Path(__file__).parent

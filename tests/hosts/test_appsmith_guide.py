@@ -7,7 +7,7 @@ import re
 
 from click.testing import CliRunner
 
-from plugin.api.panels import export_panel
+from plugin.api.pages.panels import export_panel
 from plugin.cli import main
 from plugin.config import REPO_ROOT
 from plugin.panels_cli import default_model
