@@ -18,8 +18,9 @@ Written for these tests from Appsmith's own source (appsmithorg/appsmith; facts 
   as their JSON), ``<<APPSMITH_USER_OAUTH2_ACCESS_TOKEN>>`` filled on the server (Business edition, OIDC SSO),
   and ``X-APPSMITH-SIGNATURE`` on an Authenticated API datasource (tests/identity_helpers.appsmith_signature).
 
-The browser side lives in ``appsmith_client.js`` (the page) and ``appsmith_widget_script.js`` (the script inside
-each widget), with ``appsmith_reset.css``. Version emulated: Appsmith v1.x (2024-2025) with iframe custom widgets.
+The browser side lives in ``appsmith_client.js`` (the page) and ``ui_panels/devhost/widget-host.js`` (the script
+inside each widget, shared with the dev host so both speak the protocol the same way), with
+``ui_panels/devhost/reset.css``. Version emulated: Appsmith v1.x (2024-2025) with iframe custom widgets.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 import requests
 from playwright.sync_api import Browser, Frame, Page
 
-from plugin.api.pages.panels import export_panel
+from plugin.api.pages.panels import PANELS_DIR, export_panel
 from tests.identity_helpers import appsmith_signature
 
 HERE = Path(__file__).parent
@@ -157,8 +158,8 @@ class AppsmithPage:
         setup = {"queries": recipe["queries"], "widgets": recipe["widgets"], "theme": recipe["theme"],
                  "user": {"email": self.user.email, "name": self.user.email.split("@")[0], "idToken": self.user.claims},
                  "parts": {w["panel"]: export_panel(w["panel"]) for w in recipe["widgets"]},
-                 "reset": (HERE / "appsmith_reset.css").read_text(),
-                 "widgetScript": (HERE / "appsmith_widget_script.js").read_text()}
+                 "reset": (PANELS_DIR / "devhost" / "reset.css").read_text(),
+                 "widgetScript": (PANELS_DIR / "devhost" / "widget-host.js").read_text()}
         data = json.dumps(setup).replace("</", "<\\/")
         page = ("<!doctype html><html><head><meta charset='utf-8'><title>Expenses · Appsmith (emulated)</title>"
                 "<style>body{margin:0;font:14px system-ui;background:#F8FAFC}header{background:#fff;padding:10px 16px;"
