@@ -60,6 +60,7 @@ def test_each_inbox_button_decides_what_it_says(client, open_appsmith):
     kept, refused = f"Keep {uuid.uuid4().hex[:6]}", f"Drop {uuid.uuid4().hex[:6]}"
     kept_run = submit(client, ann, 500, kept).json["run_id"]
     refused_run = submit(client, ann, 600, refused).json["run_id"]
+    pending_requests(client, kept_run), pending_requests(client, refused_run)  # open: what a manager would see
     inbox = open_appsmith(bob, ["managers"]).widget("Approvals")
     card(inbox, kept).get_by_role("button", name="Approve").click()
     expect(card(inbox, kept).locator(".wf-feedback")).to_contain_text("Done")
@@ -76,6 +77,7 @@ def test_two_managers_racing_the_second_reads_who_won(client, open_appsmith):
     ann, bob, carol = person("ann"), person("bob"), person("carol")
     what = f"Race {uuid.uuid4().hex[:6]}"
     run_id = submit(client, ann, 900, what).json["run_id"]
+    pending_requests(client, run_id)
     first = open_appsmith(bob, ["managers"]).widget("Approvals")
     second = open_appsmith(carol, ["managers"]).widget("Approvals")
     expect(card(first, what).get_by_role("button", name="Approve")).to_be_enabled()
@@ -91,7 +93,7 @@ def test_two_managers_racing_the_second_reads_who_won(client, open_appsmith):
 def test_a_refused_decision_says_why(client, open_appsmith):
     dave = person("dave")
     what = f"Own {uuid.uuid4().hex[:6]}"
-    submit(client, dave, 300, what)
+    pending_requests(client, submit(client, dave, 300, what).json["run_id"])
     inbox = open_appsmith(dave, ["managers"]).widget("Approvals")
     card(inbox, what).get_by_role("button", name="Approve").click()
     expect(card(inbox, what).locator(".wf-alert-error")).to_contain_text("Not allowed:")

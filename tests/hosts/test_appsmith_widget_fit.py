@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from tests.hosts.appsmith_emulator import AppsmithPage, AppsmithServer, AppsmithUser
 from tests.hosts.appsmith_fixtures import *  # noqa: F403  the fixtures
 from tests.panels_browser import base_url, browser  # noqa: F401
-from tests.requests_helpers import person
+from tests.requests_helpers import pending_requests, person
 from tests.test_expense_flow import submit
 
 QUOTED = '{"requests": "{{GetRequests.data}}", "result": "{{ResolveRequest.data}}"}'  # what the old guide printed
@@ -42,7 +42,7 @@ def page_with(browser, appsmith_server, idp):  # noqa: F811
 
 
 def test_a_quoted_default_model_is_explained_not_shown_as_loading_forever(client, page_with):
-    submit(client, person("ann"), 400, f"Quoted {uuid.uuid4().hex[:6]}")
+    pending_requests(client, submit(client, person("ann"), 400, f"Quoted {uuid.uuid4().hex[:6]}").json["run_id"])
     page = page_with(QUOTED)  # objects inside quotes: not valid JSON once filled in, so Appsmith gives {}
     assert page.widget_errors()["Approvals"], "the emulator, like Appsmith, finds the model invalid"
     notice = page.widget("Approvals").locator(".wf-wiring")
@@ -59,7 +59,7 @@ def test_an_unrun_query_in_quotes_gives_the_text_undefined_and_a_notice(page_wit
 
 def test_data_passed_as_json_text_is_read_back(client, page_with):
     what = f"Text {uuid.uuid4().hex[:6]}"
-    submit(client, person("ann"), 410, what)
+    pending_requests(client, submit(client, person("ann"), 410, what).json["run_id"])
     page = page_with("{{ {requests: JSON.stringify(GetRequests.data), result: ResolveRequest.data} }}")
     inbox = page.widget("Approvals")
     expect(inbox.locator("article.wf-card", has_text=what)).to_be_visible()  # parsed, so it works
@@ -67,8 +67,9 @@ def test_data_passed_as_json_text_is_read_back(client, page_with):
 
 
 def test_auto_height_grows_the_widget_to_all_of_its_content(client, open_appsmith):
-    for i in range(4):
-        submit(client, person("ann"), 300 + i, f"Tall {uuid.uuid4().hex[:6]}")
+    for run_id in [submit(client, person("ann"), 300 + i, f"Tall {uuid.uuid4().hex[:6]}").json["run_id"]
+                   for i in range(4)]:
+        pending_requests(client, run_id)
     page = open_appsmith(person("bob"), ["managers"])
     inbox = page.widget("Approvals")
     expect(inbox.locator("article.wf-card").nth(3)).to_be_visible()
@@ -88,7 +89,7 @@ def test_auto_height_grows_the_widget_to_all_of_its_content(client, open_appsmit
 
 def test_the_apps_flat_theme_has_no_card_shadow(client, open_appsmith):
     what = f"Flat {uuid.uuid4().hex[:6]}"
-    submit(client, person("ann"), 420, what)
+    pending_requests(client, submit(client, person("ann"), 420, what).json["run_id"])
     inbox = open_appsmith(person("bob"), ["managers"]).widget("Approvals")
     card = inbox.locator("article.wf-card", has_text=what)
     expect(card).to_be_visible()
