@@ -3,8 +3,10 @@ Appsmith signature), Appsmith's server side, and signed-in users who open the re
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,18 @@ from tests.hosts.appsmith_emulator import AppsmithPage, AppsmithServer, Appsmith
 from tests.identity_helpers import LocalIdp, create_key
 
 __all__ = ["idp", "appsmith_server", "open_appsmith"]
+SHOTS = os.environ.get("APPSMITH_SCREENSHOTS")  # a folder: the recipe tests save the emulated page there
+
+
+def snap(page: AppsmithPage, name: str) -> None:
+    """Save the whole emulated Appsmith page as ``<name>.png`` when APPSMITH_SCREENSHOTS names a folder."""
+    if SHOTS:
+        page.page.wait_for_timeout(600)  # let Auto Height settle
+        height = page.page.evaluate("document.documentElement.scrollHeight")
+        page.page.set_viewport_size({"width": 1200, "height": height})  # sandboxed frames off screen paint blank
+        page.page.wait_for_timeout(600)
+        page.page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
+        page.page.set_viewport_size({"width": 1200, "height": 1000})
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import uuid
 from playwright.sync_api import expect
 
 from tests.hosts.appsmith_fixtures import *  # noqa: F403  the fixtures
+from tests.hosts.appsmith_fixtures import snap
 from tests.panels_browser import base_url, browser  # noqa: F401
 from tests.requests_helpers import finished, pending_requests, person, run_detail
 from tests.test_expense_flow import submit
@@ -24,7 +25,8 @@ def card(widget, text: str):
 def test_trigger_shows_field_errors_then_the_runs_progress_live(client, open_appsmith, appsmith_server):
     ann, bob = person("ann"), person("bob")
     what = f"Conference {uuid.uuid4().hex[:6]}"
-    form = open_appsmith(ann).widget("SubmitExpense")
+    employee = open_appsmith(ann)
+    form = employee.widget("SubmitExpense")
     expect(form.get_by_role("heading", name="Submit expense")).to_be_visible()
     form.get_by_role("button", name="Submit").click()  # nothing filled in: the panel's own checks
     expect(form.locator('[data-field="amount"] .wf-field-error')).to_have_text("Missing data for required field.")
@@ -52,6 +54,7 @@ def test_trigger_shows_field_errors_then_the_runs_progress_live(client, open_app
     expect(card(manager, what).locator(".wf-feedback")).to_contain_text("Done: “Approve” recorded")
     expect(card(manager, what).locator(".wf-progress")).to_contain_text("Approve")  # no "0 of 1" left
     expect(progress.locator(".wf-chip")).to_have_text("completed")  # the employee's page follows, no reload
+    snap(employee, "appsmith-employee")
     assert finished(client, run_id)["output"]["decision"]["by"] == bob and request["groups"] == ["managers"]
 
 
@@ -61,7 +64,10 @@ def test_each_inbox_button_decides_what_it_says(client, open_appsmith):
     kept_run = submit(client, ann, 500, kept).json["run_id"]
     refused_run = submit(client, ann, 600, refused).json["run_id"]
     pending_requests(client, kept_run), pending_requests(client, refused_run)  # open: what a manager would see
-    inbox = open_appsmith(bob, ["managers"]).widget("Approvals")
+    manager = open_appsmith(bob, ["managers"])
+    inbox = manager.widget("Approvals")
+    expect(card(inbox, refused)).to_be_visible()
+    snap(manager, "appsmith-manager")
     card(inbox, kept).get_by_role("button", name="Approve").click()
     expect(card(inbox, kept).locator(".wf-feedback")).to_contain_text("Done")
     card(inbox, refused).get_by_label("Comment").fill("Not in the budget")
@@ -144,6 +150,7 @@ def test_history_with_every_filter_cancel_and_retry(client, open_appsmith, appsm
     history.get_by_label("Status").select_option("")
     history.get_by_role("button", name="Apply filters").click()
     expect(history.locator(f'tr[data-run="{big}"] .wf-chip')).to_have_text("cancelled")  # the list too
+    snap(page, "appsmith-history")
 
     detail.get_by_role("button", name="Retry").click()
     history.get_by_role("dialog", name="Retry this run?").get_by_role("button", name="Retry run").click()

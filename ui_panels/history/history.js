@@ -55,7 +55,9 @@
 
   function renderList() {
     if (!runs.length) {
-      WF.clear(listEl, WF.empty("☰", "No runs yet", "Runs you start appear here, live."));
+      WF.clear(listEl, WF.host.mode === "bound"
+        ? WF.empty("☰", "No runs listed", "None match the filters yet; Apply filters looks again.")
+        : WF.empty("☰", "No runs yet", "Runs you start appear here, live."));
       return;
     }
     const more = cursor ? h("button", { class: "wf-btn", type: "button", onclick: () => loadList(false) }, "Load more") : null;
@@ -197,6 +199,7 @@
   }
 
   let polling = null;
+  let listPolling = null;
   let queryNames = [];
   function boundModel(model) {
     config.user = typeof model.user === "string" ? model.user : "";
@@ -213,6 +216,9 @@
       runs = Array.isArray(page) ? page : page.runs || [];
       cursor = page.next_cursor || null;
       renderList();
+      // Listed runs that are still open are asked for again (with the same filters) until they end.
+      clearTimeout(listPolling);
+      if (runs.some((r) => OPEN.includes(r.status))) listPolling = setTimeout(() => loadList(true), 4000);
     }
     if (model.run && model.run.id && (!selected || model.run.id === selected || model.run.retry_of === selected)) {
       selected = model.run.id; // the host may move the selection (a retry opens the new run)
@@ -238,6 +244,8 @@
     WF.clear(detailEl, WF.empty("→", "Pick a run", "Its input, output, steps and decisions show here."));
     if (WF.host.mode === "bound") {
       live.textContent = "Bound to the app";
+      const sub = panel.querySelector(".wf-sub");
+      if (sub) sub.textContent = "Every run you started";
       layout([]);
       WF.host.onModel(boundModel);
       return;
