@@ -52,34 +52,32 @@ def test_the_readme_try_it_says_where_the_port_comes_from():
     assert "WORKFLOWS_PORT" in try_it and "localhost:8787/" not in try_it and "$API/api/v1/" in try_it
 
 
-def test_a_second_up_shares_a_samples_stand_in_instead_of_refusing_its_calls(monkeypatch, tmp_path):
-    folder = DEFAULT_SAMPLE_APPS / "expense-approval"
-    port = free_port()
-    first = load_stub(folder).serve(port)  # the first stack's stand-in
+def start_with_port_taken(monkeypatch, tmp_path, holder: ThreadingHTTPServer) -> tuple[Settings, list[str]]:
+    """`up`'s start of the expense sample's stand-in while ``holder`` serves on its port; (settings, what it said)."""
+    port = holder.server_address[1]
     said: list[str] = []
     stack = SimpleNamespace(settings=Settings(data_dir=tmp_path), say=said.append,
                             _own=lambda recipe: pytest.fail("a second stand-in on a taken port"))
-    monkeypatch.setattr(sample_services, "sample_stubs", lambda settings: [(folder / STUB_FILE, port)])
+    stub = DEFAULT_SAMPLE_APPS / "expense-approval" / STUB_FILE
+    monkeypatch.setattr(sample_services, "sample_stubs", lambda settings: [(stub, port)])
     try:
-        settings = sample_services.start_sample_stubs(stack)
+        return sample_services.start_sample_stubs(stack), said
     finally:
-        first.shutdown()
+        holder.shutdown()
+
+
+def test_a_second_up_shares_a_samples_stand_in_instead_of_refusing_its_calls(monkeypatch, tmp_path):
+    port = free_port()
+    first = load_stub(DEFAULT_SAMPLE_APPS / "expense-approval").serve(port)  # the first stack's stand-in
+    settings, said = start_with_port_taken(monkeypatch, tmp_path, first)
     assert f"127.0.0.1:{port}" in settings.http_allow_hosts
     assert "sharing it" in said[0]
 
 
 def test_a_port_held_by_another_program_is_said_at_start(monkeypatch, tmp_path):
-    folder = DEFAULT_SAMPLE_APPS / "expense-approval"
     other = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     threading.Thread(target=other.serve_forever, daemon=True).start()
     port = other.server_address[1]
-    said: list[str] = []
-    stack = SimpleNamespace(settings=Settings(data_dir=tmp_path), say=said.append,
-                            _own=lambda recipe: pytest.fail("started on a taken port"))
-    monkeypatch.setattr(sample_services, "sample_stubs", lambda settings: [(folder / STUB_FILE, port)])
-    try:
-        settings = sample_services.start_sample_stubs(stack)
-    finally:
-        other.shutdown()
+    settings, said = start_with_port_taken(monkeypatch, tmp_path, other)
     assert f"127.0.0.1:{port}" not in settings.http_allow_hosts
     assert "taken by another program" in said[0] and "free the port" in said[0]
