@@ -44,6 +44,8 @@ def test_trigger_shows_field_errors_then_the_runs_progress_live(client, open_app
     expect(card(manager, what).locator(".wf-feedback")).to_contain_text("Done: “Approve” recorded")
     expect(card(manager, what).locator(".wf-progress")).to_contain_text("Approve")  # no "0 of 1" left
     expect(progress.locator(".wf-chip")).to_have_text("completed")  # the employee's page follows, no reload
+    history_row = employee.widget("History").locator(f'tr[data-run="{run_id}"]')
+    expect(history_row.locator(".wf-chip")).to_have_text("completed")  # listed once visible, then followed
     snap(employee, "appsmith-employee")
     assert finished(client, run_id)["output"]["decision"]["by"] == bob and request["groups"] == ["managers"]
 

@@ -198,8 +198,27 @@
     }, 150);
   }
 
+  // Bound: the asking repeats on a timer, not on model changes (an unchanged answer brings no model change).
   let polling = null;
   let listPolling = null;
+  let shownOpen = false;
+  let listOpen = false;
+  function pollShown() {
+    polling = setTimeout(() => {
+      polling = null;
+      if (!shownOpen || !selected) return;
+      WF.host.trigger("select_run", { run_id: selected });
+      pollShown();
+    }, 2500);
+  }
+  function pollList() {
+    listPolling = setTimeout(() => {
+      listPolling = null;
+      if (!listOpen) return;
+      loadList(true);
+      pollList();
+    }, 4000);
+  }
   let queryNames = [];
   function boundModel(model) {
     config.user = typeof model.user === "string" ? model.user : "";
@@ -217,18 +236,16 @@
       cursor = page.next_cursor || null;
       renderList();
       // Listed runs that are still open are asked for again (with the same filters) until they end.
-      clearTimeout(listPolling);
-      if (runs.some((r) => OPEN.includes(r.status))) listPolling = setTimeout(() => loadList(true), 4000);
+      listOpen = runs.some((r) => OPEN.includes(r.status));
+      if (listOpen && !listPolling) pollList();
     }
     if (model.run && model.run.id && (!selected || model.run.id === selected || model.run.retry_of === selected)) {
       selected = model.run.id; // the host may move the selection (a retry opens the new run)
       listEl.querySelectorAll("tr[data-run]").forEach((tr) => tr.setAttribute("aria-selected", String(tr.dataset.run === selected)));
       renderDetail(model.run, (model.steps && model.steps.steps) || []);
       // An open run is asked for again while it is shown (a cancel takes effect a moment later).
-      clearTimeout(polling);
-      if (OPEN.includes(model.run.status)) {
-        polling = setTimeout(() => WF.host.trigger("select_run", { run_id: selected }), 2500);
-      }
+      shownOpen = OPEN.includes(model.run.status);
+      if (shownOpen && !polling) pollShown();
     }
     const result = JSON.stringify(model.result ?? null);
     if (model.result && model.result.error && result !== lastResult) {

@@ -126,11 +126,16 @@
     }
   }
 
-  // Bound: the app's Get run answers in model.run; while the run is open the panel asks for it again
-  // (event refresh_run), so its progress shows without the app polling.
+  // Bound: the app's Get run answers in model.run; while the run is open the panel asks for it again every 2 s
+  // (event refresh_run), so its progress shows without the app polling. The asking does not wait for a model
+  // change: an answer equal to the last one changes nothing, so no model change comes.
   function poll() {
     clearTimeout(polling);
-    polling = setTimeout(() => { if (watching) WF.host.trigger("refresh_run", { run_id: watching }); }, 2000);
+    polling = setTimeout(() => {
+      if (!watching) return;
+      WF.host.trigger("refresh_run", { run_id: watching });
+      poll();
+    }, 2000);
   }
 
   function boundModel(model) {
@@ -150,7 +155,7 @@
     const run = model.run;
     if (watching && run && run.id === watching) {
       renderRun(run, (model.steps && model.steps.steps) || []);
-      if (ENDED.includes(run.status)) announce(`The run is ${run.status}`); else poll();
+      if (ENDED.includes(run.status)) { clearTimeout(polling); announce(`The run is ${run.status}`); }
     }
   }
 
