@@ -22,6 +22,7 @@ def test_the_guide_is_what_the_recipe_gives():
     text = GUIDE.read_text()
     assert render(text, load_recipe()) == text, "run: python -m tests.hosts.appsmith_guide"
     assert text.count("<!-- recipe:") == 5
+    assert len(re.findall(r"^## \d+\. ", text, re.M)) == load_recipe()["newcomer"]["steps"]  # the steps it states
 
 
 def test_one_identity_binding_everywhere_and_it_is_filled_on_the_server():
