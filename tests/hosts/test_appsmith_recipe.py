@@ -49,6 +49,10 @@ def test_trigger_shows_field_errors_then_the_runs_progress_live(client, open_app
     snap(employee, "appsmith-employee")
     assert finished(client, run_id)["output"]["decision"]["by"] == bob and request["groups"] == ["managers"]
 
+    later = f"Later {uuid.uuid4().hex[:6]}"  # opened while the manager's page is open: shows without a reload
+    pending_requests(client, submit(client, ann, 700, later).json["run_id"])
+    expect(card(manager, later)).to_be_visible()
+
 
 def test_each_inbox_button_decides_what_it_says(client, open_appsmith):
     ann, bob = person("ann"), person("bob")

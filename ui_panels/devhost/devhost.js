@@ -40,6 +40,7 @@
           }
           return { result, requests: await api.requests({ status: "pending", limit: 50 }) };
         },
+        async refresh() { return { requests: await api.requests({ status: "pending", limit: 50 }) }; },
       },
     },
   };

@@ -11,6 +11,7 @@
   let cards = new Map(); // request id -> {el, feedback, form, buttons, comment, version}
   let api = null;
   let awaiting = null; // bound mode: {id, resolution, resultAtSend}
+  const REFRESH_MS = 10000;
 
   function approvals(request) {
     const approving = request.resolutions[0];
@@ -210,6 +211,10 @@
     if (WF.host.mode === "bound") {
       live.textContent = "Bound to the app";
       WF.host.onModel(boundModel);
+      // No event stream reaches a custom widget: the app's Get requests is asked for again every 10 s (event
+      // refresh), so requests opened meanwhile show; an unchanged answer changes nothing on screen.
+      const again = () => setTimeout(() => { if (!awaiting) WF.host.trigger("refresh", {}); again(); }, REFRESH_MS);
+      again();
       return;
     }
     const config = WF.host.config();
