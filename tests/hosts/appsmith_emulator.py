@@ -35,7 +35,8 @@ from typing import Any
 import requests
 from playwright.sync_api import Browser, Frame, Page
 
-from plugin.api.pages.panels import PANELS_DIR, export_panel
+from plugin import assets
+from plugin.api.pages.panels import export_panel
 from tests.identity_helpers import appsmith_signature
 
 HERE = Path(__file__).parent
@@ -158,8 +159,8 @@ class AppsmithPage:
         setup = {"queries": recipe["queries"], "widgets": recipe["widgets"], "theme": recipe["theme"],
                  "user": {"email": self.user.email, "name": self.user.email.split("@")[0], "idToken": self.user.claims},
                  "parts": {w["panel"]: export_panel(w["panel"]) for w in recipe["widgets"]},
-                 "reset": (PANELS_DIR / "devhost" / "reset.css").read_text(),
-                 "widgetScript": (PANELS_DIR / "devhost" / "widget-host.js").read_text()}
+                 "reset": (assets.ui_panels() / "devhost" / "reset.css").read_text(),
+                 "widgetScript": (assets.ui_panels() / "devhost" / "widget-host.js").read_text()}
         data = json.dumps(setup).replace("</", "<\\/")
         page = ("<!doctype html><html><head><meta charset='utf-8'><title>Expenses · Appsmith (emulated)</title>"
                 "<style>body{margin:0;font:14px system-ui;background:#F8FAFC}header{background:#fff;padding:10px 16px;"

@@ -10,7 +10,7 @@ import re
 import sys
 from typing import Any
 
-from plugin.config import REPO_ROOT
+from tests.checkout import REPO_ROOT
 from tests.hosts.appsmith_emulator import load_recipe
 
 GUIDE = REPO_ROOT / "docs" / "hosts" / "appsmith.md"

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from plugin.api.pages.panels import export_panel
 from plugin.cli import main
-from plugin.config import REPO_ROOT
-from plugin.panels_cli import default_model
+from plugin.cli.panels import default_model
+from tests.checkout import REPO_ROOT
 from tests.host_guides import manifest, parse
 from tests.hosts.appsmith_emulator import bindings_in, load_recipe
 from tests.hosts.appsmith_guide import GUIDE, object_entries, render

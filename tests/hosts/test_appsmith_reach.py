@@ -12,12 +12,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from plugin.config import DEFAULT_SAMPLE_APPS, REPO_ROOT, Settings
+from plugin.config import Settings
 from plugin.embedded import sample_services
 from plugin.embedded.processes import free_port
 from plugin.embedded.sample_services import STUB_FILE
 from plugin.embedded.up import Stack
 from plugin.identity.links import link_signer
+from tests.checkout import REPO_ROOT, SAMPLE_APPS
 from tests.sample_helpers import load_stub
 
 
@@ -58,7 +59,7 @@ def start_with_port_taken(monkeypatch, tmp_path, holder: ThreadingHTTPServer) ->
     said: list[str] = []
     stack = SimpleNamespace(settings=Settings(data_dir=tmp_path), say=said.append,
                             _own=lambda recipe: pytest.fail("a second stand-in on a taken port"))
-    stub = DEFAULT_SAMPLE_APPS / "expense-approval" / STUB_FILE
+    stub = SAMPLE_APPS / "expense-approval" / STUB_FILE
     monkeypatch.setattr(sample_services, "sample_stubs", lambda settings: [(stub, port)])
     try:
         return sample_services.start_sample_stubs(stack), said
@@ -68,7 +69,7 @@ def start_with_port_taken(monkeypatch, tmp_path, holder: ThreadingHTTPServer) ->
 
 def test_a_second_up_shares_a_samples_stand_in_instead_of_refusing_its_calls(monkeypatch, tmp_path):
     port = free_port()
-    first = load_stub(DEFAULT_SAMPLE_APPS / "expense-approval").serve(port)  # the first stack's stand-in
+    first = load_stub(SAMPLE_APPS / "expense-approval").serve(port)  # the first stack's stand-in
     settings, said = start_with_port_taken(monkeypatch, tmp_path, first)
     assert f"127.0.0.1:{port}" in settings.http_allow_hosts
     assert "sharing it" in said[0]
