@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -128,6 +129,9 @@ def _workspaces(raw: str | None) -> tuple[Path, ...]:
     return assets.sample_workspaces()
 
 
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # listen on every interface: not an address anyone can open
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a process of the plugin needs to know, from the environment."""
@@ -189,6 +193,20 @@ class Settings:
     def effective_ui_url(self) -> str:
         """Base URL of the Temporal web UI, for links from run detail."""
         return self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}"
+
+    @property
+    def public_base_url(self) -> str:
+        """Where people reach the API (links in mails, banners, pages): ``WORKFLOWS_PUBLIC_URL``, else the
+        address it listens on. A wildcard listen address (0.0.0.0, ::) is not an address anyone can open, so
+        this machine's name stands in for it; set ``WORKFLOWS_PUBLIC_URL`` to the name your users know."""
+        public = self.public_url or self.identity.public_url
+        if public:
+            return public
+        host = self.host.strip("[]")
+        if host in WILDCARD_HOSTS:
+            host = socket.getfqdn() or "127.0.0.1"
+            host = "127.0.0.1" if host in ("localhost", "localhost.localdomain") else host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     @property
     def effective_redis_url(self) -> str:

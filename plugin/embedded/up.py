@@ -20,7 +20,7 @@ from typing import TextIO
 
 import redis
 
-from plugin.config import Settings
+from plugin.config import WILDCARD_HOSTS, Settings
 from plugin.embedded.processes import (
     ManagedProcess,
     StartupError,
@@ -255,12 +255,15 @@ class Stack:
         workspaces = ", ".join(p.name for p in s.workspaces) or "none"
         self.say("")
         self.say(f"Ready in {self._elapsed()}.")
-        self.say(f"  API          http://{s.host}:{s.port}   (OpenAPI: /openapi.json)")
+        base = s.public_base_url
+        self.say(f"  API          {base}   (OpenAPI: /openapi.json)")
         self.say(f"  Temporal UI  {ui}")
-        self.say(f"  Settings     http://{s.host}:{s.port}/settings   (sign in with the admin key)")
+        self.say(f"  Settings     {base}/settings   (sign in with the admin key)")
         self.say(f"  Admin key    {s.admin_key}")
         self.say(f"  App key      {s.app_key}   ({app_key_mode(s)})")
-        self.say(f"  Dev host     http://{s.host}:{s.port}/#key={s.app_key}&user=ann@example.com   (panels: /ui/)")
+        self.say(f"  Dev host     {base}/#key={s.app_key}&user=ann@example.com   (a demo of the panels: /ui/)")
+        if not (s.public_url or s.identity.public_url) and s.host.strip("[]") in WILDCARD_HOSTS:
+            self.say(f"  Public URL   not set: links say {base}; set WORKFLOWS_PUBLIC_URL to what users open")
         self.say(f"  Workspaces   {workspaces}")
         self.say(f"  Host face    /manifest.json, /openapi.json (CORS origins: {', '.join(s.cors_origins) or 'none'})")
         self.say(f"  Logs         {s.data_dir / 'logs'}")

@@ -131,8 +131,9 @@ class LinkSigner:
 
 
 def link_base(settings: Settings) -> str:
-    """Where approval links point: ``WORKFLOWS_PUBLIC_URL``, else ``http://{WORKFLOWS_HOST}:{WORKFLOWS_PORT}``."""
-    return settings.identity.public_url or f"http://{settings.host}:{settings.port}"
+    """Where approval links point: ``WORKFLOWS_PUBLIC_URL``, else the API's own address, with this machine's name
+    for a wildcard listen address (never ``0.0.0.0``, which no browser can open)."""
+    return settings.public_base_url
 
 
 def link_signer(settings: Settings, client: redis.Redis) -> LinkSigner:

@@ -41,7 +41,8 @@ ERROR_DETAILS: dict[str, dict[str, Any]] = {
         resolution={"type": ["string", "null"]}, decided_by={"type": ["string", "null"]},
         decided_at={"type": ["string", "null"]},
         workflow={**_TEXT, "description": "a workflow no longer offered"},
-        query={"type": ["string", "null"], "description": "a query no longer offered"}),
+        query={"type": ["string", "null"], "description": "a query no longer offered"},
+        panel={**_TEXT, "description": "a panel that works only as its own page, not as a custom widget"}),
     "validation_failed": _obj(
         ("fields",), fields=FIELD_MESSAGES,
         allowed={"type": "array", "items": _TEXT, "description": "the values one field may take"},

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, jsonify, send_from_directory
 
 from plugin import assets
-from plugin.errors import NotFound
+from plugin.errors import Conflict, NotFound
 
 SHARED_CSS = ("shared/wf.css",)
 SHARED_JS = ("shared/ui.js", "shared/api.js", "shared/host.js", "shared/forms.js")
@@ -39,8 +39,15 @@ def _entry(name: str) -> dict[str, Any]:
 
 
 def export_panel(name: str) -> dict[str, Any]:
-    """The parts of a panel ready for a custom widget: html, css, js, and the model keys and events."""
+    """The parts of a panel ready for a custom widget: html, css, js, and the model keys and events.
+
+    A panel that works only standalone (the binding helper: it needs a key in its URL, and a srcDoc widget has
+    no URL) is not offered as a custom widget."""
     entry = _entry(name)
+    if "bound" not in entry["modes"]:
+        raise Conflict(f"The {entry['title'].lower()} is not a custom widget: it works only as its own page, "
+                       f"opened at /ui/{name}/ in a browser tab (it needs a key in its URL, which a custom "
+                       "widget cannot carry)", {"panel": name})
     panels_dir = assets.ui_panels()
     folder = assets.root() / Path(entry["entry"]).parent  # entries are paths in the repository's layout
     page = (assets.root() / entry["entry"]).read_text()
