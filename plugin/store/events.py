@@ -25,6 +25,7 @@ from plugin.models import PENDING, Identity
 
 STREAM = "wf:events"
 FLOOR = "wf:events:floor"
+KEY_REVOKED = "key.revoked"  # internal: ends the open streams of that key, never sent to a client
 RETENTION_SECONDS = 3600
 _ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 

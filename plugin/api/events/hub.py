@@ -79,7 +79,13 @@ class EventHub:
         with self._lock:
             self._subs.add(sub)
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._read, name="event-hub", daemon=True)
+                # Where the reader starts is read here, before the caller reads the stream: an event written
+                # while the new thread starts up must not fall between the caller's catch-up and the reader.
+                try:
+                    start: str | None = self.stream.last_id()
+                except redis.RedisError:
+                    start = None
+                self._thread = threading.Thread(target=self._read, args=(start,), name="event-hub", daemon=True)
                 self._thread.start()
         return sub
 
@@ -88,14 +94,12 @@ class EventHub:
         with self._lock:
             self._subs.discard(sub)
 
-    def _read(self) -> None:
-        position = None
+    def _read(self, position: str | None = None) -> None:
         while True:
             with self._lock:
                 if not self._subs:
                     self._thread = None
                     return
-                subs = list(self._subs)
             try:
                 if position is None:
                     position = self.stream.last_id()
@@ -106,5 +110,7 @@ class EventHub:
                 continue
             if events:
                 position = events[-1].id
+                with self._lock:  # who is subscribed now: one that joined during the blocking read gets these too
+                    subs = list(self._subs)
                 for sub in subs:
                     sub.push(events)

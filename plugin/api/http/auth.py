@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from flask import g, request
 
 from plugin.api.http import abuse_limits
+from plugin.api.http.capabilities import require
 from plugin.api.services import services
 from plugin.errors import BadRequest, Forbidden, PluginError, Unauthorized
 from plugin.identity.config import IDENTITY_HEADER
@@ -44,8 +45,11 @@ def authenticate(scopes: Iterable[str], admit: bool = True) -> None:
     Failed authentications count against the client address, requests against the key and the user
     (``plugin.api.http.abuse_limits``). With ``admit=False`` the view admits the request itself, joined to its own
     Redis call (``abuse_limits.take_admission``), before it reads or answers anything."""
+    target = None
     try:
-        key = services().keys.lookup(_presented_key())
+        presented = _presented_key()
+        target = abuse_limits.key_target(presented)
+        key = services().keys.lookup(presented)
         if key is None:
             raise Unauthorized("The API key is not valid (unknown, revoked or expired)")
         allowed = tuple(scopes)
@@ -54,27 +58,29 @@ def authenticate(scopes: Iterable[str], admit: bool = True) -> None:
         if key.identity.signature_secret:
             verify_host_signature(request.headers.get(SIGNATURE_HEADER), key.identity.signature_secret)
     except PluginError as exc:
-        _refused(count_failure=isinstance(exc, Unauthorized))
+        _refused(count_failure=isinstance(exc, Unauthorized), target=target)
         raise
     g.key = key
     try:
         g.identity = _identity(key)
+        if allowed == ("admin",):
+            require("admin")
     except PluginError:
-        _refused(count_failure=False)
+        _refused(count_failure=False, target=target)
         raise
     # The blocked-address check and the key's and user's counts: one Redis call per request.
     if admit:
-        abuse_limits.admit_request(key.id or f"bootstrap:{key.name}", g.identity.user)
+        abuse_limits.admit_request(key.id or f"bootstrap:{key.name}", g.identity.user, target)
     else:
-        abuse_limits.defer_admission(key.id or f"bootstrap:{key.name}", g.identity.user)
+        abuse_limits.defer_admission(key.id or f"bootstrap:{key.name}", g.identity.user, target)
 
 
-def _refused(count_failure: bool) -> None:
+def _refused(count_failure: bool, target: str | None = None) -> None:
     """A refused authentication: 429 instead when the address is blocked (so no answer tells a valid key from a
-    wrong one); a failed one (401) counts against the address."""
-    abuse_limits.refuse_blocked_address()
+    wrong one); a failed one (401) counts against the address and what it aimed at (``target``)."""
+    abuse_limits.refuse_blocked_address(target)
     if count_failure:
-        abuse_limits.count_failed_auth()
+        abuse_limits.count_failed_auth(target)
 
 
 def _identity(key: ApiKey) -> Identity:
