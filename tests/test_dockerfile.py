@@ -83,6 +83,7 @@ def test_the_image_serves_the_settings_page_and_panels_as_its_user(build: Build,
         "WORKFLOWS_PORT": str(port), "WORKFLOWS_TEMPORAL_ADDRESS": temporal_address, "WORKFLOWS_REDIS_URL": redis_url,
         "WORKFLOWS_TASK_QUEUE": f"image-{uuid.uuid4().hex[:8]}", "WORKFLOWS_DECISION_SECRET": secrets.token_hex(16),
         "WORKFLOWS_ADMIN_KEY": f"admin-{secrets.token_hex(12)}", "WORKFLOWS_APP_KEY": app_key,
+        "WORKFLOWS_APP_KEY_IDENTITY": "headers", "WORKFLOWS_APP_KEY_HEADERS_SOURCE": "server",
         "WORKFLOWS_API_WORKERS": "1", "WORKFLOWS_API_THREADS": "4",
     }
     processes = [start(build, build.image.cmd, tmp_path / "serve.log", settings),

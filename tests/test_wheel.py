@@ -181,13 +181,17 @@ def test_up_from_an_empty_directory_then_serve_and_worker_against_it(venv: Path,
         assert {p.name for p in empty.iterdir()} == {".workflows-data"}, "up writes only its data dir here"
 
         api_port = free_port()
-        shared = {"WORKFLOWS_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}", "WORKFLOWS_REDIS_URL": redis_url,
+        # WORKFLOWS_PUBLIC_URL: workers sign approval links with it, and /readyz refuses workers that disagree
+        shared = {"WORKFLOWS_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
+                  "WORKFLOWS_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}", "WORKFLOWS_REDIS_URL": redis_url,
                   "WORKFLOWS_TASK_QUEUE": "installed-production", "WORKFLOWS_DECISION_SECRET": secrets.token_hex(16),
                   "WORKFLOWS_DATA_DIR": str(tmp_path / "production")}
         production.append(Command(venv, ["worker"], empty, tmp_path / "worker.log", **shared))
         production.append(Command(venv, ["serve"], empty, tmp_path / "serve.log", **shared,
                                   WORKFLOWS_PORT=str(api_port), WORKFLOWS_ADMIN_KEY=admin_key,
-                                  WORKFLOWS_APP_KEY=app_key, WORKFLOWS_API_WORKERS="1", WORKFLOWS_API_THREADS="4"))
+                                  WORKFLOWS_APP_KEY=app_key, WORKFLOWS_API_WORKERS="1", WORKFLOWS_API_THREADS="4",
+                                  # a host that fills the user headers on its server (serve asks to be told)
+                                  WORKFLOWS_APP_KEY_IDENTITY="headers", WORKFLOWS_APP_KEY_HEADERS_SOURCE="server"))
         production_base = f"http://127.0.0.1:{api_port}"
         ready(production_base)  # the worker polls the production task queue
         check_pages(production_base)
