@@ -1,4 +1,5 @@
-"""The ``workflows-plugin`` command: ``up`` (everything embedded), ``serve`` (API), ``worker``."""
+"""The ``workflows-plugin`` command: ``up`` (everything embedded), ``serve`` (API), ``events`` (the live events
+edge), ``worker``."""
 
 from __future__ import annotations
 
@@ -67,6 +68,14 @@ def serve() -> None:
         "--graceful-timeout", "10", "--timeout", "60", "--access-logfile", "-", "plugin.wsgi:app",
     ]
     os.execve(sys.executable, args, env)
+
+
+@main.command()
+def events() -> None:
+    """Run the events edge: live event streams (GET /api/v1/events) on WORKFLOWS_EVENTS_PORT, beside the API."""
+    from plugin.edge.server import run_events
+
+    run_events(_settings())
 
 
 @main.command()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from plugin.errors import ConfigError
 from plugin.identity.settings import IdentitySettings
+from plugin.stream_settings import StreamSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SAMPLE_APPS = REPO_ROOT / "sample_apps"
@@ -176,6 +177,8 @@ class Settings:
     # Prometheus: the API's /metrics without a key on this address; the worker's SDK exporter on this one.
     metrics_address: str | None = None
     worker_metrics_address: str | None = None
+    # Live event streams: the events edge's port and public URL, caps per user, key and process.
+    streams: StreamSettings = field(default_factory=StreamSettings)
 
     @property
     def effective_temporal_address(self) -> str:
@@ -250,6 +253,7 @@ class Settings:
             identity=IdentitySettings.from_env(env),
             metrics_address=_bind_address(env, "WORKFLOWS_METRICS_ADDRESS"),
             worker_metrics_address=_bind_address(env, "WORKFLOWS_WORKER_METRICS_ADDRESS"),
+            streams=StreamSettings.from_env(env),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -290,4 +294,5 @@ class Settings:
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
         }
         env.update({k: v for k, v in optional.items() if v})
+        env.update(self.streams.to_env())
         return env

@@ -26,6 +26,7 @@ import redis
 from plugin.config import Settings
 from plugin.errors import Unauthorized, ValidationFailed
 from plugin.identity.config import KeyIdentity, TokenConfig, key_identity
+from plugin.store.events import KEY_REVOKED, EventStream
 from plugin.store.runtime_settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class ApiKey:
     query: str | None = None
     id: str = ""
     identity: KeyIdentity = field(default_factory=KeyIdentity)
+    expires_at: float | None = None  # epoch seconds; None: never
 
     @property
     def bootstrap(self) -> bool:
@@ -139,7 +141,7 @@ class KeyStore:
             raise Unauthorized("This key's identity settings are incomplete (the global OIDC settings it relies "
                                "on are not set); an admin must fix the key", {"reason": "key_misconfigured"}) from None
         return ApiKey(name=record["name"], scope=record["scope"], query=record.get("query"), id=record["id"],
-                      identity=identity)
+                      identity=identity, expires_at=_epoch(record.get("expires_at")))
 
     @property
     def default_oidc(self) -> TokenConfig | None:
@@ -158,6 +160,12 @@ class KeyStore:
         if record is None:
             return None
         return record if with_secret else self.record_view(record)
+
+    def records(self, key_ids: list[str]) -> list[dict[str, Any] | None]:
+        """The stored records of these keys (None for a missing one), in one round trip, as stored (with the
+        digests: for checks, never to show)."""
+        raws = self._redis.mget([f"wf:keyrec:{k}" for k in key_ids]) if key_ids else []
+        return [json.loads(raw) if raw else None for raw in raws]
 
     def all(self) -> list[dict[str, Any]]:
         """Every stored key's record, newest first (never a secret)."""
@@ -239,6 +247,8 @@ class KeyStore:
             pipe.delete(f"wf:keyrec:{key_id}", f"wf:keyused:{key_id}", *digests)
             pipe.srem("wf:keys", key_id)
             pipe.execute()
+        # Open event streams of this key end on this event, before any event written after the revoke.
+        EventStream(self._redis).publish(KEY_REVOKED, {"key_id": key_id}, [], [])
         return self.record_view(record)
 
     def record_view(self, record: dict[str, Any]) -> dict[str, Any]:
