@@ -43,7 +43,7 @@ class Listener:
                             name, value = line.split(": ", 1)
                             fields[name] = value
                     if "event" in fields:
-                        self.events.put({"id": fields["id"], "type": fields["event"],
+                        self.events.put({"id": fields.get("id"), "type": fields["event"],
                                          "data": json.loads(fields["data"])})
         finally:
             self.response.close()  # closed by the thread that iterates it (the generator's finally runs)
@@ -192,3 +192,29 @@ def test_a_process_holds_only_as_many_streams_as_its_threads_allow(app, client, 
         assert refused.status_code == 503 and "WORKFLOWS_API_THREADS" in refused.json["error"]["message"]
     finally:
         app.config["WORKFLOWS_SSE_MAX_STREAMS"] = None
+
+
+def test_one_users_many_streams_do_not_shut_out_another(app, client, sse):
+    cap = app.extensions["workflows"].settings.streams.max_per_user
+    greedy = person("greedy")
+    for _ in range(cap):
+        sse(auth(user=greedy))
+    refused = client.get("/api/v1/events", headers=auth(user=greedy))
+    assert refused.status_code == 429 and refused.json["error"]["code"] == "too_many_streams"
+    assert refused.json["error"]["details"]["scope"] == "user"
+    sse(auth(user=person("other")))
+
+
+def test_a_stream_ends_within_seconds_of_its_key_being_revoked(client, sse, app):
+    from tests.conftest import ADMIN_KEY
+    from tests.identity_helpers import create_key
+
+    created = create_key(client)
+    user = person("rev")
+    stream = sse({"Authorization": f"Bearer {created['secret']}", "X-Workflows-User": user})
+    wait_for(lambda: "connected" in stream.comments, timeout=5)
+    assert client.delete(f"/api/v1/keys/{created['id']}", headers=auth(ADMIN_KEY)).status_code == 204
+    EventStream(app.extensions["workflows"].redis).publish("run.updated", {"run_id": "after-revoke"}, [user], [])
+    closing = stream.until(lambda e: e["type"] == "events.closed", timeout=5)
+    assert "revoked" in closing[-1]["data"]["reason"]
+    assert not [e for e in closing if e["data"].get("run_id") == "after-revoke"]

@@ -165,7 +165,7 @@ def create_app(settings: Settings) -> Starlette:
         reader = aioredis.Redis.from_url(settings.effective_redis_url, socket_timeout=BLOCK_MS / 1000 + 5,
                                          socket_connect_timeout=3)
         edge.hub = EdgeHub(edge.door, reader)
-        edge.hub.start()
+        await edge.hub.start()
         try:
             yield
         finally:

@@ -77,9 +77,11 @@ class EdgeHub:
         self._released: list[StreamSlot] = []
         self._tasks: list[asyncio.Task] = []
 
-    def start(self) -> None:
-        """Start the reader and the key watch (inside the server's event loop)."""
-        self._tasks = [asyncio.create_task(self._read(), name="edge-reader"),
+    async def start(self) -> None:
+        """Start the reader (from the newest event as of now, read before any stream can open) and the key watch."""
+        newest = await self._client.xrevrange(STREAM, count=1)
+        position = newest[0][0] if newest else "0-0"
+        self._tasks = [asyncio.create_task(self._read(position), name="edge-reader"),
                        asyncio.create_task(self._watch_keys(), name="edge-key-watch"),
                        asyncio.create_task(self._give_back(), name="edge-slots")]
 
@@ -143,13 +145,9 @@ class EdgeHub:
             for feed in readers:
                 feed.push(event)
 
-    async def _read(self) -> None:
-        position = None
+    async def _read(self, position: str) -> None:
         while True:
             try:
-                if position is None:
-                    newest = await self._client.xrevrange(STREAM, count=1)
-                    position = newest[0][0] if newest else "0-0"
                 answer = await self._client.xread({STREAM: position}, count=500, block=BLOCK_MS)
             except (redis.RedisError, OSError) as exc:  # feeds resync from the stream when it is back
                 log.warning("events edge read failed: %s", exc)

@@ -74,28 +74,35 @@ class EventHub:
         return len(self._subs)
 
     def subscribe(self) -> Subscription:
-        """A new subscription; starts the reader when it is not running."""
+        """A new subscription; starts the reader when it is not running. The reader starts from the newest event
+        as of now, read before this returns: a catch-up read after it cannot end past where the reader begins,
+        so no event falls between the two (one read twice is skipped by its id)."""
         sub = Subscription(self)
         with self._lock:
             self._subs.add(sub)
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._read, name="event-hub", daemon=True)
+                self._thread = threading.Thread(target=self._read, args=(self._start_position(),), name="event-hub",
+                                                daemon=True)
                 self._thread.start()
         return sub
+
+    def _start_position(self) -> str | None:
+        try:
+            return self.stream.last_id()
+        except redis.RedisError:  # the reader tries again; connections resync from the stream when it is back
+            return None
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Forget a subscription."""
         with self._lock:
             self._subs.discard(sub)
 
-    def _read(self) -> None:
-        position = None
+    def _read(self, position: str | None) -> None:
         while True:
             with self._lock:
                 if not self._subs:
                     self._thread = None
                     return
-                subs = list(self._subs)
             try:
                 if position is None:
                     position = self.stream.last_id()
@@ -106,5 +113,7 @@ class EventHub:
                 continue
             if events:
                 position = events[-1].id
+                with self._lock:  # the subscriptions as of now: one that joined during the read gets these too
+                    subs = list(self._subs)
                 for sub in subs:
                     sub.push(events)
