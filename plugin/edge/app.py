@@ -59,13 +59,14 @@ class Edge:
         self.door = StreamDoor(self.redis, KeyStore(settings, self.redis, self.runtime), settings.streams)
         self.hub: EdgeHub | None = None
         # The plugin's own pages (panels, dev host) are served by the API: its origin may always open streams.
-        self.own_origin = (settings.public_url or f"http://{_loopback(settings.host)}:{settings.port}").lower()
+        own = (settings.public_url or f"http://{_loopback(settings.host)}:{settings.port}").lower()
+        self.own_origins = (own, own.replace("://127.0.0.1:", "://localhost:"))
 
     def allowed_origin(self, origin: str | None) -> str | None:
         """The origin to echo in Access-Control-Allow-Origin, when this browser origin may read streams."""
         if origin is None:
             return None
-        listed = tuple(o.lower() for o in self.runtime.current().cors_origins) + (self.own_origin,)
+        listed = tuple(o.lower() for o in self.runtime.current().cors_origins) + self.own_origins
         return origin if origin.lower() in listed or ("*" in listed and ANY_ORIGIN.match(origin)) else None
 
     def admit(self, request: Request) -> Admitted:
