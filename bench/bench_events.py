@@ -19,12 +19,14 @@ import json
 import tempfile
 import time
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 from bench.stack import app_headers, percentile
 from plugin.config import Settings
 from plugin.embedded.processes import free_port
 from plugin.embedded.up import Stack, bootstrap_keys
+from plugin.stream_settings import StreamSettings
 
 MANAGER = "bench-manager@example.com"
 
@@ -126,7 +128,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="workflows-bench-") as tmp:
         base = Settings.from_env({}).with_overrides(
             data_dir=Path(tmp), port=free_port(), temporal_port=free_port(), temporal_ui_port=free_port(),
-            api_workers=1, api_threads=args.streams + 32)
+            api_workers=1, api_threads=args.streams + 32,
+            streams=replace(StreamSettings(), port=free_port(), max_per_key=args.streams + 100))
         stack = Stack(bootstrap_keys(base), io.StringIO())
         stack.start()
         try:

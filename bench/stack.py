@@ -11,12 +11,13 @@ import tempfile
 import urllib.request
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from plugin.config import Settings
 from plugin.embedded.processes import ManagedProcess, free_port, spawn, wait_until
 from plugin.embedded.up import Stack, bootstrap_keys
+from plugin.stream_settings import StreamSettings
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -104,6 +105,7 @@ class CpuMeter:
 @contextmanager
 def embedded_stack(**overrides: object) -> Iterator[BenchStack]:
     """Everything ``up`` starts, in a temporary data dir on free ports."""
+    overrides.setdefault("streams", replace(StreamSettings(), port=free_port()))  # the events edge's own port
     with tempfile.TemporaryDirectory(prefix="workflows-bench-") as tmp:
         base = Settings.from_env({}).with_overrides(
             data_dir=Path(tmp), port=free_port(), temporal_port=free_port(), temporal_ui_port=free_port(),
