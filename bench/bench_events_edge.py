@@ -54,8 +54,10 @@ async def open_stream(port: int, key: str, user: str, groups: str = "") -> tuple
     await writer.drain()
     status = await reader.readline()
     if b" 200 " not in status:
+        body = await asyncio.wait_for(reader.read(2000), 5)
         writer.close()
-        raise RuntimeError(status.decode().strip() or "connection closed")
+        message = body.decode(errors="replace").rpartition("\r\n\r\n")[2][:300]
+        raise RuntimeError(f"{status.decode().strip() or 'connection closed'} {message}")
     while b"connected" not in await reader.readline():
         pass
     return reader, writer
@@ -167,7 +169,12 @@ def main() -> None:
     if streams < args.streams:
         print(f"streams bounded to {streams} (open-files limit {hard}, bound {MAX_STREAMS})")
     limits = replace(StreamSettings(), port=free_port(), max_per_key=streams + 100, max_streams=streams + 100)
-    threads = streams + 32 if args.path == "gthread" else Settings.api_threads
+    threads = Settings.api_threads
+    if args.path == "gthread":  # a stream holds a thread; WORKFLOWS_API_THREADS stops at 4096 per process
+        threads = min(streams + 32, 4096)
+        if threads < streams + 32:
+            print(f"the gthread path stops here: {streams} streams need {streams + 32} threads, a process has at "
+                  f"most 4096 (WORKFLOWS_API_THREADS); streams past {threads - 16} are refused with 503")
     with embedded_stack(api_workers=1, api_threads=threads, streams=limits) as bench:
         asyncio.run(measure(bench, args.path, streams, args.decisions))
 

@@ -12,7 +12,7 @@ import requests
 
 from plugin.store.events import EventStream, id_key
 from tests.conftest import ADMIN_KEY, auth
-from tests.edge_helpers import EdgeStream, open_edge_stream, serve_edge
+from tests.edge_helpers import EdgeStream, open_edge_stream, serve_edge, start_edge
 from tests.identity_helpers import create_key
 from tests.requests_helpers import act, finished, group, pending_requests, person, start_probe
 from tests.test_expense_flow import wait_for
@@ -159,3 +159,20 @@ def test_an_expiring_key_ends_its_stream_and_its_token_never_outlives_it(client,
     opened.until(lambda e: e["type"] == "events.closed", timeout=10)
     assert opened.ended.wait(5)
     assert time.monotonic() - started < 4 + 3  # within a few seconds of the expiry
+
+
+def test_failed_authentications_on_the_edge_count_toward_the_address_limit(settings, app, tmp_path):
+    client = app.extensions["workflows"].redis
+    limited = settings.with_overrides(rate_limit_failed_auth="3/minute")
+    proc, url = start_edge(limited, tmp_path)
+    try:
+        for _ in range(3):
+            assert requests.get(f"{url}/api/v1/events", headers=auth("wfp_app_guess-000000000"), timeout=10) \
+                .status_code == 401
+        blocked = requests.get(f"{url}/api/v1/events", headers=auth(user=person()), timeout=10)
+        assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1  # even with a valid key
+        assert "failed authentications" in blocked.json()["error"]["message"]
+    finally:
+        proc.stop()
+        for key in client.scan_iter(match="wf:rl*failed-auth*"):  # other tests call from this address too
+            client.delete(key)

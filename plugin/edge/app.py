@@ -25,11 +25,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from plugin.access.event_feed import StreamDoor, start_id
+from plugin.access.failed_auth import FailedAuthLimit
 from plugin.access.stream_tokens import StreamCaller
 from plugin.config import Settings
 from plugin.edge.hub import BLOCK_MS, EdgeHub
 from plugin.edge.stream import OpenStream
-from plugin.errors import PluginError, ServiceUnavailable
+from plugin.errors import PluginError, ServiceUnavailable, Unauthorized
 from plugin.store.connection import connect
 from plugin.store.keys import KeyStore
 from plugin.store.runtime_settings import RuntimeSettings
@@ -57,6 +58,7 @@ class Edge:
         self.redis = connect(settings)
         self.runtime = RuntimeSettings(settings, self.redis)
         self.door = StreamDoor(self.redis, KeyStore(settings, self.redis, self.runtime), settings.streams)
+        self.failures = FailedAuthLimit(settings)
         self.hub: EdgeHub | None = None
         # The plugin's own pages (panels, dev host) are served by the API: its origin may always open streams.
         own = (settings.public_url or f"http://{_loopback(settings.host)}:{settings.port}").lower()
@@ -70,9 +72,16 @@ class Edge:
         return origin if origin.lower() in listed or ("*" in listed and ANY_ORIGIN.match(origin)) else None
 
     def admit(self, request: Request) -> Admitted:
-        """Who opens the stream, from where it resumes, and its slot; a PluginError refuses it."""
+        """Who opens the stream, from where it resumes, and its slot; a PluginError refuses it. An address that
+        failed to authenticate too often is refused first (429), and each failure counts."""
         limits = self.door.limits
-        caller = self.door.caller(request.headers, request.query_params.get("token"))
+        address = request.client.host if request.client else "unknown"
+        self.failures.refuse_blocked(address)
+        try:
+            caller = self.door.caller(request.headers, request.query_params.get("token"))
+        except Unauthorized:
+            self.failures.count(address)
+            raise
         start = start_id(request.headers.get("Last-Event-ID") or request.query_params.get("last_event_id"))
         if self.hub is not None and self.hub.open_streams >= limits.max_streams:
             raise ServiceUnavailable("This events process holds as many streams as it may; try again shortly",
