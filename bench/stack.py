@@ -86,6 +86,34 @@ def process_tree_cpu(root: int) -> float:
     return total
 
 
+def _rss_kb(pid: int) -> int:
+    try:
+        rows = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0
+    return next((int(r.split()[1]) for r in rows if r.startswith("VmRSS:")), 0)
+
+
+def largest_rss_mb(root: int) -> float:
+    """The resident memory of the largest single process in ``root``'s tree (a gunicorn worker, not the sum), MB."""
+    stats = {int(p): s for p in os.listdir("/proc") if p.isdigit() and (s := _stat(int(p))) is not None}
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    largest, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        largest = max(largest, _rss_kb(pid))
+        todo.extend(children.get(pid, []))
+    return largest / 1024
+
+
+def rss_report(bench: BenchStack) -> str:
+    """``Worker 96 MB, API 110 MB, Events 52 MB``: the largest process of each of the plugin's children."""
+    names = [n for n in bench.pids if n.split()[0] in ("Worker", "API", "Events")]
+    return ", ".join(f"{name} {largest_rss_mb(bench.pids[name]):.0f} MB" for name in names)
+
+
 class CpuMeter:
     """CPU seconds one child process tree spends between ``start`` and ``per``."""
 
@@ -117,6 +145,7 @@ def embedded_stack(**overrides: object) -> Iterator[BenchStack]:
                            [stack.settings.port])
         try:
             yield bench
+            print(f"RSS at the end: {rss_report(bench)}", flush=True)
         finally:
             for child in reversed(bench.replicas):
                 child.stop()

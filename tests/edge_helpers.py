@@ -37,38 +37,43 @@ def serve_edge(settings: Settings, log_dir: Path, **limits: Any) -> Iterator[str
     proc.stop()
 
 
-class EdgeStream:
-    """One stream of the edge read in a thread: events (and comments) arrive in a queue; ``ended`` once closed."""
+class SseReader:
+    """One SSE response read in a thread from ``chunks()``: events (and comments) arrive in a queue; ``ended`` is
+    set once the stream closed. Subclasses say where the chunks come from and how to drop the connection."""
 
-    def __init__(self, response: requests.Response) -> None:
-        self.response = response
+    def __init__(self) -> None:
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.comments: list[str] = []
         self.ended = threading.Event()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
+    def chunks(self) -> Iterator[bytes | str]:
+        raise NotImplementedError
+
     def _read(self) -> None:
         buffer = ""
         try:
-            for chunk in self.response.iter_content(chunk_size=None):
-                buffer += chunk.decode()
+            for chunk in self.chunks():
+                buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
                 while "\n\n" in buffer:
                     block, buffer = buffer.split("\n\n", 1)
-                    fields: dict[str, str] = {}
-                    for line in block.split("\n"):
-                        if line.startswith(":"):
-                            self.comments.append(line[1:].strip())
-                        elif ": " in line:
-                            name, value = line.split(": ", 1)
-                            fields[name] = value
-                    if "event" in fields:
-                        self.events.put({"id": fields.get("id"), "type": fields["event"],
-                                         "data": json.loads(fields["data"])})
-        except (requests.RequestException, OSError, AttributeError):  # closed by close()
+                    self._block(block)
+        except (requests.RequestException, OSError, AttributeError, ValueError):  # the connection was dropped
             pass
         finally:
             self.ended.set()
+
+    def _block(self, block: str) -> None:
+        fields: dict[str, str] = {}
+        for line in block.split("\n"):
+            if line.startswith(":"):
+                self.comments.append(line[1:].strip())
+            elif ": " in line:
+                name, value = line.split(": ", 1)
+                fields[name] = value
+        if "event" in fields:
+            self.events.put({"id": fields.get("id"), "type": fields["event"], "data": json.loads(fields["data"])})
 
     def until(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20.0) -> list[dict[str, Any]]:
         """Collect events until one matches; returns all collected (AssertionError on timeout)."""
@@ -89,10 +94,25 @@ class EdgeStream:
             out.append(self.events.get_nowait())
         return out
 
+    def join(self) -> None:
+        """Wait for the reading thread (after the connection was dropped)."""
+        self._thread.join(10)
+
+
+class EdgeStream(SseReader):
+    """A stream of the events edge, over HTTP."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self.response = response
+        super().__init__()
+
+    def chunks(self) -> Iterator[bytes]:
+        return self.response.iter_content(chunk_size=None)
+
     def close(self) -> None:
         """Drop the connection."""
         self.response.close()
-        self._thread.join(10)
+        self.join()
 
 
 def open_edge_stream(url: str, headers: dict[str, str] | None = None, **params: Any) -> EdgeStream:

@@ -45,8 +45,8 @@ class StreamTokenSchema(Schema):
 
 
 def hub() -> EventHub:
-    """The app's event hub (one reader per process)."""
-    return per_app("events", EventHub)
+    """The app's event hub (one reader per process, checking the keys of its streams)."""
+    return per_app("events", lambda client: EventHub(client, door().watch))
 
 
 def door() -> StreamDoor:
@@ -75,19 +75,17 @@ def stream_token():
     return {"token": issued.token, "expires_in": issued.expires_in, "url": f"{base}{EVENTS_PATH}?token={issued.token}"}
 
 
-def event_stream(sub: Subscription, entry: StreamDoor, caller: StreamCaller, slot: StreamSlot, start: str | None,
-                 heartbeat: float, max_seconds: float) -> Iterator[str]:
-    """The text of one SSE connection: catch up after ``start``, then live events and heartbeats, until
-    ``max_seconds``, or until the caller's key is revoked or expires (then ``events.closed``)."""
+def event_stream(sub: Subscription, entry: StreamDoor, caller: StreamCaller, slot: StreamSlot, opening: list[str],
+                 last: str, heartbeat: float, max_seconds: float) -> Iterator[str]:
+    """The text of one SSE connection: its opening (the catch-up up to ``last``), then live events and heartbeats,
+    until ``max_seconds``, or until the caller's key is revoked or expires (then ``events.closed``)."""
     who, key_id = caller.identity, caller.key_id
     try:
-        texts, last = entry.opening(who, start)
-        yield "".join(texts)
+        yield "".join(opening)
         now = time.monotonic()
-        ends, quiet_since, checked = now + max_seconds, now, now
+        ends, quiet_since = now + max_seconds, now
         while now < ends:
-            wait = min(quiet_since + heartbeat, checked + entry.watch.every, ends) - now
-            batch, overflowed = sub.get(timeout=max(0.0, wait))
+            batch, overflowed = sub.get(timeout=max(0.0, min(quiet_since + heartbeat, ends) - now))
             if overflowed:
                 batch = entry.store.after(last, count=100_000)
             batch, revoked = cut_at_revoke(batch, key_id)
@@ -96,10 +94,9 @@ def event_stream(sub: Subscription, entry: StreamDoor, caller: StreamCaller, slo
                 quiet_since = time.monotonic()
                 yield "".join(texts)
             now = time.monotonic()
-            if revoked or (now - checked >= entry.watch.every and not entry.watch.valid(key_id)):
+            if revoked or sub.ended:  # the revoke on the stream, or the hub's key check
                 yield KEY_ENDED
                 return
-            checked = checked if now - checked < entry.watch.every else now
             if now - quiet_since >= heartbeat:  # nothing sent for a while (other users' events do not count)
                 quiet_since = now
                 yield HEARTBEAT
@@ -140,7 +137,13 @@ def stream():
     heartbeat = float(current_app.config.get("WORKFLOWS_SSE_HEARTBEAT") or entry.limits.heartbeat)
     max_seconds = float(current_app.config.get("WORKFLOWS_SSE_MAX_SECONDS") or entry.limits.max_seconds)
     slot = entry.admit(caller, max_seconds)
-    sub = events.subscribe()  # before the catch-up is read, so nothing falls between catch-up and live
-    body = event_stream(sub, entry, caller, slot, start, heartbeat, max_seconds)
+    sub = events.subscribe(caller.key_id)  # before the catch-up is read, so nothing falls between catch-up and live
+    try:  # here, not in the body: a failure is still an answer in the error shape (503 when Redis is away)
+        opening, last = entry.opening(caller.identity, start)
+    except BaseException:
+        sub.close()
+        entry.slots.give_back([slot])
+        raise
+    body = event_stream(sub, entry, caller, slot, opening, last, heartbeat, max_seconds)
     return Response(body, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
