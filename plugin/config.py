@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from plugin import assets
+from plugin import config_checks as checks
 from plugin.errors import ConfigError
 from plugin.identity.settings import IdentitySettings
 from plugin.stream_settings import StreamSettings
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SAMPLE_APPS = REPO_ROOT / "sample_apps"
 
 
 def _int(env: dict[str, str], name: str, default: int, low: int = 0, high: int = 65535) -> int:
@@ -127,9 +127,10 @@ def _workspaces(raw: str | None) -> tuple[Path, ...]:
             if not (path / "workspace.json").is_file():
                 raise ConfigError(f"WORKFLOWS_WORKSPACE: {path} has no workspace.json")
         return paths
-    if not DEFAULT_SAMPLE_APPS.is_dir():
-        return ()
-    return tuple(sorted(p for p in DEFAULT_SAMPLE_APPS.iterdir() if (p / "workspace.json").is_file()))
+    return assets.sample_workspaces()
+
+
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # listen on every interface: not an address anyone can open
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,10 @@ class Settings:
     # Prometheus: the API's /metrics without a key on this address; the worker's SDK exporter on this one.
     metrics_address: str | None = None
     worker_metrics_address: str | None = None
+    # Seconds a stopping worker lets running activities finish (inside the platform's grace period).
+    worker_shutdown_grace: float = 50.0
+    # Keys that encrypt the secrets set through the API, in Redis (plugin.store.admin.shared_secrets); first encrypts.
+    secrets_keys: tuple[str, ...] = field(default=(), repr=False)
     # Live event streams: the events edge's port and public URL, caps per user, key and process.
     streams: StreamSettings = field(default_factory=StreamSettings)
 
@@ -189,6 +194,20 @@ class Settings:
     def effective_ui_url(self) -> str:
         """Base URL of the Temporal web UI, for links from run detail."""
         return self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}"
+
+    @property
+    def public_base_url(self) -> str:
+        """Where people reach the API (links in mails, banners, pages): ``WORKFLOWS_PUBLIC_URL``, else the
+        address it listens on. A wildcard listen address (0.0.0.0, ::) is not an address anyone can open, so
+        this machine's name stands in for it; set ``WORKFLOWS_PUBLIC_URL`` to the name your users know."""
+        public = self.public_url or self.identity.public_url
+        if public:
+            return public
+        host = self.host.strip("[]")
+        if host in WILDCARD_HOSTS:
+            host = socket.getfqdn() or "127.0.0.1"
+            host = "127.0.0.1" if host in ("localhost", "localhost.localdomain") else host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     @property
     def effective_redis_url(self) -> str:
@@ -228,7 +247,7 @@ class Settings:
             temporal_namespace=env.get("WORKFLOWS_TEMPORAL_NAMESPACE") or "default",
             temporal_port=_int(env, "WORKFLOWS_TEMPORAL_PORT", 7233, 1),
             temporal_ui_port=_int(env, "WORKFLOWS_TEMPORAL_UI_PORT", 8233, 1),
-            temporal_ui_url=env.get("WORKFLOWS_TEMPORAL_UI_URL") or None,
+            temporal_ui_url=checks.temporal_ui_url(env),
             temporal_api_key=env.get("WORKFLOWS_TEMPORAL_API_KEY") or None,
             temporal_tls_cert=Path(tls_cert) if tls_cert else None,
             temporal_tls_key=Path(tls_key) if tls_key else None,
@@ -253,6 +272,8 @@ class Settings:
             identity=IdentitySettings.from_env(env),
             metrics_address=_bind_address(env, "WORKFLOWS_METRICS_ADDRESS"),
             worker_metrics_address=_bind_address(env, "WORKFLOWS_WORKER_METRICS_ADDRESS"),
+            worker_shutdown_grace=checks.seconds(env, "WORKFLOWS_WORKER_SHUTDOWN_GRACE", 50.0, 3600.0),
+            secrets_keys=checks.secrets_keys(env),
             streams=StreamSettings.from_env(env),
         )
 
@@ -292,6 +313,8 @@ class Settings:
             "WORKFLOWS_WORKER_METRICS_ADDRESS": self.worker_metrics_address,
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
+            "WORKFLOWS_WORKER_SHUTDOWN_GRACE": f"{self.worker_shutdown_grace:g}",
+            "WORKFLOWS_SECRETS_ENCRYPTION_KEY": ",".join(self.secrets_keys),
         }
         env.update({k: v for k, v in optional.items() if v})
         env.update(self.streams.to_env())

@@ -1,8 +1,9 @@
 """Secrets that connections refer to by name: ``{"$secret": "NAME"}``, never a value in a workspace file.
 
-A secret's value comes from the environment variable ``WORKFLOWS_SECRET_<NAME>`` or, failing that, from
-``secrets.json`` in the data dir (mode 0600, written through the admin API). Values are resolved only where
-they are used (in an activity, or a connection test), and are never read back through the API.
+A secret's value comes from the environment variable ``WORKFLOWS_SECRET_<NAME>``, else from Redis (set through
+the admin API, encrypted: plugin/store/admin/shared_secrets.py, shared by every process), else from ``secrets.json`` in
+the data dir (mode 0600; one process only, kept for data dirs written before secrets moved to Redis). Values are
+resolved only where they are used (in an activity, or a connection test), never read back through the API.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 SECRET_KEY = "$secret"
 ENV_PREFIX = "WORKFLOWS_SECRET_"
@@ -49,12 +50,23 @@ def references(value: Any) -> set[str]:
     return set()
 
 
-class SecretStore:
-    """Secret values by name: the environment first, then the data dir's secrets file."""
+class SharedStore(Protocol):
+    """Where secrets set through the API live for every process (plugin.store.admin.shared_secrets.SharedSecrets)."""
 
-    def __init__(self, data_dir: Path, environ: Mapping[str, str] | None = None) -> None:
+    def names(self) -> set[str]: ...
+    def get(self, name: str) -> str | None: ...
+    def put(self, name: str, value: str) -> None: ...
+    def delete(self, name: str) -> bool: ...
+
+
+class SecretStore:
+    """Secret values by name: the environment first, then the shared store (Redis), then the data dir's file."""
+
+    def __init__(self, data_dir: Path, environ: Mapping[str, str] | None = None,
+                 shared: SharedStore | None = None) -> None:
         self.path = Path(data_dir) / SECRETS_FILE
         self._environ = os.environ if environ is None else environ
+        self.shared = shared
 
     def _file(self) -> dict[str, str]:
         try:
@@ -64,14 +76,13 @@ class SecretStore:
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     def source(self, name: str) -> str | None:
-        """Where a secret is set (``env`` or ``file``), or None when it is not set."""
-        if self._environ.get(ENV_PREFIX + name):
-            return "env"
-        return "file" if name in self._file() else None
+        """Where a secret is set (``env``, ``redis`` or ``file``), or None when it is not set."""
+        return self.names().get(name)
 
     def get(self, name: str) -> str:
         """The secret's value; MissingSecret when it is set nowhere."""
-        value = self._environ.get(ENV_PREFIX + name) or self._file().get(name)
+        value = self._environ.get(ENV_PREFIX + name) or (self.shared.get(name) if self.shared else None) or (
+            self._file().get(name))
         if not value:
             raise MissingSecret(name)
         return value
@@ -79,6 +90,7 @@ class SecretStore:
     def names(self) -> dict[str, str]:
         """Every secret that is set, name -> source (never the value)."""
         found = {name: "file" for name in self._file()}
+        found.update({name: "redis" for name in (self.shared.names() if self.shared else ())})
         found.update({k[len(ENV_PREFIX):]: "env" for k, v in self._environ.items()
                       if k.startswith(ENV_PREFIX) and v and SECRET_NAME.match(k[len(ENV_PREFIX):])})
         return dict(sorted(found.items()))
@@ -98,14 +110,20 @@ class SecretStore:
             os.replace(tmp, self.path)
 
     def put(self, name: str, value: str) -> None:
-        """Set a secret in the file (an environment variable of the same name still wins)."""
+        """Set a secret in the shared store (else the file); an environment variable of the same name still wins."""
+        if self.shared is not None:
+            self.shared.put(name, value)
+            return
         with self._locked() as data:
             data[name] = value
 
     def delete(self, name: str) -> bool:
-        """Remove a secret from the file; whether it was there."""
+        """Remove a secret from the shared store and the file; whether it was in either."""
+        removed = bool(self.shared and self.shared.delete(name))
+        if not self.path.exists():
+            return removed
         with self._locked() as data:
-            return data.pop(name, None) is not None
+            return data.pop(name, None) is not None or removed
 
 
 def resolve(value: Any, store: SecretStore, used: set[str] | None = None) -> Any:

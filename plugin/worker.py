@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -18,13 +19,15 @@ from plugin.engine.calls.sql_activity import SqlActivities
 from plugin.engine.run_snapshots import RunSnapshotInterceptor, SnapshotActivities
 from plugin.engine.update_auth import UpdateAuthInterceptor
 from plugin.gateway_ops.schedule_reconcile import reconcile_schedules
-from plugin.identity.links import link_signer
+from plugin.identity.links import link_base, link_signer
 from plugin.readmodel.inbox_rebuild import rebuild_inbox
 from plugin.search_attributes import register_search_attributes
 from plugin.secrets import SecretStore
+from plugin.store.admin import worker_agreement
+from plugin.store.admin.runtime_settings import RuntimeSettings
+from plugin.store.admin.shared_secrets import SharedSecrets
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
-from plugin.store.runtime_settings import RuntimeSettings
 from plugin.store.snapshots import RunSnapshots
 from plugin.temporal_gateway import connect_client
 from plugin.workspace.loader import Workspace, load_workspaces
@@ -39,7 +42,7 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
     runtime = RuntimeSettings(settings, inbox.redis)  # notify URL and allow-list changed without a restart
     activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url, snapshots,
                                      link_signer(settings, inbox.redis), runtime)
-    secrets = SecretStore(settings.data_dir)
+    secrets = SecretStore(settings.data_dir, shared=SharedSecrets(inbox.redis, settings.secrets_keys))
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -52,6 +55,8 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
                       *([UpdateAuthInterceptor(settings.decision_secret)] if settings.decision_secret else [])],
         activity_executor=executor,
         max_concurrent_activities=32,
+        # on SIGTERM, running activities get this long to finish before they are cancelled (docs/production.md)
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace),
     )
 
 
@@ -60,7 +65,8 @@ def metrics_runtime(address: str | None) -> Runtime | None:
     activity latencies, slots, polls... and ``workflows_runs_ended``) at ``address``; None without one."""
     if not address:
         return None
-    exporter = PrometheusConfig(bind_address=address, counters_total_suffix=True)
+    exporter = PrometheusConfig(bind_address=address, counters_total_suffix=True, unit_suffix=True,
+                                durations_as_seconds=True)
     return Runtime(telemetry=TelemetryConfig(metrics=exporter))
 
 
@@ -74,6 +80,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
     client = await connect_client(settings, runtime=metrics_runtime(settings.worker_metrics_address))
     await register_search_attributes(client)
     inbox = Inbox(connect_redis(settings))
+    worker_agreement.publish(inbox.redis, settings.task_queue, settings.decision_secret, link_base(settings))
     with ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, workspace, executor, inbox)
         log.info("worker polling %s with workflows %s", settings.task_queue, sorted(workspace.workflows))

@@ -16,16 +16,17 @@ import argparse
 import hashlib
 from pathlib import Path
 
+from plugin import assets
 from plugin.api import create_app
-from plugin.config import DEFAULT_SAMPLE_APPS, Settings
+from plugin.config import Settings
 
 TEST_WORKSPACES = Path(__file__).resolve().parent.parent / "tests" / "workspaces"
 
 
 def documents() -> dict[str, bytes]:
     """The bytes of ``/openapi.json`` and ``/manifest.json`` as the API serves them, with fixed settings."""
-    workspaces = tuple(sorted(p for folder in (DEFAULT_SAMPLE_APPS, TEST_WORKSPACES) for p in folder.iterdir()
-                              if (p / "workspace.json").is_file()))
+    tests = (p for p in TEST_WORKSPACES.iterdir() if (p / "workspace.json").is_file())
+    workspaces = tuple(sorted((*assets.sample_workspaces(), *tests)))
     settings = Settings(workspaces=workspaces, temporal_address="127.0.0.1:1", redis_url="redis://127.0.0.1:1/0",
                         admin_key="host-face-admin-key-0123456789", app_key="host-face-app-key-0123456789")
     app = create_app(settings)

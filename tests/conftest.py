@@ -14,13 +14,15 @@ import redis
 from flask import Flask
 
 from plugin.api import create_app
-from plugin.config import DEFAULT_SAMPLE_APPS, Settings
+from plugin.config import Settings
 from plugin.embedded.processes import free_port, start_redis, start_temporal, wait_until
 from plugin.temporal_gateway import connect_client
+from tests.checkout import SAMPLE_APPS
 
 TEST_WORKSPACES = Path(__file__).parent / "workspaces"
 ADMIN_KEY = "test-admin-key-0123456789"
 APP_KEY = "test-app-key-0123456789"
+SECRETS_KEY = "test-secrets-encryption-key-0123456789"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -59,13 +61,14 @@ def redis_url(data_dir: Path) -> Iterator[str]:
 def settings(data_dir: Path, temporal_address: str, redis_url: str) -> Settings:
     return Settings(
         data_dir=data_dir,
-        workspaces=tuple(sorted(p for folder in (DEFAULT_SAMPLE_APPS, TEST_WORKSPACES) for p in folder.iterdir()
+        workspaces=tuple(sorted(p for folder in (SAMPLE_APPS, TEST_WORKSPACES) for p in folder.iterdir()
                                 if (p / "workspace.json").is_file())),
         temporal_address=temporal_address,
         redis_url=redis_url,
         task_queue=f"tests-{uuid.uuid4().hex[:8]}",
         admin_key=ADMIN_KEY,
         app_key=APP_KEY,
+        secrets_keys=(SECRETS_KEY,),
     )
 
 

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from plugin.config import DEFAULT_SAMPLE_APPS, Settings
+from plugin.config import Settings
+from tests.checkout import SAMPLE_APPS
 from tests.conftest import WorkerThread, auth, serve_app, serve_worker
 
 NODE_WORKSPACE = Path(__file__).parent / "node_workspace"
@@ -90,7 +91,7 @@ def node_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def node_settings(settings: Settings, node_workspace: Path, stub: StubServer) -> Settings:
-    samples = tuple(sorted(p for p in DEFAULT_SAMPLE_APPS.iterdir() if (p / "workspace.json").is_file()))
+    samples = tuple(sorted(p for p in SAMPLE_APPS.iterdir() if (p / "workspace.json").is_file()))
     return settings.with_overrides(workspaces=(node_workspace, *samples), task_queue=f"nodes-{uuid.uuid4().hex[:8]}",
                                    http_allow_hosts=(stub.url.removeprefix("http://"),))
 

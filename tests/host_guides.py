@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugin.config import REPO_ROOT
+from tests.checkout import REPO_ROOT
 
 GUIDES = REPO_ROOT / "docs" / "hosts"
 _ROW = re.compile(r"^\|(.+)\|\s*$")

@@ -63,3 +63,20 @@ def open_page(browser: Browser, base_url: str) -> Iterator:
     for context in contexts:
         context.close()
     assert not errors, f"script errors in the panels: {errors}"
+
+
+def submit_expense_after_field_errors(form, employee: str, amount: str, what: str) -> None:
+    """Fill the trigger form for submit_expense as a newcomer would: submit it empty (the panel's own checks),
+    then with an email the server refuses (its 422 on the field), then right."""
+    expect(form.get_by_role("heading", name="Submit expense")).to_be_visible()
+    form.get_by_role("button", name="Submit").click()  # nothing filled in: the client's own checks
+    expect(form.locator('[data-field="amount"] .wf-field-error')).to_have_text("Missing data for required field.")
+    form.get_by_label("Employee").fill("ann@example")  # passes the loose client check, not the server's
+    form.get_by_label("Amount").fill(amount)
+    form.get_by_label("Description").fill(what)
+    form.get_by_role("button", name="Submit").click()
+    expect(form.locator('[data-field="employee"] .wf-field-error')).to_have_text("Not a valid email address.")
+    expect(form.get_by_label("Employee")).to_have_attribute("aria-invalid", "true")
+    expect(form.locator(".wf-alert-success")).to_have_count(0)  # no "Submitted" for a refused start
+    form.get_by_label("Employee").fill(employee)
+    form.get_by_role("button", name="Submit").click()

@@ -15,9 +15,10 @@ from typing import Any
 
 from flask import Flask
 
-from plugin.config import DEFAULT_SAMPLE_APPS, Settings
+from plugin.config import Settings
 from plugin.embedded.processes import free_port
 from plugin.embedded.sample_services import STUB_FILE
+from tests.checkout import SAMPLE_APPS
 from tests.conftest import serve_app, serve_worker
 
 
@@ -41,7 +42,7 @@ def load_stub(folder: Path) -> ModuleType:
 def serve_sample(settings: Settings, name: str, tmp: Path, extra: tuple[Path, ...] = (),
                  metrics: bool = False, **overrides: Any) -> Iterator[Sample]:
     """Serve ``sample_apps/<name>`` (plus ``extra`` folders) for the length of a fixture (``yield from`` it)."""
-    source = DEFAULT_SAMPLE_APPS / name
+    source = SAMPLE_APPS / name
     port = free_port()
     stub = load_stub(source).serve(port)
     folder = tmp / name

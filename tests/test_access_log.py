@@ -79,3 +79,22 @@ def test_the_fast_lines_are_written_as_gunicorns_handler_writes_them(tmp_path, m
     monkeypatch.setattr(logging.Logger, "_log", no_record)
     ours = written_line(AccessLogger, tmp_path / "ours.log", env)
     assert ours == theirs and ours.endswith('" 200 1234 "https://host.example/app" "panel \\"v1\\""\n')
+
+
+@pytest.mark.parametrize("uri, shown", [
+    ("/hooks/submit_expense/wh_s3cr3tT0ken", "/hooks/submit_expense/[redacted]"),
+    ("/hooks/submit_expense/wh_s3cr3tT0ken?wait=5", "/hooks/submit_expense/[redacted]?wait=5"),
+    ("/approve/eyJsink.s3cr3tT0ken", "/approve/[redacted]"),
+    ("/api/v1/events?token=s3cr3tT0ken&last=1", "/api/v1/events?token=[redacted]&last=1"),
+    ("/api/v1/runs?limit=5", "/api/v1/runs?limit=5"),
+])
+@pytest.mark.parametrize("fmt", [None, '%(r)s %(U)s?%(q)s "%(f)s"'], ids=["default", "custom"])
+def test_tokens_in_urls_never_reach_the_access_log(uri, shown, fmt, caplog):
+    path, _, query = uri.partition("?")
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    if fmt:
+        cfg.set("access_log_format", fmt)
+    line = line_of(AccessLogger, cfg, environ(RAW_URI=uri, PATH_INFO=path, QUERY_STRING=query,
+                                              HTTP_REFERER=f"https://workflows.example.com{uri}"), caplog)
+    assert "s3cr3tT0ken" not in line and shown in line, line

@@ -11,8 +11,8 @@ import pytest
 import redis
 from flask import Flask
 
-from plugin.config import DEFAULT_SAMPLE_APPS
 from plugin.embedded.processes import free_port
+from tests.checkout import SAMPLE_APPS
 from tests.conftest import ADMIN_KEY, APP_KEY, auth, serve_app
 from tests.identity_helpers import create_key
 from tests.requests_helpers import group, pending_requests, person, start_probe
@@ -26,7 +26,7 @@ def apps(settings, tmp_path_factory) -> Iterator[dict[str, Flask]]:
     """The extra API processes of this module, made up front: a Flask app compiles its URL rules with ``ast``,
     which on CPython 3.11 must not race the worker's sandbox compiling dataclasses in another thread."""
     folder = tmp_path_factory.mktemp("ws") / "purchase-request"
-    shutil.copytree(DEFAULT_SAMPLE_APPS / "purchase-request", folder)
+    shutil.copytree(SAMPLE_APPS / "purchase-request", folder)
     made = {"other": settings,
             "down": settings.with_overrides(temporal_address=f"127.0.0.1:{free_port()}", temporal_timeout=2.0),
             "flushed": isolated(settings, 7), "workspace": settings.with_overrides(workspaces=(folder,))}

@@ -8,13 +8,13 @@ import json
 import shutil
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
 
-from plugin.config import DEFAULT_SAMPLE_APPS, Settings
+from plugin.config import Settings
 from plugin.secrets import SecretStore
+from tests.checkout import SAMPLE_APPS
 from tests.conftest import ADMIN_KEY, APP_KEY, auth, serve_app, serve_worker
 from tests.connections_helpers import SECRETS, AuthStub, history_text, http_connections, write_workspace
 from tests.fixtures_nodes import temporal, trigger, wait_run
@@ -89,7 +89,7 @@ def conn_settings(settings: Settings, api: AuthStub, tmp_path_factory: pytest.Te
         "type": "object", "required": ["note"], "properties": {"note": {"type": "string"}}}}
     (folder / "workspace.json").write_text(json.dumps(spec))
     sample = root / "purchase-request"  # the sample app, its rate connection pointed at the stub
-    shutil.copytree(DEFAULT_SAMPLE_APPS / "purchase-request", sample)
+    shutil.copytree(SAMPLE_APPS / "purchase-request", sample)
     spec = json.loads((sample / "workspace.json").read_text())
     spec["connections"]["exchange_rates"]["base_url"] = api.url + "/public"
     (sample / "workspace.json").write_text(json.dumps(spec))
@@ -113,15 +113,14 @@ def admin() -> dict[str, str]:
 
 
 def test_secrets_are_write_only_through_the_admin_api(conn_client):
-    assert conn_client.put("/api/v1/secrets/STUB_BEARER", headers=admin(),
-                           json={"value": SECRETS["STUB_BEARER"]}).status_code == 204
+    put = conn_client.put("/api/v1/secrets/STUB_BEARER", headers=admin(), json={"value": SECRETS["STUB_BEARER"]})
+    assert put.status_code == 200 and put.json["source"] == "redis" and "encrypted" in put.json["stored_in"]
+    assert SECRETS["STUB_BEARER"] not in put.get_data(as_text=True)
     listed = conn_client.get("/api/v1/secrets", headers=admin())
     assert listed.status_code == 200 and SECRETS["STUB_BEARER"] not in listed.get_data(as_text=True)
     by_name = {s["name"]: s for s in listed.json["secrets"]}
-    assert by_name["STUB_BEARER"] == {"name": "STUB_BEARER", "set": True, "source": "file", "used_by": ["api_bearer"]}
+    assert by_name["STUB_BEARER"] == {**put.json, "used_by": ["api_bearer"]}
     assert by_name["NEVER_SET_ANYWHERE"]["set"] is False
-    path = Path(conn_client.application.extensions["workflows"].settings.data_dir) / "secrets.json"
-    assert path.stat().st_mode & 0o777 == 0o600
     assert conn_client.put("/api/v1/secrets/STUB_BEARER", headers=auth(key=APP_KEY),
                            json={"value": "x"}).status_code == 403
     bad = conn_client.put("/api/v1/secrets/lower", headers=admin(), json={"value": "x"})
@@ -133,7 +132,7 @@ def test_secrets_are_write_only_through_the_admin_api(conn_client):
 
 def test_run_uses_http_and_sql_connections_and_no_secret_reaches_history_or_redis(conn_client, api):
     assert conn_client.put("/api/v1/secrets/STUB_BEARER", headers=admin(),  # set through the API, as a person would
-                           json={"value": SECRETS["STUB_BEARER"]}).status_code == 204
+                           json={"value": SECRETS["STUB_BEARER"]}).status_code == 200
     note = f"o'brien'); DROP TABLE notes; -- {uuid.uuid4().hex[:6]}"
     run_id = trigger(conn_client, "conn_orders", {"id": 41, "note": note})
     run = wait_run(conn_client, run_id)

@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from plugin import metrics
-from plugin.config import REPO_ROOT, Settings
+from plugin.config import Settings
 from plugin.engine.base import REQUEST_DEADLINES
 from plugin.engine.run_snapshots import RUNS_ENDED
+from tests.checkout import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
 SHARED = ("WORKFLOWS_TEMPORAL_ADDRESS", "WORKFLOWS_TEMPORAL_NAMESPACE", "WORKFLOWS_TASK_QUEUE", "WORKFLOWS_WORKSPACE",
@@ -22,7 +23,7 @@ SHARED = ("WORKFLOWS_TEMPORAL_ADDRESS", "WORKFLOWS_TEMPORAL_NAMESPACE", "WORKFLO
 # Temporal SDK metrics the rules and dashboard use: names and labels as the worker's exporter writes them
 # (read from a running worker; *_execution_failed_total appears with the first failure).
 SDK_METRICS = {"temporal_num_pollers", "temporal_worker_task_slots_available",
-               "temporal_workflow_task_schedule_to_start_latency_bucket",
+               "temporal_workflow_task_schedule_to_start_latency_seconds_bucket",
                "temporal_workflow_task_execution_failed_total", "up"}
 
 
@@ -66,12 +67,20 @@ def compose_envs() -> dict[str, dict[str, str]]:
 
 
 def k8s_docs() -> list[dict[str, Any]]:
+    """What `kubectl apply -f deploy/kubernetes/` creates."""
     return [d for path in sorted((DEPLOY / "kubernetes").glob("*.yaml")) for d in yaml.safe_load_all(path.read_text())]
+
+
+def k8s_example_secrets() -> dict[str, dict[str, str]]:
+    """The Secrets the manifests name, from the example the operator replaces (not applied with the folder)."""
+    docs = yaml.safe_load_all((DEPLOY / "kubernetes/secrets/secrets.example.yaml").read_text())
+    return {d["metadata"]["name"]: d["stringData"] for d in docs if d["kind"] == "Secret"}
 
 
 def k8s_envs() -> dict[str, dict[str, str]]:
     docs = k8s_docs()
     by_name = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    by_name |= {("Secret", name): {"stringData": data} for name, data in k8s_example_secrets().items()}
     out = {}
     for name in ("api", "worker", "events"):
         [container] = by_name[("Deployment", f"workflows-{name}")]["spec"]["template"]["spec"]["containers"]
@@ -111,21 +120,22 @@ def test_api_and_worker_use_real_settings_with_valid_values_and_agree(envs):
 
 
 def test_the_image_holds_the_workspace_the_settings_name():
+    """tests/test_dockerfile.py builds the image's folders and finds each workspace there; here: they agree."""
     dockerfile = (DEPLOY / "Dockerfile").read_text()
-    assert "WORKDIR /app" in dockerfile and "COPY sample_apps ./sample_apps" in dockerfile
+    assert "WORKDIR /app" in dockerfile and "RUN workflows-plugin samples copy /app/sample_apps" in dockerfile
     for env in (*compose_envs().values(), *k8s_envs().values()):
-        assert all(Path(p).is_relative_to("/app") for p in env["WORKFLOWS_WORKSPACE"].split(":"))
+        assert all(Path(p).is_relative_to("/app/sample_apps") for p in env["WORKFLOWS_WORKSPACE"].split(":"))
 
 
-def test_compose_publishes_only_the_front_which_routes_streams_to_the_edge_and_persists_redis():
+def test_compose_publishes_only_the_proxy_which_routes_streams_to_the_edge_and_persists_redis():
     doc = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
     published = {name for name, service in doc["services"].items() if service.get("ports")}
-    assert published == {"front"}
-    caddy = (DEPLOY / "Caddyfile").read_text()
-    assert "@events path /api/v1/events\n" in caddy and "reverse_proxy @events events:8788" in caddy
-    assert "reverse_proxy api:8787" in caddy and "flush_interval -1" in caddy
-    redis_command = doc["services"]["redis"]["command"]
-    assert redis_command[redis_command.index("--appendonly") + 1] == "yes"
+    assert published == {"proxy"}
+    nginx = (DEPLOY / "nginx.conf").read_text()
+    stream = nginx[nginx.index("location = /api/v1/events {"):]
+    assert "set $events http://events:8788;" in nginx and stream.split("}")[0].count("proxy_pass $events;") == 1
+    assert "proxy_buffering off;" in stream.split("}")[0]
+    assert "--appendonly yes" in " ".join(doc["services"]["redis"]["command"])
     assert doc["services"]["api"]["deploy"]["replicas"] >= 2 and doc["services"]["worker"]["deploy"]["replicas"] >= 2
 
 
@@ -147,8 +157,7 @@ def test_kubernetes_lets_only_the_plugin_reach_temporal_and_redis():
              for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
     assert paths == {"/api/v1/events": ("Exact", "workflows-events"), "/": ("Prefix", "workflows-api")}
     [redis] = [d for d in docs if d["kind"] == "StatefulSet"]
-    args = redis["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert args[args.index("--appendonly") + 1] == "yes"
+    assert "--appendonly yes" in " ".join(redis["spec"]["template"]["spec"]["containers"][0]["args"])
 
 
 def expressions() -> list[tuple[str, str]]:

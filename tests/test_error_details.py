@@ -48,6 +48,22 @@ def test_the_api_keeps_to_the_details_of_each_code(client):
     follows_its_definition(post(client, f"/api/v1/runs/{run_id}/cancel", {}, auth(ADMIN_KEY)), "conflict")
 
 
+def test_a_refused_proof_names_its_reason_and_header_as_defined(settings):
+    """An app key that needs a user token, called without one: 401 with details.reason and details.header."""
+    from tests.conftest import serve_app
+
+    oidc = {"issuer": "https://login.example.com", "audiences": ["workflows"],
+            "jwks_url": "https://login.example.com/jwks"}
+    for app in serve_app(settings):
+        client = app.test_client()
+        made = client.post("/api/v1/keys", headers=auth(ADMIN_KEY), json={
+            "name": f"oidc-{uuid.uuid4().hex[:6]}", "scope": "app", "identity": {"schemes": ["oidc"], "oidc": oidc}})
+        assert made.status_code == 201, made.json
+        refused = follows_its_definition(client.get("/api/v1/requests", headers=auth(made.json["secret"])),
+                                         "unauthorized")
+        assert refused["details"] == {"reason": "missing_token", "header": "X-Workflows-Identity"}
+
+
 def test_a_refused_resolution_lists_the_allowed_ones_under_fields_and_allowed(client):
     boss = person("boss")
     run_id = start_probe(client, person("req"), [{"name": "Details", "users": [boss]}])

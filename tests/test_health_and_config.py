@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
 from plugin.api import create_app
 from plugin.config import Settings
@@ -15,6 +16,7 @@ from plugin.embedded.processes import StartupError, find_binary, free_port
 from plugin.errors import ConfigError
 from plugin.store import health_marks
 from plugin.workspace.loader import load_workspaces
+from tests.checkout import REPO_ROOT
 from tests.conftest import ADMIN_KEY, auth
 
 
@@ -137,3 +139,21 @@ def test_ready_reports_a_part_up_marks_down_while_it_restarts(client, app):
     finally:
         health_marks.clear(redis_client, "worker")
     assert client.get("/readyz").status_code == 200
+
+
+def test_readiness_of_the_api_alone_ignores_missing_workers_but_not_its_own_redis(settings):
+    """``/readyz?scope=api`` (the Kubernetes readiness probe): a replica stays in the Service while no worker
+    polls, so callers get the documented 503 naming the worker instead of connection errors."""
+    app = create_app(settings.with_overrides(task_queue=f"nobody-{uuid.uuid4().hex[:6]}"))
+    client = app.test_client()
+    assert client.get("/readyz").status_code == 503
+    alone = client.get("/readyz?scope=api")
+    assert alone.status_code == 200 and alone.json == {"status": "ok", "redis": "ok"}
+    assert client.get("/readyz?scope=everything").status_code == 422
+    app.extensions["workflows"].gateway.close()
+    cut_off = create_app(settings.with_overrides(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    assert cut_off.test_client().get("/readyz?scope=api").json == {"status": "unavailable", "redis": "error"}
+    cut_off.extensions["workflows"].gateway.close()
+    probe = next(d for d in yaml.safe_load_all((REPO_ROOT / "deploy/kubernetes/api.yaml").read_text())
+                 if d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
+    assert probe["httpGet"]["path"] == "/readyz?scope=api"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.config import REPO_ROOT
+from tests.checkout import REPO_ROOT
 from tests.host_guides import GUIDES, manifest, parse, problems
 
 HOSTS = ("appsmith", "tooljet", "budibase", "retool")
@@ -49,7 +49,7 @@ def test_appsmith_binds_every_model_key_and_event_of_its_panels():
     ("| Get requests | GET `/api/v1/requests`", "| Get requests | GET `/api/v1/inbox`", "is not Get requests'"),
     ("| Get run | GET", "| Fetch run | GET", "no query template labelled 'Fetch run'"),
     ("### Panel: history", "### Panel: timeline", "panel timeline: not in the manifest"),
-    ("`X-Workflows-Identity: {{appsmith.user.idToken}}`", "`X-Workflows-User: {{appsmith.user.email}}`",
+    ("`X-Workflows-Identity: <<APPSMITH_USER_OAUTH2_ACCESS_TOKEN>>`", "`X-Workflows-User: {{appsmith.user.email}}`",
      "X-Workflows-User: {{appsmith.user.email}} is not one of appsmith's bindings"),
 ])
 def test_a_drifted_guide_is_caught(old, new, problem, operations):

@@ -8,7 +8,7 @@ import signal
 import pytest
 from click.testing import CliRunner
 
-from plugin import cli
+from plugin.cli import commands as cli
 from plugin.config import Settings
 from plugin.embedded import up
 from plugin.errors import ConfigError
@@ -21,6 +21,8 @@ def test_workflows_host_reaches_the_api_server_bind(monkeypatch):
     calls = []
     monkeypatch.setattr(cli.os, "execve", lambda exe, args, env: calls.append(args))
     monkeypatch.setattr(cli.Settings, "from_env", classmethod(lambda cls, environ=None: settings))
+    # serve's start-up checks (tests/test_startup_refusals.py) would find nothing listening and exit the process
+    monkeypatch.setattr("plugin.cli.startup_checks.check_process", lambda settings, role: None)
     result = CliRunner().invoke(cli.main, ["serve"])
     assert result.exit_code == 0, result.output
     args = calls[0]

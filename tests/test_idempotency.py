@@ -82,11 +82,19 @@ def test_idempotency_holds_across_an_api_restart_and_a_redis_flush(client, setti
 
 
 def test_a_key_that_is_not_printable_ascii_is_400(client):
-    for bad in ("", "é" * 3, "x" * 256):
+    for bad in ('""', "é" * 3, "x" * 256):
         response = client.post("/api/v1/queries/runs_lab/runs",
                                headers={**auth(user=user()), "Idempotency-Key": bad}, json={"input": {}})
         assert response.status_code == 400, bad
         assert error_of(response)["details"]["header"] == "Idempotency-Key"
+
+
+def test_an_empty_key_is_no_key(client):
+    """Hosts that send every header a query declares (Budibase, Appsmith) send it empty when nothing is bound."""
+    for empty in ("", "   "):
+        response = client.post("/api/v1/queries/runs_lab/runs",
+                               headers={**auth(user=user()), "Idempotency-Key": empty}, json={"input": {}})
+        assert response.status_code == 202, response.json
 
 
 def test_business_key_returns_the_open_run_then_starts_anew_once_it_ended(client):

@@ -131,7 +131,7 @@ def test_a_revoke_stops_the_key_on_another_api_process_at_once(client, settings)
 
 
 def test_serve_warns_about_keys_that_trust_headers_without_a_signature(app, settings):
-    from plugin.store.key_warnings import trusted_header_warnings
+    from plugin.store.admin.key_warnings import trusted_header_warnings
 
     client = app.test_client()
     risky = create_key(client, name="risky headers")

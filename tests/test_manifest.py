@@ -11,8 +11,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from plugin.api import create_app
-from plugin.api.pages.manifest import MANIFEST_PATH, SCHEMA_PATH, load_manifest
-from plugin.config import REPO_ROOT
+from plugin.api.pages.manifest import load_manifest
+from plugin.assets import manifest_path, manifest_schema_path
+from tests.checkout import REPO_ROOT
 
 LOCATIONS = {"path": "path", "query": "query", "header": "header"}
 
@@ -41,7 +42,7 @@ def body_properties(doc: dict, operation: dict) -> set[str]:
 
 
 def test_the_manifest_is_valid_against_its_schema():
-    schema = json.loads(SCHEMA_PATH.read_text())
+    schema = json.loads(manifest_schema_path().read_text())
     Draft202012Validator.check_schema(schema)
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(load_manifest())]
@@ -49,7 +50,7 @@ def test_the_manifest_is_valid_against_its_schema():
 
 
 def test_the_schema_refuses_a_broken_manifest():
-    schema = json.loads(SCHEMA_PATH.read_text())
+    schema = json.loads(manifest_schema_path().read_text())
     broken = load_manifest()
     del broken["datasource"]["identity"]
     broken["query_templates"][0]["form"] = [{"label": "x"}]
@@ -60,7 +61,7 @@ def test_the_schema_refuses_a_broken_manifest():
 
 
 def test_a_panel_of_the_documented_shape_validates():
-    schema = json.loads(SCHEMA_PATH.read_text())
+    schema = json.loads(manifest_schema_path().read_text())
     manifest = load_manifest()
     manifest["panels"] = [{
         "id": "inbox", "title": "Inbox", "description": "The user's pending requests, with approve buttons",
@@ -78,7 +79,7 @@ def test_the_manifest_carries_the_package_version():
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
     manifest = load_manifest()
     assert manifest["version"] == pyproject["project"]["version"] == version("workflows-plugin")
-    assert MANIFEST_PATH.parent == REPO_ROOT  # a top-level file of the project
+    assert manifest_path().parent == REPO_ROOT  # a top-level file of the project
 
 
 def test_every_template_is_an_operation_of_the_live_document(openapi):

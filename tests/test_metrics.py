@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from plugin.embedded.processes import free_port
 from tests.conftest import ADMIN_KEY, auth, serve_app, serve_worker
 from tests.requests_helpers import act, finished, pending_requests, person, start_probe
+from tests.test_deploy_files import SDK_METRICS
 from tests.test_expense_flow import wait_for
 
 
@@ -121,6 +122,18 @@ def test_the_worker_exports_sdk_metrics_and_runs_ended(settings):
         text = wait_for(lambda: (t := requests.get(f"http://{address}/metrics", timeout=5).text)
                         and value(t, "workflows_runs_ended_total", query="runs_lab", status="completed") >= 1 and t)
         assert "temporal_workflow_completed" in text or "temporal_workflow_task_execution_latency" in text
+        # One unit everywhere (deploy/monitoring compares with seconds): durations in seconds, by name and value.
+        latency = "temporal_workflow_task_schedule_to_start_latency_seconds_bucket"
+        counts: dict[float, float] = {}
+        for (name, labels), count in samples(text).items():
+            if name == latency:
+                bound = float(dict(labels)["le"])
+                counts[bound] = counts.get(bound, 0) + count
+        assert {0.1, 1.0, 5.0} <= set(counts), sorted(counts)  # in milliseconds they would be 100, 1000, 5000
+        assert counts[float("inf")] >= 1 and counts[1.0] == counts[float("inf")]  # a dev-server task waits < 1 s
+        exported = {name for name, _ in samples(text)}
+        # what deploy/monitoring uses (a failure counter appears with the first failure, `up` is Prometheus')
+        assert SDK_METRICS - {"temporal_workflow_task_execution_failed_total", "up"} <= exported, sorted(exported)
     finally:
         next(app, None)
         next(worker, None)

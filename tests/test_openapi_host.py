@@ -116,8 +116,10 @@ def test_every_example_matches_the_schema_it_illustrates(doc):
         answers = [(code, r.get("content", {}).get("application/json", {}))
                    for code, r in operation["responses"].items()]
         for where, content in [("request", media), *answers]:
-            if "example" in content:
-                errors = [e.message for e in _validator(doc, content["schema"]).iter_errors(content["example"])]
+            shown = [content["example"]] if "example" in content else []
+            shown += [named["value"] for named in content.get("examples", {}).values()]
+            for example in shown:
+                errors = [e.message for e in _validator(doc, content["schema"]).iter_errors(example)]
                 assert not errors, (operation_id, where, errors)
                 checked += 1
         for param in params:
@@ -126,10 +128,18 @@ def test_every_example_matches_the_schema_it_illustrates(doc):
     assert checked >= 30
 
 
+def test_request_bodies_only_illustrate_examples(doc):
+    """A media type's single ``example`` becomes the defaults of an importer's fields (Budibase): requests carry
+    named ``examples`` only."""
+    for operation_id, (_, _, operation, _) in operations_by_id(doc).items():
+        media = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+        assert "example" not in media, operation_id
+
+
 def test_a_typed_operation_triggers_its_query(client, doc):
     who = employee()
     example = doc["paths"]["/api/v1/queries/submit_expense/runs"]["post"]["requestBody"]["content"][
-        "application/json"]["example"]
+        "application/json"]["examples"]["example"]["value"]
     started = client.post("/api/v1/queries/submit_expense/runs", headers=auth(user=who), json=example)
     assert started.status_code == 202, started.json
     assert started.json["query"] == "submit_expense"

@@ -9,6 +9,7 @@ import redis
 from flask import Blueprint, Flask
 
 from plugin.api.http import rate_limits
+from plugin.api.http.error_details import details_problems
 from plugin.api.http.errors import register_error_handlers
 from plugin.api.http.rate_limits import keyed, limiter, storage_uri
 
@@ -46,6 +47,7 @@ def test_hit_allows_the_limit_then_answers_429_with_retry_after_per_identity(lim
     assert over.json["error"]["code"] == "rate_limited" and "2 per 1 minute" in over.json["error"]["message"]
     assert 1 <= int(over.headers["Retry-After"]) <= 60
     assert over.json["error"]["details"]["retry_after"] == int(over.headers["Retry-After"])
+    assert details_problems("rate_limited", over.json["error"]["details"]) == []  # as README's table says
     assert client.post("/hit/bob").status_code == 200  # another identity has its own counter
     assert redis.Redis.from_url(redis_url).keys(f"{rate_limits.KEY_PREFIX}*"), "counters live in Redis"
 

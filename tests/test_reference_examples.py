@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from temporalio.worker import Replayer
 
-from plugin.config import REPO_ROOT
 from plugin.engine.run_snapshots import RunSnapshotInterceptor
+from tests.checkout import REPO_ROOT
 from tests.conftest import auth, serve_app, serve_worker
 from tests.requests_helpers import act, finished, pending_requests
 

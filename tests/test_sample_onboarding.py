@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import sqlite3
 
-from plugin.config import DEFAULT_SAMPLE_APPS
+from tests.checkout import SAMPLE_APPS
 from tests.conftest import ADMIN_KEY, auth
 from tests.requests_helpers import act, finished, pending_requests, person, run_detail
 from tests.test_expense_flow import wait_for
 
-SAMPLE = DEFAULT_SAMPLE_APPS / "employee-onboarding"
+SAMPLE = SAMPLE_APPS / "employee-onboarding"
 
 
 def rows(connection: sqlite3.Connection) -> list[tuple]:

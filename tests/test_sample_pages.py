@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from plugin.config import DEFAULT_SAMPLE_APPS
+from tests.checkout import SAMPLE_APPS
 from tests.host_guides import manifest
 
-SAMPLES = sorted(p for p in DEFAULT_SAMPLE_APPS.iterdir() if (p / "workspace.json").is_file())
+SAMPLES = sorted(p for p in SAMPLE_APPS.iterdir() if (p / "workspace.json").is_file())
 
 
 @pytest.mark.parametrize("folder", SAMPLES, ids=[p.name for p in SAMPLES])

@@ -32,7 +32,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from plugin.config import DEFAULT_SAMPLE_APPS, Settings
+from plugin.config import Settings
+from tests.checkout import SAMPLE_APPS
 from tests.conftest import ADMIN_KEY, APP_KEY, serve_app, serve_worker
 
 EXAMPLES = 25  # per operation and caller
@@ -54,7 +55,7 @@ EXCLUDED: dict[str, str] = {}
 def fuzz_app(settings: Settings) -> Iterator[Flask]:
     """The sample apps on their own task queue and Redis database, with a worker, so runs really start, wait
     and complete, and whatever the generated calls change (keys, settings...) stays away from other tests."""
-    own = settings.with_overrides(workspaces=tuple(sorted(p for p in DEFAULT_SAMPLE_APPS.iterdir()
+    own = settings.with_overrides(workspaces=tuple(sorted(p for p in SAMPLE_APPS.iterdir()
                                                           if (p / "workspace.json").is_file())),
                                   task_queue=f"fuzz-{uuid.uuid4().hex[:8]}",
                                   redis_url=f"{settings.redis_url.rsplit('/', 1)[0]}/{FUZZ_REDIS_DB}")

@@ -16,8 +16,8 @@ from plugin.engine.calls import http_types as t
 from plugin.engine.calls.http_activity import HttpActivities
 from plugin.engine.request_options import new_request
 from plugin.models import AssignRequest, Notification
+from plugin.store.admin.runtime_settings import RuntimeSettings
 from plugin.store.inbox import Inbox
-from plugin.store.runtime_settings import RuntimeSettings
 from tests.conftest import ADMIN_KEY, auth, serve_app
 from tests.fixtures_nodes import StubServer
 from tests.requests_helpers import group, pending_requests, person, start_probe

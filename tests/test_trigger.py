@@ -111,3 +111,17 @@ def test_an_app_key_trigger_must_name_the_starter(client):
     # input could approve it (the self-approval check compares with the starter).
     response = client.post("/api/v1/queries/runs_lab/runs", headers=auth(APP_KEY), json={"input": {}})
     assert response.status_code == 400 and error_of(response)["details"]["header"] == "X-Workflows-User"
+
+
+def test_a_blank_optional_field_counts_as_not_sent(client):
+    """Host forms send every field they declare, "" when left blank (Budibase's imported trigger, Appsmith's
+    Form data): a blank optional field that would be refused is taken as not sent; a blank required one is not."""
+    who = "blank-optional@example.com"
+    base = {"employee": who, "amount": 5, "description": "Taxi"}
+    started = client.post("/api/v1/queries/submit_expense/runs", headers=auth(user=who),
+                          json={"input": {**base, "manager": ""}})
+    assert started.status_code == 202, started.json
+    refused = client.post("/api/v1/queries/submit_expense/runs", headers=auth(user=who),
+                          json={"input": {**base, "description": "", "manager": ""}})
+    assert refused.status_code == 422
+    assert set(refused.json["error"]["details"]["fields"]) == {"input.description"}, refused.json

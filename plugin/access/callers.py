@@ -18,7 +18,7 @@ from plugin.identity.config import IDENTITY_HEADER
 from plugin.identity.host_signature import SIGNATURE_HEADER, verify_host_signature
 from plugin.identity.tokens import verify_token
 from plugin.models import Identity
-from plugin.store.keys import ApiKey, KeyStore
+from plugin.store.admin.keys import ApiKey, KeyStore
 
 USER_HEADER = "X-Workflows-User"
 GROUPS_HEADER = "X-Workflows-Groups"

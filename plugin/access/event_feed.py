@@ -14,8 +14,8 @@ from plugin.access.callers import Headers, identity_of, key_of, person_required
 from plugin.access.stream_tokens import StreamCaller, verify
 from plugin.errors import BadRequest, PluginError
 from plugin.models import Identity
+from plugin.store.admin.keys import KeyStore
 from plugin.store.events import KEY_REVOKED, Event, EventStream, id_key, valid_id
-from plugin.store.keys import KeyStore
 from plugin.store.stream_limits import KEY, KeyWatch, StreamSlot, StreamSlots, key_ref
 from plugin.stream_settings import StreamSettings
 

@@ -19,7 +19,7 @@ import redis
 
 from plugin.errors import Unauthorized
 from plugin.models import Identity
-from plugin.store.keys import ApiKey, KeyStore
+from plugin.store.admin.keys import ApiKey, KeyStore
 
 TOKEN_SECONDS = 300
 SECRET_KEY = "wf:events:secret"

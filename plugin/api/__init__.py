@@ -18,10 +18,10 @@ from plugin.api.openapi.host import HostFacePlugin
 from plugin.api.schemas import ErrorSchema
 from plugin.api.services import Services
 from plugin.config import Settings
+from plugin.store.admin.keys import KeyStore
+from plugin.store.admin.runtime_settings import RuntimeSettings
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
-from plugin.store.keys import KeyStore
-from plugin.store.runtime_settings import RuntimeSettings
 from plugin.temporal_gateway import TemporalGateway
 from plugin.workspace.loader import load_workspaces
 

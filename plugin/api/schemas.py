@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields, pre_load, validate
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import MultiDict
 
 from plugin.api.http.error_details import ERROR_DETAILS
 from plugin.models import REQUEST_STATUSES
@@ -13,6 +17,22 @@ class StrictSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+
+class QueryArgs(StrictSchema):
+    """Query-string arguments where an empty value (``status=``) means the argument is absent.
+
+    Hosts such as Appsmith send every parameter a query declares, empty when its binding has no value: there is
+    no way for them to leave one out, so ``?status=&cursor=`` must mean "no status filter, first page"."""
+
+    @pre_load
+    def _empty_is_absent(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, MultiDictProxy):
+            kept = MultiDict([(n, v) for n, v in data.data.items(multi=True) if v != ""])
+            return MultiDictProxy(kept, self)
+        if isinstance(data, dict):
+            return {name: value for name, value in data.items() if value != ""}
+        return data
 
 
 class ErrorBody(Schema):
@@ -92,7 +112,7 @@ class AuditSchema(Schema):
     details = fields.Dict()
 
 
-class RequestListArgs(StrictSchema):
+class RequestListArgs(QueryArgs):
     status = fields.String(load_default="pending", validate=validate.OneOf(REQUEST_STATUSES))
     name = fields.String(validate=validate.Length(min=1, max=200))
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
@@ -132,3 +152,5 @@ class ReadySchema(Schema):
     temporal = fields.String()
     redis = fields.String()
     worker = fields.String()
+    warnings = fields.List(fields.String(), metadata={
+        "description": "admin key only, when there are any: settings that work but are unsafe for production"})

@@ -31,9 +31,9 @@ from plugin.config import Settings
 from plugin.edge.hub import BLOCK_MS, EdgeHub
 from plugin.edge.stream import OpenStream
 from plugin.errors import PluginError, ServiceUnavailable, Unauthorized
+from plugin.store.admin.keys import KeyStore
+from plugin.store.admin.runtime_settings import RuntimeSettings
 from plugin.store.connection import connect
-from plugin.store.keys import KeyStore
-from plugin.store.runtime_settings import RuntimeSettings
 from plugin.store.stream_limits import StreamSlot
 
 ANY_ORIGIN = re.compile(r"^(?!null$)[a-z][a-z0-9+.\-]*://[^/\s]+$", re.IGNORECASE)
@@ -61,8 +61,8 @@ class Edge:
         self.failures = FailedAuthLimit(settings)
         self.hub: EdgeHub | None = None
         # The plugin's own pages (panels, dev host) are served by the API: its origin may always open streams.
-        own = (settings.public_url or f"http://{_loopback(settings.host)}:{settings.port}").lower()
-        self.own_origins = (own, own.replace("://127.0.0.1:", "://localhost:"))
+        local = f"http://{_loopback(settings.host)}:{settings.port}"
+        self.own_origins = tuple({settings.public_base_url.lower(), local, local.replace("://127.0.0.1:", "://localhost:")})
 
     def allowed_origin(self, origin: str | None) -> str | None:
         """The origin to echo in Access-Control-Allow-Origin, when this browser origin may read streams."""

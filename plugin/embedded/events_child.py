@@ -22,8 +22,8 @@ def with_events_url(settings: Settings) -> Settings:
     """The settings with the edge's URL filled in (as browsers reach it), unless one is configured."""
     if settings.streams.public_url:
         return settings
-    host = urlsplit(settings.public_url).hostname if settings.public_url else None
-    url = f"http://{reach_host(host or settings.host)}:{settings.streams.port}"
+    host = urlsplit(settings.public_base_url).hostname or settings.host  # where browsers open the API
+    url = f"http://{reach_host(host)}:{settings.streams.port}"
     return settings.with_overrides(streams=replace(settings.streams, public_url=url))
 
 

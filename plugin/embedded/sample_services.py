@@ -9,10 +9,13 @@ import json
 import re
 import socket
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Protocol
 
-from plugin.config import DEFAULT_SAMPLE_APPS, Settings
+from plugin import assets
+from plugin.config import Settings
 from plugin.embedded.processes import ManagedProcess, port_in_use, spawn
 from plugin.embedded.supervisor import Recipe
 
@@ -31,9 +34,10 @@ class _Stack(Protocol):
 def sample_stubs(settings: Settings) -> list[tuple[Path, int]]:
     """(stub file, port) for each configured sample folder with a stand-in and a local http connection."""
     found = []
+    samples = assets.sample_apps()
     for folder in settings.workspaces:
         stub = folder / STUB_FILE
-        if folder.resolve().parent != DEFAULT_SAMPLE_APPS.resolve() or not stub.is_file():
+        if samples is None or folder.resolve().parent != samples.resolve() or not stub.is_file():
             continue
         connections = json.loads((folder / "workspace.json").read_text()).get("connections", {})
         ports = {int(m.group(1)) for c in connections.values() if c.get("kind") == "http"
@@ -56,14 +60,33 @@ def _recipe(stub: Path, port: int, log: Path) -> Recipe:
     return Recipe("sample", launch, lambda _proc: _answers(port))
 
 
+def serving_sample(port: int) -> str | None:
+    """The sample whose stand-in answers on 127.0.0.1:port (each names itself in ``X-Workflows-Sample``)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+            return answer.headers.get("X-Workflows-Sample")
+    except urllib.error.HTTPError as exc:
+        return exc.headers.get("X-Workflows-Sample")
+    except (OSError, ValueError):
+        return None
+
+
 def start_sample_stubs(stack: _Stack) -> Settings:
-    """Start the samples' stand-ins; the settings for the worker, with their addresses allowed."""
+    """Start the samples' stand-ins; the settings for the worker, with their addresses allowed.
+
+    A second stack on the same machine (another ``up``) finds the first one's stand-in on the sample's fixed
+    port: it shares it, since it answers the same. A port held by another program is said plainly, at start."""
     s = stack.settings
     allowed = []
     for stub, port in sample_stubs(s):
         sample = stub.parent.name
         if port_in_use(port):
-            stack.say(f"  {sample}: port {port} of its stand-in service is in use; its calls will fail")
+            if serving_sample(port) == sample:
+                stack.say(f"  {sample}: its stand-in already runs on 127.0.0.1:{port} (another `up`): sharing it")
+                allowed.append(f"127.0.0.1:{port}")
+            else:
+                stack.say(f"  {sample}: port {port} of its stand-in service is taken by another program, so its "
+                          f"runs' calls to 127.0.0.1:{port} will be refused; free the port and restart `up`")
             continue
         stack.say(f"Starting {sample}'s stand-in service on 127.0.0.1:{port} ...")
         stack._own(_recipe(stub, port, s.data_dir / "logs" / f"stub-{sample}-{port}.log"))

@@ -20,7 +20,7 @@ from typing import TextIO
 
 import redis
 
-from plugin.config import Settings
+from plugin.config import WILDCARD_HOSTS, Settings
 from plugin.embedded.events_child import events_healthy, events_recipe, with_events_url
 from plugin.embedded.processes import (
     ManagedProcess,
@@ -39,7 +39,7 @@ from plugin.embedded.sample_services import start_sample_stubs
 from plugin.embedded.supervisor import Recipe, Supervisor
 from plugin.gateway_ops.health import poller_identities
 from plugin.search_attributes import register_search_attributes
-from plugin.store.keys import new_key
+from plugin.store.admin.keys import new_key
 from plugin.temporal_gateway import connect_client
 
 _UNIX_PATH_MAX = 100
@@ -60,6 +60,9 @@ def bootstrap_keys(settings: Settings) -> Settings:
     if "link_secret" not in stored:  # signs approval links; kept here so links survive a Redis flush
         stored["link_secret"] = secrets.token_urlsafe(48)
         changed = True
+    if "secrets_key" not in stored:  # encrypts the secrets set through the API, in Redis
+        stored["secrets_key"] = secrets.token_urlsafe(32)
+        changed = True
     if changed:
         path.write_text(json.dumps(stored, indent=2))
         path.chmod(0o600)
@@ -67,6 +70,7 @@ def bootstrap_keys(settings: Settings) -> Settings:
     return settings.with_overrides(admin_key=settings.admin_key or stored["admin"],
                                    app_key=settings.app_key or stored["app"],
                                    decision_secret=settings.decision_secret or stored["decision_secret"],
+                                   secrets_keys=settings.secrets_keys or (stored["secrets_key"],),
                                    identity=identity)
 
 
@@ -252,15 +256,18 @@ class Stack:
         workspaces = ", ".join(p.name for p in s.workspaces) or "none"
         self.say("")
         self.say(f"Ready in {self._elapsed()}.")
-        self.say(f"  API          http://{s.host}:{s.port}   (OpenAPI: /openapi.json)")
+        base = s.public_base_url
+        self.say(f"  API          {base}   (OpenAPI: /openapi.json)")
         self.say(f"  Live events  {s.streams.public_url}/api/v1/events   (stream tokens point there)")
         self.say(f"  Temporal UI  {ui}")
-        self.say(f"  Settings     http://{s.host}:{s.port}/settings   (sign in with the admin key)")
+        self.say(f"  Settings     {base}/settings   (sign in with the admin key)")
         self.say(f"  Admin key    {s.admin_key}")
         mode = "trusts X-Workflows-User headers: fine for the sample apps, see docs/identity.md for real hosts" \
             if s.identity.app_key.trusts_headers else f"identity by {', '.join(s.identity.app_key.schemes)}"
         self.say(f"  App key      {s.app_key}   ({mode})")
-        self.say(f"  Dev host     http://{s.host}:{s.port}/#key={s.app_key}&user=ann@example.com   (panels: /ui/)")
+        self.say(f"  Dev host     {base}/#key={s.app_key}&user=ann@example.com   (a demo of the panels: /ui/)")
+        if not (s.public_url or s.identity.public_url) and s.host.strip("[]") in WILDCARD_HOSTS:
+            self.say(f"  Public URL   not set: links say {base}; set WORKFLOWS_PUBLIC_URL to what users open")
         self.say(f"  Workspaces   {workspaces}")
         self.say(f"  Host face    /manifest.json, /openapi.json (CORS origins: {', '.join(s.cors_origins) or 'none'})")
         self.say(f"  Logs         {s.data_dir / 'logs'}")

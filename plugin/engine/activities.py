@@ -12,8 +12,8 @@ from temporalio import activity
 
 from plugin.identity.links import LINK_KINDS, LinkSigner
 from plugin.models import HumanRequest, Notification
+from plugin.store.admin.runtime_settings import RuntimeSettings
 from plugin.store.inbox import Inbox
-from plugin.store.runtime_settings import RuntimeSettings
 from plugin.store.snapshots import RunSnapshots
 
 log = logging.getLogger(__name__)

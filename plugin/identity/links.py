@@ -130,7 +130,12 @@ class LinkSigner:
         return f"{self.base_url}/approve/{self.sign(link, key)}"
 
 
+def link_base(settings: Settings) -> str:
+    """Where approval links point: ``WORKFLOWS_PUBLIC_URL``, else the API's own address, with this machine's name
+    for a wildcard listen address (never ``0.0.0.0``, which no browser can open)."""
+    return settings.public_base_url
+
+
 def link_signer(settings: Settings, client: redis.Redis) -> LinkSigner:
-    """The signer for these settings: links point at ``WORKFLOWS_PUBLIC_URL`` (else the API's own address)."""
-    base = settings.identity.public_url or f"http://{settings.host}:{settings.port}"
-    return LinkSigner(client, settings.identity.link_secret, base)
+    """The signer for these settings (links point at ``link_base``)."""
+    return LinkSigner(client, settings.identity.link_secret, link_base(settings))

@@ -11,7 +11,7 @@ from typing import Any
 
 import redis
 
-from plugin.store.keys import now_iso
+from plugin.store.admin.keys import now_iso
 
 EPOCH_KEY = "wf:redis:epoch"
 LOST_KEY = "wf:redis:lost"

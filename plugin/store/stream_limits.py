@@ -23,7 +23,7 @@ from datetime import datetime
 
 import redis
 
-from plugin.store.keys import KeyStore
+from plugin.store.admin.keys import KeyStore
 
 SLOT_SLACK_SECONDS = 60.0
 USER = 1  # answers of ``StreamSlots.take``: the user is at the cap

@@ -15,9 +15,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from plugin import assets
 from plugin.engine.interpreter.validate import Problem
 
-SCHEMA_DIR = Path(__file__).parent / "schemas"
 WORKSPACE_SCHEMA = "workspace.schema.json"
 DEFINITION_SCHEMA = "definition.schema.json"
 _NESTED_STEPS = ("steps", "else", "on_error")
@@ -27,12 +27,12 @@ _TYPE_WORDS = {"array": "a list", "object": "an object", "string": "a string", "
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads((SCHEMA_DIR / name).read_text()))
+    return Draft202012Validator(json.loads(assets.workspace_schema(name).read_text()))
 
 
 def schema_path(name: str) -> Path:
     """Where a shipped schema file is (for ``"$schema"`` in editors and for the docs)."""
-    return SCHEMA_DIR / name
+    return assets.workspace_schema(name)
 
 
 def _types(value: Any) -> str:

@@ -24,6 +24,7 @@ class ChatHandler(BaseHTTPRequestHandler):
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("X-Workflows-Sample", "expense-approval")  # lets a second `up` find and share this stand-in
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -1,13 +1,16 @@
-// The dev host: renders panels the way a host app does. Custom widgets get their exported parts composed
-// into a sandboxed srcdoc (no allow-same-origin) with widget-host.js as the injected `appsmith`, and this
-// page answers their events by running the plugin's queries (it is their datasource); iframe widgets load a
-// panel standalone. Identity comes from the form (or #key=...&user=...&groups=...), as an app would send it.
+// The dev host: a DEMO of the panels, not Appsmith. Custom widgets are hosted as Appsmith hosts them: the srcDoc
+// composed in Appsmith's order (reset.css, an empty console script, widget-host.js as a module then main(), the
+// panel's HTML, its JS as a module, its CSS last) in a sandboxed iframe (no allow-same-origin), every message
+// acknowledged by key, READY answered with READY_ACK, heights applied as with Auto Height. What differs from
+// Appsmith is the data: this page calls the plugin's API itself and answers each widget's events with the
+// results, where an Appsmith app binds queries (the Appsmith setup is proven by tests/hosts/: its recipe runs in
+// an Appsmith emulator). Iframe widgets load a panel standalone. Identity comes from the form
+// (or #key=...&user=...&groups=...), as an app would send it.
 (function () {
   "use strict";
   const { h } = WF;
   const SANDBOX = "allow-forms allow-modals allow-orientation-lock allow-pointer-lock allow-popups allow-scripts";
   const THEME = { primaryColor: "#553DE9", backgroundColor: "#FFFFFF", borderRadius: "6px", boxShadow: "none" };
-  const RESET = "html,body{margin:0;padding:0;height:100%;}";
   const widgetsEl = document.getElementById("widgets");
   const statusEl = document.getElementById("host-status");
   const liveEl = document.getElementById("host-live");
@@ -37,6 +40,7 @@
           }
           return { result, requests: await api.requests({ status: "pending", limit: 50 }) };
         },
+        async refresh() { return { requests: await api.requests({ status: "pending", limit: 50 }) }; },
       },
     },
   };
@@ -60,6 +64,7 @@
           return { result: errorBody(err) };
         }
       },
+      async refresh_run(ctx) { return runModel(ctx.run_id); },
     },
   };
 
@@ -139,15 +144,15 @@
 
   async function customWidget(widget) {
     const box = frame(widget, "custom widget · bound");
-    const [parts, hostScript] = await Promise.all([
+    const [parts, hostScript, reset] = await Promise.all([
       fetch(`/ui/export/${widget.panel}.json`).then((r) => r.json()),
       fetch("/ui/devhost/widget-host.js").then((r) => r.text()),
+      fetch("/ui/devhost/reset.css").then((r) => r.text()),
     ]);
-    const safe = (code) => code.replace(/<\/script/gi, "<\\/script");
     const iframe = h("iframe", { title: `${widget.title} (custom widget)`, sandbox: SANDBOX });
-    iframe.srcdoc = `<!doctype html><html><head><meta charset="utf-8"><style>${RESET}</style>`
-      + `<script type="module">${safe(hostScript)}</script></head><body>${parts.html}`
-      + `<script type="module">${safe(parts.js)}</script><style>${parts.css}</style></body></html>`;
+    iframe.srcdoc = `<html><head><style>${reset}</style></head><body>`
+      + `<script type="text/javascript"></script><script type="module">${hostScript}\nmain();</script>`
+      + `${parts.html}<script type="module">${parts.js}</script><style>${parts.css}</style></body></html>`;
     const source = DATASOURCE[widget.panel];
     const state = { model: {}, ready: false, iframe, source };
     const post = (message) => iframe.contentWindow && iframe.contentWindow.postMessage(message, "*");
@@ -170,13 +175,17 @@
     window.addEventListener("message", async (event) => {
       if (event.source !== iframe.contentWindow) return;
       const message = event.data || {};
+      post({ type: "CUSTOM_WIDGET_MESSAGE_RECEIVED_ACK", key: message.key, success: true }); // every message
       if (message.type === "CUSTOM_WIDGET_READY") {
         state.ready = true;
         post({ type: "CUSTOM_WIDGET_READY_ACK", model: state.model, ui: { width: iframe.clientWidth, height: iframe.clientHeight },
           mode: "DEPLOYED", theme: THEME });
         return;
       }
-      if (message.key) post({ type: "CUSTOM_WIDGET_MESSAGE_RECEIVED_ACK", key: message.key, success: true });
+      if (message.type === "CUSTOM_WIDGET_UPDATE_HEIGHT" && message.data && message.data.height) {
+        iframe.style.height = `${message.data.height}px`; // the dev host's widgets are Auto Height
+        return;
+      }
       if (message.type === "CUSTOM_WIDGET_UPDATE_MODEL") state.model = { ...state.model, ...message.data };
       if (message.type === "CUSTOM_WIDGET_TRIGGER_EVENT") {
         const action = source.events[message.data.eventName];

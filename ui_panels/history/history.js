@@ -55,7 +55,9 @@
 
   function renderList() {
     if (!runs.length) {
-      WF.clear(listEl, WF.empty("☰", "No runs yet", "Runs you start appear here, live."));
+      WF.clear(listEl, WF.host.mode === "bound"
+        ? WF.empty("☰", "No runs listed", "None match the filters yet; Apply filters looks again.")
+        : WF.empty("☰", "No runs yet", "Runs you start appear here, live."));
       return;
     }
     const more = cursor ? h("button", { class: "wf-btn", type: "button", onclick: () => loadList(false) }, "Load more") : null;
@@ -66,7 +68,9 @@
 
   async function loadList(reset) {
     if (WF.host.mode === "bound") {
-      WF.host.trigger("filter", { ...filters, cursor: reset ? "" : cursor || "" });
+      // Every filter, always as text ("" = any): the app's List runs sends each parameter it declares.
+      const all = { status: "", query: "", started_by: "", since: "", until: "", ...filters };
+      WF.host.trigger("filter", { ...all, cursor: reset ? "" : cursor || "" });
       return;
     }
     if (reset && !runs.length) WF.clear(listEl, WF.skeleton(3));
@@ -139,6 +143,17 @@
         h("td", { class: "wf-small" }, how(a)))))));
   }
 
+  // How an ended run ended: a cancel or termination is a person's act, not a failure of the run.
+  function endedBy(run) {
+    if (run.status === "cancelled" || run.status === "terminated") {
+      const entry = (run.audit || []).slice().reverse().find((a) => /cancel|terminat/.test(a.action || ""));
+      const who = entry && entry.actor && entry.actor !== "workflow" ? ` by ${entry.actor}` : "";
+      return WF.alert("info", `${run.status === "cancelled" ? "Cancelled" : "Stopped"}${who}${entry && entry.at ? ` at ${WF.clock(entry.at)}` : ""}.`);
+    }
+    if (!run.error) return null;
+    return WF.alert("error", `${run.error.step ? `Step “${run.error.step}” failed` : "Failed"}: ${run.error.type}: ${run.error.message}`);
+  }
+
   function renderDetail(run, steps) {
     const mine = !config.user || run.started_by === config.user;
     const why = mine ? "" : "Only the person who started the run (or an admin) may do this";
@@ -152,7 +167,7 @@
       h("div", { class: "wf-meta" }, h("span", {}, `By ${run.started_by || "—"}`), h("span", {}, "Started ", WF.when(run.started_at)),
         run.ended_at ? h("span", {}, "Ended ", WF.when(run.ended_at)) : null, run.retry_of ? h("span", {}, `Retry of ${run.retry_of}`) : null),
       h("div", { class: "wf-actions" }, cancel, retry), h("div", { class: "wf-detail-alert" }),
-      run.error ? WF.alert("error", `${run.error.step ? `Step “${run.error.step}” failed` : "Failed"}: ${run.error.type}: ${run.error.message}`) : null,
+      endedBy(run),
       h("h3", {}, "Input"), WF.json(run.input),
       run.status === "completed" ? [h("h3", {}, "Output"), WF.json(run.output)] : null,
       steps.length ? [h("h3", {}, "Steps"), h("ol", { class: "wf-timeline", "aria-label": "Step timeline" }, steps.map((s) => h("li", { "data-status": s.status },
@@ -183,16 +198,54 @@
     }, 150);
   }
 
+  // Bound: the asking repeats on a timer, not on model changes (an unchanged answer brings no model change).
+  let polling = null;
+  let listPolling = null;
+  let shownOpen = false;
+  let listOpen = false;
+  function pollShown() {
+    polling = setTimeout(() => {
+      polling = null;
+      if (!shownOpen || !selected) return;
+      WF.host.trigger("select_run", { run_id: selected });
+      pollShown();
+    }, 2500);
+  }
+  function pollList() {
+    listPolling = setTimeout(() => {
+      listPolling = null;
+      if (!listOpen) return;
+      loadList(true);
+      pollList();
+    }, 4000);
+  }
+  let queryNames = [];
   function boundModel(model) {
-    config.user = model.user || "";
-    const page = model.runs || {};
-    runs = Array.isArray(page) ? page : page.runs || [];
-    cursor = page.next_cursor || null;
-    renderList();
-    if (model.run && model.run.id) {
+    config.user = typeof model.user === "string" ? model.user : "";
+    const names = model.queries && Array.isArray(model.queries.queries) ? model.queries.queries.map((q) => q.name) : [];
+    if (names.join() !== queryNames.join()) {
+      queryNames = names;
+      const old = body.querySelector("form.wf-toolbar");
+      if (old) old.replaceWith(filterBar(names));
+    }
+    const page = model.runs;
+    if (page === undefined || page === null) {
+      WF.clear(listEl, WF.skeleton(3)); // List runs has not answered yet
+    } else {
+      runs = Array.isArray(page) ? page : page.runs || [];
+      cursor = page.next_cursor || null;
+      renderList();
+      // Listed runs that are still open are asked for again (with the same filters) until they end.
+      listOpen = runs.some((r) => OPEN.includes(r.status));
+      if (listOpen && !listPolling) pollList();
+    }
+    if (model.run && model.run.id && (!selected || model.run.id === selected || model.run.retry_of === selected)) {
       selected = model.run.id; // the host may move the selection (a retry opens the new run)
       listEl.querySelectorAll("tr[data-run]").forEach((tr) => tr.setAttribute("aria-selected", String(tr.dataset.run === selected)));
       renderDetail(model.run, (model.steps && model.steps.steps) || []);
+      // An open run is asked for again while it is shown (a cancel takes effect a moment later).
+      shownOpen = OPEN.includes(model.run.status);
+      if (shownOpen && !polling) pollShown();
     }
     const result = JSON.stringify(model.result ?? null);
     if (model.result && model.result.error && result !== lastResult) {
@@ -208,6 +261,8 @@
     WF.clear(detailEl, WF.empty("→", "Pick a run", "Its input, output, steps and decisions show here."));
     if (WF.host.mode === "bound") {
       live.textContent = "Bound to the app";
+      const sub = panel.querySelector(".wf-sub");
+      if (sub) sub.textContent = "Every run you started";
       layout([]);
       WF.host.onModel(boundModel);
       return;

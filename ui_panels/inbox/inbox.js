@@ -11,6 +11,7 @@
   let cards = new Map(); // request id -> {el, feedback, form, buttons, comment, version}
   let api = null;
   let awaiting = null; // bound mode: {id, resolution, resultAtSend}
+  const REFRESH_MS = 10000;
 
   function approvals(request) {
     const approving = request.resolutions[0];
@@ -59,11 +60,22 @@
     const card = cards.get(id);
     if (!card) return;
     const still = doc && doc.status === "pending";
+    if (doc && doc.id === id) showProgress(card, doc);
+    const outcome = doc && doc.resolution ? doc.resolution : resolution;
     feedback(card, "success", still
       ? `“${resolution}” recorded: ${approvals(doc)} of ${doc.required_approvals} approvals so far`
-      : `Done: “${resolution}” recorded. The workflow continues.`);
+      : `Done: “${outcome}” recorded; the request is decided.`);
     card.buttons.forEach((b) => { b.disabled = true; });
+    card.el.dataset.state = still ? "pending" : "decided";
     if (!still) card.el.dataset.done = "true";
+  }
+
+  // The approvals bar and count of a card, from the request as last known.
+  function showProgress(card, request) {
+    const done = approvals(request);
+    const needed = request.required_approvals || 1;
+    card.bar.style.width = `${Math.min(100, (100 * done) / needed)}%`;
+    card.count.textContent = request.status === "pending" ? `${done} of ${needed}` : `${request.resolution || "Decided"}`;
   }
 
   function refused(id, err) {
@@ -85,7 +97,8 @@
 
   function card(request) {
     const titleId = `req-${request.id.replace(/[^\w-]/g, "_")}`;
-    const done = approvals(request);
+    const bar = h("span", {});
+    const count = h("span", { class: "wf-progress-count" });
     const formSchema = WF.requestFormSchema(request.form);
     const form = WF.schemaForm(formSchema);
     const comment = h("textarea", { id: `${titleId}-comment`, rows: 2, maxlength: 5000, placeholder: "Add a note for the requester" });
@@ -103,16 +116,16 @@
             h("span", {}, "Opened ", WF.when(request.created_at)),
             request.due_at ? h("span", {}, "Due ", WF.when(request.due_at)) : null)),
         h("span", { class: "wf-progress", title: "Approvals needed" },
-          h("span", { class: "wf-progress-bar", "aria-hidden": "true" },
-            h("span", { style: `width:${Math.min(100, (100 * done) / (request.required_approvals || 1))}%` })),
-          `${done} of ${request.required_approvals || 1}`)),
+          h("span", { class: "wf-progress-bar", "aria-hidden": "true" }, bar), count)),
       request.message ? h("p", {}, request.message) : null,
       WF.kvTable(request.metadata, "Details"),
       form.isEmpty ? null : h("div", {}, h("h3", {}, "Your answer"), form.el),
       h("div", { class: "wf-field" }, h("label", { for: comment.id }, "Comment ", h("span", { class: "wf-muted" }, "(optional)")), comment),
       h("div", { class: "wf-actions", role: "group", "aria-label": `Decide: ${request.name}` }, buttons),
       fb);
-    return { el, feedback: fb, form, buttons, comment, version: request.version };
+    const made = { el, feedback: fb, form, buttons, comment, bar, count, version: request.version };
+    showProgress(made, request);
+    return made;
   }
 
   function settle(c, id) {
@@ -198,6 +211,10 @@
     if (WF.host.mode === "bound") {
       live.textContent = "Bound to the app";
       WF.host.onModel(boundModel);
+      // No event stream reaches a custom widget: the app's Get requests is asked for again every 10 s (event
+      // refresh), so requests opened meanwhile show; an unchanged answer changes nothing on screen.
+      const again = () => setTimeout(() => { if (!awaiting) WF.host.trigger("refresh", {}); again(); }, REFRESH_MS);
+      again();
       return;
     }
     const config = WF.host.config();

@@ -1,5 +1,6 @@
 // Connections and secrets (the connections admin API): each connection with the secrets it needs and a
-// "Test" action; secrets are write-only: set a value (never shown again) or remove one from the secrets file.
+// "Test" action; secrets are write-only: set a value (never shown again; kept in Redis, encrypted, for every
+// API and worker process) or remove one.
 (function (root) {
   "use strict";
   const WF = root.WF;

@@ -28,11 +28,53 @@
     set("--wf-primary", theme.primaryColor);
     set("--wf-bg", theme.backgroundColor);
     if (theme.borderRadius) set("--wf-radius", /^\d+(\.\d+)?$/.test(String(theme.borderRadius)) ? `${theme.borderRadius}px` : theme.borderRadius);
-    if (theme.boxShadow && theme.boxShadow !== "none") set("--wf-shadow", theme.boxShadow);
+    if (theme.boxShadow) set("--wf-shadow", theme.boxShadow); // "none" too: the app asked for flat cards
   }
 
-  function uiSize(el, ui) {
-    if (ui && ui.height) { el.style.height = `${ui.height}px`; el.style.overflow = "auto"; }
+  // The Default Model as the app wired it. Appsmith substitutes a quoted binding ("{{GetRequests.data}}") as
+  // text: objects arrive as JSON strings and a query that has not run as the string "undefined". Such values
+  // are read back into data, and the panel says what is mis-wired (one binding keeps objects:
+  // {{ {requests: GetRequests.data} }}).
+  function normaliseModel(raw) {
+    const problems = [];
+    let model = raw;
+    if (typeof model === "string") {
+      try { model = JSON.parse(model); } catch (err) { model = {}; }
+      problems.push("the Default Model arrived as text");
+    }
+    if (!model || typeof model !== "object" || Array.isArray(model)) {
+      if (model !== undefined && model !== null) problems.push("the Default Model is not an object");
+      model = {};
+    }
+    const out = {};
+    const quoted = [];
+    for (const [key, value] of Object.entries(model)) {
+      if (typeof value !== "string") { out[key] = value; continue; }
+      const text = value.trim();
+      if (text === "undefined" || text === "null") { out[key] = null; quoted.push(key); continue; }
+      if (/^[[{]/.test(text)) {
+        try { out[key] = JSON.parse(text); quoted.push(key); continue; } catch (err) { /* plain text */ }
+      }
+      out[key] = value;
+    }
+    if (!Object.keys(model).length) problems.push("the Default Model is empty ({}): either it was never set, or its text is not valid JSON once the bindings are filled in (a quoted {{ }} around an object breaks it)");
+    if (quoted.length) problems.push(`${quoted.map((k) => `“${k}”`).join(", ")} arrived as text, not data (a quoted binding)`);
+    return { model: out, problems };
+  }
+
+  function wiringNotice(el, problems) {
+    let box = el.querySelector(":scope > .wf-wiring");
+    if (!problems.length) { if (box) box.remove(); return; }
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "wf-alert wf-alert-warning wf-wiring";
+      box.setAttribute("role", "note");
+      el.prepend(box);
+    }
+    const keys = Object.keys(host.model).filter((k) => k !== "user");
+    const example = `{{ {${(keys.length ? keys : ["requests"]).map((k) => `${k}: ${k === "requests" ? "GetRequests.data" : "Query.data"}`).join(", ")}} }}`;
+    box.textContent = `This widget is mis-wired: ${problems.join("; ")}. Write its Default Model as one binding that ` +
+      `yields an object, e.g. ${example}, not JSON with quoted {{ }} inside.`;
   }
 
   const listeners = { model: [], theme: [], ui: [] };
@@ -44,7 +86,9 @@
     mode: appsmith || shadow ? "bound" : "standalone",
     kind: appsmith ? "appsmith" : shadow ? "shadow" : "page",
     model: {},
+    problems: [],
     ready: false,
+    normaliseModel,
     config: standaloneConfig,
 
     onModel(fn) { listeners.model.push(fn); },
@@ -52,23 +96,33 @@
     onUi(fn) { listeners.ui.push(fn); },
 
     // Run `start` once the host is ready; theme and size follow the host on `rootEl`.
+    // Run `start` once the host is ready; the theme follows the host on `rootEl`. The height is not pinned to
+    // the widget's: the content decides it, so a host with Auto Height grows the widget to fit.
     start(rootEl, start) {
       host.onTheme((t) => themeVars(rootEl, t));
-      host.onUi((u) => uiSize(rootEl, u));
+      const setModel = (raw) => {
+        const { model, problems } = normaliseModel(raw);
+        host.model = model;
+        host.problems = problems;
+        wiringNotice(rootEl, problems);
+        emit("model", host.model);
+      };
       const go = () => { host.ready = true; start(); };
       if (appsmith) {
         appsmith.onReady(() => {
+          go();
           // Registered here, not earlier: a listener registered before ready sees {} once and never again.
-          appsmith.onModelChange((m) => { host.model = m || {}; emit("model", host.model); });
+          // onModelChange calls the listener at once with the current model.
+          appsmith.onModelChange((m) => setModel(m));
           appsmith.onThemeChange && appsmith.onThemeChange((t) => emit("theme", t));
           appsmith.onUiChange && appsmith.onUiChange((u) => emit("ui", u));
-          go();
-          host.model = appsmith.model || host.model;
-          emit("model", host.model);
         });
       } else if (shadow) {
         const on = (name, kind) => {
-          const handler = (e) => { if (kind === "model") host.model = e.detail || {}; emit(kind, e.detail); };
+          const handler = (e) => {
+            const detail = e.detail && e.detail[kind] !== undefined ? e.detail[kind] : e.detail;
+            if (kind === "model") setModel(detail); else emit(kind, detail);
+          };
           root.addEventListener(name, handler);
           if (root.document) root.document.addEventListener(name, handler);
         };
@@ -76,7 +130,7 @@
         on("ui-update", "ui");
         on("theme-update", "theme");
         go();
-        if (shadow.model) { host.model = shadow.model; emit("model", host.model); }
+        if (shadow.model) setModel(shadow.model);
       } else if (document.readyState === "loading") {
         document.addEventListener("DOMContentLoaded", go);
       } else go();

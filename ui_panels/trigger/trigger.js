@@ -14,6 +14,15 @@
   let current = null; // {query, form, el, alert, submit, progress}
   let watching = null; // run id
   let lastResult = "null";
+  let submitted = false; // bound: this panel asked for a run and waits for its answer
+  let keyed = null; // bound: {attempt, key}, the Idempotency-Key of the values last submitted
+  let polling = null;
+
+  function newKey() {
+    const bytes = new Uint8Array(16);
+    root.crypto.getRandomValues(bytes);
+    return `wf-${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  }
 
   function picker(selected) {
     if (queries.length < 2) return null;
@@ -58,7 +67,11 @@
     setBusy(true);
     if (WF.host.mode === "bound") {
       lastResult = JSON.stringify(WF.host.model.result ?? null);
-      WF.host.trigger("submit", { query: current.query.name, input: values });
+      // One key per attempt: a resubmit of the same values after a lost answer gets the same run back.
+      const attempt = JSON.stringify(values);
+      if (!keyed || keyed.attempt !== attempt) keyed = { attempt, key: newKey() };
+      submitted = true;
+      WF.host.trigger("submit", { query: current.query.name, input: values, idempotency_key: keyed.key });
       return;
     }
     try {
@@ -86,7 +99,7 @@
     WF.clear(current.alert, WF.alert("success", answer.existing ? "This run already exists; its progress is below" : "Submitted"));
     announce("Submitted; the run's progress follows");
     renderRun({ id: answer.run_id, status: answer.status, requests: [] }, []);
-    refresh();
+    if (WF.host.mode === "bound") poll(); else refresh();
   }
 
   function renderRun(run, steps) {
@@ -113,17 +126,41 @@
     }
   }
 
+  // Bound: the app's Get run answers in model.run; while the run is open the panel asks for it again every 2 s
+  // (event refresh_run), so its progress shows without the app polling. The asking does not wait for a model
+  // change: an answer equal to the last one changes nothing, so no model change comes.
+  function poll() {
+    clearTimeout(polling);
+    polling = setTimeout(() => {
+      if (!watching) return;
+      WF.host.trigger("refresh_run", { run_id: watching });
+      poll();
+    }, 2000);
+  }
+
   function boundModel(model) {
     const query = model.query && model.query.queries ? model.query.queries[0] : model.query;
-    if (query && (!current || current.query.name !== query.name)) show(query);
-    if (!current) return;
-    const result = JSON.stringify(model.result ?? null);
-    if (result !== lastResult && model.result) {
-      lastResult = result;
-      if (model.result.error) failed(new WF.ApiError(model.result.error.code === "validation_failed" ? 422 : 400, model.result));
-      else { setBusy(false); watching = model.result.run_id; WF.clear(current.alert, WF.alert("success", "Submitted")); }
+    if (query && typeof query === "object" && (!current || current.query.name !== query.name)) show(query);
+    if (!current) {
+      if (!query) WF.clear(body, WF.empty("⚙", "No workflow yet", "The app's List queries query has not answered yet."));
+      return;
     }
-    if (model.run && model.run.id) renderRun(model.run, (model.steps && model.steps.steps) || []);
+    const result = JSON.stringify(model.result ?? null);
+    if (submitted && result !== lastResult && model.result && typeof model.result === "object") {
+      submitted = false;
+      lastResult = result;
+      if (model.result.error) failed(new WF.ApiError(statusOf(model.result.error.code), model.result));
+      else { keyed = null; started(model.result); }
+    }
+    const run = model.run;
+    if (watching && run && run.id === watching) {
+      renderRun(run, (model.steps && model.steps.steps) || []);
+      if (ENDED.includes(run.status)) { clearTimeout(polling); announce(`The run is ${run.status}`); }
+    }
+  }
+
+  function statusOf(code) {
+    return { validation_failed: 422, conflict: 409, forbidden: 403, not_found: 404 }[code] || 400;
   }
 
   WF.host.start(panel, () => {

@@ -21,7 +21,7 @@ from plugin.errors import Conflict, PluginError
 from plugin.gateway_ops import admin_health as ops
 from plugin.readmodel.inbox_rebuild import BUILT_KEY, LOCK_KEY, claim_rebuild, rebuild_inbox, release_rebuild
 from plugin.store import health_marks
-from plugin.store.settings_audit import SettingsAudit
+from plugin.store.admin.settings_audit import SettingsAudit
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin_health", __name__, url_prefix="/api/v1/admin/health",

@@ -16,6 +16,7 @@ from temporalio.api.common.v1 import Payloads
 from plugin.api.http.auth import authenticate
 from plugin.api.services import services
 from plugin.codec import AesGcmCodec, codec_for
+from plugin.config_checks import url_origin
 from plugin.errors import NotFound, ValidationFailed
 
 bp = Blueprint("codec", __name__, url_prefix="/api/v1/codec",
@@ -36,7 +37,7 @@ def _auth() -> None:
 @bp.after_request
 def _cors(response: Response) -> Response:
     origin = request.headers.get("Origin", "")
-    if origin and origin.rstrip("/") == services().settings.effective_ui_url.rstrip("/"):
+    if origin and origin.rstrip("/").lower() == url_origin(services().settings.effective_ui_url):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Credentials"] = "true"
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-Namespace"

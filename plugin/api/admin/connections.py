@@ -18,6 +18,7 @@ from plugin.engine.calls.http_activity import HttpActivities
 from plugin.engine.calls.sql_activity import SqlActivities
 from plugin.errors import NotFound
 from plugin.secrets import SecretStore, references
+from plugin.store.admin.shared_secrets import SharedSecrets
 from plugin.workspace.connections import Connection
 
 bp = Blueprint("connections", __name__, url_prefix="/api/v1/connections",
@@ -59,8 +60,9 @@ def _auth() -> None:
 
 
 def secret_store() -> SecretStore:
-    """The secrets of this process's data dir (and environment)."""
-    return SecretStore(services().settings.data_dir)
+    """The secrets every process shares (Redis, encrypted), this process's environment, and its data dir."""
+    settings = services().settings
+    return SecretStore(settings.data_dir, shared=SharedSecrets(services().redis, settings.secrets_keys))
 
 
 def _describe(conn: Connection, store: SecretStore) -> dict[str, Any]:

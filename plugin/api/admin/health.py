@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from flask import request
 from flask_smorest import Blueprint
+from marshmallow import RAISE, fields, validate
 
-from plugin.api.schemas import HealthSchema, ReadySchema
+from plugin.api.schemas import HealthSchema, ReadySchema, StrictSchema
 from plugin.api.services import services
 from plugin.gateway_ops import health as health_ops
+from plugin.identity.links import link_base
 from plugin.store import health_marks
+from plugin.store.admin import worker_agreement
 
 bp = Blueprint("health", __name__, description="Liveness and readiness")
 
@@ -39,7 +42,12 @@ def _check_temporal_and_worker() -> tuple[str, str]:
         return f"error: {getattr(exc, 'message', exc)}", "error: unknown while Temporal is unreachable"
     if pollers == 0:
         return "ok", f"error: no worker is polling task queue {svc.settings.task_queue!r}"
-    return "ok", "ok"
+    try:
+        why = worker_agreement.disagreement(svc.redis, svc.settings.task_queue, svc.settings.decision_secret,
+                                            link_base(svc.settings))
+    except Exception:  # Redis down: its own part says so
+        why = None
+    return "ok", f"error: {why}" if why else "ok"
 
 
 def _marked_down() -> dict[str, str]:
@@ -61,21 +69,39 @@ def _is_admin() -> bool:
     return key is not None and key.scope == "admin"
 
 
+class ReadyArgs(StrictSchema):
+    scope = fields.String(validate=validate.OneOf(["api"]), metadata={
+        "description": "api: only what this API process itself needs to answer (Redis, where keys are); for a load "
+                       "balancer's or Kubernetes' readiness probe, so missing workers or a Temporal outage do not take "
+                       "every API replica out (calls then answer 503 naming the part)"})
+
+
 @bp.route("/readyz")
+@bp.arguments(ReadyArgs, location="query", unknown=RAISE)
 @bp.response(200, ReadySchema)
 @bp.alt_response(503, schema=ReadySchema, description="Something the plugin needs is not ready")
-def readyz():
-    """Ready only when Temporal, Redis and at least one worker all are.
+def readyz(args: dict):
+    """Ready only when Temporal, Redis and at least one worker all are (a worker that checks decisions with
+    another WORKFLOWS_DECISION_SECRET, or signs links for another WORKFLOWS_PUBLIC_URL, counts as not ready).
 
     Each part is ``ok`` or ``error``; with the admin key, ``error: <what went wrong>`` (error texts name
-    addresses and socket paths, which the public answer keeps to itself)."""
-    temporal, worker = _check_temporal_and_worker()
-    checks = {"temporal": temporal, "redis": _check_redis(), "worker": worker}
+    addresses and socket paths, which the public answer keeps to itself) and ``warnings`` when a setting works
+    but is unsafe (no WORKFLOWS_DECISION_SECRET). ``?scope=api``: only this API process's own readiness
+    (Redis), for a readiness probe."""
+    if args.get("scope") == "api":
+        checks = {"redis": _check_redis()}
+    else:
+        temporal, worker = _check_temporal_and_worker()
+        checks = {"temporal": temporal, "redis": _check_redis(), "worker": worker}
     if checks["redis"] == "ok":
         for part, why in _marked_down().items():  # set by `up` while it restarts a child
             if checks.get(part) == "ok":
                 checks[part] = f"error: {why}"
     ok = all(v == "ok" for v in checks.values())
+    answer: dict = {"status": "ok" if ok else "unavailable"}
     if not _is_admin():
-        checks = {part: "ok" if value == "ok" else "error" for part, value in checks.items()}
-    return {"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503
+        return answer | {part: "ok" if value == "ok" else "error" for part, value in checks.items()}, 200 if ok else 503
+    if not services().settings.decision_secret:
+        answer["warnings"] = ["WORKFLOWS_DECISION_SECRET is not set on this API: decisions sent straight to Temporal "
+                              "are accepted (docs/production.md)"]
+    return answer | checks, 200 if ok else 503

@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from plugin.api.schemas import StrictSchema
 from plugin.identity.config import MIN_SIGNATURE_SECRET
-from plugin.store.keys import SCOPES
+from plugin.store.admin.keys import SCOPES
 
 MAX_GRACE_SECONDS = 30 * 24 * 3600
 _IDENTITY_DOC = ("Identity sources the key accepts: {\"schemes\": [\"oidc\" | \"proxy\" | \"headers\"], "

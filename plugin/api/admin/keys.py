@@ -22,7 +22,7 @@ from plugin.api.openapi.errors import error_documenter
 from plugin.api.services import services
 from plugin.errors import NotFound
 from plugin.identity.config import KeyIdentity, key_identity
-from plugin.store.settings_audit import SettingsAudit
+from plugin.store.admin.settings_audit import SettingsAudit
 
 bp = Blueprint("keys", __name__, url_prefix="/api/v1/keys", description="API keys (admin key only)")
 

@@ -15,8 +15,8 @@ from plugin.api.admin.key_schemas import AuditArgs, AuditListSchema
 from plugin.api.admin.settings_schemas import SETTING_DOCS, SettingsPatchBody, SettingsSchema, checked_changes
 from plugin.api.http.auth import actor_name, authenticate
 from plugin.api.services import services
-from plugin.store.runtime_settings import EMPTY, FIELDS, env_values
-from plugin.store.settings_audit import SettingsAudit
+from plugin.store.admin.runtime_settings import EMPTY, FIELDS, env_values
+from plugin.store.admin.settings_audit import SettingsAudit
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings",
                description="Runtime settings (admin key only)")

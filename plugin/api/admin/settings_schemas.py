@@ -10,7 +10,7 @@ from plugin.api.schemas import StrictSchema
 from plugin.config import _allow_hosts, _origins
 from plugin.errors import ConfigError, ValidationFailed
 from plugin.identity.config import token_config
-from plugin.store.runtime_settings import REQUEST_DEFAULT_FIELDS
+from plugin.store.admin.runtime_settings import REQUEST_DEFAULT_FIELDS
 
 MAX_DURATION = 366 * 24 * 3600
 MAX_REMINDERS = 50

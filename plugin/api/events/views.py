@@ -54,13 +54,17 @@ def door() -> StreamDoor:
     return per_app("events_door", lambda client: StreamDoor(client, services().keys, services().settings.streams))
 
 
+def streams_per_process(threads: int) -> int:
+    """Streams a process of ``threads`` threads may hold: each holds a thread, and requests need some too."""
+    return max(threads // 2, threads - 16)
+
+
 def max_streams() -> int:
-    """Streams one API process may hold: each holds a server thread, and requests need some too."""
+    """Streams this API process may hold."""
     configured = current_app.config.get("WORKFLOWS_SSE_MAX_STREAMS")
     if configured:
         return int(configured)
-    threads = services().settings.api_threads
-    return max(threads // 2, threads - 16)
+    return streams_per_process(services().settings.api_threads)
 
 
 @bp.route("/token", methods=["POST"])

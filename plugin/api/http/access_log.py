@@ -3,7 +3,8 @@ from the nine fields that format uses instead of gunicorn's dictionary of every 
 (about a tenth of a status read's CPU), and written straight to gunicorn's own stream or file handler when the
 access logger is configured the way gunicorn sets it up (what ``logging`` would write, without a LogRecord per
 request: a fifth of the CPU of a trivial request). Any other ``access_log_format``, and any other logging set-up
-(another handler, a filter, propagation), is logged by gunicorn's and ``logging``'s own code."""
+(another handler, a filter, propagation), is logged by gunicorn's and ``logging``'s own code. Either way, tokens in
+URLs are redacted first (plugin/api/http/log_redaction.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import traceback
 from typing import Any
 
 from gunicorn.glogging import Logger
+
+from plugin.api.http.log_redaction import redact_uri, redacted_environ
 
 _PLAIN_HANDLERS = (logging.StreamHandler, logging.FileHandler)
 COMBINED = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
@@ -28,16 +31,16 @@ class AccessLogger(Logger):
         if not self.access_log_enabled:
             return
         if self.cfg.access_log_format != COMBINED:
-            super().access(resp, req, environ, request_time)
+            super().access(resp, req, redacted_environ(environ), request_time)
             return
         status = resp.status
         sent = getattr(resp, "sent", None)
         atoms = {
             "h": environ.get("REMOTE_ADDR", "-"), "l": "-", "u": self._get_user(environ) or "-", "t": self.now(),
-            "r": f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}",
+            "r": f"{environ['REQUEST_METHOD']} {redact_uri(environ['RAW_URI'])} {environ['SERVER_PROTOCOL']}",
             "s": status.split(None, 1)[0] if isinstance(status, str) else status,
             "b": str(sent) if sent is not None else "-",
-            "f": environ.get("HTTP_REFERER", "-"), "a": environ.get("HTTP_USER_AGENT", "-"),
+            "f": redact_uri(environ.get("HTTP_REFERER", "-")), "a": environ.get("HTTP_USER_AGENT", "-"),
         }
         safe = {k: v.replace('"', '\\"') if isinstance(v, str) else v for k, v in atoms.items()}
         try:

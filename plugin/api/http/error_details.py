@@ -21,11 +21,13 @@ def _obj(required: tuple[str, ...] = (), **properties: Any) -> dict[str, Any]:
 FIELD_MESSAGES = {"type": "object", "additionalProperties": {"type": "array", "items": _TEXT},
                   "description": "field name (dotted for nested, e.g. input.amount) -> messages"}
 
-# code -> JSON Schema of its details. Codes not listed here (framework answers such as 405 or 413, and
-# rate limits) carry details of their own owners' choosing.
+# code -> JSON Schema of its details. Codes not listed here (framework answers such as 405 or 413) carry
+# details of their own owners' choosing.
 ERROR_DETAILS: dict[str, dict[str, Any]] = {
     "bad_request": _obj(header={**_TEXT, "description": "the request header at fault, if one is"}),
-    "unauthorized": _obj(),
+    "unauthorized": _obj(
+        reason={**_TEXT, "description": "why a user's proof was refused (missing_token, expired, bad_signature...)"},
+        header={**_TEXT, "description": "the header that carries (or should carry) the proof"}),
     "forbidden": _obj(field={**_TEXT, "description": "the query argument that asks for too much, if one does"},
                       origin={"type": ["string", "null"], "description": "a browser origin that may not call"}),
     "not_found": _obj(connection={**_TEXT, "description": "the connection asked for"},
@@ -36,7 +38,8 @@ ERROR_DETAILS: dict[str, dict[str, Any]] = {
         resolution={"type": ["string", "null"]}, decided_by={"type": ["string", "null"]},
         decided_at={"type": ["string", "null"]},
         workflow={**_TEXT, "description": "a workflow no longer offered"},
-        query={"type": ["string", "null"], "description": "a query no longer offered"}),
+        query={"type": ["string", "null"], "description": "a query no longer offered"},
+        panel={**_TEXT, "description": "a panel that works only as its own page, not as a custom widget"}),
     "validation_failed": _obj(
         ("fields",), fields=FIELD_MESSAGES,
         allowed={"type": "array", "items": _TEXT, "description": "the values one field may take"},
@@ -44,6 +47,8 @@ ERROR_DETAILS: dict[str, dict[str, Any]] = {
     "run_failed": _obj(("run_id", "status", "status_url"), run_id=_TEXT, status=_TEXT, status_url=_TEXT,
                        error={"type": ["object", "null"], "description": "type, message and step of the failure"}),
     "service_unavailable": _obj(("service",), service={"enum": ["temporal", "redis", "worker"]}),
+    "rate_limited": _obj(("retry_after",), retry_after={"type": "integer", "description": "seconds (as Retry-After)"},
+                         limit={**_TEXT, "description": "the limit that was reached, e.g. 30 per 1 minute"}),
     "internal_error": _obj(),
 }
 

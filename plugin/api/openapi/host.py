@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from apispec import APISpec, BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
 
 from plugin.api.openapi.examples import EXAMPLES
 
@@ -23,6 +24,8 @@ INFO = ("Durable workflows with humans in the loop. Send an API key as 'Authoriz
         "end user with the identity headers (see docs/identity.md). Each workflow query has a typed trigger "
         "operation (tag 'Typed queries'). Every error is {\"error\": {\"code\", \"message\", \"details\"}}. "
         "The plugin manifest for hosts is at /manifest.json.")
+
+LICENSE = {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"}  # as pyproject.toml says
 
 # Endpoint (blueprint.function) -> operationId. New views get camelCase(blueprint_function) unless they set
 # their own with ``@bp.doc(operationId=...)``; names here never change once released.
@@ -73,13 +76,26 @@ IDENTITY_HEADERS = [
             "proving the call came from the Appsmith server; paired with a user identity.",
             {"type": "string", "maxLength": 4096}, "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"),
 ]
+# The end user's identity headers, declared also as API-key schemes (in no requirement: the bearer key is what
+# every call needs). An importer treats a scheme's header as a credential of the datasource rather than a
+# parameter of each query: Budibase's OpenAPI 3 import puts it on the datasource's headers, where the builder
+# binds it to the signed-in user (filled on Budibase's server), instead of a query binding a browser may set.
+IDENTITY_SCHEMES = {
+    scheme: {"type": "apiKey", "in": "header", "name": name, "description": f"The end user, filled on the host's "
+             f"server (never a value a browser supplies): {what} See docs/identity.md."}
+    for scheme, name, what in [
+        ("workflowsUser", "X-Workflows-User", "an email, for keys that trust the 'headers' identity."),
+        ("workflowsGroups", "X-Workflows-Groups", "the user's groups, comma-separated, with X-Workflows-User."),
+        ("workflowsIdentity", "X-Workflows-Identity", "a token of the company's identity provider ('oidc' keys)."),
+    ]
+}
 TRIGGER_HEADERS = [
     _header("Idempotency-Key", "The same key and body from the same caller always answer the same run "
             "(IETF httpapi draft); the same key with another body is a 422.",
             {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[\x21-\x7e][\x20-\x7e]*$"},
             "order-4711-submit"),
     _header("X-Workflows-App", "The host app that triggers the run (recorded on the run, filterable).",
-            {"type": "string", "maxLength": 100, "pattern": r"^[^'\"\\]*$"}, "Expenses"),
+            {"type": "string", "maxLength": 100, "pattern": r"^[^\x22\x27\\]*$"}, "Expenses"),
 ]
 
 
@@ -109,11 +125,21 @@ def add_host_fields(operation: dict[str, Any], operation_id: str, path: str) -> 
     add_examples(operation, EXAMPLES.get(operation_id, {}))
 
 
+def request_examples(value: Any) -> dict[str, Any]:
+    """A request body's example as a named one (``examples``), never as the media type's ``example``.
+
+    Importers turn a body's single ``example`` into the defaults of the fields they generate: Budibase's
+    OpenAPI 3 import makes each example value the default of a binding (``input_employee`` defaulting to
+    ``ann@example.com``, a decision defaulting to ``Approve``). Named examples only illustrate.
+    """
+    return {"example": {"summary": "An example", "value": value}}
+
+
 def add_examples(operation: dict[str, Any], examples: dict[str, Any]) -> None:
     """Put a request example on the JSON body and response examples on the answers that have content."""
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None and "request" in examples:
-        body.setdefault("example", examples["request"])
+        body.setdefault("examples", request_examples(examples["request"]))
     wanted = examples.get("responses", {})
     for code, response in operation.get("responses", {}).items():  # codes are still ints here
         content = response.get("content", {}).get("application/json") if isinstance(response, dict) else None
@@ -121,13 +147,30 @@ def add_examples(operation: dict[str, Any], examples: dict[str, Any]) -> None:
             content.setdefault("example", wanted[str(code)])
 
 
+def nullable_beside_type(converter: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """An apispec attribute function: drop ``nullable`` from a schema without ``type`` (a ``Raw`` field).
+
+    OpenAPI 3.0.3 gives ``nullable`` effect only beside ``type``; linters (Redocly) and validators (Ajv's
+    nullable support) refuse it alone. An untyped schema allows every JSON value, null included, already.
+    """
+    if "nullable" in ret and "type" not in ret:
+        del ret["nullable"]  # apispec's own attribute functions edit ``ret`` the same way
+    return {}
+
+
 class HostFacePlugin(BasePlugin):
     """Adds what a host's importer needs to every operation flask-smorest documents."""
 
     def init_spec(self, spec: APISpec) -> None:
+        for name, scheme in IDENTITY_SCHEMES.items():
+            spec.components.security_scheme(name, scheme)
+        for plugin in spec.plugins:  # flask-smorest's MarshmallowPlugin comes first and is initialised already
+            if isinstance(plugin, MarshmallowPlugin):
+                plugin.converter.add_attribute_function(nullable_beside_type)
         spec.components.security_scheme(SECURITY_SCHEME, BEARER)
         spec.options.setdefault("security", [{SECURITY_SCHEME: []}])  # the default; open operations say []
         spec.options.setdefault("info", {}).setdefault("description", INFO)
+        spec.options["info"].setdefault("license", LICENSE)
 
     def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
         rule = kwargs.get("rule")

@@ -12,6 +12,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from plugin.api.openapi.host import request_examples
 from plugin.workspace.loader import Query, Workspace
 
 GENERIC_PATH = "/api/v1/queries/{name}/runs"
@@ -102,7 +103,7 @@ def _typed(generic: dict[str, Any], query: Query, operation_id: str) -> tuple[di
                    "properties": {"input": input_schema}, "description": f"Trigger data of {query.name}"}
     example = {"input": example_value(input_schema)}
     operation["requestBody"] = {"required": True, "content": {"application/json": {
-        "schema": {"$ref": f"#/components/schemas/{operation_id}Body"}, "example": example}}}
+        "schema": {"$ref": f"#/components/schemas/{operation_id}Body"}, "examples": request_examples(example)}}}
     components = {f"{operation_id}Body": body_schema}
     for code in ("200", "202"):
         content = operation.get("responses", {}).get(code, {}).get("content", {}).get("application/json")

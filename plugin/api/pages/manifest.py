@@ -10,13 +10,10 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
+from plugin import assets
 from plugin.api.openapi.document import public_base_url
 from plugin.api.services import services
-from plugin.config import REPO_ROOT
 from plugin.workspace.loader import Workspace
-
-MANIFEST_PATH = REPO_ROOT / "manifest.json"
-SCHEMA_PATH = REPO_ROOT / "manifest.schema.json"
 
 bp = Blueprint("manifest", __name__)
 
@@ -26,8 +23,9 @@ def _read(path: Path, mtime_ns: int) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, Any]:
+def load_manifest(path: Path | None = None) -> dict[str, Any]:
     """The manifest as the file has it (a fresh copy; re-read when the file changes)."""
+    path = path or assets.manifest_path()
     return copy.deepcopy(_read(path, path.stat().st_mtime_ns))
 
 

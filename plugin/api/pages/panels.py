@@ -1,8 +1,9 @@
 """The UI panels: static files under ``/ui/``, their custom-widget export, and the dev host page at ``/``.
 
-Panels are plain files in the top-level ``ui_panels/`` folder (no build step). A panel's export is what an
-app builder pastes into a host's custom widget: its HTML (the part between ``<!-- panel -->`` markers of its
-page), the shared and panel CSS, and the shared and panel JS, concatenated in order.
+Panels are plain files in the top-level ``ui_panels/`` folder (no build step), found through
+``plugin.assets`` in a checkout and in an installed wheel alike. A panel's export is what an app builder
+pastes into a host's custom widget: its HTML (the part between ``<!-- panel -->`` markers of its page), the
+shared and panel CSS, and the shared and panel JS, concatenated in order.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ from typing import Any
 
 from flask import Blueprint, jsonify, send_from_directory
 
-from plugin.config import REPO_ROOT
-from plugin.errors import NotFound
+from plugin import assets
+from plugin.errors import Conflict, NotFound
 
-PANELS_DIR = REPO_ROOT / "ui_panels"
-MANIFEST = REPO_ROOT / "manifest.json"
 SHARED_CSS = ("shared/wf.css",)
 SHARED_JS = ("shared/ui.js", "shared/api.js", "shared/host.js", "shared/forms.js")
 _MARKED = re.compile(r"<!-- panel -->(.*?)<!-- /panel -->", re.S)
@@ -28,7 +27,7 @@ bp = Blueprint("panels", __name__)
 
 def panel_entries() -> list[dict[str, Any]]:
     """The panels as the manifest describes them (model keys, events): the top-level ``manifest.json``."""
-    return json.loads(MANIFEST.read_text())["panels"]
+    return json.loads(assets.manifest_path().read_text())["panels"]
 
 
 def _entry(name: str) -> dict[str, Any]:
@@ -40,16 +39,24 @@ def _entry(name: str) -> dict[str, Any]:
 
 
 def export_panel(name: str) -> dict[str, Any]:
-    """The parts of a panel ready for a custom widget: html, css, js, and the model keys and events."""
+    """The parts of a panel ready for a custom widget: html, css, js, and the model keys and events.
+
+    A panel that works only standalone (the binding helper: it needs a key in its URL, and a srcDoc widget has
+    no URL) is not offered as a custom widget."""
     entry = _entry(name)
-    folder = REPO_ROOT / Path(entry["entry"]).parent
-    page = (REPO_ROOT / entry["entry"]).read_text()
+    if "bound" not in entry["modes"]:
+        raise Conflict(f"The {entry['title'].lower()} is not a custom widget: it works only as its own page, "
+                       f"opened at /ui/{name}/ in a browser tab (it needs a key in its URL, which a custom "
+                       "widget cannot carry)", {"panel": name})
+    panels_dir = assets.ui_panels()
+    folder = assets.root() / Path(entry["entry"]).parent  # entries are paths in the repository's layout
+    page = (assets.root() / entry["entry"]).read_text()
     found = _MARKED.search(page)
     html = found.group(1).strip() if found else ""
-    css_files = [PANELS_DIR / p for p in SHARED_CSS] + sorted(folder.glob("*.css"))
-    js_files = [PANELS_DIR / p for p in SHARED_JS] + sorted(folder.glob("*.js"))
-    css = "\n".join(f"/* {p.relative_to(PANELS_DIR)} */\n{p.read_text()}" for p in css_files)
-    js = "\n".join(f"// {p.relative_to(PANELS_DIR)}\n{p.read_text()}" for p in js_files)
+    css_files = [panels_dir / p for p in SHARED_CSS] + sorted(folder.glob("*.css"))
+    js_files = [panels_dir / p for p in SHARED_JS] + sorted(folder.glob("*.js"))
+    css = "\n".join(f"/* {p.relative_to(panels_dir)} */\n{p.read_text()}" for p in css_files)
+    js = "\n".join(f"// {p.relative_to(panels_dir)}\n{p.read_text()}" for p in js_files)
     return {"id": entry["id"], "title": entry["title"], "html": html, "css": css, "js": js,
             "model": entry["model"], "events": entry["events"]}
 
@@ -57,13 +64,13 @@ def export_panel(name: str) -> dict[str, Any]:
 @bp.route("/")
 def dev_host():
     """The dev host: the sample apps' panels in sandboxed iframes, as a host's custom widgets."""
-    return send_from_directory(PANELS_DIR / "devhost", "index.html")
+    return send_from_directory(assets.ui_panels() / "devhost", "index.html")
 
 
 @bp.route("/settings")
 def settings_page():
     """The plugin settings page (sign-in with the admin key; its files load from ``/ui/settings/``)."""
-    return send_from_directory(PANELS_DIR / "settings", "index.html", max_age=0)
+    return send_from_directory(assets.ui_panels() / "settings", "index.html", max_age=0)
 
 
 @bp.route("/ui/")
@@ -75,9 +82,10 @@ def panel_index():
 @bp.route("/ui/<path:filename>")
 def panel_file(filename: str):
     """A panel's static file; a folder answers its ``index.html``."""
-    if filename.endswith("/") or (PANELS_DIR / filename).is_dir():
+    panels_dir = assets.ui_panels()
+    if filename.endswith("/") or (panels_dir / filename).is_dir():
         filename = filename.rstrip("/") + "/index.html"
-    return send_from_directory(PANELS_DIR, filename, max_age=0)
+    return send_from_directory(panels_dir, filename, max_age=0)
 
 
 @bp.route("/ui/export/<name>.json")

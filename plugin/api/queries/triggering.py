@@ -24,12 +24,27 @@ MAX_RUN_ID = 400
 
 
 def validated_input(query: Query, raw: Any, prefix: str = "input") -> dict[str, Any]:
-    """The input loaded with the query's schema; 422 naming each bad field (``input.amount``)."""
+    """The input loaded with the query's schema; 422 naming each bad field (``input.amount``).
+
+    An optional field sent as ``""`` that would be refused (an email, a number) counts as not sent: host forms
+    (Budibase's imported trigger, Appsmith's Form data) send every field they declare, empty when left blank.
+    """
     try:
         return query.input_schema.load(raw)
     except ValidationError as exc:
+        blank = _blank_optional(query, raw, exc.messages)
+        if blank:
+            return validated_input(query, {k: v for k, v in raw.items() if k not in blank}, prefix)
         message, details = validation_details({prefix: exc.messages} if prefix else exc.messages)
         raise ValidationFailed(message, details) from None
+
+
+def _blank_optional(query: Query, raw: Any, messages: Any) -> set[str]:
+    """The refused top-level fields that were sent as ``""`` and are not required."""
+    if not isinstance(raw, dict) or not isinstance(messages, dict):
+        return set()
+    fields = query.input_schema.fields
+    return {name for name in messages if raw.get(name) == "" and name in fields and not fields[name].required}
 
 
 def business_key(query: Query, data: dict[str, Any]) -> str:

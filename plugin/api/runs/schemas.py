@@ -5,13 +5,15 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
-from plugin.api.schemas import AuditSchema, DecisionSchema, RequestSchema, StrictSchema
+from plugin.api.schemas import AuditSchema, DecisionSchema, QueryArgs, RequestSchema, StrictSchema
 from plugin.gateway_ops.listing import RUN_STATUSES
 from plugin.workspace.loader import MAX_WAIT_SECONDS
 
 MAX_PAGE = 100
 MAX_BULK = 100
 _NAME = validate.Regexp(r"^[\w.\-]{1,200}$", error="Not a valid name.")
+# Quotes spelled \x22 and \x27: valid in ECMAScript's unicode mode (Ajv), and nothing for a code generator to escape
+NO_QUOTES_USER = r"^[^\x22\x27\\\s]{1,254}$"
 STATUS_HELP = "running, waiting, completed, failed, cancelled, terminated or timed_out"
 
 
@@ -37,7 +39,7 @@ class TriggerBody(StrictSchema):
     input = fields.Dict(required=True, metadata={"description": "The trigger data, per the query's schema"})
 
 
-class TriggerArgs(StrictSchema):
+class TriggerArgs(QueryArgs):
     wait = fields.Integer(validate=validate.Range(min=0, max=MAX_WAIT_SECONDS), metadata={
         "description": f"Seconds (at most {MAX_WAIT_SECONDS}) to wait for the output; sync queries default to "
                        "their wait_seconds"})
@@ -111,7 +113,7 @@ class RunFilterArgs(StrictSchema):
     status = fields.String(validate=validate.OneOf(RUN_STATUSES))
     query = fields.String(validate=_NAME)
     workflow = fields.String(validate=_NAME)
-    started_by = fields.String(validate=validate.Regexp(r"^[^'\"\\\s]{1,254}$", error="Not a valid user."))
+    started_by = fields.String(validate=validate.Regexp(NO_QUOTES_USER, error="Not a valid user."))
     since = fields.AwareDateTime(format="iso", default_timezone=None, metadata={
         "description": "Runs started at or after this ISO 8601 time (with a time zone)"})
     until = fields.AwareDateTime(format="iso", default_timezone=None, metadata={
@@ -123,7 +125,7 @@ class RunFilterArgs(StrictSchema):
             raise SchemaError("must be later than since", field_name="until")
 
 
-class RunListArgs(RunFilterArgs):
+class RunListArgs(QueryArgs, RunFilterArgs):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
     cursor = fields.String(validate=validate.Length(min=1, max=4000))
 

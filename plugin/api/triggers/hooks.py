@@ -22,7 +22,7 @@ from plugin.api.runs.schemas import RunStartedSchema
 from plugin.api.services import per_app, services
 from plugin.api.triggers.webhook_signatures import verify_signature
 from plugin.errors import BadRequest, NotFound, Unauthorized, ValidationFailed
-from plugin.store.keys import hash_key
+from plugin.store.admin.keys import hash_key
 from plugin.store.webhooks import StoredAnswer, Webhook, WebhookStore
 from plugin.workspace.loader import DEFAULT_SYNC_WAIT, Query
 

@@ -30,7 +30,7 @@ from plugin.api.triggers.schedule_schemas import (
 )
 from plugin.errors import NotFound, ValidationFailed
 from plugin.gateway_ops import schedules as ops
-from plugin.store.settings_audit import SettingsAudit
+from plugin.store.admin.settings_audit import SettingsAudit
 from plugin.workspace.schedules import (
     ORIGIN_API,
     complete_spec,

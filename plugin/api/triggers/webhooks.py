@@ -16,7 +16,7 @@ from plugin.api.schemas import StrictSchema
 from plugin.api.services import services
 from plugin.api.triggers.hooks import webhook_store
 from plugin.errors import Conflict, NotFound
-from plugin.store.settings_audit import SettingsAudit
+from plugin.store.admin.settings_audit import SettingsAudit
 from plugin.store.webhooks import DEFAULT_RATE_LIMIT, Webhook
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api/v1/queries",

@@ -30,7 +30,7 @@ from plugin.engine.calls.net_guard import (
     system_resolver,
 )
 from plugin.secrets import MissingSecret, SecretStore, scrub
-from plugin.store.runtime_settings import RuntimeSettings
+from plugin.store.admin.runtime_settings import RuntimeSettings
 
 MAX_RESPONSE_BYTES = 1024 * 1024
 MAX_RETRY_AFTER_SECONDS = 300

@@ -16,6 +16,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -67,10 +68,36 @@ def _session_options(backend: str, read_only: bool, timeout: float) -> dict[str,
     if backend == "postgresql":
         options = f"-c statement_timeout={millis}" + (" -c default_transaction_read_only=on" if read_only else "")
         return {"options": options}
-    if backend in ("mysql", "mariadb"):
-        init = f"SET SESSION max_execution_time={millis}" + (", SESSION transaction_read_only=1" if read_only else "")
-        return {"init_command": init}
     return {}
+
+
+def _in_workspace(parsed: sa.URL, conn: Connection) -> sa.URL:
+    """A relative SQLite file is the workspace's own (like its other files), not one in the directory the worker
+    happens to start in: resolved against the folder of the file that declares the connection."""
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or Path(database).is_absolute() \
+            or not conn.source:
+        return parsed
+    return parsed.set(database=str(Path(conn.source).resolve().parent / database))
+
+
+def _mysql_setup(engine: sa.Engine, read_only: bool, timeout: float) -> None:
+    """MySQL and MariaDB: each new session is bounded in time and, when asked, read-only. The two spell the
+    time limit differently (MySQL ``max_execution_time`` in ms, MariaDB ``max_statement_time`` in seconds; each
+    refuses the other's), so the server is asked which it is."""
+
+    @event.listens_for(engine, "connect")
+    def _bound(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT VERSION()")
+            if "mariadb" in str(cursor.fetchone()[0]).lower():
+                limit, read_only_flag = f"max_statement_time={timeout:.3f}", "tx_read_only"
+            else:
+                limit, read_only_flag = f"max_execution_time={max(int(timeout * 1000), 1)}", "transaction_read_only"
+            cursor.execute(f"SET SESSION {limit}" + (f", SESSION {read_only_flag}=1" if read_only else ""))
+        finally:
+            cursor.close()
 
 
 def _sqlite_setup(engine: sa.Engine, read_only: bool) -> None:
@@ -104,15 +131,19 @@ class SqlActivities:
             if cached and cached[0] == url:
                 return cached[1]
             backend, read_only = parsed.get_backend_name(), bool(conn.settings.get("read_only", False))
+            if backend == "sqlite":
+                parsed = _in_workspace(parsed, conn)
             options: dict[str, Any] = {"pool_pre_ping": True}
             if backend != "sqlite":
                 options.update(pool_size=int(conn.settings.get("pool_size", 5)),
                                pool_timeout=conn.seconds("pool_timeout", 30.0),
                                connect_args=_session_options(backend, read_only, conn.seconds(
                                    "statement_timeout", DEFAULT_STATEMENT_TIMEOUT)))
-            engine = sa.create_engine(url, **options)
+            engine = sa.create_engine(parsed, **options)
             if backend == "sqlite":
                 _sqlite_setup(engine, read_only)
+            elif backend in ("mysql", "mariadb"):
+                _mysql_setup(engine, read_only, conn.seconds("statement_timeout", DEFAULT_STATEMENT_TIMEOUT))
             if cached:
                 cached[1].dispose()
             self._engines[conn.name] = (url, engine)
@@ -179,6 +210,7 @@ def _failure(name: str, error: exc.SQLAlchemyError, used: set[str], connecting: 
     text = scrub(f"connection {name!r}: {type(orig).__name__}: {orig}", used)
     if connecting or isinstance(error, exc.TimeoutError):
         return ApplicationError(text, type=t.SQL_UNAVAILABLE)
-    if "interrupted" in str(orig) or "canceling statement" in str(orig) or "max_execution_time" in str(orig):
+    if "interrupted" in str(orig) or "canceling statement" in str(orig) or "max_execution_time" in str(orig) \
+            or "max_statement_time" in str(orig):
         return ApplicationError(text + " (statement timeout)", type=t.SQL_TIMEOUT)
     return ApplicationError(text, type=t.SQL_ERROR, non_retryable=True)

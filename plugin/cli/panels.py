@@ -6,14 +6,19 @@ import json
 
 import click
 
-from plugin.errors import NotFound
+from plugin.errors import Conflict, NotFound
 
 PARTS = ("all", "html", "css", "js", "json")
 
 
-def default_model(model: dict[str, dict[str, str]]) -> dict[str, str]:
-    """The custom widget's Default Model: each key with the binding the manifest suggests."""
-    return {key: spec["binding"] for key, spec in model.items() if spec.get("binding")}
+def default_model(model: dict[str, dict[str, str]]) -> str:
+    """The custom widget's Default Model as one binding that yields an object (``{{ {key: Query.data} }}``).
+
+    Not JSON with a quoted binding per key: Appsmith fills a quoted ``{{ }}`` in as text, so every panel would
+    get strings (and ``"undefined"`` for a query that has not run)."""
+    entries = [f"{key}: {spec['binding'].strip()[2:-2].strip()}" for key, spec in model.items()
+               if spec.get("binding")]
+    return "{{ {" + ", ".join(entries) + "} }}" if entries else "{}"
 
 
 @click.group()
@@ -40,7 +45,7 @@ def export(name: str, part: str) -> None:
         from plugin.api.pages.panels import export_panel
 
         parts = export_panel(name)
-    except NotFound as exc:
+    except (NotFound, Conflict) as exc:
         raise click.ClickException(exc.message) from None
     if part == "json":
         click.echo(json.dumps({**parts, "default_model": default_model(parts["model"])}, indent=2))
@@ -50,8 +55,8 @@ def export(name: str, part: str) -> None:
         return
     for title, text in (("HTML", parts["html"]), ("CSS", parts["css"]), ("JS", parts["js"])):
         click.echo(f"===== {title} (paste into the custom widget's {title} tab) =====\n{text}\n")
-    click.echo("===== Default Model (rename the queries to yours) =====")
-    click.echo(json.dumps(default_model(parts["model"]), indent=2))
+    click.echo("===== Default Model: one binding (rename the queries to yours) =====")
+    click.echo(default_model(parts["model"]))
     for key, spec in parts["model"].items():
         click.echo(f"  {key}: {spec['description']}")
     click.echo("\n===== Events (configure each on the widget; the context object is in scope) =====")

@@ -26,8 +26,8 @@ import redis
 from plugin.config import Settings
 from plugin.errors import Unauthorized, ValidationFailed
 from plugin.identity.config import KeyIdentity, TokenConfig, key_identity
+from plugin.store.admin.runtime_settings import RuntimeSettings
 from plugin.store.events import KEY_REVOKED, EventStream
-from plugin.store.runtime_settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
 SCOPES = ("admin", "app", "webhook")

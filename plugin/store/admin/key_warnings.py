@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 
 from plugin.config import Settings
-from plugin.store.keys import KeyStore
+from plugin.store.admin.keys import KeyStore
 
 
 def trusted_header_warnings(settings: Settings, client: redis.Redis) -> list[str]:

@@ -23,12 +23,39 @@ def _settings() -> Settings:
         raise click.ClickException(exc.message) from None
 
 
+def _refuse(message: str) -> None:
+    """Stop with one line on stderr. No interpreter finalization: the Temporal SDK's Rust runtime threads may
+    still be winding down after a failed connect, and finalizing under them aborts (SIGABRT) instead of exit 1."""
+    click.echo(f"Error: {message}", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
+
+
+def _checked_settings(role: str) -> Settings:
+    """The settings, once everything the process depends on answered (else one line and exit 1)."""
+    from plugin.cli.startup_checks import check_process
+
+    settings = _settings()
+    try:
+        check_process(settings, role)
+    except ConfigError as exc:
+        _refuse(exc.message)
+    return settings
+
+
 @click.group()
 @click.version_option(package_name="workflows-plugin", prog_name="workflows-plugin")
 def main() -> None:
     """Durable workflows with humans in the loop, on Temporal."""
-    logging.basicConfig(level=os.environ.get("WORKFLOWS_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from plugin.config_checks import log_level
+
+    try:
+        level = log_level(os.environ)
+    except ConfigError as exc:
+        raise click.ClickException(exc.message) from None
+    os.environ["WORKFLOWS_LOG_LEVEL"] = level  # gunicorn and child processes read it too
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @main.command()
@@ -47,12 +74,19 @@ def up() -> None:
 @main.command()
 def serve() -> None:
     """Run the API under gunicorn (set WORKFLOWS_API_WORKERS and WORKFLOWS_API_THREADS)."""
-    settings = _settings()
+    settings = _checked_settings("api")
+    from plugin.store.admin.key_warnings import trusted_header_warnings
     from plugin.store.connection import connect as connect_redis
-    from plugin.store.key_warnings import trusted_header_warnings
 
     for line in trusted_header_warnings(settings, connect_redis(settings)):
         click.echo(line, err=True)
+    from plugin.embedded.processes import secure_data_dir
+
+    try:
+        secure_data_dir(settings.data_dir)  # 0700, files 0600, and a umask that keeps gunicorn's files so
+    except OSError as exc:
+        _refuse(f"WORKFLOWS_DATA_DIR: cannot keep {settings.data_dir} private ({exc.strerror}): use a folder "
+                "this user owns or may create, e.g. a sub-folder of a mounted volume")
     # Each gunicorn process writes its metrics here; a scrape of any of them reads all (start empty).
     metrics_dir = settings.data_dir / "metrics" / f"api-{settings.port}"
     metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -61,6 +95,7 @@ def serve() -> None:
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     args = [
         sys.executable, "-m", "gunicorn", "--config", "python:plugin.api.http.gunicorn_conf",
+        *_control_socket(settings),
         "--workers", str(settings.api_workers), "--worker-class", "gthread",
         "--threads", str(settings.api_threads), "--bind", f"{settings.host}:{settings.port}",
         # an open event stream is a connection and a thread for its whole life: allow more than the threads
@@ -70,12 +105,27 @@ def serve() -> None:
     os.execve(sys.executable, args, env)
 
 
+def _control_socket(settings: Settings) -> list[str]:
+    """gunicorn's control socket, one per ``serve`` (by port) in its data dir: the default is one path per user,
+    which a second replica on the host would take over (and remove when it stops)."""
+    path = settings.data_dir / f"gunicorn-{settings.port}.ctl"
+    if len(str(path)) > 100:  # a unix socket path has at most 107 bytes
+        return ["--no-control-socket"]
+    return ["--control-socket", str(path)]
+
+
 @main.command()
 def events() -> None:
     """Run the events edge: live event streams (GET /api/v1/events) on WORKFLOWS_EVENTS_PORT, beside the API."""
+    from plugin.cli.startup_checks import check_events_process
     from plugin.edge.server import run_events
 
-    run_events(_settings())
+    settings = _settings()
+    try:
+        check_events_process(settings)
+    except ConfigError as exc:
+        _refuse(exc.message)
+    run_events(settings)
 
 
 @main.command()
@@ -83,7 +133,7 @@ def worker() -> None:
     """Run a worker for the configured workspaces until SIGINT or SIGTERM."""
     from plugin.worker import run_worker
 
-    settings = _settings()
+    settings = _checked_settings("worker")
 
     async def _main() -> None:
         stop = asyncio.Event()
@@ -142,13 +192,14 @@ def check(workspaces: tuple[Path, ...]) -> None:
     click.echo(f"OK: {report.definitions} definition(s), {report.queries} query(ies) in {len(folders)} folder(s)")
 
 
-def _register_panels() -> None:
-    from plugin.panels_cli import panels
+def _register_groups() -> None:
+    from plugin.cli.keys import keys
+    from plugin.cli.panels import panels
+    from plugin.cli.samples import samples
 
     main.add_command(panels)
+    main.add_command(samples)
+    main.add_command(keys)
 
 
-_register_panels()
-
-if __name__ == "__main__":
-    main()
+_register_groups()

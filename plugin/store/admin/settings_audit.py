@@ -7,7 +7,7 @@ from typing import Any
 
 import redis
 
-from plugin.store.keys import now_iso
+from plugin.store.admin.keys import now_iso
 
 AUDIT_LOG = "wf:settings:audit"
 AUDIT_SIZE = 5000

@@ -1,0 +1,31 @@
+"""Each host guide prints its recipe: the block between the recipe markers is exactly what the recipe renders, so
+the steps a reader follows are the ones the emulator runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.host_guides import manifest
+from tests.hosts.common import GUIDES, HOSTS, generated_block, recipe, render
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_the_guide_prints_its_recipe(host):
+    block = generated_block((GUIDES / f"{host}.md").read_text(), host)
+    assert block is not None, f"docs/hosts/{host}.md has no recipe block"
+    assert block == render(host, manifest()), f"run `python -m tests.hosts.common {host}` to reprint it"
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_the_guide_states_steps_and_time(host):
+    spec = recipe(host)
+    block = generated_block((GUIDES / f"{host}.md").read_text(), host)
+    assert f"**{len(spec['steps'])} steps, about {spec['minutes']} minutes**" in block
+    assert spec["minutes"] <= 10, "aim: about 10 minutes at most per host"
+
+
+def test_a_changed_recipe_is_caught():
+    text = (GUIDES / "tooljet.md").read_text()
+    drifted = text.replace("{{JSON.stringify(parameters.resolution)}}", '"Approve"', 1)
+    assert drifted != text
+    assert generated_block(drifted, "tooljet") != render("tooljet", manifest())
