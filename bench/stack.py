@@ -71,19 +71,24 @@ def _stat(pid: int) -> tuple[int, float] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def process_tree_cpu(root: int) -> float:
-    """CPU seconds of ``root`` and its live descendants (a worker that exited is no longer counted)."""
+def _tree(root: int) -> dict[int, tuple[int, float]]:
+    """``root`` and its live descendants: pid -> (parent pid, CPU seconds)."""
     stats = {int(p): s for p in os.listdir("/proc") if p.isdigit() and (s := _stat(int(p))) is not None}
     children: dict[int, list[int]] = {}
     for pid, (ppid, _) in stats.items():
         children.setdefault(ppid, []).append(pid)
-    total, todo = 0.0, [root]
+    found, todo = {}, [root]
     while todo:
         pid = todo.pop()
         if pid in stats:
-            total += stats[pid][1]
+            found[pid] = stats[pid]
         todo.extend(children.get(pid, []))
-    return total
+    return found
+
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds of ``root`` and its live descendants (a worker that exited is no longer counted)."""
+    return sum(cpu for _, cpu in _tree(root).values())
 
 
 def _rss_kb(pid: int) -> int:
@@ -96,16 +101,7 @@ def _rss_kb(pid: int) -> int:
 
 def largest_rss_mb(root: int) -> float:
     """The resident memory of the largest single process in ``root``'s tree (a gunicorn worker, not the sum), MB."""
-    stats = {int(p): s for p in os.listdir("/proc") if p.isdigit() and (s := _stat(int(p))) is not None}
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in stats.items():
-        children.setdefault(ppid, []).append(pid)
-    largest, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        largest = max(largest, _rss_kb(pid))
-        todo.extend(children.get(pid, []))
-    return largest / 1024
+    return max((_rss_kb(pid) for pid in _tree(root)), default=0) / 1024
 
 
 def rss_report(bench: BenchStack) -> str:
