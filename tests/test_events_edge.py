@@ -4,11 +4,14 @@ failed authentications count toward the address limit the API keeps."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 import requests
 
+from plugin.config import Settings
+from plugin.errors import ConfigError
 from tests.conftest import auth
 from tests.edge_helpers import EdgeStream, open_edge_stream, serve_edge, start_edge
 from tests.identity_helpers import create_key
@@ -61,3 +64,13 @@ def test_failed_authentications_on_the_edge_count_toward_the_address_limit(setti
         proc.stop()
         for key in client.scan_iter(match="wf:rl*failed-auth*"):  # other tests call from this address too
             client.delete(key)
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"WORKFLOWS_EVENTS_PORT": "1.5"}, "WORKFLOWS_EVENTS_PORT='1.5' is not a whole number"),
+    ({"WORKFLOWS_EVENTS_MAX_PER_USER": "0"}, "WORKFLOWS_EVENTS_MAX_PER_USER=0 is out of range"),
+    ({"WORKFLOWS_EVENTS_URL": "events.example.com"}, "must be an http:// or https:// URL"),
+])
+def test_a_bad_events_setting_is_one_clear_line(env, words):
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        Settings.from_env(env)
