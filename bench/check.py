@@ -78,10 +78,11 @@ def _completed_ratio(out: str) -> float | None:
 
 def _streams_rss(out: str) -> float | None:
     """The events process's RSS with its streams open; None unless all 10,000 were held (``--quick`` holds fewer)."""
-    held = re.search(r"after \d+ decisions: (\d+) of (\d+) idle streams still open; serving process RSS ([\d.]+) MB", out)
+    held = re.search(r"after \d+ decisions: (\d+) of \d+ idle streams still open; serving process RSS ([\d.]+) MB",
+                     out)
     if held is None or int(held.group(1)) < 10_000:
         return None
-    return float(held.group(3))
+    return float(held.group(2))
 
 
 def _inbox_p99(out: str) -> float | None:
