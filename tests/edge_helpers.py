@@ -20,8 +20,9 @@ from plugin.stream_settings import StreamSettings
 
 
 def start_edge(settings: Settings, log_dir: Path, **limits: Any) -> tuple[ManagedProcess, str]:
-    """An events process for these settings (stream limits changed by ``limits``); returns it and its URL."""
-    streams = replace(StreamSettings(), port=free_port(), **limits)
+    """An events process for these settings (stream limits changed by ``limits``, ``port`` too); returns it and its
+    URL."""
+    streams = replace(StreamSettings(), **{"port": free_port(), **limits})
     edge_settings = settings.with_overrides(streams=streams)
     proc = spawn("events", [sys.executable, "-m", "plugin.cli", "events"], log_dir / f"events-{streams.port}.log",
                  edge_settings.to_env())
