@@ -166,6 +166,8 @@ class Settings:
     rate_limit_key: str | None = None
     rate_limit_user: str | None = None
     rate_limit_failed_auth: str | None = None
+    # failed authentications for one key prefix or one webhook, from every address together (see abuse_limits)
+    rate_limit_failed_auth_ceiling: str | None = None
     # Payload encryption keys ``id:base64`` (the first encrypts); empty: payloads are not encrypted.
     payload_keys: tuple[str, ...] = ()
     # The URL hosts reach the API at (servers in /openapi.json, base_url in /manifest.json); else the request's.
@@ -232,9 +234,10 @@ class Settings:
                 raise ConfigError(f"{name} is too short: use at least 16 characters")
         cors_origins = _origins(env, "WORKFLOWS_CORS_ORIGINS")
         cors_credentials = _bool(env, "WORKFLOWS_CORS_CREDENTIALS")
-        if cors_credentials and "*" in cors_origins:
-            raise ConfigError("WORKFLOWS_CORS_CREDENTIALS cannot be used with '*' in WORKFLOWS_CORS_ORIGINS: "
-                              "list the origins")
+        if cors_credentials and {"*", "null"} & set(cors_origins):
+            # 'null' is every sandboxed iframe, data: URL and file: page: as open as '*' for credentials
+            raise ConfigError("WORKFLOWS_CORS_CREDENTIALS cannot be used with '*' or 'null' in "
+                              "WORKFLOWS_CORS_ORIGINS: list the real origins")
         redis_url = env.get("WORKFLOWS_REDIS_URL") or None
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(f"WORKFLOWS_REDIS_URL={redis_url!r} must start with redis://, rediss:// or unix://")
@@ -265,6 +268,7 @@ class Settings:
             rate_limit_key=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_KEY", "12000/minute"),
             rate_limit_user=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_USER", "1200/minute"),
             rate_limit_failed_auth=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_FAILED_AUTH", "30/minute"),
+            rate_limit_failed_auth_ceiling=_rate_limit(env, "WORKFLOWS_RATE_LIMIT_FAILED_AUTH_CEILING", "120/minute"),
             payload_keys=_payload_keys(env, "WORKFLOWS_PAYLOAD_KEYS"),
             public_url=(_http_url(env, "WORKFLOWS_PUBLIC_URL") or "").rstrip("/") or None,
             cors_origins=cors_origins,
@@ -304,11 +308,17 @@ class Settings:
             "WORKFLOWS_RATE_LIMIT_KEY": self.rate_limit_key or "off",
             "WORKFLOWS_RATE_LIMIT_USER": self.rate_limit_user or "off",
             "WORKFLOWS_RATE_LIMIT_FAILED_AUTH": self.rate_limit_failed_auth or "off",
+            "WORKFLOWS_RATE_LIMIT_FAILED_AUTH_CEILING": self.rate_limit_failed_auth_ceiling or "off",
             "WORKFLOWS_PAYLOAD_KEYS": ",".join(self.payload_keys),
             "WORKFLOWS_PUBLIC_URL": self.public_url,
             "WORKFLOWS_CORS_ORIGINS": ",".join(self.cors_origins),
             "WORKFLOWS_CORS_CREDENTIALS": "true" if self.cors_credentials else None,
             "WORKFLOWS_LINK_SECRET": self.identity.link_secret,
+            "WORKFLOWS_APP_KEY_IDENTITY": ",".join(self.identity.app_key.schemes)
+            if self.app_key and self.identity.app_key_identity_given else None,
+            "WORKFLOWS_APP_KEY_HEADERS_SOURCE": self.identity.app_key.headers_source
+            if self.app_key and self.identity.app_key.trusts_headers else None,
+            "WORKFLOWS_APP_KEY_CAPABILITIES": ",".join(self.identity.app_key_capabilities or ()),
             "WORKFLOWS_METRICS_ADDRESS": self.metrics_address,
             "WORKFLOWS_WORKER_METRICS_ADDRESS": self.worker_metrics_address,
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,

@@ -8,6 +8,7 @@ resolved only where they are used (in an activity, or a connection test), never 
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import json
 import os
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote, quote_plus
 
 SECRET_KEY = "$secret"
 ENV_PREFIX = "WORKFLOWS_SECRET_"
@@ -140,10 +142,40 @@ def resolve(value: Any, store: SecretStore, used: set[str] | None = None) -> Any
     return value
 
 
+MIN_ENCODED_CHARS = 8  # a shorter encoded fragment could mask ordinary text
+
+
+def _base64_cores(raw: bytes) -> Iterator[str]:
+    """The base64 text (standard and URL-safe alphabets) that ``raw`` turns into wherever it sits in a longer
+    encoded value: for each of the three byte offsets, the characters that depend on ``raw`` alone."""
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode()
+        start = 4 if offset else 0  # the first group mixes in the bytes before
+        end = 4 * ((offset + len(raw)) // 3)  # the last partial group mixes in the bytes after
+        core = encoded[start:end]
+        if offset == 0 and len(raw) % 3 == 0:
+            core = encoded
+        for text in (core, core.replace("+", "-").replace("/", "_")):
+            if len(text) >= MIN_ENCODED_CHARS:
+                yield text
+    plain = base64.b64encode(raw).decode()  # the secret encoded on its own, padding and all
+    yield from (plain, plain.rstrip("="), base64.urlsafe_b64encode(raw).decode().rstrip("="))
+
+
+def encoded_forms(secret: str) -> set[str]:
+    """The secret as an API might echo it: URL-encoded (either case of hex, ``+`` for spaces) and base64."""
+    forms = {secret}
+    for quoted in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
+        forms |= {quoted, re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quoted)}
+    forms |= set(_base64_cores(secret.encode()))
+    return {f for f in forms if f == secret or len(f) >= MIN_ENCODED_CHARS}
+
+
 def scrub(value: Any, secrets: Iterable[str]) -> Any:
     """A JSON value (or text) with every occurrence of a secret value masked, for anything that leaves an
-    activity: outputs, error messages and details."""
-    values = sorted((s for s in secrets if s), key=len, reverse=True)
+    activity: outputs, error messages and details. URL-encoded and base64 forms are masked too (an API that
+    quotes a credential back may encode it)."""
+    values = sorted({form for s in secrets if s for form in encoded_forms(s)}, key=len, reverse=True)
     if not values:
         return value
     if isinstance(value, str):

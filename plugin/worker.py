@@ -40,16 +40,17 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
     """A worker for the workspace's workflows with activities bound to the configured Redis."""
     snapshots = RunSnapshots(inbox.redis)
     runtime = RuntimeSettings(settings, inbox.redis)  # notify URL and allow-list changed without a restart
-    activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url, snapshots,
-                                     link_signer(settings, inbox.redis), runtime)
     secrets = SecretStore(settings.data_dir, shared=SharedSecrets(inbox.redis, settings.secrets_keys))
+    http = HttpActivities(settings.http_allow_hosts, connections=workspace.connections, secrets=secrets,
+                          runtime=runtime)
+    activities = ReadModelActivities(inbox, inbox.redis, settings.notify_url, snapshots,
+                                     link_signer(settings, inbox.redis), runtime, guard=http.guard)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(workspace.workflows.values()),
         activities=[*activities.all(), SnapshotActivities(snapshots, inbox).publish_run_snapshot,
-                    *HttpActivities(settings.http_allow_hosts, connections=workspace.connections,
-                                    secrets=secrets, runtime=runtime).all(),
+                    *http.all(),
                     *SqlActivities(workspace.connections, secrets).all()],
         interceptors=[RunSnapshotInterceptor(),
                       *([UpdateAuthInterceptor(settings.decision_secret)] if settings.decision_secret else [])],

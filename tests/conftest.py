@@ -16,6 +16,8 @@ from flask import Flask
 from plugin.api import create_app
 from plugin.config import Settings
 from plugin.embedded.processes import free_port, start_redis, start_temporal, wait_until
+from plugin.identity.config import KeyIdentity
+from plugin.identity.settings import IdentitySettings
 from plugin.temporal_gateway import connect_client
 from tests.checkout import SAMPLE_APPS
 
@@ -69,6 +71,9 @@ def settings(data_dir: Path, temporal_address: str, redis_url: str) -> Settings:
         admin_key=ADMIN_KEY,
         app_key=APP_KEY,
         secrets_keys=(SECRETS_KEY,),
+        # The tests' app key stands for a host that fills X-Workflows-User on its server (Retool, ToolJet
+        # Enterprise): it may decide. Keys a browser fills are tested on their own (test_key_capabilities.py).
+        identity=IdentitySettings(app_key=KeyIdentity(headers_source="server")),
     )
 
 

@@ -10,7 +10,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 BEARER = "bearer-" + uuid.uuid4().hex
 PASSWORD = "pw-" + uuid.uuid4().hex
@@ -80,6 +80,16 @@ class AuthStub:
             return 401, {"error": "who are you?"}
         if seen["path"].endswith("/echo-auth"):
             return 200, {"you_sent": auth or seen["headers"].get("X-Api-Key")}
+        if seen["path"].endswith("/echo-encoded"):  # an API that quotes the credential back, encoded
+            sent = auth or seen["headers"].get("X-Api-Key", "")
+            secret = sent.split(" ", 1)[-1]
+            if sent.startswith("Basic "):
+                secret = base64.b64decode(secret).decode().split(":", 1)[1]
+            return 200, {"b64": base64.b64encode(secret.encode()).decode(),
+                         "b64_urlsafe": base64.urlsafe_b64encode(secret.encode()).decode().rstrip("="),
+                         "b64_inside": base64.b64encode(f"user=x;token={secret};".encode()).decode(),
+                         "url": quote(sent, safe=""), "url_token": f"https://x.example/cb?token={quote(secret)}",
+                         "query_form": urlencode({"auth": sent})}
         if seen["path"].endswith("/deny-echo"):  # an API that refuses and quotes the credentials back
             return 403, {"error": f"{auth} may not do this"}
         return 200, {"path": seen["path"], "query": seen["query"], "default": seen["headers"].get("X-Default")}

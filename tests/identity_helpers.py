@@ -102,7 +102,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def appsmith_signature(secret: str, issued: int | None = None, issuer: str = "Appsmith") -> str:
+def appsmith_signature(secret: str, issued: int | None = None, issuer: str = "Appsmith", lifetime: int = 600) -> str:
     """``X-APPSMITH-SIGNATURE`` as Appsmith's server makes it (JJWT): the HMAC algorithm by key length,
     a header with only ``alg``, claims ``iss``, ``iat``, ``exp = iat + 600``, compact JSON."""
     size = len(secret.encode())
@@ -110,6 +110,6 @@ def appsmith_signature(secret: str, issued: int | None = None, issuer: str = "Ap
         "HS256", hashlib.sha256)
     iat = int(time.time()) if issued is None else issued
     header = _b64(json.dumps({"alg": alg}, separators=(",", ":")).encode())
-    payload = _b64(json.dumps({"iss": issuer, "iat": iat, "exp": iat + 600}, separators=(",", ":")).encode())
+    payload = _b64(json.dumps({"iss": issuer, "iat": iat, "exp": iat + lifetime}, separators=(",", ":")).encode())
     signature = hmac.new(secret.encode(), f"{header}.{payload}".encode(), digest).digest()
     return f"{header}.{payload}.{_b64(signature)}"

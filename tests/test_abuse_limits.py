@@ -83,7 +83,8 @@ def test_an_admitted_request_is_checked_and_counted_in_one_redis_call(limited_ap
     answer = limited_app.test_client().get("/api/v1/requests", headers=auth(ADMIN_KEY, user=who),
                                            environ_base=address())
     assert answer.status_code == 200, answer.json
-    assert len(calls) == 1 and len(calls[0]["keys"]) == 3, "address check, key count and user count at once"
+    assert len(calls) == 1 and len(calls[0]["keys"]) == 4, \
+        "address check, the ceiling's place, key count and user count at once"
     user_counter = rate_limits.Counter("3/minute", "user", f"bootstrap:admin\0{who}", "")
     assert int(storage.get_connection().get(user_counter.redis_key(storage))) == 1
 
@@ -123,3 +124,50 @@ def test_a_blocked_address_gets_429_on_a_run_read_before_anything_is_read_or_req
     assert head.status_code == 429 and int(head.headers["Retry-After"]) >= 1
     assert_429(client.options("/api/v1/runs/no-such-run", headers=auth(ADMIN_KEY), environ_base=here))  # no view
     assert client.get("/api/v1/runs/no-such-run", headers=auth(APP_KEY), environ_base=address()).status_code == 400
+
+
+@pytest.fixture(scope="module")
+def ceiling_app(settings: Settings) -> Iterator[Flask]:
+    """Failed authentications: 3 per address, 12 per key prefix or webhook from all addresses (own Redis db)."""
+    from tests.test_settings_api import isolated
+
+    yield from serve_app(isolated(settings, 11, rate_limit_failed_auth="3/minute",
+                                  rate_limit_failed_auth_ceiling="12/minute"))
+
+
+def test_wrong_webhook_tokens_count_as_failed_authentications(limited_app):
+    from tests.webhook_helpers import enable, post_hook
+
+    client, here = limited_app.test_client(), address()
+    token = enable(client, "runs_lab")["token"]
+    codes = [post_hook(client, "runs_lab", "wrong-token", {}, environ_base=here).status_code for _ in range(4)]
+    assert codes == [401] * 4, "a wrong webhook token was not counted: an address could guess forever"
+    assert_429(post_hook(client, "runs_lab", token, {}, environ_base=here))
+    assert_429(client.get("/api/v1/runs", headers=auth(ADMIN_KEY), environ_base=here))
+    assert post_hook(client, "runs_lab", token, {}, environ_base=address()).status_code == 202
+
+
+def test_guesses_spread_over_many_addresses_reach_a_ceiling_for_what_they_aim_at(ceiling_app):
+    client = ceiling_app.test_client()
+    guessers = [address() for _ in range(6)]
+    codes = [client.get("/api/v1/runs", headers={"Authorization": f"Bearer wfp_admin_guess{i}{n}"},
+                        environ_base=where).status_code for n, where in enumerate(guessers) for i in range(3)]
+    # 6 x 3 guesses: past the ceiling (12), an address that has failed waits; a new one gets its first guess only
+    assert codes == [401] * 12 + [401, 429, 429] * 2, codes
+    assert_429(client.get("/api/v1/runs", headers=auth(ADMIN_KEY), environ_base=guessers[0]))
+    # a host that never failed keeps working, with this key prefix and with others
+    assert client.get("/api/v1/runs", headers=auth(ADMIN_KEY), environ_base=address()).status_code == 200
+    assert client.get("/api/v1/runs", headers={"Authorization": "Bearer wfp_app_other"},
+                      environ_base=address()).status_code == 401, "another prefix has its own ceiling"
+
+
+def test_webhook_guesses_from_many_addresses_reach_the_webhooks_ceiling(ceiling_app):
+    from tests.webhook_helpers import enable, post_hook
+
+    client = ceiling_app.test_client()
+    token = enable(client, "runs_lab")["token"]
+    guessers = [address() for _ in range(6)]
+    codes = [post_hook(client, "runs_lab", f"guess-{n}-{i}", {}, environ_base=where).status_code
+             for n, where in enumerate(guessers) for i in range(3)]
+    assert codes == [401] * 12 + [401, 429, 429] * 2, codes
+    assert post_hook(client, "runs_lab", token, {}, environ_base=address()).status_code == 202

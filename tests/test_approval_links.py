@@ -11,6 +11,7 @@ import pytest
 
 from plugin.identity.links import ApprovalLink, link_signer
 from tests.conftest import ADMIN_KEY
+from tests.notification_helpers import links_received, receive_notifications
 from tests.requests_helpers import act, pending_requests, person, run_detail, start_probe
 from tests.runs_helpers import error_of
 from tests.test_expense_flow import wait_for
@@ -18,20 +19,14 @@ from tests.test_expense_flow import wait_for
 JSON = {"Accept": "application/json"}
 
 
+@pytest.fixture(scope="module")
+def notified(app):
+    yield from receive_notifications(app)
+
+
 @pytest.fixture
 def services(app):
     return app.extensions["workflows"]
-
-
-def links_in_notification(services, request_id: str, kind: str = "assigned") -> dict[str, dict[str, str]]:
-    """The links the notification hook received for a request."""
-    def find():
-        for raw in services.redis.lrange("wf:notifications", 0, 200):
-            body = json.loads(raw)
-            if body["request"]["id"] == request_id and body["kind"] == kind:
-                return body["links"]
-        return None
-    return wait_for(find)
 
 
 def path_of(url: str) -> str:
@@ -45,10 +40,10 @@ def open_request(client, users: list[str], **options) -> tuple[str, dict]:
     return run_id, pending_requests(client, run_id)[0]
 
 
-def test_get_shows_a_page_and_never_decides_then_the_post_decides_once(client, services):
+def test_get_shows_a_page_and_never_decides_then_the_post_decides_once(client, services, notified):
     boss = person("boss")
     run_id, request = open_request(client, [boss])
-    links = links_in_notification(services, request["id"])
+    links = links_received(notified, request["id"])
     assert set(links) == {boss} and set(links[boss]) == {"Approve", "Reject"}
     approve = path_of(links[boss]["Approve"])
 
@@ -74,10 +69,10 @@ def test_get_shows_a_page_and_never_decides_then_the_post_decides_once(client, s
     assert reject.status_code == 409 and "already resolved" in error_of(reject)["message"]
 
 
-def test_a_used_link_is_refused_while_the_quorum_is_still_open(client, services):
+def test_a_used_link_is_refused_while_the_quorum_is_still_open(client, services, notified):
     a, b = person("a"), person("b")
     _, request = open_request(client, [a, b], required_approvals=2)
-    links = links_in_notification(services, request["id"])
+    links = links_received(notified, request["id"])
     first = client.post(path_of(links[a]["Approve"]), headers=JSON, json={"comment": ""})
     assert first.status_code == 200 and first.json["status"] == "pending"
     assert client.post(path_of(links[b]["Approve"]), json=["not", "an object"]).status_code == 422
@@ -96,10 +91,10 @@ def _reencoded(token: str, change) -> str:
     return f"{new_body}.{mac}"
 
 
-def test_tampered_readdressed_and_expired_links_are_refused(client, services):
+def test_tampered_readdressed_and_expired_links_are_refused(client, services, notified):
     boss, other = person("boss"), person("other")
     run_id, request = open_request(client, [boss, other])
-    token = path_of(links_in_notification(services, request["id"])[boss]["Approve"]).split("/")[-1]
+    token = path_of(links_received(notified, request["id"])[boss]["Approve"]).split("/")[-1]
 
     def as_other(fields):
         fields[1] = other
@@ -124,10 +119,10 @@ def test_tampered_readdressed_and_expired_links_are_refused(client, services):
     assert run_detail(client, run_id)["requests"][0]["status"] == "pending"
 
 
-def test_links_go_stale_after_a_reassign(client, services):
+def test_links_go_stale_after_a_reassign(client, services, notified):
     boss, deputy = person("boss"), person("deputy")
     run_id, request = open_request(client, [boss])
-    approve = path_of(links_in_notification(services, request["id"])[boss]["Approve"])
+    approve = path_of(links_received(notified, request["id"])[boss]["Approve"])
     moved = act(client, request["id"], "admin@example.com", action="reassign", key=ADMIN_KEY, to_users=[deputy])
     assert moved.status_code == 200
     wait_for(lambda: run_detail(client, run_id)["requests"][0]["users"] == [deputy])
@@ -137,12 +132,12 @@ def test_links_go_stale_after_a_reassign(client, services):
     assert run_detail(client, run_id)["requests"][0]["status"] == "pending"
 
 
-def test_reminders_carry_fresh_links(client, services):
+def test_reminders_carry_fresh_links(client, services, notified):
     boss = person("boss")
     _, request = open_request(client, [boss], remind_every_seconds=1, max_reminders=1)
-    fresh = links_in_notification(services, request["id"], kind="reminder")[boss]["Approve"]
+    fresh = links_received(notified, request["id"], kind="reminder")[boss]["Approve"]
     response = client.post(path_of(fresh), headers=JSON)
-    assert response.status_code == 200 and response.json["decisions"][0]["via"] == "link"
+    assert response.status_code == 200 and response.json["decisions"][0]["via"] == "link", response.json
 
 
 def test_a_link_expires_at_the_due_time_when_that_comes_first(services):

@@ -58,7 +58,8 @@ class ConnCode(PluginWorkflow):
 '''
 DENIED_FLOW = {"steps": [{"id": "call", "kind": "http", "connection": "api_bearer", "path": "/deny-echo"}]}
 PATIENT_FLOW = {"input": {"type": "object", "required": ["path"], "properties": {"path": {"type": "string"}}},
-                "steps": [{"id": "call", "kind": "http", "connection": "api_patient", "path": "{{ input.path }}"}],
+                "steps": [{"id": "call", "kind": "http", "connection": "api_patient",
+                           "path": "/teapot-{{ input.path }}"}],
                 "output": {"attempts": "{{ steps.call.output.attempts }}"}}
 MISSING_FLOW = {"steps": [{"id": "call", "kind": "http", "connection": "api_unset", "path": "/x"}]}
 
@@ -154,8 +155,9 @@ def test_run_uses_http_and_sql_connections_and_no_secret_reaches_history_or_redi
 
 
 def test_a_step_without_retry_takes_its_connections_retry(conn_client, api):
-    path = f"/teapot-{uuid.uuid4().hex[:6]}"  # 418 three times: the step's default retry would give up
-    run = wait_run(conn_client, trigger(conn_client, "conn_patient", {"path": path}))
+    name = uuid.uuid4().hex[:6]
+    path = f"/teapot-{name}"  # 418 three times: the step's default retry would give up
+    run = wait_run(conn_client, trigger(conn_client, "conn_patient", {"path": name}))
     assert run["status"] == "completed" and run["output"] == {"attempts": 4}, run
     assert len(api.hits(path)) == 4
 

@@ -3,8 +3,10 @@ each auth type, OAuth2 token caching and renewal, secrets masked in whatever lea
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -122,3 +124,22 @@ def test_unknown_connection_is_a_clear_non_retryable_error(api, store):
     with pytest.raises(ApplicationError) as caught:
         activity(api, store).http_request(call("nope", "/x"))
     assert caught.value.type == "UnknownConnection" and "'nope'" in caught.value.message
+
+
+@pytest.mark.parametrize("connection", ["api_bearer", "api_basic", "api_key"])
+def test_a_credential_echoed_base64_or_url_encoded_is_masked_too(api, store, connection):
+    answer = activity(api, store).http_request(call(connection, "/echo-encoded"))
+    assert answer.status == 200 and set(answer.body) == {"b64", "b64_urlsafe", "b64_inside", "url", "url_token",
+                                                          "query_form"}
+    decoded = []
+    for text in answer.body.values():
+        decoded.append(unquote_plus(text))
+        for candidate in (text, text + "=" * (-len(text) % 4)):
+            try:
+                decoded.append(base64.b64decode(candidate, altchars=b"-_" if "-" in text or "_" in text else None)
+                               .decode(errors="replace"))
+            except ValueError:
+                pass
+    leaked = [v for v in SECRETS.values() if any(v in d for d in decoded)]
+    assert leaked == [], answer.body
+    assert "***" in answer.body["b64"] and "***" in answer.body["url"]

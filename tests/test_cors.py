@@ -9,7 +9,7 @@ from flask import Flask
 
 from plugin.config import Settings
 from plugin.errors import ConfigError
-from tests.conftest import APP_KEY, serve_app
+from tests.conftest import ADMIN_KEY, APP_KEY, auth, serve_app
 
 ALLOWED = "https://apps.example.com"
 
@@ -72,11 +72,14 @@ def test_a_preflight_to_an_unknown_path_is_a_404(cors_app):
 
 
 def test_credentials_only_with_listed_origins():
-    env = {"WORKFLOWS_CORS_ORIGINS": f"{ALLOWED}, null", "WORKFLOWS_CORS_CREDENTIALS": "true"}
+    env = {"WORKFLOWS_CORS_ORIGINS": f"{ALLOWED}", "WORKFLOWS_CORS_CREDENTIALS": "true"}
     settings = Settings.from_env(env)
-    assert settings.cors_origins == (ALLOWED, "null") and settings.cors_credentials
-    with pytest.raises(ConfigError, match="WORKFLOWS_CORS_CREDENTIALS"):
-        Settings.from_env({"WORKFLOWS_CORS_ORIGINS": "*", "WORKFLOWS_CORS_CREDENTIALS": "1"})
+    assert settings.cors_origins == (ALLOWED,) and settings.cors_credentials
+    # 'null' (any sandboxed iframe, data: URL or file) with credentials is as open as '*': refused the same way
+    for open_origin in ("*", "null", f"{ALLOWED}, null"):
+        with pytest.raises(ConfigError, match="WORKFLOWS_CORS_CREDENTIALS"):
+            Settings.from_env({"WORKFLOWS_CORS_ORIGINS": open_origin, "WORKFLOWS_CORS_CREDENTIALS": "1"})
+    assert Settings.from_env({"WORKFLOWS_CORS_ORIGINS": "null"}).cors_origins == ("null",)  # without: fine
     assert Settings.from_env({"WORKFLOWS_CORS_ORIGINS": "HTTPS://Apps.Example.com:8443,http://[::1]:3000"}
                              ).cors_origins == ("https://apps.example.com:8443", "http://[::1]:3000")
     for bad in ("apps.example.com", "https://apps.example.com/path", "ftp://x.example.com",
@@ -93,6 +96,20 @@ def test_credentials_when_configured(settings):
         app.extensions["workflows"].gateway.close()
     assert answer.status_code == 204 and answer.headers["Access-Control-Allow-Credentials"] == "true"
     assert answer.headers["Access-Control-Allow-Origin"] == ALLOWED
+
+
+def test_the_settings_api_refuses_null_and_star_while_credentials_are_on(settings):
+    own = settings.with_overrides(cors_origins=(ALLOWED,), cors_credentials=True)
+    app = next(serve_app(own))
+    try:
+        client = app.test_client()
+        for origins in (["null"], ["*"], [ALLOWED, "null"]):
+            answer = client.patch("/api/v1/settings", headers=auth(ADMIN_KEY), json={"cors_origins": origins})
+            assert answer.status_code == 422, (origins, answer.json)
+            assert "null" in answer.json["error"]["details"]["fields"]["cors_origins"][0]
+        assert preflight(client, "null").headers.get("Access-Control-Allow-Credentials") is None
+    finally:
+        app.extensions["workflows"].gateway.close()
 
 
 def test_a_wildcard_allows_any_origin_but_null_without_credentials(settings):

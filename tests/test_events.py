@@ -191,7 +191,7 @@ def test_one_users_many_streams_do_not_shut_out_another(app, streams):
     greedy = person("greedy")
     held = [streams.open(auth(user=greedy)) for _ in range(cap)]
     status, body = streams.refusal(auth(user=greedy))
-    assert status == 429 and body["error"]["code"] == "too_many_streams"
+    assert status == 429 and body["error"]["code"] == "rate_limited"
     assert body["error"]["details"]["scope"] == "user"
     streams.open(auth(user=person("other")))  # another user of the same key still gets a stream
     held[0].close()  # a closed stream gives its slot back

@@ -44,7 +44,7 @@ def test_a_key_holds_at_most_its_cap_and_other_keys_go_on(client, stream, edge):
         stream({"Authorization": f"Bearer {crowded}", "X-Workflows-User": person("c")})
     refused = requests.get(f"{edge}/api/v1/events", timeout=10,
                            headers={"Authorization": f"Bearer {crowded}", "X-Workflows-User": person("c")})
-    assert refused.status_code == 429 and refused.json()["error"]["code"] == "too_many_streams"
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
     assert refused.json()["error"]["details"]["scope"] == "key" and refused.headers["Retry-After"] == "10"
     stream(auth(user=person("elsewhere")))
 

@@ -68,11 +68,12 @@ def test_up_prints_the_warning_before_starting(tmp_path, monkeypatch, keys, warn
 
 def test_public_url_and_cors_settings_reach_the_children():
     env = {"WORKFLOWS_PUBLIC_URL": "https://workflows.example.com/", "WORKFLOWS_HOST": "0.0.0.0",
-           "WORKFLOWS_CORS_ORIGINS": "https://apps.example.com,null", "WORKFLOWS_CORS_CREDENTIALS": "yes"}
+           "WORKFLOWS_CORS_ORIGINS": "https://apps.example.com,https://tools.example.com",
+           "WORKFLOWS_CORS_CREDENTIALS": "yes"}  # 'null' with credentials is refused (tests/test_cors.py)
     again = Settings.from_env(Settings.from_env(env).to_env())
     assert again.public_url == "https://workflows.example.com"
     assert (again.host, again.cors_origins, again.cors_credentials) == (
-        "0.0.0.0", ("https://apps.example.com", "null"), True)
+        "0.0.0.0", ("https://apps.example.com", "https://tools.example.com"), True)
     with pytest.raises(ConfigError, match="WORKFLOWS_PUBLIC_URL"):
         Settings.from_env({"WORKFLOWS_PUBLIC_URL": "workflows.example.com"})
     with pytest.raises(ConfigError, match="WORKFLOWS_CORS_CREDENTIALS"):

@@ -47,6 +47,9 @@ def test_bad_signatures_are_refused_with_their_reason(client):
         "expired": appsmith_signature(secret, issued=int(time.time()) - 700),
         "wrong_issuer": appsmith_signature(secret, issuer="NotAppsmith"),
         "malformed": "garbage",
+        # a signature Appsmith never makes: ten years long, or issued in the future
+        "lifetime_too_long": appsmith_signature(secret, lifetime=10 * 365 * 86400),
+        "not_yet_valid": appsmith_signature(secret, issued=int(time.time()) + 300),
     }
     for reason, signature in cases.items():
         response = call(client, key, signature)

@@ -11,7 +11,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.conftest import ADMIN_KEY
+from tests.conftest import ADMIN_KEY, auth
 from tests.identity_helpers import LocalIdp, SigningKey, create_key
 from tests.requests_helpers import person, run_detail
 from tests.runs_helpers import error_of
@@ -125,6 +125,14 @@ def _bad_tokens(idp: LocalIdp) -> dict[str, str]:
         "unknown_key": SigningKey("RSA").sign(idp.claims(who)),
         "malformed": "not-a-token",
         "missing_claim": key.sign({k: v for k, v in idp.claims(who).items() if k != "email"}),
+        "lifetime_too_long": key.sign(idp.claims(who, lifetime=10 * 365 * 86400)),  # ten years: was accepted
+        "iat_in_future": key.sign({**idp.claims(who), "iat": now + 600, "nbf": now}),
+        "email_not_verified": key.sign(idp.claims(who, email_verified=False)),  # anyone may have typed it
+        # an alg that does not fit its kid's key type (anyone with the public JWKS can make these): was a 500
+        "rs256_with_ec_kid": jwt.encode(idp.claims(who), key.private, algorithm="RS256",
+                                        headers={"kid": idp.keys[1].kid}),
+        "es256_with_rsa_kid": jwt.encode(idp.claims(who), idp.keys[1].private, algorithm="ES256",
+                                         headers={"kid": key.kid}),
     }
 
 
@@ -139,6 +147,8 @@ def test_each_bad_token_is_refused_with_its_own_reason(client, idp, token_key):
         assert "BEGIN" not in error["message"] and token_key not in error["message"]
     expected = {case: case for case in reasons}
     expected["hs256_with_public_key"] = "algorithm_not_allowed"
+    expected["rs256_with_ec_kid"] = expected["es256_with_rsa_kid"] = "algorithm_not_allowed"
+    expected["iat_in_future"] = "not_yet_valid"
     assert reasons == expected
 
 
@@ -228,3 +238,23 @@ def test_the_jwks_is_found_through_openid_discovery(client):
         assert idp.fetches == 1
     finally:
         idp.close()
+
+
+def test_a_key_may_allow_unverified_emails_and_longer_tokens(client, idp):
+    who = person("boss")
+    strict = create_key(client, identity={"schemes": ["oidc"], "oidc": idp.oidc_config()})["secret"]
+    lenient = create_key(client, identity={"schemes": ["oidc"], "oidc": idp.oidc_config(
+        allow_unverified_email=True, max_lifetime=7 * 86400)})["secret"]
+    unverified = idp.token(who, email_verified=False)
+    week = idp.keys[0].sign(idp.claims(who, lifetime=6 * 86400))
+    for token in (unverified, week):
+        assert client.get("/api/v1/requests", headers=as_token(strict, token)).status_code == 401
+        assert client.get("/api/v1/requests", headers=as_token(lenient, token)).status_code == 200
+    verified = idp.token(who, email_verified=True)
+    assert client.get("/api/v1/requests", headers=as_token(strict, verified)).status_code == 200
+    other_claim = create_key(client, identity={"schemes": ["oidc"], "oidc": idp.oidc_config(user_claim="upn")})
+    token = idp.token(who, upn=who, email_verified=False)  # the user is not the email claim: it does not apply
+    assert client.get("/api/v1/requests", headers=as_token(other_claim["secret"], token)).status_code == 200
+    bad = client.post("/api/v1/keys", headers=auth(ADMIN_KEY), json={
+        "name": "k", "scope": "app", "identity": {"schemes": ["oidc"], "oidc": idp.oidc_config(max_lifetime=10)}})
+    assert bad.status_code == 422 and "identity.oidc.max_lifetime" in error_of(bad)["details"]["fields"]

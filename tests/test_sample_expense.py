@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.conftest import TEST_WORKSPACES, auth
+from tests.notification_helpers import links_received, receive_notifications
 from tests.requests_helpers import act, finished, inbox_ids, pending_requests, person, run_detail
 from tests.sample_helpers import serve_sample
 from tests.test_expense_flow import wait_for
@@ -79,13 +80,23 @@ def test_an_employee_who_is_a_manager_cannot_approve_their_own_claim(client):
     assert finished(client, run_id)["output"]["approved"] is False
 
 
-def test_the_named_manager_decides_by_signed_link(client, app):
-    who, manager = person("eve"), person("mgr")
-    run_id = submit(client, who, 450, manager=manager)
+@pytest.fixture
+def notified(metered):
+    yield from receive_notifications(metered.app, also_allow=(metered.stub_url.removeprefix("http://"),))
+
+
+def test_the_manager_from_the_directory_decides_by_signed_link_and_the_claim_cannot_name_one(metered, notified):
+    client = metered.app.test_client()
+    who, manager = "ann@example.com", "bob@example.com"  # the sample directory: bob manages ann
+    named = client.post("/api/v1/queries/submit_expense/runs", headers=auth(user=who), json={"input": {
+        "employee": who, "amount": 450, "description": "Trip", "manager": "mallory@example.com"}})
+    assert named.status_code == 422 and "input.manager" in named.json["error"]["details"]["fields"], named.json
+    run_id = submit(client, who, 450)
     [request] = pending_requests(client, run_id)
     assert request["users"] == [manager] and request["groups"] == ["managers"]
-    [note] = wait_for(lambda: notifications(app, request["id"], "assigned"))
-    approve = note["links"][manager]["Approve"]
+    links = links_received(notified, request["id"])
+    assert set(links) == {manager}, "approval links go to the directory's manager only"
+    approve = links[manager]["Approve"]
     path = approve[approve.index("/approve/"):]
     assert client.get(path).status_code == 200 and run_detail(client, run_id)["status"] == "waiting"
     decided = client.post(path, data={"comment": "from my phone"})

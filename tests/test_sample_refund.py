@@ -81,3 +81,14 @@ def test_a_refund_over_the_order_fails_at_once_and_unsigned_events_are_refused(r
     assert unsigned.status_code == 401
     unknown = send(client, hook, {"order_id": "ord-9999", "amount": 1, "reason": "x"})
     assert unknown.status_code == 422 and unknown.json["error"]["details"]["error"]["step"] == "order"
+
+
+@pytest.mark.parametrize("order_id", ["../refunds", "%2e%2e%2frefunds", ".."])
+def test_an_order_id_that_climbs_the_path_fails_the_lookup_and_reads_nothing_else(refunds, hook, order_id):
+    """``../refunds`` would have fetched every refund with the payments connection's credentials."""
+    client = refunds.app.test_client()
+    answer = send(client, hook, {"order_id": order_id, "amount": 1, "reason": "x"})
+    assert answer.status_code == 422, answer.json
+    error = answer.json["error"]["details"]["error"]
+    assert error["step"] == "order" and error["type"] == "InvalidPathValue", error
+    assert "failed: path: " in error["message"] and "refund_id" not in json.dumps(answer.json)

@@ -78,6 +78,36 @@ def test_sign_in_create_an_app_key_use_it_revoke_it_and_the_next_call_is_refused
     assert not page.errors  # type: ignore[attr-defined]
 
 
+def test_capabilities_are_shown_set_at_creation_and_changed(browser, base_url):
+    page = settings_page(browser, base_url)
+    sign_in(page, ADMIN_KEY)
+    keys = page.locator("#keys")
+    expect(keys.locator('tr[data-key="env:app"] [data-capabilities]')).to_have_text(
+        "read, trigger, decide, cancel_retry")
+    form = keys.locator("form.wfs-create")
+    decide = form.get_by_label("Decide (resolve, reassign)")
+    expect(decide).to_be_disabled()  # trusted headers filled in a browser: a browser could name anyone
+    form.get_by_label("The host fills these headers on its server", exact=False).check()
+    expect(decide).to_be_enabled()
+    name = f"Retool {uuid.uuid4().hex[:6]}"
+    form.get_by_label("Name").fill(name)
+    form.get_by_label("Cancel or retry").uncheck()
+    form.get_by_role("button", name="Create key").click()
+    row = page.locator("tr[data-key]", has_text=name)
+    expect(row.locator("[data-capabilities]")).to_have_text("read, trigger, decide")
+    expect(row).to_contain_text("headers filled in the host's server")
+    row.get_by_role("button", name=f"Capabilities of {name}").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Trigger runs").uncheck()
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.locator("tr[data-key]", has_text=name).locator("[data-capabilities]")).to_have_text("read, decide")
+    key_id = page.locator("tr[data-key]", has_text=name).get_attribute("data-key")
+    stored = requests.get(f"{base_url}/api/v1/keys/{key_id}", headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+                          timeout=30).json()
+    assert stored["capabilities"] == ["read", "decide"] and stored["identity"]["headers_source"] == "server"
+    assert not page.errors  # type: ignore[attr-defined]
+
+
 def test_bad_settings_are_shown_on_their_fields_and_nothing_is_saved(browser, base_url):
     page = settings_page(browser, base_url)
     sign_in(page, ADMIN_KEY)

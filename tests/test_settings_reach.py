@@ -84,7 +84,7 @@ def test_the_notification_url_changed_on_the_page_reaches_the_notify_activity(ow
     stub.route("/hook", (200, {}))
     notify(_note())
     assert not stub.hits("/hook")
-    change(client, notify_url=stub.url + "/hook")
+    change(client, notify_url=stub.url + "/hook", http_allow_hosts=[stub.url.removeprefix("http://")])
 
     def sent() -> bool:
         notify(_note())
@@ -92,7 +92,7 @@ def test_the_notification_url_changed_on_the_page_reaches_the_notify_activity(ow
 
     in_force_within_a_second(sent)
     assert stub.hits("/hook")[0]["body"]["kind"] == "assigned"
-    change(client, notify_url=None)
+    change(client, notify_url=None, http_allow_hosts=None)
 
 
 def test_request_defaults_are_pinned_on_runs_started_after_the_change(client):

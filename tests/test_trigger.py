@@ -118,10 +118,10 @@ def test_a_blank_optional_field_counts_as_not_sent(client):
     Form data): a blank optional field that would be refused is taken as not sent; a blank required one is not."""
     who = "blank-optional@example.com"
     base = {"employee": who, "amount": 5, "description": "Taxi"}
-    started = client.post("/api/v1/queries/submit_expense/runs", headers=auth(user=who),
-                          json={"input": {**base, "manager": ""}})
+    started = client.post("/api/v1/queries/submit_expense_fast_clock/runs", headers=auth(user=who),
+                          json={"input": {**base, "cc": ""}})
     assert started.status_code == 202, started.json
-    refused = client.post("/api/v1/queries/submit_expense/runs", headers=auth(user=who),
-                          json={"input": {**base, "description": "", "manager": ""}})
+    refused = client.post("/api/v1/queries/submit_expense_fast_clock/runs", headers=auth(user=who),
+                          json={"input": {**base, "description": "", "cc": ""}})
     assert refused.status_code == 422
     assert set(refused.json["error"]["details"]["fields"]) == {"input.description"}, refused.json

@@ -31,8 +31,8 @@ def signed_headers(secret: str, body: bytes, msg_id: str | None = None, age: tim
 
 
 def post_hook(client, query: str, token: str | None, data: Any = None, headers: dict[str, str] | None = None,
-              in_url: bool = False, raw: bytes | None = None):
-    """POST a webhook call with the token as Bearer (or in the URL)."""
+              in_url: bool = False, raw: bytes | None = None, environ_base: dict[str, str] | None = None):
+    """POST a webhook call with the token as Bearer (or in the URL), from ``environ_base``'s address if given."""
     body = raw if raw is not None else json.dumps(data if data is not None else {}).encode()
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     path = f"/hooks/{query}"
@@ -40,4 +40,4 @@ def post_hook(client, query: str, token: str | None, data: Any = None, headers: 
         path += f"/{token}"
     elif token:
         all_headers["Authorization"] = f"Bearer {token}"
-    return client.post(path, data=body, headers=all_headers)
+    return client.post(path, data=body, headers=all_headers, environ_base=environ_base or {})

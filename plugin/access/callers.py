@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from plugin.errors import BadRequest, Forbidden, Unauthorized
+from plugin.identity.capabilities import ACTING, describe
 from plugin.identity.config import IDENTITY_HEADER
 from plugin.identity.host_signature import SIGNATURE_HEADER, verify_host_signature
 from plugin.identity.tokens import verify_token
@@ -44,11 +45,12 @@ def presented_key(headers: Headers) -> str:
     return token.strip()
 
 
-def key_of(headers: Headers, keys: KeyStore, scopes: Iterable[str]) -> ApiKey:
-    """The presented key's grant, checked against the allowed scopes and the host signature it requires.
+def key_of(headers: Headers, keys: KeyStore, scopes: Iterable[str], presented: str | None = None) -> ApiKey:
+    """The presented key's grant (``presented``, else read from the headers), checked against the allowed scopes and
+    the host signature it requires.
 
     Raises Unauthorized (an unknown, revoked or expired key, a bad signature) or Forbidden (another scope)."""
-    key = keys.lookup(presented_key(headers))
+    key = keys.lookup(presented or presented_key(headers))
     if key is None:
         raise Unauthorized("The API key is not valid (unknown, revoked or expired)")
     allowed = tuple(scopes)
@@ -126,6 +128,20 @@ def no_person(key: ApiKey) -> Unauthorized | BadRequest:
         return Unauthorized(f"Send the end user's proof: this key identifies users by {accepted_sources(key)}",
                             {"reason": "missing_token", "header": header})
     return BadRequest(f"Name the end user in the {USER_HEADER} header (an email)", {"header": USER_HEADER})
+
+
+def check_capability(key: ApiKey, identity: Identity, capability: str) -> None:
+    """Refuse (403, ``details.capability``) unless the key may do this, and, for decisions, cancels and retries,
+    unless its user was proven or named by a host's server (never a header a browser can edit)."""
+    if capability not in key.capabilities:
+        have = ", ".join(key.capabilities) or "none"
+        raise Forbidden(f"This key may not {describe(capability)} (its capabilities: {have}); an admin can "
+                        "change them on the settings page", {"capability": capability})
+    if capability in ACTING and key.scope == "app" and identity.via == "headers" and key.identity.browser_editable:
+        raise Forbidden(f"This key cannot {describe(capability)} as a user named in {USER_HEADER}: the host fills "
+                        "that header in the browser, where the user can edit it. Send a user token "
+                        "(X-Workflows-Identity), use signed approval links, or have an admin mark the key's headers "
+                        "as filled on the host's server", {"capability": capability})
 
 
 def person_required(key: ApiKey, identity: Identity) -> Identity:

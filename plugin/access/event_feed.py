@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import redis
 
-from plugin.access.callers import Headers, identity_of, key_of, person_required
+from plugin.access.callers import Headers, check_capability, identity_of, key_of, person_required
 from plugin.access.stream_tokens import StreamCaller, verify
 from plugin.errors import BadRequest, PluginError
 from plugin.models import Identity
@@ -24,10 +24,10 @@ HEARTBEAT = ": heartbeat\n\n"
 
 
 class TooManyStreams(PluginError):
-    """The user or the key holds as many live event streams as it may."""
+    """The user or the key holds as many live event streams as it may (a rate limit: ``Retry-After`` is sent)."""
 
     status = 429
-    code = "too_many_streams"
+    code = "rate_limited"
 
 
 def start_id(raw: str | None) -> str | None:
@@ -86,13 +86,16 @@ class StreamDoor:
         if token:
             return verify(self.redis, self.keys, token)
         key = key_of(headers, self.keys, ("admin", "app"))
-        return StreamCaller.of(key, person_required(key, identity_of(headers, key)))
+        who = identity_of(headers, key)
+        check_capability(key, who, "read")
+        return StreamCaller.of(key, person_required(key, who))
 
-    def admit(self, caller: StreamCaller, max_seconds: float) -> StreamSlot:
-        """A slot for the stream under the caller's user and key caps; 429 ``too_many_streams`` otherwise."""
+    def admit(self, caller: StreamCaller, max_seconds: float, per_user: int | None = None,
+              per_key: int | None = None) -> StreamSlot:
+        """A slot for the stream under the caller's user and key caps (the settings', unless given); 429 otherwise."""
         ref = key_ref(caller.key_id, caller.key_name)
         who = caller.identity.user or "-no-user-"
-        per_user, per_key = self.limits.max_per_user, self.limits.max_per_key
+        per_user, per_key = int(per_user or self.limits.max_per_user), int(per_key or self.limits.max_per_key)
         taken = self.slots.take(who, ref, max_seconds, per_user, per_key)
         if isinstance(taken, StreamSlot):
             return taken

@@ -17,6 +17,7 @@ import redis
 from plugin.config import Settings
 from plugin.config_checks import placeholder_secret
 from plugin.errors import ConfigError
+from plugin.store.admin.key_warnings import serve_refusal
 from plugin.store.connection import connect as connect_redis
 
 if TYPE_CHECKING:
@@ -129,6 +130,10 @@ def _first_line(exc: BaseException) -> str:
 def check_process(settings: Settings, role: str) -> tuple[redis.Redis, Client]:
     """Every check for ``serve`` (role ``api``) or ``worker``, in the order an operator fixes them; the Redis
     and Temporal clients they made."""
+    if role == "api":
+        refusal = serve_refusal(settings)  # never a guessed identity for the app key
+        if refusal:
+            raise ConfigError(refusal)
     check_secrets()
     check_files(settings)
     if role == "api":

@@ -39,6 +39,7 @@ from plugin.embedded.sample_services import start_sample_stubs
 from plugin.embedded.supervisor import Recipe, Supervisor
 from plugin.gateway_ops.health import poller_identities
 from plugin.search_attributes import register_search_attributes
+from plugin.store.admin.key_warnings import app_key_mode, dev_app_key
 from plugin.store.admin.keys import new_key
 from plugin.temporal_gateway import connect_client
 
@@ -67,11 +68,12 @@ def bootstrap_keys(settings: Settings) -> Settings:
         path.write_text(json.dumps(stored, indent=2))
         path.chmod(0o600)
     identity = replace(settings.identity, link_secret=settings.identity.link_secret or stored["link_secret"])
-    return settings.with_overrides(admin_key=settings.admin_key or stored["admin"],
-                                   app_key=settings.app_key or stored["app"],
-                                   decision_secret=settings.decision_secret or stored["decision_secret"],
-                                   secrets_keys=settings.secrets_keys or (stored["secrets_key"],),
-                                   identity=identity)
+    return dev_app_key(settings.with_overrides(admin_key=settings.admin_key or stored["admin"],
+                                               app_key=settings.app_key or stored["app"],
+                                               decision_secret=settings.decision_secret or stored["decision_secret"],
+                                               secrets_keys=settings.secrets_keys or (stored["secrets_key"],),
+                                               identity=identity),
+                       generated=not settings.app_key, loopback=not beyond_loopback(settings.host))
 
 
 def beyond_loopback(host: str) -> bool:
@@ -262,9 +264,7 @@ class Stack:
         self.say(f"  Temporal UI  {ui}")
         self.say(f"  Settings     {base}/settings   (sign in with the admin key)")
         self.say(f"  Admin key    {s.admin_key}")
-        mode = "trusts X-Workflows-User headers: fine for the sample apps, see docs/identity.md for real hosts" \
-            if s.identity.app_key.trusts_headers else f"identity by {', '.join(s.identity.app_key.schemes)}"
-        self.say(f"  App key      {s.app_key}   ({mode})")
+        self.say(f"  App key      {s.app_key}   ({app_key_mode(s)})")
         self.say(f"  Dev host     {base}/#key={s.app_key}&user=ann@example.com   (a demo of the panels: /ui/)")
         if not (s.public_url or s.identity.public_url) and s.host.strip("[]") in WILDCARD_HOSTS:
             self.say(f"  Public URL   not set: links say {base}; set WORKFLOWS_PUBLIC_URL to what users open")

@@ -7,9 +7,10 @@ import json
 import logging
 
 import redis
-import requests
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from plugin.engine.calls.net_guard import AllowListSource, ForbiddenAddress, Guard, guarded_session
 from plugin.identity.links import LINK_KINDS, LinkSigner
 from plugin.models import HumanRequest, Notification
 from plugin.store.admin.runtime_settings import RuntimeSettings
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 NOTIFICATION_LOG = "wf:notifications"
 NOTIFICATION_LOG_SIZE = 1000
+NOTIFY_REFUSED = "NotificationRefused"
 
 
 class ReadModelActivities:
@@ -27,14 +29,18 @@ class ReadModelActivities:
 
     def __init__(self, inbox: Inbox, client: redis.Redis, notify_url: str | None = None,
                  snapshots: RunSnapshots | None = None, links: LinkSigner | None = None,
-                 runtime: RuntimeSettings | None = None) -> None:
+                 runtime: RuntimeSettings | None = None, guard: Guard | None = None) -> None:
         self._inbox = inbox
         self._links = links
         self._snapshots = snapshots
         self._redis = client
         self._notify_url = notify_url
         self._runtime = runtime  # when given, the notification URL in force now (changed on the settings page)
-        self._http = requests.Session()
+        # The same SSRF guard as http steps (the HTTP allow-list of the settings): an admin cannot aim the
+        # notifications, which carry live approval links, at the metadata service or another internal host.
+        self._guard = guard or Guard(allow_source=AllowListSource(lambda: runtime.current().http_allow_hosts)
+                                     if runtime is not None else None)
+        self._http = guarded_session(self._guard)
 
     @activity.defn(name="publish_request")
     def publish_request(self, request: HumanRequest) -> None:
@@ -61,16 +67,37 @@ class ReadModelActivities:
         url = self._runtime.current().notify_url if self._runtime is not None else self._notify_url
         try:
             if url:
-                response = self._http.post(url, json=body, timeout=10)
-                response.raise_for_status()
+                self._post(url, body)
         except Exception:
-            self._redis.delete(dedupe)  # not sent: let the retry send it
+            self._redis.delete(dedupe)  # not sent: let the retry send it (it signs the links afresh)
             raise
         with self._redis.pipeline() as pipe:
-            pipe.lpush(NOTIFICATION_LOG, json.dumps(body))
+            pipe.lpush(NOTIFICATION_LOG, json.dumps(_logged(body)))
             pipe.ltrim(NOTIFICATION_LOG, 0, NOTIFICATION_LOG_SIZE - 1)
             pipe.execute()
+
+    def _post(self, url: str, body: dict) -> None:
+        """POST through the guard, never following a redirect (the links would go wherever it points)."""
+        try:
+            response = self._http.post(url, json=body, timeout=10, allow_redirects=False)
+        except ForbiddenAddress as exc:
+            raise ApplicationError(f"the notification URL is refused: {exc}", type=NOTIFY_REFUSED,
+                                   non_retryable=True) from None
+        if 300 <= response.status_code < 400:
+            raise ApplicationError(f"the notification URL answered {response.status_code} (a redirect): "
+                                   "notifications never follow redirects; set the final URL",
+                                   type=NOTIFY_REFUSED, non_retryable=True)
+        response.raise_for_status()
 
     def all(self) -> list:
         """The activity callables, for the worker."""
         return [self.publish_request, self.notify]
+
+
+def _logged(body: dict) -> dict:
+    """What the notification log keeps: who was sent links for which resolutions, never a live link (anyone
+    who reads Redis could decide with it; a retry signs its own)."""
+    if "links" not in body:
+        return body
+    return {**{k: v for k, v in body.items() if k != "links"},
+            "links_sent": {user: sorted(by_resolution) for user, by_resolution in body["links"].items()}}

@@ -11,10 +11,14 @@ from plugin.identity.presets import PROXY_PRESETS
 
 IDENTITY_HEADER = "X-Workflows-Identity"
 SCHEMES = ("oidc", "proxy", "headers")
+# Who fills X-Workflows-User / X-Workflows-Groups: the host's server (ToolJet Enterprise's globals.server,
+# Budibase query headers, Retool), or a binding the end user's browser evaluates (and can edit).
+HEADER_SOURCES = ("browser", "server")
 # Asymmetric algorithms only: ``none`` and HS* (a shared secret an issuer's JWKS cannot hold) are never accepted.
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512")
 MIN_SIGNATURE_SECRET = 32
 MAX_LEEWAY = 300
+DEFAULT_MAX_LIFETIME = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class TokenConfig:
     leeway: int = 30
     header: str = IDENTITY_HEADER
     preset: str = ""
+    max_lifetime: int = DEFAULT_MAX_LIFETIME  # seconds from iat (else now) to exp: longer-lived tokens are refused
+    allow_unverified_email: bool = False  # believe an ``email`` user claim that says ``email_verified: false``
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (stored with the key, shown by the admin API)."""
@@ -47,18 +53,30 @@ class KeyIdentity:
     oidc: TokenConfig | None = None
     proxy: TokenConfig | None = None
     signature_secret: str | None = field(default=None, repr=False)
+    headers_source: str = "browser"
 
     @property
     def trusts_headers(self) -> bool:
         """True when ``X-Workflows-User`` / ``X-Workflows-Groups`` are believed as sent."""
         return "headers" in self.schemes
 
+    @property
+    def browser_editable(self) -> bool:
+        """True when a user named in the headers may have been typed by the end user's browser."""
+        return self.trusts_headers and self.headers_source != "server"
+
+    @property
+    def proves_users(self) -> bool:
+        """True when some scheme proves the user (a token or a proxy's assertion), not only names them."""
+        return self.oidc is not None or self.proxy is not None
+
     def to_dict(self, with_secret: bool = False) -> dict[str, Any]:
         """The JSON form; the signature secret only when storing, never when showing."""
         data: dict[str, Any] = {"schemes": list(self.schemes),
                                 "oidc": self.oidc.to_dict() if self.oidc else None,
                                 "proxy": self.proxy.to_dict() if self.proxy else None,
-                                "has_signature_secret": bool(self.signature_secret)}
+                                "has_signature_secret": bool(self.signature_secret),
+                                "headers_source": self.headers_source}
         if with_secret:
             data["signature_secret"] = self.signature_secret
         return data
@@ -118,6 +136,12 @@ def token_config(raw: dict[str, Any], name: str, base: TokenConfig | None = None
     leeway = merged.get("leeway", 30)
     if not isinstance(leeway, int) or isinstance(leeway, bool) or not 0 <= leeway <= MAX_LEEWAY:
         raise _fail(f"{name}.leeway", f"Give whole seconds from 0 to {MAX_LEEWAY}.")
+    lifetime = merged.get("max_lifetime", DEFAULT_MAX_LIFETIME)
+    if not isinstance(lifetime, int) or isinstance(lifetime, bool) or not 60 <= lifetime <= 30 * 24 * 3600:
+        raise _fail(f"{name}.max_lifetime", "Give whole seconds from 60 to 2592000 (30 days).")
+    unverified = merged.get("allow_unverified_email", False)
+    if not isinstance(unverified, bool):
+        raise _fail(f"{name}.allow_unverified_email", "Give true or false.")
     for text in ("issuer", "user_claim", "groups_claim", "header"):
         if text in merged and not isinstance(merged[text], str):
             raise _fail(f"{name}.{text}", "Give a string.")
@@ -125,7 +149,8 @@ def token_config(raw: dict[str, Any], name: str, base: TokenConfig | None = None
         jwks_url=merged["jwks_url"] and _url(merged["jwks_url"], f"{name}.jwks_url"), issuer=merged["issuer"],
         audiences=_strings(merged["audiences"], f"{name}.audiences"), algorithms=algorithms,
         user_claim=merged.get("user_claim") or "email", groups_claim=merged.get("groups_claim", "groups"),
-        leeway=leeway, header=merged.get("header") or IDENTITY_HEADER, preset=merged.get("preset") or "")
+        leeway=leeway, header=merged.get("header") or IDENTITY_HEADER, preset=merged.get("preset") or "",
+        max_lifetime=lifetime, allow_unverified_email=unverified)
 
 
 def key_identity(raw: dict[str, Any] | None, default_oidc: TokenConfig | None = None) -> KeyIdentity:
@@ -134,7 +159,8 @@ def key_identity(raw: dict[str, Any] | None, default_oidc: TokenConfig | None = 
         return KeyIdentity()
     if not isinstance(raw, dict):
         raise _fail("identity", "Give an object.")
-    unknown = sorted(set(raw) - {"schemes", "oidc", "proxy", "signature_secret", "has_signature_secret"})
+    unknown = sorted(set(raw) - {"schemes", "oidc", "proxy", "signature_secret", "has_signature_secret",
+                                 "headers_source"})
     if unknown:
         raise _fail(f"identity.{unknown[0]}", "Unknown field.")
     schemes = _strings(raw.get("schemes", ["headers"]), "identity.schemes")
@@ -151,5 +177,10 @@ def key_identity(raw: dict[str, Any] | None, default_oidc: TokenConfig | None = 
     if secret is not None and (not isinstance(secret, str) or len(secret.encode()) < MIN_SIGNATURE_SECRET):
         raise _fail("identity.signature_secret", f"Use at least {MIN_SIGNATURE_SECRET} characters (as Appsmith "
                                                  "requires for its signature key).")
+    source = raw.get("headers_source") or "browser"
+    if source not in HEADER_SOURCES:
+        raise _fail("identity.headers_source", "Give 'server' (the host fills the headers on its server) or "
+                                               "'browser' (a binding the end user's browser evaluates).")
     return KeyIdentity(schemes=tuple(dict.fromkeys(schemes)), oidc=oidc if "oidc" in schemes else None,
-                       proxy=proxy if "proxy" in schemes else None, signature_secret=secret or None)
+                       proxy=proxy if "proxy" in schemes else None, signature_secret=secret or None,
+                       headers_source=source)

@@ -27,6 +27,9 @@ JWKS_TIMEOUT = 5.0
 REFRESH_COOLDOWN = 1.0
 DISCOVERY_LIFESPAN = 3600.0
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+$")
+# The key type (JWK ``kty``) each algorithm family needs: a token whose ``alg`` names another family than its
+# ``kid``'s key is refused before PyJWT is asked to verify with a key of the wrong kind.
+_KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
 _GROUP = re.compile(r"^[\w.\- ]{1,100}$")
 
 _REASONS: list[tuple[type[Exception], str, str]] = [
@@ -117,6 +120,21 @@ def _groups(value: Any) -> list[str]:
     return sorted({g for g in items if isinstance(g, str) and _GROUP.match(g)})
 
 
+def _check_lifetime(claims: dict[str, Any], config: TokenConfig) -> None:
+    """Refuse a token that lives longer than the key allows (from ``iat``, else from now)."""
+    issued = claims.get("iat")
+    start = issued if isinstance(issued, int | float) and not isinstance(issued, bool) else time.time()
+    if float(claims["exp"]) - start > config.max_lifetime:
+        raise TokenRejected("lifetime_too_long", f"The token in {config.header} is valid for longer than "
+                            f"{config.max_lifetime} s, the most this key accepts (max_lifetime)", config.header)
+
+
+def _fits_declared(key: PyJWK, alg: str) -> bool:
+    """False when the JWKS entry names its algorithm (``alg``) and the token uses another."""
+    declared = key._jwk_data.get("alg") if isinstance(getattr(key, "_jwk_data", None), dict) else None
+    return declared in (None, alg)
+
+
 def verify_token(token: str, config: TokenConfig, via: str, is_admin: bool = False,
                  cache: JwksCache = JWKS) -> Identity:
     """The Identity a token proves, or TokenRejected with the reason."""
@@ -130,6 +148,9 @@ def verify_token(token: str, config: TokenConfig, via: str, is_admin: bool = Fal
         raise TokenRejected("algorithm_not_allowed", f"The token in {header} is signed with {str(alg)[:20]!r}; "
                             f"this key accepts only {', '.join(config.algorithms)}", header)
     key = cache.signing_key(cache.jwks_url(config), unverified.get("kid"), header)
+    if _KEY_TYPES.get(alg[:2]) != key.key_type or not _fits_declared(key, alg):
+        raise TokenRejected("algorithm_not_allowed", f"The token in {header} says {alg}, which its signing key "
+                            f"(a {key.key_type} key) does not use", header)
     try:
         claims = jwt.decode(token, key.key, algorithms=[alg], audience=list(config.audiences),
                             issuer=config.issuer, leeway=config.leeway,
@@ -139,9 +160,17 @@ def verify_token(token: str, config: TokenConfig, via: str, is_admin: bool = Fal
             if isinstance(exc, kind):
                 raise TokenRejected(reason, f"The token in {header} {text}", header) from None
         raise TokenRejected("invalid", f"The token in {header} is not valid", header) from None
+    except (TypeError, ValueError):  # a key PyJWT cannot use with this algorithm (e.g. another EC curve)
+        raise TokenRejected("bad_signature", f"The token in {header} is signed with a key that does not fit "
+                            "its algorithm", header) from None
+    _check_lifetime(claims, config)
     user = claim_at(claims, config.user_claim)
     if not isinstance(user, str) or len(user) > 254 or not _EMAIL.match(user):
         raise TokenRejected("missing_claim", f"The token in {header} has no email in its {config.user_claim!r} "
                             "claim", header)
+    if config.user_claim == "email" and not config.allow_unverified_email and \
+            claims.get("email_verified") in (False, "false"):
+        raise TokenRejected("email_not_verified", f"The token in {header} says its email is not verified "
+                            "(email_verified: false); anyone may have typed that address", header)
     groups = _groups(claim_at(claims, config.groups_claim)) if config.groups_claim else []
     return Identity(user=user.lower(), groups=groups, is_admin=is_admin, via=via, issuer=str(claims.get("iss")))

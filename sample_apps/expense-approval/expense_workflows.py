@@ -1,6 +1,10 @@
 """The expense approval workflow: small amounts pass at once, a manager decides the rest (reminded, then
 escalated to a director, rejected when nobody decides in time), and large ones also need two people in finance.
 
+The manager who is named on the request (and so gets signed approval links) comes from the company directory
+the workspace owns (its ``directory`` connection), looked up for the person who submitted the claim: never from
+the claim itself, where a requester could name an accomplice.
+
 The policy (limits and timing) is a dataclass with the company's defaults. A query may pin another policy
 through a ``policy`` input property with a ``default`` (tests do, to run on a fast clock); the sample's own
 query declares no such property, so a caller cannot change it.
@@ -22,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
 
 DAY = 24 * 3600
 AUTO_APPROVE_LIMIT = 100
+MANAGER_FROM_DIRECTORY = "manager-from-directory"  # runs started before took the claim's ``manager``
 
 
 @dataclass
@@ -49,11 +54,28 @@ class ExpenseApproval(PluginWorkflow):
     @workflow.run
     async def run(self, inp: RunInput) -> dict[str, Any]:
         self.begin(inp)
-        result = await self._decide(inp.data, ExpensePolicy(**inp.data.get("policy", {})))
+        if workflow.patched(MANAGER_FROM_DIRECTORY):
+            manager = await self._manager_of(inp.started_by)
+        else:
+            manager = inp.data.get("manager")
+        result = await self._decide(inp.data, ExpensePolicy(**inp.data.get("policy", {})), manager)
         result["notified"] = await self._announce(inp.data, result)
         return result
 
-    async def _decide(self, claim: dict[str, Any], policy: ExpensePolicy) -> dict[str, Any]:
+    async def _manager_of(self, person: str) -> str | None:
+        """The person's manager in the workspace's directory; None when it does not know them or cannot be
+        reached (then anyone in ``managers`` decides in the inbox, without a named manager's links)."""
+        if "@" not in person:  # started by a webhook or an admin key: nobody to look up
+            return None
+        try:
+            answer = await connection_http("directory", "/people/{email}", path_params={"email": person},
+                                           timeout_seconds=5, max_attempts=2, accept_status=[404])
+        except (ActivityError, ApplicationError):
+            return None
+        found = answer.body.get("manager") if answer.status == 200 and isinstance(answer.body, dict) else None
+        return found.lower() if isinstance(found, str) and "@" in found and found.lower() != person else None
+
+    async def _decide(self, claim: dict[str, Any], policy: ExpensePolicy, manager_email: str | None) -> dict[str, Any]:
         """The approvals the amount needs, in order; the last one decides."""
         amount = claim["amount"]
         if amount <= policy.auto_approve_limit:
@@ -67,7 +89,7 @@ class ExpenseApproval(PluginWorkflow):
             message=f"{claim['employee']} asks for {amount:.2f}: {claim['description']}",
             resolutions=["Approve", "Reject"],
             metadata=details,
-            users=[claim["manager"]] if claim.get("manager") else [],
+            users=[manager_email] if manager_email else [],
             groups=["managers"],
             due_in_seconds=policy.manager_due_seconds,
             remind_every_seconds=policy.remind_every_seconds,

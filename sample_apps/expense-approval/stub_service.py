@@ -1,9 +1,11 @@
-"""A stand-in for the team chat that expense decisions are posted to (`up` starts it for the sample on the
-port of the workspace's ``team_chat`` connection; tests start it themselves on a free port).
+"""A stand-in for the team chat that expense decisions are posted to, and for the company directory that says
+who manages whom (`up` starts it for the sample on the port of the workspace's ``team_chat`` and ``directory``
+connections; tests start it themselves on a free port).
 
     python sample_apps/expense-approval/stub_service.py --port 8791
 
 ``POST /messages`` with ``{"channel", "text"}`` answers 201 with the stored message; ``GET /messages`` lists them.
+``GET /directory/people/{email}`` answers ``{"email", "manager"}`` (404 for someone it does not know).
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
+
+# Who manages whom: in production the workspace's directory connection points at your HR system or IdP instead.
+DIRECTORY = {"ann@example.com": "bob@example.com", "cat@example.com": "bob@example.com",
+             "dan@example.com": "eve@example.com", "bob@example.com": "dir@example.com"}
 
 
 class ChatHandler(BaseHTTPRequestHandler):
-    """The two routes of the stand-in chat."""
+    """The routes of the stand-in chat and directory."""
 
     messages: list[dict[str, Any]] = []
 
@@ -30,9 +37,14 @@ class ChatHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server naming
-        """List the messages posted so far."""
-        if self.path.rstrip("/") == "/messages":
+        """List the messages posted so far, or look a person up in the directory."""
+        path = self.path.rstrip("/")
+        person = unquote(path.removeprefix("/directory/people/")).lower() if path.startswith("/directory/people/") \
+            else None
+        if path == "/messages":
             self._answer(200, {"messages": self.messages})
+        elif person is not None and person in DIRECTORY:
+            self._answer(200, {"email": person, "manager": DIRECTORY[person]})
         else:
             self._answer(404, {"error": "not found"})
 

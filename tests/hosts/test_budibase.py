@@ -39,9 +39,8 @@ class BudibaseSession(RunRowClicks):
         answer = self.server.execute(spec["query"], params, user)
         return Outcome(answer.code, answer.rows[0] if answer.rows else None, answer.sent)
 
-    def submit(self, who, amount=640, description="Conference", manager=""):
-        return self.click("submit", who, ExpenseForm={"Fields": {
-            "amount": amount, "description": description, "manager": manager}})
+    def submit(self, who, amount=640, description="Conference"):
+        return self.click("submit", who, ExpenseForm={"Fields": {"amount": amount, "description": description}})
 
     def inbox(self, who):
         return self.click("inbox", who)
@@ -79,7 +78,7 @@ def test_the_import_leaves_identity_to_the_datasource_and_prefills_nothing(budib
     assert identity <= set(budibase.imported.headers)
     trigger = budibase.imported.queries["triggerSubmitExpense"]
     assert {k: v for k, v in trigger.parameters.items() if k.startswith("input_")} == {
-        "input_employee": "", "input_amount": "0", "input_description": "", "input_manager": ""}
+        "input_employee": "", "input_amount": "0", "input_description": ""}
     assert budibase.imported.queries["resolveRequest"].parameters["resolution"] == ""
 
 
@@ -94,7 +93,7 @@ def test_the_user_and_groups_come_from_budibase_not_the_browser(budibase, people
     """Issue 23 item 9: X-Workflows-Groups sent, from the user's app role on Budibase's server; a browser
     parameter cannot replace ``user``."""
     ann = people["ann"]
-    page = {"Current User": ann, "ExpenseForm": {"Fields": {"amount": 5, "description": "x", "manager": ""}}}
+    page = {"Current User": ann, "ExpenseForm": {"Fields": {"amount": 5, "description": "x"}}}
     params = {name: browser_value(value, page) for name, value in budibase.actions["submit"]["bind"].items()}
     forged = {**params, "user": {"email": "boss@example.com", "roleId": "managers"}}
     answer = budibase.server.execute("triggerSubmitExpense", forged, ann)

@@ -34,9 +34,9 @@ class RetoolSession(RunRowClicks):
         answer = run_query(self.spec["resource"], self.spec["queries"][spec["query"]], state, user, spec["bind"])
         return Outcome(answer.code, answer.data, [answer.sent])
 
-    def submit(self, who, amount=640, description="Conference", manager=""):
+    def submit(self, who, amount=640, description="Conference"):
         return self.click("submit", who, {"form1": {"data": {
-            "employee": who["email"], "amount": amount, "description": description, "manager": manager}}})
+            "employee": who["email"], "amount": amount, "description": description}}})
 
     def inbox(self, who):
         return self.click("inbox", who)

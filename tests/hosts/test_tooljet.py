@@ -40,9 +40,8 @@ class ToolJetSession(RunRowClicks):
                            self.spec["edition"])
         return Outcome(answer.code, answer.data, [answer.sent])
 
-    def submit(self, who, amount=640, description="Conference", manager=""):
-        return self.click("submit", who, {"amount": {"value": amount}, "description": {"value": description},
-                                          "manager": {"value": manager}})
+    def submit(self, who, amount=640, description="Conference"):
+        return self.click("submit", who, {"amount": {"value": amount}, "description": {"value": description}})
 
     def inbox(self, who):
         return self.click("inbox", who)

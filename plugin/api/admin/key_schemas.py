@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from plugin.api.schemas import StrictSchema
+from plugin.identity.capabilities import CAPABILITIES
 from plugin.identity.config import MIN_SIGNATURE_SECRET
 from plugin.store.admin.keys import SCOPES
 
@@ -14,7 +15,12 @@ MAX_GRACE_SECONDS = 30 * 24 * 3600
 _IDENTITY_DOC = ("Identity sources the key accepts: {\"schemes\": [\"oidc\" | \"proxy\" | \"headers\"], "
                  "\"oidc\": {issuer, jwks_url, audiences, algorithms, user_claim, groups_claim, leeway}, "
                  "\"proxy\": {preset: pomerium | cloudflare_access | google_iap | oauth2_proxy, jwks_url, issuer, "
-                 "audiences}}. Default: trusted headers.")
+                 "audiences}, \"headers_source\": \"browser\" (default) | \"server\" (the host fills "
+                 "X-Workflows-User on its server)}. Default: trusted headers, filled in the browser.")
+_CAPABILITIES_DOC = ("What the key may do, from read, trigger, decide (resolve, reassign), cancel_retry (cancel or "
+                     "retry runs, cancel requests), admin (admin keys only). Default: everything its scope allows, "
+                     "except decide and cancel_retry for an app key whose users come only from headers a browser "
+                     "fills (it cannot have them).")
 
 
 def _future(value: datetime) -> None:
@@ -27,6 +33,8 @@ def _future(value: datetime) -> None:
 class _KeySettings(StrictSchema):
     expires_at = fields.DateTime(allow_none=True, validate=_future, metadata={"description": "When it stops"})
     identity = fields.Dict(metadata={"description": _IDENTITY_DOC})
+    capabilities = fields.List(fields.String(validate=validate.OneOf(CAPABILITIES)), allow_none=True,
+                               metadata={"description": _CAPABILITIES_DOC})
     signature_secret = fields.String(
         allow_none=True, validate=validate.Length(min=MIN_SIGNATURE_SECRET, max=512), load_only=True,
         metadata={"description": "Appsmith's datasource signature key: calls must then carry a valid "
@@ -75,6 +83,7 @@ class KeySchema(Schema):
     rotated_at = fields.String(allow_none=True)
     last_used_at = fields.String(allow_none=True, metadata={"description": "Last use, to the minute"})
     identity = fields.Dict()
+    capabilities = fields.List(fields.String(), metadata={"description": _CAPABILITIES_DOC})
 
 
 class KeyCreatedSchema(KeySchema):

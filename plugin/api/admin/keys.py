@@ -21,6 +21,7 @@ from plugin.api.http.auth import actor_name, authenticate
 from plugin.api.openapi.errors import error_documenter
 from plugin.api.services import services
 from plugin.errors import NotFound
+from plugin.identity.capabilities import ACTING, checked_capabilities
 from plugin.identity.config import KeyIdentity, key_identity
 from plugin.store.admin.settings_audit import SettingsAudit
 
@@ -71,7 +72,19 @@ def _changes(body: dict[str, Any]) -> dict[str, Any]:
 
 def _bootstrap_views() -> list[dict[str, Any]]:
     return [{"id": f"env:{k.scope}", "name": k.name, "scope": k.scope, "bootstrap": True, "prefix": None,
-             "identity": k.identity.to_dict()} for k in services().keys.bootstrap_keys]
+             "identity": k.identity.to_dict(), "capabilities": list(k.capabilities)}
+            for k in services().keys.bootstrap_keys]
+
+
+def _capabilities(body: dict[str, Any], scope: str, identity: KeyIdentity,
+                  current: list[str] | None = None) -> tuple[str, ...]:
+    """The key's capabilities: as given, else the current ones (less any the identity no longer allows)."""
+    if "capabilities" in body and body["capabilities"] is not None:
+        return checked_capabilities(body["capabilities"], scope, identity)
+    if current is None or body.get("capabilities", False) is None:
+        return checked_capabilities(None, scope, identity)
+    allowed = checked_capabilities(None, scope, identity)
+    return tuple(c for c in current if c in allowed or c not in ACTING)
 
 
 @bp.route("")
@@ -91,9 +104,11 @@ def create_key(body: dict[str, Any]):
     if body["scope"] == "webhook" and body["query"] not in services().workspace.queries:
         raise NotFound(f"No query named {body['query']!r}; GET /api/v1/queries lists them")
     identity = _identity(body)
+    capabilities = _capabilities(body, body["scope"], identity)
     expires = body.get("expires_at")
     record, secret = services().keys.create(body["name"], body["scope"], _stored(identity), actor_name(),
-                                            expires.isoformat() if expires else None, body.get("query"))
+                                            expires.isoformat() if expires else None, body.get("query"),
+                                            capabilities)
     _audit().record(actor_name(), "key_created", f"key:{record['id']}", _changes(body))
     return {**record, "secret": secret}
 
@@ -118,13 +133,16 @@ def get_key(key_id: str):
 @bp.response(200, KeySchema)
 @_document_errors(400, 401, 403, 404, 422, 503)
 def update_key(body: dict[str, Any], key_id: str):
-    """Change a key's name, expiry, identity sources or host signature secret (takes effect at once)."""
+    """Change a key's name, expiry, identity sources, capabilities or host signature secret (at once)."""
     record = _record(key_id)
     changes: dict[str, Any] = {k: body[k] for k in ("name",) if k in body}
     if "expires_at" in body:
         changes["expires_at"] = body["expires_at"].isoformat() if body["expires_at"] else None
-    if "identity" in body or "signature_secret" in body:
-        changes["identity"] = _stored(_identity(body, record.get("identity")))
+    if {"identity", "signature_secret", "capabilities"} & set(body):
+        identity = _identity(body, record.get("identity"))
+        if "identity" in body or "signature_secret" in body:
+            changes["identity"] = _stored(identity)
+        changes["capabilities"] = list(_capabilities(body, record["scope"], identity, record.get("capabilities")))
     updated = services().keys.update(key_id, changes)
     if updated is None:
         raise NotFound(f"No key with id {key_id!r}")

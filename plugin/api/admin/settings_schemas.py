@@ -117,8 +117,9 @@ def checked_changes(body: dict[str, Any], cors_credentials: bool) -> dict[str, A
         elif name == "cors_origins":
             entries = _strings(value, name, errors)
             checked = None if entries is None else _env_check(_origins, name, entries, errors)
-            if checked is not None and cors_credentials and "*" in checked:
-                errors[name] = ["'*' cannot be used while WORKFLOWS_CORS_CREDENTIALS is on: list the origins."]
+            if checked is not None and cors_credentials and {"*", "null"} & set(checked):
+                errors[name] = ["'*' and 'null' (any sandboxed iframe or file) cannot be used while "
+                                "WORKFLOWS_CORS_CREDENTIALS is on: list the real origins."]
             changes[name] = checked
         elif name == "http_allow_hosts":
             entries = _strings(value, name, errors)

@@ -24,10 +24,20 @@ from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from plugin.access.event_feed import HEARTBEAT, KEY_ENDED, StreamDoor, cut_at_revoke, live_texts, start_id
+from plugin.access.event_feed import (
+    HEARTBEAT,
+    KEY_ENDED,
+    StreamDoor,
+    TooManyStreams,
+    cut_at_revoke,
+    live_texts,
+    start_id,
+)
 from plugin.access.stream_tokens import StreamCaller, issue, verify
 from plugin.api.events.hub import EventHub, Subscription
 from plugin.api.http.auth import authenticate, current_identity
+from plugin.api.http.capabilities import require
+from plugin.api.http.rate_limits import RateLimited
 from plugin.api.services import per_app, services
 from plugin.errors import ServiceUnavailable
 from plugin.store.stream_limits import StreamSlot
@@ -76,6 +86,7 @@ def max_streams() -> int:
 def stream_token():
     """A signed token (5 minutes, never past its key's expiry) that opens the event stream as the caller."""
     authenticate(("admin", "app"))
+    require("read")
     issued = issue(services().redis, StreamCaller.of(g.key, current_identity(required=True)))
     base = services().settings.streams.public_url or ""
     return {"token": issued.token, "expires_in": issued.expires_in, "url": f"{base}{EVENTS_PATH}?token={issued.token}"}
@@ -125,7 +136,7 @@ def event_stream(sub: Subscription, entry: StreamDoor, caller: StreamCaller, slo
                      "description": "Resume after this event (the Last-Event-ID header does the same)"}])
 @bp.alt_response(400, description="A bad Last-Event-ID, or an app key without X-Workflows-User")
 @bp.alt_response(401, description="No valid API key or stream token")
-@bp.alt_response(429, description="The user or the key holds as many streams as it may (too_many_streams)")
+@bp.alt_response(429, description="The user or the key holds as many streams as it may (rate_limited, Retry-After)")
 @bp.alt_response(503, description="This process holds as many streams as it may")
 def stream():
     """Server-Sent Events: changes to the runs and requests the caller may see, with heartbeats."""
@@ -135,6 +146,7 @@ def stream():
         caller = verify(services().redis, services().keys, token)
     else:
         authenticate(("admin", "app"))
+        require("read")
         caller = StreamCaller.of(g.key, current_identity(required=True))
     start = start_id(request.headers.get("Last-Event-ID") or request.args.get("last_event_id"))
     events = hub()
@@ -143,7 +155,14 @@ def stream():
                                  "(or raise WORKFLOWS_API_THREADS)", {"service": "events"})
     heartbeat = float(current_app.config.get("WORKFLOWS_SSE_HEARTBEAT") or entry.limits.heartbeat)
     max_seconds = float(current_app.config.get("WORKFLOWS_SSE_MAX_SECONDS") or entry.limits.max_seconds)
-    slot = entry.admit(caller, max_seconds)
+    config = current_app.config  # WORKFLOWS_SSE_*: per-app overrides (tests), else the WORKFLOWS_EVENTS_* settings
+    entry.watch.every = float(config.get("WORKFLOWS_SSE_KEY_CHECK") or entry.limits.key_check)
+    try:
+        slot = entry.admit(caller, max_seconds, config.get("WORKFLOWS_SSE_MAX_STREAMS_PER_USER"),
+                           config.get("WORKFLOWS_SSE_MAX_STREAMS_PER_KEY"))
+    except TooManyStreams as exc:  # answered like every rate limit here, with Retry-After
+        details = {k: v for k, v in exc.details.items() if k != "retry_after"}
+        raise RateLimited(exc.message, int(exc.details["retry_after"]), details) from None
     sub = events.subscribe(caller.key_id)  # before the catch-up is read, so nothing falls between catch-up and live
     try:  # here, not in the body: a failure is still an answer in the error shape (503 when Redis is away)
         opening, last = entry.opening(caller.identity, start)

@@ -8,9 +8,14 @@ Defaults (``workflows-plugin serve`` and ``up``; ``off`` turns one off):
 | ``WORKFLOWS_RATE_LIMIT_KEY`` | ``12000/minute`` | requests made with one API key (all its users) |
 | ``WORKFLOWS_RATE_LIMIT_USER`` | ``1200/minute`` | requests for one end user of one key |
 | ``WORKFLOWS_RATE_LIMIT_FAILED_AUTH`` | ``30/minute`` | failed authentications from one client address |
+| ``WORKFLOWS_RATE_LIMIT_FAILED_AUTH_CEILING`` | ``120/minute`` | failed authentications for one key prefix or one
+  webhook, from every address together |
 
 Once an address is over its failed-authentication limit, every authentication from it is refused (even with
-a valid key) until the window ends, so guessing keys gains nothing.
+a valid key) until the window ends, so guessing keys gains nothing. Wrong webhook tokens count the same way.
+Guesses spread over many addresses add up to the ceiling of what they aim at (API keys by their prefix, such as
+``wfp_app_``, or one query's webhook); past it, every address that has failed at all in its window is refused
+until the ceiling's window ends, while addresses that never failed (the hosts that hold the key) go on.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from plugin.api.http import rate_limits
 from plugin.api.services import services
 
 FAILED_AUTH_SCOPE = "failed-auth"
+CEILING_SCOPE = "failed-auth-target"
 
 
 def _address() -> str:
@@ -36,19 +42,40 @@ def _address_counter() -> rate_limits.Counter | None:
                                f"{rate_limits.parse_limit(limit)}); try again in {{retry_after}} s")
 
 
-def refuse_blocked_address() -> None:
-    """429 when the caller's address is over its failed-authentication limit."""
-    rate_limits.check_and_count(_address_counter(), [])
+def key_target(presented: str) -> str:
+    """What a presented API key aims at, for the ceiling: its prefix (``wfp_app_``), else any other key."""
+    scope = presented.split("_")[1] if presented.startswith("wfp_") and presented.count("_") >= 2 else ""
+    return f"key:wfp_{scope}_" if scope in ("admin", "app", "webhook") else "key:other"
 
 
-def count_failed_auth() -> None:
-    """Count one failed authentication of the caller's address (the refusal itself stays a 401/403)."""
+def _ceiling(target: str | None) -> rate_limits.Counter | None:
+    limit = services().settings.rate_limit_failed_auth_ceiling
+    if not limit or target is None:
+        return None
+    return rate_limits.Counter(limit, CEILING_SCOPE, target,
+                               "Too many failed authentications for this from many addresses, this one among them "
+                               f"(the limit is {rate_limits.parse_limit(limit)}); try again in {{retry_after}} s")
+
+
+def refuse_blocked_address(target: str | None = None) -> None:
+    """429 when the caller's address is over its failed-authentication limit, or has failed at all while the
+    failures for ``target`` (a key prefix or a webhook) are over their ceiling."""
+    rate_limits.check_and_count(_address_counter(), [], _ceiling(target))
+
+
+def count_failed_auth(target: str | None = None) -> None:
+    """Count one failed authentication of the caller's address, and of ``target`` (the refusal itself stays a
+    401/403)."""
+    limits = rate_limits.strategy()
     counter = _address_counter()
     if counter is not None:
-        rate_limits.strategy().hit(counter.item, FAILED_AUTH_SCOPE, rate_limits.digest(_address()))
+        limits.hit(counter.item, FAILED_AUTH_SCOPE, rate_limits.digest(_address()))
+    ceiling = _ceiling(target)
+    if ceiling is not None:
+        limits.hit(ceiling.item, CEILING_SCOPE, rate_limits.digest(ceiling.identity))
 
 
-def admission(key_ref: str, user: str) -> rate_limits.Admission:
+def admission(key_ref: str, user: str, target: str | None = None) -> rate_limits.Admission:
     """What admitting an authenticated request takes: its address must be under its failed-authentication limit,
     then it counts against its key's limit (``key_ref`` tells keys apart) and, when it names one, its end
     user's."""
@@ -60,18 +87,18 @@ def admission(key_ref: str, user: str) -> rate_limits.Admission:
     if settings.rate_limit_user and user:
         hits.append(rate_limits.Counter(settings.rate_limit_user, "user", f"{key_ref}\0{user}",
                                         f"Too many requests for {user} (the limit is {settings.rate_limit_user})"))
-    return rate_limits.Admission(_address_counter(), tuple(hits))
+    return rate_limits.Admission(_address_counter(), tuple(hits), _ceiling(target))
 
 
-def admit_request(key_ref: str, user: str) -> None:
+def admit_request(key_ref: str, user: str, target: str | None = None) -> None:
     """Admit an authenticated request in one Redis call: 429 when it is over a limit (see ``admission``)."""
-    rate_limits.admit(admission(key_ref, user))
+    rate_limits.admit(admission(key_ref, user, target))
 
 
-def defer_admission(key_ref: str, user: str) -> None:
+def defer_admission(key_ref: str, user: str, target: str | None = None) -> None:
     """Leave the admission of this request to its view, which joins it to its own Redis call: the view must call
     ``take_admission`` before it reads or answers anything."""
-    g.workflows_admission = admission(key_ref, user)
+    g.workflows_admission = admission(key_ref, user, target)
 
 
 def take_admission() -> rate_limits.Admission | None:

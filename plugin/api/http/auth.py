@@ -7,8 +7,9 @@ from collections.abc import Iterable
 
 from flask import g, request
 
-from plugin.access.callers import identity_of, key_of, no_person, person_required
+from plugin.access.callers import identity_of, key_of, no_person, person_required, presented_key
 from plugin.api.http import abuse_limits
+from plugin.api.http.capabilities import require
 from plugin.api.services import services
 from plugin.errors import PluginError, Unauthorized
 from plugin.models import Identity
@@ -21,30 +22,36 @@ def authenticate(scopes: Iterable[str], admit: bool = True) -> None:
     against the client address, requests against the key and the user (``plugin.api.http.abuse_limits``). With
     ``admit=False`` the view admits the request itself, joined to its own Redis call
     (``abuse_limits.take_admission``), before it reads or answers anything."""
+    target = None
+    allowed = tuple(scopes)
     try:
-        key = key_of(request.headers, services().keys, scopes)
+        presented = presented_key(request.headers)
+        target = abuse_limits.key_target(presented)
+        key = key_of(request.headers, services().keys, allowed, presented)
     except PluginError as exc:
-        _refused(count_failure=isinstance(exc, Unauthorized))
+        _refused(count_failure=isinstance(exc, Unauthorized), target=target)
         raise
     g.key = key
     try:
         g.identity = identity_of(request.headers, key)
+        if allowed == ("admin",):
+            require("admin")
     except PluginError:
-        _refused(count_failure=False)
+        _refused(count_failure=False, target=target)
         raise
     # The blocked-address check and the key's and user's counts: one Redis call per request.
     if admit:
-        abuse_limits.admit_request(key.id or f"bootstrap:{key.name}", g.identity.user)
+        abuse_limits.admit_request(key.id or f"bootstrap:{key.name}", g.identity.user, target)
     else:
-        abuse_limits.defer_admission(key.id or f"bootstrap:{key.name}", g.identity.user)
+        abuse_limits.defer_admission(key.id or f"bootstrap:{key.name}", g.identity.user, target)
 
 
-def _refused(count_failure: bool) -> None:
+def _refused(count_failure: bool, target: str | None = None) -> None:
     """A refused authentication: 429 instead when the address is blocked (so no answer tells a valid key from a
-    wrong one); a failed one (401) counts against the address."""
-    abuse_limits.refuse_blocked_address()
+    wrong one); a failed one (401) counts against the address and what it aimed at (``target``)."""
+    abuse_limits.refuse_blocked_address(target)
     if count_failure:
-        abuse_limits.count_failed_auth()
+        abuse_limits.count_failed_auth(target)
 
 
 def current_identity(required: bool = False) -> Identity:

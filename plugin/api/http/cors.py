@@ -69,7 +69,7 @@ def init_cors(app: Flask, settings: Settings) -> None:
         if not allowed(origin):
             return response
         response.headers["Access-Control-Allow-Origin"] = origin
-        if settings.cors_credentials and "*" not in origins():
+        if settings.cors_credentials and origin != "null" and "*" not in origins():
             response.headers["Access-Control-Allow-Credentials"] = "true"
         if _is_preflight():
             asked = [h.strip() for h in request.headers.get("Access-Control-Request-Headers", "").split(",")]

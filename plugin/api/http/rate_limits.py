@@ -100,20 +100,28 @@ def parse_limit(limit: str) -> RateLimitItem:
 
 
 # A Lua function (for this module's script and for scripts that join an admission to their own work, e.g. the run
-# read): admit(k, a) reads KEYS[k + 1], a counter that must be under ARGV[a + 1] (0: none), then counts one hit on
-# KEYS[k + 2..] (the last keys of the script), in order, each with its expiry and limit in ARGV[a + 2..] (what
-# ``limits``' fixed window does, on the same keys). Answers {0, ttl} when the first counter is at its limit
-# (nothing counted), {i, ttl} when counter i went over its limit (the ones after it not counted), else nil.
+# read): admit(k, a) reads KEYS[k + 1], a counter that must be under ARGV[a + 1] (0: none), and KEYS[k + 2], a
+# ceiling (ARGV[a + 2], 0: none) that refuses only when the first counter is not zero (an address that has failed
+# at all, once failures from everywhere reached the ceiling); then it counts one hit on KEYS[k + 3..] (the last
+# keys of the script), in order, each with its expiry and limit in ARGV[a + 3..] (what ``limits``' fixed window
+# does, on the same keys). Answers {0, ttl} when the first counter is at its limit, {-1, ttl} when the ceiling
+# refuses (nothing counted either way), {i, ttl} when counter i went over its limit (the ones after it not
+# counted), else nil.
 ADMIT_FUNCTION = """
 local function admit(k, a)
   local under = tonumber(ARGV[a + 1])
-  if under > 0 and tonumber(redis.call('GET', KEYS[k + 1]) or '0') >= under then
+  local seen = tonumber(redis.call('GET', KEYS[k + 1]) or '0')
+  if under > 0 and seen >= under then
     return {0, redis.call('TTL', KEYS[k + 1])}
   end
-  for i = 2, #KEYS - k do
+  local ceiling = tonumber(ARGV[a + 2])
+  if ceiling > 0 and seen > 0 and tonumber(redis.call('GET', KEYS[k + 2]) or '0') >= ceiling then
+    return {-1, redis.call('TTL', KEYS[k + 2])}
+  end
+  for i = 3, #KEYS - k do
     local count = redis.call('INCRBY', KEYS[k + i], 1)
-    if count == 1 then redis.call('EXPIRE', KEYS[k + i], ARGV[a + 2 * i - 2]) end
-    if count > tonumber(ARGV[a + 2 * i - 1]) then return {i - 1, redis.call('TTL', KEYS[k + i])} end
+    if count == 1 then redis.call('EXPIRE', KEYS[k + i], ARGV[a + 2 * i - 3]) end
+    if count > tonumber(ARGV[a + 2 * i - 2]) then return {i - 2, redis.call('TTL', KEYS[k + i])} end
   end
   return nil
 end
@@ -154,6 +162,8 @@ class Admission:
 
     under: Counter | None
     hits: tuple[Counter, ...] = ()
+    # refuses when reached and ``under`` has counted anything (failures from everywhere, against a suspect address)
+    ceiling: Counter | None = None
 
     @property
     def empty(self) -> bool:
@@ -162,9 +172,11 @@ class Admission:
 
     def keys_and_args(self, storage: RedisStorage) -> tuple[list[str], list[int]]:
         """The KEYS and ARGV of ``ADMIT_FUNCTION`` (appended after a joined script's own)."""
-        under = self.under
-        keys = [under.redis_key(storage) if under is not None else f"{KEY_PREFIX}:unused"]
-        args: list[int] = [under.item.amount if under is not None else 0]
+        under, ceiling = self.under, self.ceiling if self.under is not None else None
+        keys = [under.redis_key(storage) if under is not None else f"{KEY_PREFIX}:unused",
+                ceiling.redis_key(storage) if ceiling is not None else f"{KEY_PREFIX}:unused"]
+        args: list[int] = [under.item.amount if under is not None else 0,
+                           ceiling.item.amount if ceiling is not None else 0]
         for counter in self.hits:
             keys.append(counter.redis_key(storage))
             args += [counter.item.get_expiry(), counter.item.amount]
@@ -174,14 +186,15 @@ class Admission:
         """Raise the refusal that ``admit`` answered ({index, ttl}); nothing when it admitted (nil or {})."""
         if answer:
             index, ttl = int(answer[0]), int(answer[1])
-            raise (self.under if index == 0 else self.hits[index - 1]).refusal(ttl)  # type: ignore[union-attr]
+            refused = self.ceiling if index == -1 else self.under if index == 0 else self.hits[index - 1]
+            raise refused.refusal(ttl)  # type: ignore[union-attr]
 
 
-def check_and_count(under: Counter | None, hits: list[Counter]) -> None:
-    """In one Redis call: refuse when ``under`` is at its limit (counting nothing), else count one hit on each
-    of ``hits`` in turn and refuse at the first over its limit. The counters are the ones the limiter's own
-    ``hit`` and ``test`` use, so both ways of counting agree."""
-    admit(Admission(under, tuple(hits)))
+def check_and_count(under: Counter | None, hits: list[Counter], ceiling: Counter | None = None) -> None:
+    """In one Redis call: refuse when ``under`` is at its limit (counting nothing), or when ``ceiling`` is reached
+    and ``under`` is not zero, else count one hit on each of ``hits`` in turn and refuse at the first over its
+    limit. The counters are the ones the limiter's own ``hit`` and ``test`` use, so both ways of counting agree."""
+    admit(Admission(under, tuple(hits), ceiling))
 
 
 def admit(admission: Admission) -> None:
@@ -190,7 +203,7 @@ def admit(admission: Admission) -> None:
         return
     storage = strategy().storage
     if not isinstance(storage, RedisStorage):  # another storage (memory://): one call per counter
-        _check_and_count_each(admission.under, list(admission.hits))
+        _check_and_count_each(admission.under, list(admission.hits), admission.ceiling)
         return
     keys, args = admission.keys_and_args(storage)
     admission.settle(_script(storage)(keys=keys, args=args))
@@ -210,8 +223,13 @@ def joinable_storage(app: Flask | None = None) -> RedisStorage | None:
     return joinable[0] or None
 
 
-def _check_and_count_each(under: Counter | None, hits: list[Counter]) -> None:
+def _check_and_count_each(under: Counter | None, hits: list[Counter], ceiling: Counter | None) -> None:
     limits = strategy()
+    if under is not None and ceiling is not None:
+        ceiling_ids = (ceiling.scope, _digest(ceiling.identity))
+        seen = limits.get_window_stats(under.item, under.scope, _digest(under.identity)).remaining
+        if seen < under.item.amount and not limits.test(ceiling.item, *ceiling_ids):
+            raise ceiling.refusal(limits.get_window_stats(ceiling.item, *ceiling_ids).reset_time - time.time())
     for counter, counts in ([(under, False)] if under is not None else []) + [(c, True) for c in hits]:
         ids = (counter.scope, _digest(counter.identity))
         if (limits.hit if counts else limits.test)(counter.item, *ids):

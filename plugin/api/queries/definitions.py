@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from plugin.api.http.auth import authenticate
+from plugin.api.http.capabilities import require
 from plugin.api.services import services
 from plugin.errors import NotFound
 
@@ -27,6 +28,7 @@ class DefinitionSchema(Schema):
 @bp.before_request
 def _auth() -> None:
     authenticate(("admin", "app"))
+    require("read")
 
 
 def _paths(step: dict[str, Any]) -> list[dict[str, Any]]:

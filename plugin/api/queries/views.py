@@ -11,6 +11,7 @@ from marshmallow import RAISE
 from temporalio.service import RPCError, RPCStatusCode
 
 from plugin.api.http.auth import actor_name, authenticate, current_identity
+from plugin.api.http.capabilities import require
 from plugin.api.queries import triggering
 from plugin.api.runs.paths import status_url
 from plugin.api.runs.schemas import QueryListSchema, RunStartedSchema, TriggerArgs, TriggerBody
@@ -30,6 +31,7 @@ ERRORS = (400, 401, 403, 404, 413, 422, 503)
 @bp.before_request
 def _auth() -> None:
     authenticate(("admin", "app"))
+    require("trigger" if request.method == "POST" else "read")
 
 
 def _query(name: str) -> Query:

@@ -12,6 +12,7 @@ from plugin.api.http.errors import error_response
 from plugin.api.requests.views import ensure_inbox, send_update
 from plugin.api.services import services
 from plugin.errors import Conflict, NotFound, PluginError, ValidationFailed
+from plugin.gateway_ops import requests as request_ops
 from plugin.identity.links import ApprovalLink, link_signer
 from plugin.models import PENDING, Identity, ResolveInput
 
@@ -58,6 +59,10 @@ def _open(token: str) -> tuple[ApprovalLink, dict[str, Any]]:
     doc = svc.inbox.get(link.request_id)
     if doc is None:
         raise NotFound("The request of this link is gone")
+    if link.version > doc["version"]:  # the link is newer than the inbox (a reminder's, sent before its publish)
+        fresh = svc.gateway.call(lambda c: request_ops.current_request(c, link.request_id))
+        if fresh is not None:
+            doc = {**doc, **dataclasses.asdict(fresh)}
     if doc["status"] != PENDING:
         by = next((f" by {d['actor']}" for d in reversed(doc.get("decisions", []))), "")
         raise Conflict(f"This request is already {doc['status']}{by}; nothing left to decide",

@@ -9,11 +9,13 @@ from typing import Any
 
 import redis
 from flask import current_app
+from flask import request as http_request
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from plugin import metrics
 from plugin.api.http.auth import acting_person, authenticate, current_identity
+from plugin.api.http.capabilities import require
 from plugin.api.http.conditional import json_answer
 from plugin.api.openapi.errors import error_documenter
 from plugin.api.schemas import (
@@ -48,6 +50,7 @@ ERRORS = {400: "Bad request", 401: "No or invalid key", 403: "Not allowed", 404:
 REBUILD_WAIT = 30.0
 REQUEST_LOCK_WAIT = 20.0
 _REQUEST_SCHEMA = RequestSchema()
+_CAPABILITY_OF = {"requests.resolve": "decide", "requests.reassign": "decide", "requests.cancel": "cancel_retry"}
 
 
 _document_errors = error_documenter(bp, ERRORS)
@@ -56,6 +59,7 @@ _document_errors = error_documenter(bp, ERRORS)
 @bp.before_request
 def _auth() -> None:
     authenticate(("admin", "app"))
+    require(_CAPABILITY_OF.get(http_request.endpoint or "", "read"))
 
 
 def _ensure_inbox(svc: Services) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from plugin.api.http.auth import actor_name, authenticate, current_identity
+from plugin.api.http.capabilities import require
 from plugin.api.runs.paths import status_url
 from plugin.api.runs.schemas import BulkArgs, BulkResultSchema, CancelBody, RunSchema, RunStartedSchema
 from plugin.api.runs.views import run_filters
@@ -30,6 +31,7 @@ CLOSED = ("completed", "failed", "cancelled", "terminated", "timed_out")
 @bp.before_request
 def _auth() -> None:
     authenticate(("admin", "app"))
+    require("cancel_retry")
 
 
 def _actionable(run_id: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from plugin.api.http.auth import authenticate, current_identity
+from plugin.api.http.capabilities import require
 from plugin.api.runs.answers import run_answer
 from plugin.api.runs.schemas import RunListArgs, RunPageSchema, RunSchema, StepListSchema
 from plugin.api.services import services
@@ -27,6 +28,7 @@ def _auth() -> None:
     # any other method on that path (OPTIONS, answered without the view) is admitted here, like every other call
     request = flask.request
     authenticate(("admin", "app"), admit=request.endpoint != "runs.get_run" or request.method not in ("GET", "HEAD"))
+    require("read")
 
 
 def run_filters(args: dict[str, Any], who: Identity) -> listing.RunFilters:

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 
-from plugin.api.http import rate_limits
+from plugin.api.http import abuse_limits, rate_limits
 from plugin.api.queries import triggering
 from plugin.api.runs import paths
 from plugin.api.runs.schemas import RunStartedSchema
@@ -108,7 +108,13 @@ def _answer(status: int, body: Any, run_id: str | None, replayed: bool = False) 
 
 def _trigger(name: str, url_token: str | None) -> Response:
     query, hook = _hooked_query(name)
-    counted_by = _authenticate(hook, url_token)
+    target = f"hook:{name}"
+    abuse_limits.refuse_blocked_address(target)  # an address guessing tokens (or keys) waits, on every query
+    try:
+        counted_by = _authenticate(hook, url_token)
+    except Unauthorized:
+        abuse_limits.count_failed_auth(target)
+        raise
     rate_limits.hit(hook.rate_limit, "hook", f"{name}:{counted_by}",
                     f"Too many calls to the {name!r} webhook (limit {hook.rate_limit})")
     raw = request.get_data(cache=True)

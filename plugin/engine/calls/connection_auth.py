@@ -9,12 +9,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from temporalio.exceptions import ApplicationError
 
 from plugin.engine.calls.connection_types import Connection
+from plugin.engine.calls.url_paths import PathEscape, join_under
 from plugin.secrets import SecretStore, resolve
 
 AUTH_FAILED = "ConnectionAuthFailed"
@@ -61,14 +61,12 @@ class TokenCache:
 
 
 def join_url(base: str, path: str) -> str:
-    """The base URL with a relative path; refuses a path that names its own scheme or host."""
-    parts = urlsplit(path)
-    if parts.scheme or parts.netloc or path.startswith("//"):
-        raise ApplicationError(f"the path {path[:200]!r} must be relative to the connection's base URL",
-                               type="InvalidHttpRequest", non_retryable=True)
-    if not path:
-        return base
-    return base.rstrip("/") + "/" + path.lstrip("/")
+    """The base URL with a relative path; refuses a path that would leave the base URL (see url_paths)."""
+    try:
+        return join_under(base, path)
+    except PathEscape as exc:
+        raise ApplicationError(f"path: {exc}", {"field": "path"}, type="InvalidHttpRequest",
+                               non_retryable=True) from None
 
 
 def prepare(conn: Connection, path: str, headers: dict[str, str], store: SecretStore,

@@ -2,11 +2,13 @@
 
     from plugin.engine.calls.connection_calls import connection_http, connection_sql
 
-    answer = await connection_http("crm", "/customers/42")             # an HttpAnswer
+    answer = await connection_http("crm", "/customers/{id}", path_params={"id": customer_id})  # an HttpAnswer
     found = await connection_sql("ledger", "SELECT * FROM t WHERE id = :id", {"id": 42}, mode="one")
 
-Secrets stay in the worker: the history holds the connection's name, the path or statement and the bound
-parameters, never a credential.
+A value put into the path goes in ``path_params``: each becomes one percent-encoded segment, so an input
+such as ``"../admin"`` fails the call instead of reaching another path with the connection's credentials
+(the activity also refuses any path that leaves the base URL). Secrets stay in the worker: the history holds
+the connection's name, the path or statement and the bound parameters, never a credential.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from plugin.engine.calls import http_types, sql_types
+    from plugin.engine.calls.url_paths import PathEscape, fill_path
 
 _UNSET = object()
 
@@ -26,8 +30,17 @@ _UNSET = object()
 async def connection_http(connection: str, path: str = "", method: str = "GET", *,
                           headers: dict[str, str] | None = None, query: dict[str, Any] | None = None,
                           body: Any = _UNSET, timeout_seconds: float = 30.0, max_attempts: int = 3,
-                          accept_status: list[int] | None = None) -> http_types.HttpAnswer:
-    """Call ``path`` (relative to the connection's base URL) through the ``http_request`` activity."""
+                          accept_status: list[int] | None = None,
+                          path_params: dict[str, Any] | None = None) -> http_types.HttpAnswer:
+    """Call ``path`` (relative to the connection's base URL) through the ``http_request`` activity; ``{name}``
+    in the path is filled from ``path_params``, each value one segment (a '/', '..' or empty value fails the
+    run with an ``InvalidHttpRequest`` error naming it)."""
+    if path_params:
+        try:
+            path = fill_path(path, path_params)
+        except PathEscape as exc:
+            raise ApplicationError(f"connection {connection!r}: {exc}", type=http_types.INVALID_HTTP_REQUEST,
+                                   non_retryable=True) from None
     call = http_types.HttpCall(method=method.upper(), url=path, headers=dict(headers or {}),
                                query=dict(query or {}),
                                body=None if body is _UNSET else body, has_body=body is not _UNSET,

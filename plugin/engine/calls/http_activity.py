@@ -22,6 +22,7 @@ from plugin.engine.calls import http_types as t
 from plugin.engine.calls.connection_auth import MISSING_SECRET, UNKNOWN_CONNECTION, TokenCache, prepare
 from plugin.engine.calls.connection_types import Connection
 from plugin.engine.calls.net_guard import (
+    AllowListSource,
     ForbiddenAddress,
     Guard,
     Resolver,
@@ -43,24 +44,14 @@ class HttpActivities:
     def __init__(self, allow_hosts: Iterable[str] = (), resolver: Resolver | None = None,
                  max_response_bytes: int = MAX_RESPONSE_BYTES, connections: dict[str, Connection] | None = None,
                  secrets: SecretStore | None = None, runtime: RuntimeSettings | None = None) -> None:
-        self._runtime = runtime
-        self._allow_seen: tuple[str, ...] | None = None
-        self._allow_parsed: frozenset[tuple[str, int | None]] = frozenset()
         self.guard = Guard(parse_allow_list(allow_hosts), resolver or system_resolver,
-                           allow_source=self._runtime_allow if runtime is not None else None)
+                           allow_source=AllowListSource(lambda: runtime.current().http_allow_hosts)
+                           if runtime is not None else None)
         self.max_response_bytes = max_response_bytes
         self.connections = connections or {}
         self.secrets = secrets
         self.tokens = TokenCache()
         self._local = threading.local()
-
-    def _runtime_allow(self) -> frozenset[tuple[str, int | None]]:
-        """The allow-list in force now (runtime settings, cached a moment per process)."""
-        assert self._runtime is not None
-        hosts = self._runtime.current().http_allow_hosts
-        if hosts != self._allow_seen:
-            self._allow_parsed, self._allow_seen = parse_allow_list(hosts), hosts
-        return self._allow_parsed
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)

@@ -120,6 +120,21 @@ class Guard:
         return found
 
 
+class AllowListSource:
+    """The allow-list in force now, read from ``entries()`` (the runtime settings) and parsed once per change."""
+
+    def __init__(self, entries: Callable[[], tuple[str, ...]]) -> None:
+        self._entries = entries
+        self._seen: tuple[str, ...] | None = None
+        self._parsed: frozenset[tuple[str, int | None]] = frozenset()
+
+    def __call__(self) -> frozenset[tuple[str, int | None]]:
+        hosts = self._entries()
+        if hosts != self._seen:
+            self._parsed, self._seen = parse_allow_list(hosts), hosts
+        return self._parsed
+
+
 def _is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text)

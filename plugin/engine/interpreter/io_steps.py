@@ -21,6 +21,8 @@ Step = dict[str, Any]
 DEFAULT_HTTP_TIMEOUT = 30.0
 DEFAULT_HTTP_ATTEMPTS = 3
 DEFAULT_SQL_TIMEOUT = 60.0
+# Each value in a connection's path is one percent-encoded segment (never '/', '.', '..').
+PATH_SEGMENTS_PATCH = "connection-path-segments"
 
 
 def _failure_of(step: Step, exc: BaseException, what: str, retryable: bool = False) -> StepFailed:
@@ -71,8 +73,12 @@ async def run_http(r: Runner, step: Step, scope: Scope, resume: Any) -> Any:
     timeout = r.seconds(step, "timeout", step.get("timeout", DEFAULT_HTTP_TIMEOUT))
     attempts = int(retry.get("max_attempts", DEFAULT_HTTP_ATTEMPTS))
     connection = str(step.get("connection", ""))
-    url = (r.render(step, "path", step.get("path", ""), scope) if connection
-           else r.render(step, "url", step["url"], scope))
+    if not connection:
+        url = r.render(step, "url", step["url"], scope)
+    elif workflow.patched(PATH_SEGMENTS_PATCH):  # runs started before kept their rendering on replay
+        url = r.render_path(step, "path", step.get("path", ""), scope)
+    else:
+        url = r.render(step, "path", step.get("path", ""), scope)
     call = http_types.HttpCall(
         method=str(step.get("method", "GET")).upper(),
         url=str(url),

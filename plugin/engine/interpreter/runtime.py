@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from temporalio import workflow
 
 from plugin.engine.interpreter import spec
-from plugin.engine.interpreter.templates import TemplateFailure, is_true, render
+from plugin.engine.interpreter.templates import TemplateFailure, is_true, render, render_path
 from plugin.models import AssignRequest, RequestOutcome, RunInput
 
 
@@ -122,6 +122,13 @@ class Runner:
             return render(value, self.context(scope))
         except TemplateFailure as exc:
             raise StepFailed(step["id"], f"{name}: {exc}", "TemplateError", retryable=False) from None
+
+    def render_path(self, step: dict[str, Any], name: str, text: Any, scope: Scope) -> str:
+        """Render a URL path: each value is one percent-encoded segment; a failure names the step and field."""
+        try:
+            return render_path(str(text), self.context(scope))
+        except TemplateFailure as exc:
+            raise StepFailed(step["id"], f"{name}: {exc}", "InvalidPathValue", retryable=False) from None
 
     def condition(self, step: dict[str, Any], name: str, text: str, scope: Scope) -> bool:
         """Evaluate a condition of a step."""

@@ -20,6 +20,8 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, Undefined, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from plugin.engine.calls.url_paths import PathEscape, path_segment
+
 _WHOLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
 _SYNTAX = ("{{", "{%", "{#")
 # Guards against a template that would eat the worker's memory or CPU.
@@ -57,13 +59,29 @@ class _Environment(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-@lru_cache(maxsize=1)
-def environment() -> _Environment:
-    """The one template environment (made on first use, never at import)."""
-    env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+def _new_environment(**options: Any) -> _Environment:
+    env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, **options)
     env.filters.pop("random", None)
     env.globals.pop("lipsum", None)
     return env
+
+
+@lru_cache(maxsize=1)
+def environment() -> _Environment:
+    """The one template environment (made on first use, never at import)."""
+    return _new_environment()
+
+
+def _segment(value: Any) -> str:
+    if isinstance(value, Undefined):
+        str(value)  # StrictUndefined raises, naming what is missing
+    return path_segment(value)
+
+
+@lru_cache(maxsize=1)
+def path_environment() -> _Environment:
+    """The environment of URL path templates: each ``{{ }}`` value becomes one percent-encoded segment."""
+    return _new_environment(finalize=_segment)
 
 
 def has_template(value: Any) -> bool:
@@ -103,6 +121,12 @@ def _compiled_expression(expr: str) -> Any:
 def _compiled_template(text: str) -> Any:
     with _COMPILE_LOCK:
         return environment().from_string(text)
+
+
+@lru_cache(maxsize=1024)
+def _compiled_path(text: str) -> Any:
+    with _COMPILE_LOCK:
+        return path_environment().from_string(text)
 
 
 def _jsonable(value: Any, expression: str) -> Any:
@@ -149,6 +173,18 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
     if isinstance(value, dict):
         return {str(render(k, context)): render(v, context) for k, v in value.items()}
     return value
+
+
+def render_path(text: str, context: Mapping[str, Any]) -> str:
+    """Render a URL path template; each value is one segment (TemplateFailure for ``/``, ``..`` or empty)."""
+    if not has_template(text):
+        return text
+    try:
+        return _compiled_path(text).render(**context)
+    except PathEscape as exc:
+        raise TemplateFailure(text, str(exc)) from None
+    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
+        raise TemplateFailure(text, _reason(exc)) from None
 
 
 def is_true(condition: str, context: Mapping[str, Any]) -> bool:

@@ -104,6 +104,8 @@ def _http(c: Checker, label: str, step: dict, available: frozenset[str], names: 
     path = step.get("path", "")
     if not isinstance(path, str) or (not has_template(path) and path.split("?")[0].find("://") >= 0):
         c.add(label, "path", "must be a path relative to the connection's base URL (e.g. '/items/{{ input.id }}')")
+    elif "?" in path or "#" in path:
+        c.add(label, "path", "must not hold '?' or '#': give query parameters in 'query' (a mapping)")
     url = step.get("url")
     if isinstance(url, str) and not has_template(url) and not url.startswith(("http://", "https://")):
         c.add(label, "url", "must start with http:// or https://")

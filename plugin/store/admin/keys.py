@@ -25,6 +25,7 @@ import redis
 
 from plugin.config import Settings
 from plugin.errors import Unauthorized, ValidationFailed
+from plugin.identity.capabilities import CAPABILITIES, default_capabilities
 from plugin.identity.config import KeyIdentity, TokenConfig, key_identity
 from plugin.store.admin.runtime_settings import RuntimeSettings
 from plugin.store.events import KEY_REVOKED, EventStream
@@ -53,6 +54,7 @@ class ApiKey:
     query: str | None = None
     id: str = ""
     identity: KeyIdentity = field(default_factory=KeyIdentity)
+    capabilities: tuple[str, ...] = ()
     expires_at: float | None = None  # epoch seconds; None: never
 
     @property
@@ -95,10 +97,11 @@ class KeyStore:
 
     def __init__(self, settings: Settings, client: redis.Redis, runtime: RuntimeSettings | None = None) -> None:
         app_identity = settings.identity.app_key
-        self._bootstrap = [
-            (hash_key(k), ApiKey(name=scope, scope=scope, identity=app_identity if scope == "app" else KeyIdentity()))
-            for scope, k in (("admin", settings.admin_key), ("app", settings.app_key)) if k
-        ]
+        grants = {"admin": ApiKey(name="admin", scope="admin", capabilities=CAPABILITIES),
+                  "app": ApiKey(name="app", scope="app", identity=app_identity,
+                                capabilities=settings.identity.app_capabilities)}
+        self._bootstrap = [(hash_key(k), grants[scope])
+                           for scope, k in (("admin", settings.admin_key), ("app", settings.app_key)) if k]
         self._env_oidc = settings.identity.oidc
         self._runtime = runtime
         self._redis = client
@@ -124,7 +127,8 @@ class KeyStore:
             return None
         entry = json.loads(found[0])
         if "scope" in entry:  # a key written before key records existed
-            return ApiKey(name=entry["name"], scope=entry["scope"], query=entry.get("query"))
+            return ApiKey(name=entry["name"], scope=entry["scope"], query=entry.get("query"),
+                          capabilities=default_capabilities(entry["scope"], KeyIdentity()))
         if entry.get("until") is not None and entry["until"] < time.time():
             return None
         record = _with_last_use(found[1], found[2]) if len(found) == 3 else self.record(entry["id"], with_secret=True)
@@ -140,8 +144,10 @@ class KeyStore:
             log.warning("key %s has incomplete identity settings", record["id"])
             raise Unauthorized("This key's identity settings are incomplete (the global OIDC settings it relies "
                                "on are not set); an admin must fix the key", {"reason": "key_misconfigured"}) from None
+        stored = record.get("capabilities")  # keys made before capabilities: the defaults of their identity
+        capabilities = tuple(stored) if stored is not None else default_capabilities(record["scope"], identity)
         return ApiKey(name=record["name"], scope=record["scope"], query=record.get("query"), id=record["id"],
-                      identity=identity, expires_at=_epoch(record.get("expires_at")))
+                      identity=identity, capabilities=capabilities, expires_at=_epoch(record.get("expires_at")))
 
     @property
     def default_oidc(self) -> TokenConfig | None:
@@ -174,13 +180,15 @@ class KeyStore:
         return sorted(records, key=lambda r: r["created_at"], reverse=True)
 
     def create(self, name: str, scope: str, identity: dict[str, Any], created_by: str,
-               expires_at: str | None = None, query: str | None = None) -> tuple[dict[str, Any], str]:
+               expires_at: str | None = None, query: str | None = None,
+               capabilities: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
         """Store a new key; returns its record and the secret (shown once, stored only hashed)."""
         key_id = uuid.uuid4().hex[:16]
         secret = new_key(scope)
         record = {"id": key_id, "name": name, "scope": scope, "query": query, "prefix": secret[:12],
                   "created_at": now_iso(), "created_by": created_by, "expires_at": expires_at,
-                  "rotated_at": None, "digest": hash_key(secret), "identity": identity}
+                  "rotated_at": None, "digest": hash_key(secret), "identity": identity,
+                  "capabilities": list(capabilities)}
         with self._redis.pipeline() as pipe:
             pipe.set(f"wf:keyrec:{key_id}", json.dumps(record))
             pipe.set(f"wf:key:{record['digest']}", json.dumps({"id": key_id, "until": None}))
@@ -256,4 +264,10 @@ class KeyStore:
         shown = {k: v for k, v in record.items() if k not in ("digest", "previous_digests")}
         shown["identity"] = {k: v for k, v in (record.get("identity") or {}).items() if k != "signature_secret"}
         shown["identity"]["has_signature_secret"] = bool((record.get("identity") or {}).get("signature_secret"))
+        if shown.get("capabilities") is None:  # a key made before capabilities: what it is granted
+            try:
+                shown["capabilities"] = list(default_capabilities(record["scope"], key_identity(
+                    record.get("identity"), self.default_oidc)))
+            except ValidationFailed:
+                shown["capabilities"] = []
         return shown
