@@ -246,3 +246,9 @@ def test_an_api_process_holds_only_as_many_streams_as_its_threads_allow(app, cli
     finally:
         app.config["WORKFLOWS_SSE_MAX_STREAMS"] = None
         stream.close()
+
+
+def test_a_key_without_the_read_capability_opens_no_stream(client, streams):
+    created = create_key(client, name="trigger-only", capabilities=["trigger"])
+    status, body = streams.refusal(_key_headers(created["secret"], person("t")))
+    assert status == 403 and body["error"]["details"]["capability"] == "read"
