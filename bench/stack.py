@@ -11,12 +11,13 @@ import tempfile
 import urllib.request
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from plugin.config import Settings
 from plugin.embedded.processes import ManagedProcess, free_port, spawn, wait_until
 from plugin.embedded.up import Stack, bootstrap_keys
+from plugin.stream_settings import StreamSettings
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -70,19 +71,43 @@ def _stat(pid: int) -> tuple[int, float] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def process_tree_cpu(root: int) -> float:
-    """CPU seconds of ``root`` and its live descendants (a worker that exited is no longer counted)."""
+def _tree(root: int) -> dict[int, tuple[int, float]]:
+    """``root`` and its live descendants: pid -> (parent pid, CPU seconds)."""
     stats = {int(p): s for p in os.listdir("/proc") if p.isdigit() and (s := _stat(int(p))) is not None}
     children: dict[int, list[int]] = {}
     for pid, (ppid, _) in stats.items():
         children.setdefault(ppid, []).append(pid)
-    total, todo = 0.0, [root]
+    found, todo = {}, [root]
     while todo:
         pid = todo.pop()
         if pid in stats:
-            total += stats[pid][1]
+            found[pid] = stats[pid]
         todo.extend(children.get(pid, []))
-    return total
+    return found
+
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds of ``root`` and its live descendants (a worker that exited is no longer counted)."""
+    return sum(cpu for _, cpu in _tree(root).values())
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        rows = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0
+    return next((int(r.split()[1]) for r in rows if r.startswith("VmRSS:")), 0)
+
+
+def largest_rss_mb(root: int) -> float:
+    """The resident memory of the largest single process in ``root``'s tree (a gunicorn worker, not the sum), MB."""
+    return max((_rss_kb(pid) for pid in _tree(root)), default=0) / 1024
+
+
+def rss_report(bench: BenchStack) -> str:
+    """``Worker 96 MB, API 110 MB, Events 52 MB``: the largest process of each of the plugin's children."""
+    names = [n for n in bench.pids if n.split()[0] in ("Worker", "API", "Events")]
+    return ", ".join(f"{name} {largest_rss_mb(bench.pids[name]):.0f} MB" for name in names)
 
 
 class CpuMeter:
@@ -104,6 +129,7 @@ class CpuMeter:
 @contextmanager
 def embedded_stack(**overrides: object) -> Iterator[BenchStack]:
     """Everything ``up`` starts, in a temporary data dir on free ports."""
+    overrides.setdefault("streams", replace(StreamSettings(), port=free_port()))  # the events edge's own port
     with tempfile.TemporaryDirectory(prefix="workflows-bench-") as tmp:
         base = Settings.from_env({}).with_overrides(
             data_dir=Path(tmp), port=free_port(), temporal_port=free_port(), temporal_ui_port=free_port(),
@@ -115,6 +141,7 @@ def embedded_stack(**overrides: object) -> Iterator[BenchStack]:
                            [stack.settings.port])
         try:
             yield bench
+            print(f"RSS at the end: {rss_report(bench)}", flush=True)
         finally:
             for child in reversed(bench.replicas):
                 child.stop()

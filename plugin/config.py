@@ -12,6 +12,7 @@ from plugin import assets
 from plugin import config_checks as checks
 from plugin.errors import ConfigError
 from plugin.identity.settings import IdentitySettings
+from plugin.stream_settings import StreamSettings
 
 
 def _int(env: dict[str, str], name: str, default: int, low: int = 0, high: int = 65535) -> int:
@@ -183,6 +184,8 @@ class Settings:
     worker_shutdown_grace: float = 50.0
     # Keys that encrypt the secrets set through the API, in Redis (plugin.store.admin.shared_secrets); first encrypts.
     secrets_keys: tuple[str, ...] = field(default=(), repr=False)
+    # Live event streams: the events edge's port and public URL, caps per user, key and process.
+    streams: StreamSettings = field(default_factory=StreamSettings)
 
     @property
     def effective_temporal_address(self) -> str:
@@ -275,6 +278,7 @@ class Settings:
             worker_metrics_address=_bind_address(env, "WORKFLOWS_WORKER_METRICS_ADDRESS"),
             worker_shutdown_grace=checks.seconds(env, "WORKFLOWS_WORKER_SHUTDOWN_GRACE", 50.0, 3600.0),
             secrets_keys=checks.secrets_keys(env),
+            streams=StreamSettings.from_env(env),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -323,4 +327,5 @@ class Settings:
             "WORKFLOWS_SECRETS_ENCRYPTION_KEY": ",".join(self.secrets_keys),
         }
         env.update({k: v for k, v in optional.items() if v})
+        env.update(self.streams.to_env())
         return env

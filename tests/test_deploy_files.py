@@ -62,7 +62,8 @@ def compose_envs() -> dict[str, dict[str, str]]:
     missing = set(re.findall(r"\$\{(\w+)\}", text)) - set(secrets)
     assert not missing, f".env.example lacks {missing}"
     doc = yaml.safe_load(re.sub(r"\$\{(\w+)\}", lambda m: secrets[m.group(1)], text))
-    return {name: {k: str(v) for k, v in doc["services"][name]["environment"].items()} for name in ("api", "worker")}
+    return {name: {k: str(v) for k, v in doc["services"][name]["environment"].items()}
+            for name in ("api", "worker", "events")}
 
 
 def k8s_docs() -> list[dict[str, Any]]:
@@ -81,7 +82,7 @@ def k8s_envs() -> dict[str, dict[str, str]]:
     by_name = {(d["kind"], d["metadata"]["name"]): d for d in docs}
     by_name |= {("Secret", name): {"stringData": data} for name, data in k8s_example_secrets().items()}
     out = {}
-    for name in ("api", "worker"):
+    for name in ("api", "worker", "events"):
         [container] = by_name[("Deployment", f"workflows-{name}")]["spec"]["template"]["spec"]["containers"]
         env: dict[str, str] = {}
         for source in container["envFrom"]:
@@ -112,6 +113,10 @@ def test_api_and_worker_use_real_settings_with_valid_values_and_agree(envs):
         assert settings.identity.link_secret and settings.payload_keys, role
     assert {k: found["api"].get(k) for k in SHARED} == {k: found["worker"].get(k) for k in SHARED}
     assert Settings.from_env(in_image(found["api"])).host == "0.0.0.0"
+    # the events edge authenticates the API's callers: the same Redis, keys and identity settings
+    callers = [k for k in found["api"] if re.match(r"WORKFLOWS_(REDIS_URL|ADMIN_KEY|APP_KEY|OIDC)", k)]
+    assert {k: found["api"][k] for k in callers} == {k: found["events"].get(k) for k in callers}
+    assert Settings.from_env(in_image(found["events"])).host == "0.0.0.0"
 
 
 def test_the_image_holds_the_workspace_the_settings_name():
@@ -122,10 +127,14 @@ def test_the_image_holds_the_workspace_the_settings_name():
         assert all(Path(p).is_relative_to("/app/sample_apps") for p in env["WORKFLOWS_WORKSPACE"].split(":"))
 
 
-def test_compose_publishes_only_the_api_and_persists_redis():
+def test_compose_publishes_only_the_proxy_which_routes_streams_to_the_edge_and_persists_redis():
     doc = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
     published = {name for name, service in doc["services"].items() if service.get("ports")}
     assert published == {"proxy"}
+    nginx = (DEPLOY / "nginx.conf").read_text()
+    stream = nginx[nginx.index("location = /api/v1/events {"):]
+    assert "set $events http://events:8788;" in nginx and stream.split("}")[0].count("proxy_pass $events;") == 1
+    assert "proxy_buffering off;" in stream.split("}")[0]
     assert "--appendonly yes" in " ".join(doc["services"]["redis"]["command"])
     assert doc["services"]["api"]["deploy"]["replicas"] >= 2 and doc["services"]["worker"]["deploy"]["replicas"] >= 2
 
@@ -137,10 +146,16 @@ def test_kubernetes_lets_only_the_plugin_reach_temporal_and_redis():
     policies = {d["metadata"]["name"]: d for d in docs if d["kind"] == "NetworkPolicy"}
     temporal = policies["temporal-frontend-from-workflows-only"]["spec"]
     assert [p["port"] for rule in temporal["ingress"] for p in rule["ports"]] == [7233]
-    for policy in policies.values():
+    assert components == {"api", "worker", "events"}
+    needs = {"temporal-frontend-from-workflows-only": {"api", "worker"}, "redis-from-workflows-only": components}
+    for name, policy in policies.items():
         for rule in policy["spec"]["ingress"]:
             [allowed] = [e["values"] for peer in rule["from"] for e in peer["podSelector"]["matchExpressions"]]
-            assert set(allowed) == components == {"api", "worker"}
+            assert set(allowed) == needs[name]
+    [ingress] = [d for d in docs if d["kind"] == "Ingress"]
+    paths = {p["path"]: (p["pathType"], p["backend"]["service"]["name"])
+             for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
+    assert paths == {"/api/v1/events": ("Exact", "workflows-events"), "/": ("Prefix", "workflows-api")}
     [redis] = [d for d in docs if d["kind"] == "StatefulSet"]
     assert "--appendonly yes" in " ".join(redis["spec"]["template"]["spec"]["containers"][0]["args"])
 

@@ -12,8 +12,19 @@ import pytest
 from tests.conftest import ADMIN_KEY, auth
 from tests.identity_helpers import create_key
 from tests.requests_helpers import person, start_probe
-from tests.test_events import Listener, sse  # noqa: F401  (the fixture)
+from tests.test_events import Face, Listener
 from tests.test_expense_flow import wait_for
+
+
+@pytest.fixture
+def sse(app, client):
+    """Streams of the API's own route (whose caps these tests set per app); tests/test_events.py runs the same
+    rules on the events edge too."""
+    app.config["WORKFLOWS_SSE_HEARTBEAT"] = 0.2
+    face = Face("api", client, None)
+    yield face.open
+    for stream in face.opened:
+        stream.close()
 
 
 @pytest.fixture
@@ -24,7 +35,7 @@ def fast_checks(app):
                       WORKFLOWS_SSE_MAX_STREAMS=None)
 
 
-def test_one_user_cannot_take_every_stream_of_a_process(fast_checks, client, sse):  # noqa: F811
+def test_one_user_cannot_take_every_stream_of_a_process(fast_checks, client, sse):
     fast_checks.config["WORKFLOWS_SSE_MAX_STREAMS"] = 3
     hog, other = person("hog"), person("other")
     held = [sse(auth(user=hog)) for _ in range(2)]
@@ -43,7 +54,7 @@ def _ended(listener: Listener) -> bool:
     return not listener._thread.is_alive()
 
 
-def test_an_open_stream_ends_when_its_key_is_revoked_and_sees_nothing_after(fast_checks, client, sse):  # noqa: F811
+def test_an_open_stream_ends_when_its_key_is_revoked_and_sees_nothing_after(fast_checks, client, sse):
     created = create_key(client, identity={"schemes": ["headers"], "headers_source": "server"})
     user = person("kim")
     stream = sse({"Authorization": f"Bearer {created['secret']}", "X-Workflows-User": user})
@@ -57,7 +68,7 @@ def test_an_open_stream_ends_when_its_key_is_revoked_and_sees_nothing_after(fast
     wait_for(lambda: _ended(stream), timeout=5)
 
 
-def test_a_stream_token_and_its_stream_end_with_the_keys_expiry(fast_checks, client, sse):  # noqa: F811
+def test_a_stream_token_and_its_stream_end_with_the_keys_expiry(fast_checks, client, sse):
     expires = datetime.now(UTC) + timedelta(seconds=4)
     created = create_key(client, identity={"schemes": ["headers"], "headers_source": "server"},
                          expires_at=expires.isoformat())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from dataclasses import replace
 from importlib.metadata import version
 
 import pytest
@@ -139,16 +140,20 @@ def test_get_manifest_fills_in_the_base_url_and_the_queries(client, app):
     names = next(c for c in trigger["form"] if c["configProperty"] == "path.name")
     assert {"label": "Submit expense", "value": "submit_expense"} in names["options"]
     assert len(names["options"]) == len(app.extensions["workflows"].workspace.queries)
+    assert body["live_events"]["stream_url"] == "http://plugin.internal:9000/api/v1/events"
+    assert body["live_events"]["token_path"] == "/api/v1/events/token"
 
 
 def test_get_manifest_uses_the_public_url_setting(settings):
-    application = create_app(settings.with_overrides(public_url="https://workflows.example.com"))
+    streams = replace(settings.streams, public_url="https://events.example.com")
+    application = create_app(settings.with_overrides(public_url="https://workflows.example.com", streams=streams))
     try:
         body = application.test_client().get("/manifest.json").json
         doc = application.test_client().get("/openapi.json").json
     finally:
         application.extensions["workflows"].gateway.close()
     assert body["datasource"]["base_url"] == "https://workflows.example.com"
+    assert body["live_events"]["stream_url"] == "https://events.example.com/api/v1/events"
     assert doc["servers"] == [{"url": "https://workflows.example.com", "description": "This plugin"}]
 
 

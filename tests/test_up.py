@@ -29,6 +29,7 @@ class Up:
         self.env = {
             **os.environ, "WORKFLOWS_DATA_DIR": str(data_dir), "WORKFLOWS_PORT": str(self.port),
             "WORKFLOWS_TEMPORAL_PORT": str(free_port()), "WORKFLOWS_TEMPORAL_UI_PORT": str(free_port()),
+            "WORKFLOWS_EVENTS_PORT": str(free_port()),
             "WORKFLOWS_API_WORKERS": "1", "WORKFLOWS_API_THREADS": "4", **env,
         }
         for name in ("WORKFLOWS_TEMPORAL_ADDRESS", "WORKFLOWS_REDIS_URL", "WORKFLOWS_ADMIN_KEY", "WORKFLOWS_APP_KEY"):
@@ -173,3 +174,29 @@ def test_up_uses_given_temporal_and_redis(tmp_path: Path, temporal_address: str,
         assert not (data_dir / "temporal.db").exists() and not (data_dir / "appendonly.aof").exists()
     finally:
         assert up.stop() == 0
+
+
+def test_up_starts_the_events_edge_points_stream_tokens_at_it_and_restarts_it(tmp_path: Path, temporal_address: str,
+                                                                              redis_url: str):
+    up = Up(tmp_path / "data", WORKFLOWS_TEMPORAL_ADDRESS=temporal_address, WORKFLOWS_REDIS_URL=redis_url,
+            WORKFLOWS_TASK_QUEUE=f"up-{free_port()}").start()
+    edge = f"http://127.0.0.1:{up.env['WORKFLOWS_EVENTS_PORT']}"
+    try:
+        up.wait_ready()
+        assert f"Live events  {edge}/api/v1/events" in up.output()
+        token = requests.post(up.url("/api/v1/events/token"), headers=headers(up.key("app"), "ann@example.com"),
+                              timeout=10).json()
+        assert token["url"].startswith(f"{edge}/api/v1/events?token="), token
+        origin = f"http://127.0.0.1:{up.port}"  # the panels' origin: the edge lets it read the stream
+        with requests.get(token["url"], headers={"Origin": origin}, stream=True, timeout=10) as opened:
+            assert opened.status_code == 200 and opened.headers["Access-Control-Allow-Origin"] == origin
+            assert b"connected" in next(opened.iter_content(chunk_size=None))
+
+        [pid] = subprocess.run(["pgrep", "-P", str(up.proc.pid), "-f", "plugin.cli events"], capture_output=True,
+                               text=True).stdout.split()
+        os.kill(int(pid), signal.SIGKILL)
+        wait_for(lambda: "Events is back" in up.output(), 30)
+        assert "Events exited with code -9; restarting it" in up.output()
+        assert requests.get(f"{edge}/healthz", timeout=2).json()["status"] == "ok"
+    finally:
+        assert up.stop() == 0, up.output()

@@ -160,7 +160,7 @@ def test_up_from_an_empty_directory_then_serve_and_worker_against_it(venv: Path,
     port, temporal_port = free_port(), free_port()
     up = Command(venv, ["up"], empty, tmp_path / "up.log", WORKFLOWS_PORT=str(port),
                  WORKFLOWS_TEMPORAL_PORT=str(temporal_port), WORKFLOWS_TEMPORAL_UI_PORT=str(free_port()),
-                 WORKFLOWS_API_WORKERS="1", WORKFLOWS_API_THREADS="4")
+                 WORKFLOWS_EVENTS_PORT=str(free_port()), WORKFLOWS_API_WORKERS="1", WORKFLOWS_API_THREADS="4")
     production: list[Command] = []
     try:
         banner = up.wait_for_output("Ready in", 120)

@@ -1,4 +1,5 @@
-"""The ``workflows-plugin`` command: ``up`` (everything embedded), ``serve`` (API), ``worker``."""
+"""The ``workflows-plugin`` command: ``up`` (everything embedded), ``serve`` (API), ``events`` (the live events
+edge), ``worker``."""
 
 from __future__ import annotations
 
@@ -111,6 +112,20 @@ def _control_socket(settings: Settings) -> list[str]:
     if len(str(path)) > 100:  # a unix socket path has at most 107 bytes
         return ["--no-control-socket"]
     return ["--control-socket", str(path)]
+
+
+@main.command()
+def events() -> None:
+    """Run the events edge: live event streams (GET /api/v1/events) on WORKFLOWS_EVENTS_PORT, beside the API."""
+    from plugin.cli.startup_checks import check_events_process
+    from plugin.edge.server import run_events
+
+    settings = _settings()
+    try:
+        check_events_process(settings)
+    except ConfigError as exc:
+        _refuse(exc.message)
+    run_events(settings)
 
 
 @main.command()

@@ -6,7 +6,6 @@ import json
 
 import click
 
-from plugin.api.pages.panels import export_panel, panel_entries
 from plugin.errors import Conflict, NotFound
 
 PARTS = ("all", "html", "css", "js", "json")
@@ -30,6 +29,8 @@ def panels() -> None:
 @panels.command("list")
 def list_panels() -> None:
     """The panels on offer."""
+    from plugin.api.pages.panels import panel_entries  # here: every other command would load the whole API
+
     for entry in panel_entries():
         click.echo(f"{entry['id']:<10} {entry['title']}: {entry['description']}")
 
@@ -41,6 +42,8 @@ def list_panels() -> None:
 def export(name: str, part: str) -> None:
     """Print a panel's HTML, CSS and JS ready to paste into a custom widget, with its model keys and events."""
     try:
+        from plugin.api.pages.panels import export_panel
+
         parts = export_panel(name)
     except (NotFound, Conflict) as exc:
         raise click.ClickException(exc.message) from None

@@ -10,17 +10,18 @@ import os
 import socket
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import redis
-from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from plugin.config import Settings
 from plugin.config_checks import placeholder_secret
 from plugin.errors import ConfigError
 from plugin.store.admin.key_warnings import serve_refusal
 from plugin.store.connection import connect as connect_redis
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
 
 TEMPORAL_CONNECT_TIMEOUT = 15.0
 
@@ -92,7 +93,10 @@ def check_redis(settings: Settings) -> redis.Redis:
 
 async def check_temporal(settings: Settings, client: Client | None = None) -> Client:
     """Temporal answers at the address and the namespace exists; the connected client."""
-    from plugin.temporal_gateway import connect_client
+    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from plugin.temporal_gateway import connect_client  # here: the events edge checks Redis only, without the SDK
 
     address = settings.effective_temporal_address
     if client is None:
@@ -139,3 +143,10 @@ def check_process(settings: Settings, role: str) -> tuple[redis.Redis, Client]:
         check_port_free("WORKFLOWS_WORKER_METRICS_ADDRESS", settings.worker_metrics_address)
     client = check_redis(settings)
     return client, asyncio.run(check_temporal(settings))
+
+
+def check_events_process(settings: Settings) -> redis.Redis:
+    """Every check for ``events`` (the events edge needs Redis, not Temporal); the Redis client it made."""
+    check_secrets()
+    check_port_free("WORKFLOWS_EVENTS_PORT", f"{settings.host}:{settings.streams.port}")
+    return check_redis(settings)

@@ -124,6 +124,13 @@ class ManagedProcess:
         return self.proc.returncode
 
 
+def reach_host(host: str) -> str:
+    """The host to reach a listen address at from this machine (a wildcard through loopback), bracketed for IPv6."""
+    host = host.strip("[]")
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"[{host}]" if ":" in host else host
+
+
 def spawn(name: str, args: list[str], log_path: Path, env: dict[str, str] | None = None,
           cwd: Path | None = None) -> ManagedProcess:
     """Start a child in its own session (a terminal's Ctrl-C reaches only ``up``, which stops children in order)."""

@@ -21,11 +21,13 @@ from typing import TextIO
 import redis
 
 from plugin.config import WILDCARD_HOSTS, Settings
+from plugin.embedded.events_child import events_healthy, events_recipe, with_events_url
 from plugin.embedded.processes import (
     ManagedProcess,
     StartupError,
     free_port,
     port_in_use,
+    reach_host,
     secure_data_dir,
     spawn,
     start_redis,
@@ -96,9 +98,7 @@ def exposure_warning(settings: Settings, generated_keys: bool) -> str | None:
 
 def local_url(settings: Settings) -> str:
     """The API's URL from this machine (a wildcard listen address is reached through loopback)."""
-    host = settings.host.strip("[]")
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
-    return f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
+    return f"http://{reach_host(settings.host)}:{settings.port}"
 
 
 class Stack:
@@ -121,7 +121,7 @@ class Stack:
 
     def _check_ports(self) -> None:
         s = self.settings
-        wanted = [(s.port, "the API", "WORKFLOWS_PORT")]
+        wanted = [(s.port, "the API", "WORKFLOWS_PORT"), (s.streams.port, "live events", "WORKFLOWS_EVENTS_PORT")]
         if not s.temporal_address:
             wanted += [(s.temporal_port, "Temporal", "WORKFLOWS_TEMPORAL_PORT"),
                        (s.temporal_ui_port, "the Temporal UI", "WORKFLOWS_TEMPORAL_UI_PORT")]
@@ -200,6 +200,9 @@ class Stack:
         api = self._own(Recipe("api", launch_api, lambda _proc: self._healthy()))
         wait_until(api, self._ready, 90, "ready (GET /readyz)")
         self.say(f"  API ready ({self._elapsed()})")
+        self.say(f"Starting live events on {s.streams.public_url} ...")
+        edge = self._own(events_recipe(s, env, logs))
+        wait_until(edge, lambda: events_healthy(s), 30, "answering /healthz")
 
     def _own(self, recipe: Recipe) -> ManagedProcess:
         """Start a child and remember how to start it again."""
@@ -257,6 +260,7 @@ class Stack:
         self.say(f"Ready in {self._elapsed()}.")
         base = s.public_base_url
         self.say(f"  API          {base}   (OpenAPI: /openapi.json)")
+        self.say(f"  Live events  {s.streams.public_url}/api/v1/events   (stream tokens point there)")
         self.say(f"  Temporal UI  {ui}")
         self.say(f"  Settings     {base}/settings   (sign in with the admin key)")
         self.say(f"  Admin key    {s.admin_key}")
@@ -289,7 +293,7 @@ def _interrupt(_signum: int, _frame: object) -> None:
 def run_up(settings: Settings, out: TextIO = sys.stdout) -> int:
     """The ``up`` command: start, print, wait, stop."""
     secure_data_dir(settings.data_dir)
-    stack = Stack(bootstrap_keys(settings), out)
+    stack = Stack(with_events_url(bootstrap_keys(settings)), out)
     warning = exposure_warning(settings, generated_keys=not (settings.admin_key and settings.app_key))
     if warning:
         stack.say(warning)

@@ -25,7 +25,7 @@ from plugin.models import PENDING, Identity
 
 STREAM = "wf:events"
 FLOOR = "wf:events:floor"
-KEY_REVOKED = "key.revoked"  # internal: ends the open streams of that key, never sent to a client
+KEY_REVOKED = "key.revoked"  # internal: ends the open streams of that key at once, never sent to a client
 RETENTION_SECONDS = 3600
 _ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
@@ -65,7 +65,10 @@ class Event:
     groups: list[str] = field(default_factory=list)
 
     def visible_to(self, who: Identity) -> bool:
-        """Admins see every event; others the events that name them or one of their groups."""
+        """Admins see every event; others the events that name them or one of their groups. Internal events
+        (a key's revocation) are for the stream servers, never for a client."""
+        if self.type == KEY_REVOKED:
+            return False
         if who.is_admin:
             return True
         return bool(who.user and who.user in self.users) or bool(set(who.groups) & set(self.groups))
@@ -75,7 +78,8 @@ class Event:
         return f"id: {self.id}\nevent: {self.type}\ndata: {json.dumps(self.data, separators=(',', ':'))}\n\n"
 
 
-def _event(entry_id: Any, fields: dict[Any, Any]) -> Event:
+def parse_entry(entry_id: Any, fields: dict[Any, Any]) -> Event:
+    """An event from a stream entry as Redis answers it (sync or asyncio client alike)."""
     f = {_text(k): _text(v) for k, v in fields.items()}
     return Event(id=_text(entry_id), type=f["type"], data=json.loads(f["data"]),
                  users=json.loads(f.get("users", "[]")), groups=json.loads(f.get("groups", "[]")))
@@ -141,9 +145,9 @@ class EventStream:
     def after(self, event_id: str, count: int = 500) -> list[Event]:
         """Up to ``count`` events after this id, oldest first."""
         rows = self.redis.xrange(STREAM, min=f"({event_id}", max="+", count=count)
-        return [_event(i, f) for i, f in rows]
+        return [parse_entry(i, f) for i, f in rows]
 
     def wait_after(self, event_id: str, block_ms: int, count: int = 500) -> list[Event]:
         """Events after this id, waiting up to ``block_ms`` for the first."""
         answer = self.redis.xread({STREAM: event_id}, count=count, block=block_ms)
-        return [_event(i, f) for _, rows in (answer or []) for i, f in rows]
+        return [parse_entry(i, f) for _, rows in (answer or []) for i, f in rows]

@@ -107,7 +107,9 @@
         setTimeout(connect, delay = Math.min(delay * 2, 30000));
         return;
       }
-      const url = `${api.base}${token.url}${lastId ? `&last_event_id=${encodeURIComponent(lastId)}` : ""}`;
+      // token.url is a path on the API, or the events edge's absolute URL where it has its own origin (`up`)
+      const base = /^https?:\/\//.test(token.url) ? "" : api.base;
+      const url = `${base}${token.url}${lastId ? `&last_event_id=${encodeURIComponent(lastId)}` : ""}`;
       source = new EventSource(url);
       source.onopen = () => { delay = 1000; state("live"); };
       for (const type of types) {

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 
 import redis
 
 from plugin.store.events import Event, EventStream
+from plugin.store.stream_limits import KeyWatch
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +25,19 @@ QUEUE_LIMIT = 5000
 class Subscription:
     """The events the hub read since this connection subscribed (bounded: a slow reader resyncs)."""
 
-    def __init__(self, hub: EventHub) -> None:
+    def __init__(self, hub: EventHub, key_id: str = "") -> None:
         self._hub = hub
+        self.key_id = key_id
         self._cond = threading.Condition()
         self._queue: deque[Event] = deque()
         self.overflowed = False
+        self.ended = False  # its key was revoked or has expired
+
+    def end(self) -> None:
+        """Called by the hub's key check: the stream must end."""
+        with self._cond:
+            self.ended = True
+            self._cond.notify()
 
     def push(self, events: list[Event]) -> None:
         """Called by the hub's reader."""
@@ -42,7 +52,7 @@ class Subscription:
     def get(self, timeout: float) -> tuple[list[Event], bool]:
         """The queued events (waiting up to ``timeout`` for one) and whether some were dropped."""
         with self._cond:
-            if not self._queue and not self.overflowed:
+            if not self._queue and not self.overflowed and not self.ended:
                 self._cond.wait(timeout)
             events, overflowed = list(self._queue), self.overflowed
             self._queue.clear()
@@ -55,9 +65,10 @@ class Subscription:
 
 
 class EventHub:
-    """Reads the stream with one blocking call and hands each batch to every subscription."""
+    """Reads the stream with one blocking call and hands each batch to every subscription; between reads, checks
+    the keys of the open streams (``watch``, one round trip for all) and ends those of a revoked or expired key."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, watch: KeyWatch | None = None) -> None:
         # Its own client: a blocking read must not hold a connection the views need, nor time out first.
         kwargs = dict(client.connection_pool.connection_kwargs)
         kwargs["socket_timeout"] = BLOCK_MS / 1000 + 5
@@ -67,34 +78,39 @@ class EventHub:
         self._subs: set[Subscription] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._watch = watch
+        self._checked = time.monotonic()
 
     @property
     def open_streams(self) -> int:
         """How many connections are subscribed now."""
         return len(self._subs)
 
-    def subscribe(self) -> Subscription:
-        """A new subscription; starts the reader when it is not running."""
-        sub = Subscription(self)
+    def subscribe(self, key_id: str = "") -> Subscription:
+        """A new subscription; starts the reader when it is not running. The reader starts from the newest event
+        as of now, read before this returns: a catch-up read after it cannot end past where the reader begins,
+        so no event falls between the two (one read twice is skipped by its id)."""
+        sub = Subscription(self, key_id)
         with self._lock:
             self._subs.add(sub)
             if self._thread is None or not self._thread.is_alive():
-                # Where the reader starts is read here, before the caller reads the stream: an event written
-                # while the new thread starts up must not fall between the caller's catch-up and the reader.
-                try:
-                    start: str | None = self.stream.last_id()
-                except redis.RedisError:
-                    start = None
-                self._thread = threading.Thread(target=self._read, args=(start,), name="event-hub", daemon=True)
+                self._thread = threading.Thread(target=self._read, args=(self._start_position(),), name="event-hub",
+                                                daemon=True)
                 self._thread.start()
         return sub
+
+    def _start_position(self) -> str | None:
+        try:
+            return self.stream.last_id()
+        except redis.RedisError:  # the reader tries again; connections resync from the stream when it is back
+            return None
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Forget a subscription."""
         with self._lock:
             self._subs.discard(sub)
 
-    def _read(self, position: str | None = None) -> None:
+    def _read(self, position: str | None) -> None:
         while True:
             with self._lock:
                 if not self._subs:
@@ -110,7 +126,24 @@ class EventHub:
                 continue
             if events:
                 position = events[-1].id
-                with self._lock:  # who is subscribed now: one that joined during the blocking read gets these too
+                with self._lock:  # the subscriptions as of now: one that joined during the read gets these too
                     subs = list(self._subs)
                 for sub in subs:
                     sub.push(events)
+            self._check_keys()
+
+    def _check_keys(self) -> None:
+        watch = self._watch
+        if watch is None or time.monotonic() - self._checked < watch.every:
+            return
+        self._checked = time.monotonic()
+        with self._lock:
+            subs = [sub for sub in self._subs if sub.key_id]
+        try:
+            ended = watch.ended({sub.key_id for sub in subs})
+        except redis.RedisError as exc:  # asked again at the next check
+            log.warning("event hub key check failed: %s", exc)
+            return
+        for sub in subs:
+            if sub.key_id in ended:
+                sub.end()

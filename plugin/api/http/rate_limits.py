@@ -307,7 +307,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     """Point the limiter at the app's Redis and answer every breach in the error shape with Retry-After."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(settings.effective_redis_url))
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"key_prefix": KEY_PREFIX, "socket_timeout": 5,
-                                                       "socket_connect_timeout": 3})
+                                                       "socket_connect_timeout": 3,
+                                                       "max_connections": max(100, settings.api_threads + 32)})
     limiter.init_app(app)
     app.extensions[EXTENSION] = limiter.limiter  # made by init_app for this app's storage
     _hooks_only_when_needed(app)

@@ -29,8 +29,9 @@ def load_manifest(path: Path | None = None) -> dict[str, Any]:
     return copy.deepcopy(_read(path, path.stat().st_mtime_ns))
 
 
-def served_manifest(base_url: str, workspace: Workspace) -> dict[str, Any]:
-    """The manifest for hosts reaching the plugin at ``base_url``, with the current queries as options."""
+def served_manifest(base_url: str, workspace: Workspace, events_url: str | None = None) -> dict[str, Any]:
+    """The manifest for hosts reaching the plugin at ``base_url``, with the current queries as options; live events
+    on the API's origin, or at ``events_url`` (the events edge's own origin, ``WORKFLOWS_EVENTS_URL``)."""
     manifest = load_manifest()
     manifest.pop("$schema", None)
     manifest["homepage"] = base_url + manifest["homepage"] if manifest["homepage"].startswith("/") \
@@ -40,6 +41,7 @@ def served_manifest(base_url: str, workspace: Workspace) -> dict[str, Any]:
     for control in datasource["form"]:
         if control["configProperty"] == "datasourceConfiguration.url":
             control["initialValue"] = base_url
+    manifest["live_events"]["stream_url"] = f"{events_url or base_url}/api/v1/events"
     options = [{"label": q.label, "value": q.name} for q in sorted(workspace.queries.values(), key=lambda q: q.name)]
     for template in manifest["query_templates"]:
         for control in template["form"]:
@@ -51,5 +53,6 @@ def served_manifest(base_url: str, workspace: Workspace) -> dict[str, Any]:
 @bp.route("/manifest.json")
 def manifest_json():
     """The manifest, for a host to create the datasource, queries and panels without guessing."""
-    body = json.dumps(served_manifest(public_base_url(), services().workspace))
+    settings = services().settings
+    body = json.dumps(served_manifest(public_base_url(), services().workspace, settings.streams.public_url))
     return current_app.response_class(body, mimetype="application/json")

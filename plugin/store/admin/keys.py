@@ -167,6 +167,12 @@ class KeyStore:
             return None
         return record if with_secret else self.record_view(record)
 
+    def records(self, key_ids: list[str]) -> list[dict[str, Any] | None]:
+        """The stored records of these keys (None for a missing one), in one round trip, as stored (with the
+        digests: for checks, never to show)."""
+        raws = self._redis.mget([f"wf:keyrec:{k}" for k in key_ids]) if key_ids else []
+        return [json.loads(raw) if raw else None for raw in raws]
+
     def all(self) -> list[dict[str, Any]]:
         """Every stored key's record, newest first (never a secret)."""
         ids = sorted(m.decode() if isinstance(m, bytes) else m for m in self._redis.smembers("wf:keys"))
