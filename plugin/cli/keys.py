@@ -40,6 +40,7 @@ def keys() -> None:
                    "default WORKFLOWS_APP_KEY_IDENTITY")
 def create(scope: str, name: str, schemes: str | None) -> None:
     """Make a key and print its secret (shown this once)."""
+    from plugin.identity.capabilities import default_capabilities
     from plugin.identity.config import KeyIdentity, key_identity
 
     settings, store, audit = _store()
@@ -55,7 +56,9 @@ def create(scope: str, name: str, schemes: str | None) -> None:
     stored = identity.to_dict(with_secret=True)
     if identity.oidc is not None and identity.oidc == store.default_oidc:
         stored["oidc"] = None  # as the keys API stores it: the key follows later changes of the OIDC defaults
-    record, secret = store.create(name, scope, stored, "cli")
+    # what the keys API grants a key that does not list its capabilities: all its scope and identity allow
+    record, secret = store.create(name, scope, stored, "cli",
+                                  capabilities=default_capabilities(scope, identity))
     audit.record("cli", "key_created", f"key:{record['id']}", {"name": name, "scope": scope})
     click.echo(f"Created {scope} key {record['id']} ({name}); its secret, shown this once:", err=True)
     click.echo(secret)

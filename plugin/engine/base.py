@@ -57,6 +57,11 @@ def _proof(identity: Identity) -> dict[str, str]:
 class PluginWorkflow:
     """Shared handlers and helpers; subclasses define ``@workflow.run async def run(self, inp: RunInput)``."""
 
+    #: Patches a subclass's run checks with ``workflow.patched``: decided before the run's first command (by
+    #: ``choose_read_model_mode``), since a patch met after the start snapshot's local activity can replay a
+    #: task later than it was recorded and fail the run as nondeterministic.
+    START_PATCHES: tuple[str, ...] = ()
+
     def __init__(self) -> None:
         self._requests: dict[str, HumanRequest] = {}
         self._audit: list[AuditEntry] = []
@@ -129,6 +134,8 @@ class PluginWorkflow:
         (seen after a worker was killed while runs were starting).
         """
         self._background = workflow.patched(SETTLED_PUBLISH_PATCH)
+        for patch in self.START_PATCHES:  # memoized by the SDK: the run's own later call answers the same
+            workflow.patched(patch)
 
     def drop_unsent_publishes(self) -> bool:
         """The run ends in this workflow task (the snapshot interceptor calls this): drop the request writes not

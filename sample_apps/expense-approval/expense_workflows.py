@@ -51,6 +51,8 @@ def _decision(by: str, resolution: str, at: str, comment: str = "") -> dict[str,
 class ExpenseApproval(PluginWorkflow):
     """Approve an expense claim by the amount: at once, by a manager, or by a manager and a finance quorum."""
 
+    START_PATCHES = (MANAGER_FROM_DIRECTORY,)
+
     @workflow.run
     async def run(self, inp: RunInput) -> dict[str, Any]:
         self.begin(inp)
