@@ -9,7 +9,12 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from plugin.api.http import arguments, input_limits, rate_limits  # arguments first: it installs the parser
+from plugin.api.http import (  # arguments first: it installs the parser
+    arguments,
+    input_limits,
+    json_provider,
+    rate_limits,
+)
 from plugin.api.http import metrics as api_metrics
 from plugin.api.http.cors import init_cors
 from plugin.api.http.errors import register_error_handlers
@@ -68,6 +73,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             keys=KeyStore(settings, client, runtime),
             runtime=runtime,
         )
+    json_provider.init_app(app)
     services.init_app(app)
     api_metrics.init_app(app)  # first, so every answer is timed from the start
     input_limits.init_app(app)  # before anything parses a body

@@ -21,6 +21,7 @@ from typing import Any
 
 import redis
 
+from plugin import finite_json
 from plugin.models import PENDING, Identity
 
 STREAM = "wf:events"
@@ -75,7 +76,7 @@ class Event:
 
     def to_sse(self) -> str:
         """The event in the ``text/event-stream`` format."""
-        return f"id: {self.id}\nevent: {self.type}\ndata: {json.dumps(self.data, separators=(',', ':'))}\n\n"
+        return f"id: {self.id}\nevent: {self.type}\ndata: {finite_json.dumps(self.data, separators=(',', ':'))}\n\n"
 
 
 def parse_entry(entry_id: Any, fields: dict[Any, Any]) -> Event:
@@ -105,7 +106,7 @@ class EventStream:
         minid = f"{int(time.time() * 1000) - self.retention_ms}-0"
         return _text(self._publish(
             keys=[STREAM, FLOOR],
-            args=[minid.split("-")[0], kind, json.dumps(data, default=str), json.dumps(sorted(set(users))),
+            args=[minid.split("-")[0], kind, finite_json.dumps(data, default=str), json.dumps(sorted(set(users))),
                   json.dumps(sorted(set(groups)))]))
 
     def publish_request(self, doc: dict[str, Any]) -> str:

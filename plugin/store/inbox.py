@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 
+from plugin import finite_json
 from plugin.models import CANCELLED, PENDING, HumanRequest, Identity
 from plugin.store.events import EventStream
 
@@ -82,7 +83,8 @@ class InboxPage:
 
     def to_json(self) -> str:
         """The page as the API answers it, built from the stored documents without re-encoding them."""
-        return f'{{"requests":[{",".join(self.raw_items)}],"next_cursor":{json.dumps(self.next_cursor)}}}'
+        items = ",".join(map(finite_json.clean_text, self.raw_items))  # a document stored before NaN was refused
+        return f'{{"requests":[{items}],"next_cursor":{json.dumps(self.next_cursor)}}}'
 
 
 COMPACT = (",", ":")  # the API's own JSON encoding, so stored documents are answered as they are
@@ -115,7 +117,7 @@ class Inbox:
         keys = self.index_keys(doc["status"], doc["users"], doc["groups"])
         stored = self._put(
             keys=[f"{PREFIX}req:{doc['id']}"],
-            args=[doc["version"], json.dumps(doc, separators=COMPACT), _millis(doc["created_at"]), doc["id"],
+            args=[doc["version"], finite_json.dumps(doc, separators=COMPACT), _millis(doc["created_at"]), doc["id"],
                   doc["status"], PREFIX, str(doc.get("query")), "1" if provisional else "0", *keys],
         )
         if stored == 1:

@@ -22,6 +22,7 @@ from typing import Any
 
 import redis
 
+from plugin import finite_json
 from plugin.store.events import EventStream
 from plugin.store.inbox import PREFIX
 
@@ -168,7 +169,7 @@ class RunSnapshots:
         """
         ttl = 0 if doc.get("status") in OPEN_STATUSES else CLOSED_TTL_SECONDS
         stored = bool(self._put(keys=self.keys(doc["id"]),
-                                args=[start_ms, seq, json.dumps(doc, default=str), _now_ms(), ttl,
+                                args=[start_ms, seq, finite_json.dumps(doc, default=str), _now_ms(), ttl,
                                       doc.get("chain") or "", *request_ids]))
         if stored:
             self.events.publish_run(doc, request_docs if request_docs else self._request_docs(doc["id"]))
