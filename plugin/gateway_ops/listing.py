@@ -14,7 +14,7 @@ Visibility trails the truth by a second or more, so the moment is taken ``RECENT
 started after it come first, in a recent phase:
 
 - recent phase: the runs the API started up to the moment the listing began (``begin``), from its own record
-  (``plugin.store.recent_starts``, keyed by the API's clock just before each start), merged with whatever
+  (``plugin.store.recent_starts``, keyed by the API's clock as it recorded each start), merged with whatever
   visibility shows started in the same window (runs the API did not start: schedules, child workflows), by
   start time. A run the API started is listed here once, from its record (visibility's row, when there is
   one, gives it its current status), and left out of the later phases.

@@ -3,8 +3,8 @@ before the listing began (read-your-writes), although Temporal's visibility trai
 more (seen: 25 of 120 runs triggered at once missing from a listing right after).
 
 Keys (prefix ``wf:``):
-- ``recent_starts``: sorted set of run ids, scored by the API's clock in microseconds taken *before* it asked
-  Temporal to start the run (so never after Temporal's own start time, clocks agreeing);
+- ``recent_starts``: sorted set of run ids, scored by the API's clock in microseconds when it recorded the start
+  (after Temporal started the run, before the trigger is answered);
 - ``recent_starts:docs``: hash run id -> the run's list entry at its start (JSON, as run history shows it).
 Entries older than ``RETENTION_SECONDS`` (and beyond ``MAX_KEPT``) are dropped as new ones are written: by
 then visibility has them. ``gateway_ops.listing`` merges them into its first phase.
@@ -68,7 +68,7 @@ return rows
 
 @dataclass(frozen=True)
 class RecentStart:
-    """A run the API started: when (ns, the API's clock before the start) and its list entry."""
+    """A run the API started: when it was recorded (ns) and its list entry."""
 
     id: str
     at_ns: int

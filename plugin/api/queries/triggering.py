@@ -98,9 +98,8 @@ def start(query: Query, data: dict[str, Any], run_id: str, started_by: str, *, a
         inp=run_input(query, data, started_by, app, memo), memo=memo, unique_id=unique_id,
         execution_timeout=timedelta(seconds=query.timeout_seconds) if query.timeout_seconds else None,
     )
-    at = recent_runs.started_at()
     result = svc.gateway.call(lambda c: run_ops.start_run(c, spec))
-    recent_runs.remember(spec, result, at)
+    recent_runs.remember(spec, result)
     if result.started and query.run_id_template and result.temporal_run_id:
         # a run that ended under this business key is not this one
         services().runs.snapshots.forget_other_runs(run_id, result.temporal_run_id)

@@ -112,9 +112,8 @@ def retry(run_id: str):
         raise Conflict(f"Run {run_id} is still {old['status']}; cancel it before retrying",
                        {"status": old["status"]})
     spec = retry_spec(old)
-    at = recent_runs.started_at()
     result = services().gateway.call(lambda c: run_ops.start_run(c, spec))
-    recent_runs.remember(spec, result, at)
+    recent_runs.remember(spec, result)
     services().runs.snapshots.add_retries(run_id, [spec.run_id])
     return {"run_id": spec.run_id, "query": old.get("query"), "status": "running", "existing": not result.started,
             "retry_of": run_id, "status_url": status_url(spec.run_id)}
@@ -175,7 +174,6 @@ def bulk_retry(body: dict):
             specs.append((run_id, retry_spec(d.doc)))
         except Exception as exc:  # reported per run
             skipped[run_id] = getattr(exc, "message", str(exc))
-    at = recent_runs.started_at()
     started = svc.gateway.call(lambda c: run_ops.start_many(c, [s for _, s in specs]), timeout=60)
     affected = []
     for (run_id, spec), result in zip(specs, started, strict=True):
@@ -185,6 +183,6 @@ def bulk_retry(body: dict):
             skipped[run_id] = f"already retried as {spec.run_id}"
         else:
             affected.append(spec.run_id)
-            recent_runs.remember(spec, result, at)
+            recent_runs.remember(spec, result)
             services().runs.snapshots.add_retries(run_id, [spec.run_id])
     return {"matched": len(ids), "affected": affected, "skipped": skipped, "more": more}

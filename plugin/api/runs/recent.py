@@ -22,15 +22,15 @@ def _store() -> RecentStarts:
     return per_app("recent_starts", RecentStarts)
 
 
-def started_at() -> int:
-    """The moment to record for a start about to be asked of Temporal (nanoseconds; never after Temporal's)."""
-    return now_ns()
+def remember(spec: StartSpec, result: StartResult) -> None:
+    """Record a run this call started (not one it found), as run history lists it, before the call answers.
 
-
-def remember(spec: StartSpec, result: StartResult, at_ns: int) -> None:
-    """Record a run this call started (not one it found), as run history lists it."""
+    Kept by the moment it is recorded (after Temporal started the run): a run recorded after a listing began is
+    never in that listing's record, so a trigger still in flight as a listing pages cannot show up twice in it
+    (once from visibility, then again from its record)."""
     if not result.started:
         return
+    at_ns = now_ns()
     item = {"id": result.run_id, "workflow": spec.workflow, "query": spec.inp.query or None,
             "started_by": spec.inp.started_by or None, "app": spec.inp.app or None, "retry_of": spec.retry_of,
             "status": "running", "started_at": datetime.fromtimestamp(at_ns / 1e9, UTC).isoformat(),
