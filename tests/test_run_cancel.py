@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from plugin.store.admin.runtime_settings import MAX_AGE
 from plugin.store.inbox import PREFIX
-from plugin.store.runtime_settings import MAX_AGE
 from plugin.temporal_gateway import connect_client
 from tests.conftest import ADMIN_KEY, auth
 from tests.fixtures_nodes import StubServer
