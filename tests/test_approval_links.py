@@ -165,14 +165,14 @@ def test_a_link_expires_at_the_due_time_when_that_comes_first(services):
     assert refused.value.details["reason"] == "bad_link"
 
 
-def test_a_link_newer_than_the_inbox_is_checked_against_the_run(client, services):
+def test_a_link_newer_than_the_inbox_is_checked_against_the_run(client, services, notified):
     """A reminder's message (fresh links) can arrive before that version's inbox write lands; its link is then
     checked against the run, not refused as out of date (seen flaky: test_reminders_carry_fresh_links)."""
     boss = person("boss")
     run_id, request = open_request(client, [boss], remind_every_seconds=1, max_reminders=1)
     key = f"wf:req:{request['id']}"
     first = wait_for(lambda: (raw := services.redis.hget(key, "doc")) and json.loads(raw)["version"] == 1 and raw)
-    fresh = path_of(links_in_notification(services, request["id"], kind="reminder")[boss]["Approve"])
+    fresh = path_of(links_received(notified, request["id"], kind="reminder")[boss]["Approve"])
     wait_for(lambda: json.loads(services.redis.hget(key, "doc"))["version"] == 2)
     services.redis.delete(key)  # as if the reminded version's write had not landed yet
     services.inbox.put(json.loads(first))

@@ -9,12 +9,19 @@ import pytest
 
 from plugin.store.inbox import PREFIX
 from tests.conftest import ADMIN_KEY, auth
+from tests.notification_helpers import links_received, receive_notifications
 from tests.requests_helpers import act, inbox, pending_requests, person, run_detail, start_probe
 from tests.runs_helpers import error_of
-from tests.test_approval_links import JSON, links_in_notification, path_of
+from tests.test_approval_links import JSON, path_of
 from tests.webhook_helpers import enable, post_hook
 
 SCORE_FORM = [{"name": "score", "label": "Score", "type": "number"}]
+
+
+@pytest.fixture(scope="module")
+def notified(app):
+    """Notifications (with their approval links) reach a stub for this module."""
+    yield from receive_notifications(app)
 
 
 def strict(text: str):
@@ -52,11 +59,11 @@ def test_triggers_and_webhooks_refuse_non_finite_numbers(client):
 
 
 @pytest.mark.parametrize("typed", ["nan", "1e999", "-inf", "Infinity"])
-def test_an_approval_link_form_refuses_non_finite_numbers_and_the_link_stays_usable(client, app, typed):
+def test_an_approval_link_form_refuses_non_finite_numbers_and_the_link_stays_usable(client, notified, typed):
     boss = person("boss")
     run_id = start_probe(client, person("req"), [{"name": "Score it", "users": [boss], "form": SCORE_FORM}])
     request = pending_requests(client, run_id)[0]
-    approve = path_of(links_in_notification(app.extensions["workflows"], request["id"])[boss]["Approve"])
+    approve = path_of(links_received(notified, request["id"])[boss]["Approve"])
     refused = client.post(approve, data={"field.score": typed}, headers=JSON)
     assert refused.status_code == 422 and set(error_of(refused)["details"]["fields"]) == {"score"}
     assert run_detail(client, run_id)["requests"][0]["status"] == "pending"

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from plugin.store.admin.runtime_settings import MAX_AGE
 from plugin.store.inbox import PREFIX
 from plugin.temporal_gateway import connect_client
-from tests.conftest import ADMIN_KEY, auth
 from tests.fixtures_nodes import StubServer
+from tests.notification_helpers import receive_notifications
 from tests.requests_helpers import finished, inbox_ids, pending_requests, person, run_detail, start_probe
 from tests.test_expense_flow import wait_for
 
@@ -27,18 +25,15 @@ def cancel(settings, run_id: str) -> None:
 
 
 @pytest.fixture
-def failing_notifications(client) -> Iterator[StubServer]:
+def failing_notifications(app) -> Iterator[StubServer]:
     """Notifications go to a hook that answers 500: the notify activity retries (1 s, 2 s, 4 s...)."""
-    stub = StubServer()
-    stub.route("/down", (500, {"error": "down"}))
-    answer = client.patch("/api/v1/settings", headers=auth(ADMIN_KEY), json={"notify_url": stub.url + "/down"})
-    assert answer.status_code == 200, answer.json
-    time.sleep(MAX_AGE + 0.2)  # the worker trusts the settings it read for MAX_AGE
+    receiver = receive_notifications(app)
+    stub = next(receiver)
+    stub.route("/notify", (500, {"error": "down"}))
     try:
         yield stub
     finally:
-        client.patch("/api/v1/settings", headers=auth(ADMIN_KEY), json={"notify_url": None})
-        stub.close()
+        next(receiver, None)
 
 
 def test_a_cancel_landing_while_the_request_is_announced_ends_the_run_and_withdraws_it(

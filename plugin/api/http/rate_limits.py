@@ -27,17 +27,17 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
-from flask import Flask, current_app, has_app_context, request
+from flask import Flask, Response, current_app, has_app_context, request
+from flask.globals import request_ctx
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import RateLimitItem, parse
 from limits.storage import RedisStorage, Storage
 from limits.strategies import RateLimiter
 
 from plugin.api.http.errors import error_response
-from plugin.api.http.rate_limit_hooks import hooks_only_when_needed
 from plugin.config import Settings
 from plugin.errors import PluginError
 
@@ -289,6 +289,46 @@ def hit(limit: str, scope: str, identity: str, message: str | None = None) -> No
 def _with_retry_after(response, retry_after: int):
     response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+def _middleware_limits(limiter: Limiter) -> bool:
+    """Whether any limit applies to requests without a decorator: default, application, blueprint or meta."""
+    manager = limiter.limit_manager
+    return bool(manager.default_limits or manager.application_limits or manager._blueprint_limits
+                or limiter._meta_limits)
+
+
+def _limiter_used() -> bool:
+    """Whether the limiter kept state for this request (it checked a limit)."""
+    return hasattr(request_ctx._get_current_object(), "_limiter_request_context")
+
+
+def hooks_only_when_needed(app: Flask, limiter: Limiter) -> None:
+    """Flask-Limiter's per-request hooks (check, headers, clean-up) cost about a tenth of a light request's CPU
+    even when no limit applies, and this API sets limits only on views (decorator or ``hit``). Run the
+    check only when a limit could apply without a decorator, and the headers and clean-up only after the
+    limiter was used; decorated views check themselves, so every limit keeps working."""
+    befores = app.before_request_funcs.setdefault(None, [])
+    check = limiter._check_request_limit
+    afters = app.after_request_funcs.setdefault(None, [])
+    inject = next(f for f in afters if isinstance(f, partial) and f.args and f.args[0] is limiter)
+    teardowns = app.teardown_request_funcs.setdefault(None, [])
+    release = next(f for f in teardowns if getattr(f, "__self__", None) is limiter)
+
+    def check_middleware_limits() -> None:
+        if _middleware_limits(limiter):
+            check()
+
+    def inject_headers(response: Response) -> Response:
+        return inject(response) if _limiter_used() else response
+
+    def release_context(exc: BaseException | None = None) -> None:
+        if _limiter_used():
+            release(exc)
+
+    befores[befores.index(check)] = check_middleware_limits
+    afters[afters.index(inject)] = inject_headers
+    teardowns[teardowns.index(release)] = release_context
 
 
 def init_app(app: Flask, settings: Settings) -> None:
