@@ -163,3 +163,20 @@ def test_a_link_expires_at_the_due_time_when_that_comes_first(services):
     with pytest.raises(LinkRefused) as refused:
         other_secret.read(url.rsplit("/", 1)[-1])
     assert refused.value.details["reason"] == "bad_link"
+
+
+def test_a_link_newer_than_the_inbox_is_checked_against_the_run(client, services, notified):
+    """A reminder's message (fresh links) can arrive before that version's inbox write lands; its link is then
+    checked against the run, not refused as out of date (seen flaky: test_reminders_carry_fresh_links)."""
+    boss = person("boss")
+    run_id, request = open_request(client, [boss], remind_every_seconds=1, max_reminders=1)
+    key = f"wf:req:{request['id']}"
+    first = wait_for(lambda: (raw := services.redis.hget(key, "doc")) and json.loads(raw)["version"] == 1 and raw)
+    fresh = path_of(links_received(notified, request["id"], kind="reminder")[boss]["Approve"])
+    wait_for(lambda: json.loads(services.redis.hget(key, "doc"))["version"] == 2)
+    services.redis.delete(key)  # as if the reminded version's write had not landed yet
+    services.inbox.put(json.loads(first))
+    response = client.post(fresh, headers=JSON)
+    assert response.status_code == 200, response.json
+    assert response.json["decisions"][0]["via"] == "link"
+    assert run_detail(client, run_id)["requests"][0]["status"] == "resolved"

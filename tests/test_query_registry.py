@@ -44,6 +44,7 @@ def test_a_business_key_template_over_required_fields_loads(tmp_path):
     ({"run_id": "expense-{employee!r}"}, "format or conversion"),
     ({"run_id": "expense-{employee:>10}"}, "format or conversion"),
     ({"run_id": "expense"}, "has no {placeholder}"),
+    ({"run_id": "expense/{employee}"}, "may not contain '/'"),
     ({"run_id": "expense-{employee"}, "is not valid"),
     ({"run_id": 5}, "must be 'random' or a template"),
     ({"wait_seconds": 61}, "wait_seconds: must be a whole number of seconds from 0 to 60"),

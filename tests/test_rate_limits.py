@@ -128,3 +128,26 @@ def test_each_app_counts_in_its_own_redis_whichever_was_made_last(settings, redi
     rate_limits.init_app(later, settings.with_overrides(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
     assert first.test_client().post("/hit").status_code == 200
     assert rate_limits.strategy(later).storage is not rate_limits.strategy(first).storage
+
+
+def test_a_decorated_limit_counts_in_its_own_app_s_redis_whichever_was_made_last(settings, redis_url):
+    first = Flask(__name__)
+    rate_limits.init_app(first, settings)
+    register_error_handlers(first)
+    scope = f"test-{uuid.uuid4().hex[:8]}"
+
+    @first.get("/decorated-own")
+    @limiter.limit("1/minute", key_func=keyed(scope, lambda: "same caller"))
+    def decorated_own():
+        return {"ok": True}
+
+    other_db = redis_url.rsplit("/", 1)[0] + "/6"
+    redis.Redis.from_url(other_db).flushdb()
+    later = Flask(__name__)
+    rate_limits.init_app(later, settings.with_overrides(redis_url=other_db))
+    client = first.test_client()
+    assert client.get("/decorated-own").status_code == 200
+    assert client.get("/decorated-own").status_code == 429
+    assert redis.Redis.from_url(redis_url).keys(f"{rate_limits.KEY_PREFIX}*{scope}*"), "counted in its own Redis"
+    assert not redis.Redis.from_url(other_db).keys(f"{rate_limits.KEY_PREFIX}*"), "not in the app made last"
+    assert limiter.storage is not None  # outside a request: the app made last, as Flask-Limiter does

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 
 import redis
@@ -69,12 +70,16 @@ def test_due_time_with_a_default_resolution(client):
 
 def test_escalation_adds_people_who_can_then_decide(client):
     boss, chief = person("boss"), person("chief")
+    started = time.monotonic()
     run_id = start_probe(client, person("req"), [{"name": "Escalate", "users": [boss],
-                                                  "escalate_after_seconds": 1, "escalate_to_users": [chief]}])
+                                                  "escalate_after_seconds": 2, "escalate_to_users": [chief]}])
     [request] = pending_requests(client, run_id)
-    assert act(client, request["id"], chief, resolution="Approve").status_code == 404, "not yet an assignee"
-    assert request["id"] in wait_for(lambda: inbox_ids(client, chief), timeout=20)
-    assert act(client, request["id"], chief, resolution="Approve").status_code == 200
+    early = act(client, request["id"], chief, resolution="Approve")
+    if time.monotonic() - started < 2:  # answered before the escalation could fire (a slow machine skips this)
+        assert early.status_code == 404, "not yet an assignee"
+    if early.status_code != 200:
+        assert request["id"] in wait_for(lambda: inbox_ids(client, chief))
+        assert act(client, request["id"], chief, resolution="Approve").status_code == 200
     run = finished(client, run_id)
     assert run["output"]["outcomes"][0]["decided_by"] == [chief]
     assert audit_actions(run).index("escalated") < audit_actions(run).index("decided")

@@ -134,3 +134,14 @@ def test_a_run_cancelled_outside_the_api_has_a_cancelled_snapshot(client, settin
     wait_for(lambda: store.get(run_id).doc["status"] != "running", timeout=40)
     assert store.get(run_id).doc["status"] == "cancelled", "the worker's own snapshot, not a refresh"
     assert get_run(client, run_id, who)["status"] == "cancelled"
+
+
+def test_the_steps_of_a_code_workflow_that_completed_an_activity(client):
+    """The onboarding sample's digest (a Python workflow) completes one SQL activity; its timeline lists it."""
+    who = user()
+    answer = client.post("/api/v1/queries/onboarding_digest/runs?wait=20", headers=auth(user=who),
+                         json={"input": {"min_stock": 3}})
+    assert answer.status_code == 200, answer.json
+    steps = steps_of(client, answer.json["run_id"])
+    assert [(s["kind"], s["status"], s["error"]) for s in steps] == [("activity", "completed", None)], steps
+    assert steps[0]["ended_at"] and steps[0]["attempts"] == 1

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from plugin.gateway_ops.listing import VISIBILITY_LAG
+from plugin.gateway_ops.listing import RECENT_WINDOW
 from tests.conftest import ADMIN_KEY, APP_KEY, auth
 from tests.runs_helpers import ended, error_of, listed, trigger, user
 from tests.test_expense_flow import wait_for
@@ -34,8 +34,11 @@ def test_pages_cover_every_run_once_newest_first(client):
     assert [len(p) for p in pages] == [3, 3, 1]
     seen = [r["id"] for p in pages for r in p]
     assert sorted(seen) == sorted(ids) and len(set(seen)) == 7
-    ends = [r["ended_at"] for p in pages for r in p]
-    assert ends == sorted(ends, reverse=True), "ended runs: most recently ended first"
+    starts = [r["started_at"] for p in pages for r in p]
+    assert starts == sorted(starts, reverse=True), "runs started in the recent window: newest start first"
+    time.sleep(RECENT_WINDOW.total_seconds())  # then they are ended runs of a listing: most recently ended first
+    ends = [r["ended_at"] for p in all_pages(client, 3, started_by=who) for r in p]
+    assert ends == sorted(ends, reverse=True) and len(ends) == 7, "ended runs: most recently ended first"
 
 
 def test_runs_that_end_while_paging_are_neither_skipped_nor_repeated(client):
@@ -45,8 +48,9 @@ def test_runs_that_end_while_paging_are_neither_skipped_nor_repeated(client):
     for run_id in done:
         ended(client, run_id, who)
     wait_for(lambda: len(listed(client, started_by=who, limit=100).json["runs"]) == 5)
-    # The listing's moment is a second back (visibility lag): runs that ended within it still count as open.
-    time.sleep(VISIBILITY_LAG.total_seconds())
+    # Past the recent window (runs started in it are listed by start time, whatever their status), the open
+    # runs come first.
+    time.sleep(RECENT_WINDOW.total_seconds())
     first = listed(client, started_by=who, limit=2).json
     assert [r["status"] for r in first["runs"]] == ["running", "running"], "open runs come first"
     for run_id in short:  # every open run ends between the pages

@@ -3,6 +3,8 @@ master takes its workers with it (the port is free, nothing keeps serving)."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
 import socket
@@ -120,3 +122,35 @@ def wait_for_workers(master: int, count: int, timeout: float = 30) -> list[int]:
             return found
         time.sleep(0.1)
     raise AssertionError(f"gunicorn did not start {count} workers")
+
+
+def test_a_413_closes_the_connection_it_announces_or_keeps_it_usable(served, settings):
+    """http.client reuses a keep-alive connection; after a 413 the next request on it must still be answered."""
+    host, port = served.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}", "X-Workflows-User": "big@example.com",
+               "Content-Type": "application/json"}
+    try:
+        for _ in range(3):
+            conn.request("POST", "/api/v1/queries/runs_lab/runs", body=b" " * (settings.max_body_bytes + 1),
+                         headers=headers)
+            too_big = conn.getresponse()
+            body = too_big.read()
+            assert too_big.status == 413 and json.loads(body)["error"]["code"] == "payload_too_large"
+            assert too_big.getheader("Connection") == "close", too_big.getheaders()
+            conn.request("GET", "/healthz")  # a new connection when the last one said close
+            after = conn.getresponse()
+            assert after.status == 200, after.read()
+            after.read()
+    finally:
+        conn.close()
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_the_connection_closes(served, settings):
+    text = b'{"input": {"value": "' + b"x" * (settings.max_body_bytes + 1) + b'"}}'
+    body = b"".join(b"%x\r\n%s\r\n" % (len(text[i:i + 65536]), text[i:i + 65536]) for i in range(0, len(text), 65536))
+    status, headers, answer = raw_request(served, (
+        b"POST /api/v1/queries/runs_lab/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ADMIN_KEY.encode()
+        + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + body + b"0\r\n\r\n"))
+    assert status == 413 and headers["Connection"] == "close", (headers, answer)  # raw_request reads until the close
+    assert json.loads(answer)["error"]["code"] == "payload_too_large"

@@ -7,8 +7,10 @@ from inspect import CO_COROUTINE
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 
+from plugin import finite_json
 from plugin.api.http import arguments, input_limits, rate_limits  # arguments first: it installs the parser
 from plugin.api.http import metrics as api_metrics
 from plugin.api.http.cors import init_cors
@@ -26,9 +28,29 @@ from plugin.temporal_gateway import TemporalGateway
 from plugin.workspace.loader import load_workspaces
 
 
+class FiniteJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading and writing JSON numbers only (``plugin.finite_json``): a body with NaN or Infinity
+    is refused with a 422 naming the field wherever it is read, and no answer carries one (a browser's
+    ``JSON.parse`` refuses a whole answer for one)."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        """Serialize as Flask does; a non-finite number is written as ``null``."""
+        kwargs.setdefault("default", self.default)
+        kwargs.setdefault("ensure_ascii", self.ensure_ascii)
+        kwargs.setdefault("sort_keys", self.sort_keys)
+        return finite_json.dumps(obj, **kwargs)
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Parse as Flask does; NaN, Infinity or a number too large for a float raises a 422 naming the field
+        (not a ValueError, so ``get_json(silent=True)`` does not swallow it as "not JSON")."""
+        return finite_json.loads(s, **kwargs)
+
+
 class PluginFlask(Flask):
     """Flask, telling plain functions from coroutine functions from their code flags (Flask asks ``inspect`` for
-    every hook and view on every request)."""
+    every hook and view on every request), with JSON that holds only JSON numbers."""
+
+    json_provider_class = FiniteJSONProvider
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """A plain function as it is; anything else as Flask decides (an ``async def`` is run to completion)."""

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from plugin.engine import humans, request_timers
@@ -43,6 +43,12 @@ ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maxim
 # Temporal does). The API writes the decided request right after the committed update, the run's end snapshot
 # carries every request, and the write still scheduled here repairs the inbox of a run that goes on.
 SETTLED_PUBLISH_PATCH = "settled-request-published-in-background"
+# A run cancelled while a notification is being sent: the SDK cancels the notify activity and answers the await
+# with an ActivityError, which ``_notify`` used to take for a failed notification, so the run swallowed its own
+# cancellation and went on waiting with its request pending (the flaky "cancel withdraws its request" test: a
+# cancel landing while "assigned" was sent). Runs that meet this after the change end cancelled, withdrawing
+# the request; a replay of a run that met it before keeps its old commands.
+CANCEL_DURING_NOTIFY_PATCH = "cancel-during-notify-cancels-the-run"
 
 
 def _now() -> str:
@@ -98,8 +104,8 @@ class PluginWorkflow:
         request = new_request(options, request_id, run_id, inp.query, inp.started_by, workflow.now())
         self._requests[request.id] = request
         self._record(request, "workflow", "request_opened", details={"name": request.name})
-        await self._notify("assigned", request)
         try:
+            await self._notify("assigned", request)
             await self._wait_until_settled(request)
         except asyncio.CancelledError:
             # The run is being cancelled: withdraw the request where people see it, then let the run end.
@@ -278,6 +284,9 @@ class PluginWorkflow:
             await workflow.execute_activity("notify", note, start_to_close_timeout=ACTIVITY_TIMEOUT,
                                             retry_policy=RetryPolicy(maximum_attempts=5))
         except ActivityError as exc:  # a notification that cannot be sent must not fail the request
+            if (is_cancelled_exception(exc) and workflow.cancellation_reason() is not None
+                    and workflow.patched(CANCEL_DURING_NOTIFY_PATCH)):
+                raise asyncio.CancelledError("the run was cancelled while a notification was sent") from exc
             self._record(request, "workflow", "notify_failed", details={"kind": kind, "error": str(exc.cause)})
 
 

@@ -10,142 +10,49 @@ splits the runs that existed then into two sets that cannot change while a calle
 - closed phase: the runs that had ended by ``as_of``, plus the open-at-``as_of`` runs below the open phase's
   last page (all of them ended by the time the open phase ran out), most recently ended first, keyed on their
   close time.
-Runs started after the first page's moment belong to a new listing. The moment is taken a second back,
-because visibility trails the truth by about that much.
+Visibility trails the truth by a second or more, so the moment is taken ``RECENT_WINDOW`` back, and the runs
+started after it come first, in a recent phase:
+
+- recent phase: the runs the API started up to the moment the listing began (``begin``), from its own record
+  (``plugin.store.recent_starts``, keyed by the API's clock as it recorded each start), merged with whatever
+  visibility shows started in the same window (runs the API did not start: schedules, child workflows), by
+  start time. A run the API started is listed here once, from its record (visibility's row, when there is
+  one, gives it its current status), and left out of the later phases.
+Read-your-writes: a run whose trigger was answered before the listing began is on its first page(s). Runs
+started after ``begin`` belong to a new listing.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.client import Client, WorkflowExecution
 
 from plugin import search_attributes as sa
-from plugin.errors import ValidationFailed
+from plugin.gateway_ops.run_filters import (  # noqa: F401  (Cursor, RunFilters, quoted...: this module's face)
+    CLOSED_PHASE,
+    OPEN_PHASE,
+    RECENT_PHASE,
+    RUN_STATUSES,
+    Cursor,
+    RunFilters,
+    base_query,
+    nanos,
+    quoted,
+    rfc3339,
+)
 from plugin.gateway_ops.runs import STATUS_NAMES
 
-OPEN_PHASE, CLOSED_PHASE = "open", "closed"
-# Visibility trails the truth by about a second: the listing's moment is taken that far back.
-VISIBILITY_LAG = timedelta(seconds=1)
+# Visibility trails the truth by a second or more: the open and closed phases are pinned this far back, and
+# the runs started since are listed from the API's own record of its starts (and what visibility has of them).
+RECENT_WINDOW = timedelta(seconds=5)
+# Clocks of the API and of Temporal may disagree by this much: a recorded run whose record is this close above
+# the moment is also looked for (and left out) in the later phases.
+CLOCK_SKEW = timedelta(seconds=2)
 # At most this many runs that ended while a caller paged are read for one page of the open phase.
 MAX_WINDOW = 10_000
-_STATUS_CLAUSES = {
-    "running": f"ExecutionStatus = 'Running' AND ({sa.WAITING.name} = false OR {sa.WAITING.name} IS NULL)",
-    "waiting": f"ExecutionStatus = 'Running' AND {sa.WAITING.name} = true",
-    "completed": "ExecutionStatus = 'Completed'",
-    "failed": "ExecutionStatus = 'Failed'",
-    "cancelled": "ExecutionStatus = 'Canceled'",
-    "terminated": "ExecutionStatus = 'Terminated'",
-    "timed_out": "ExecutionStatus = 'TimedOut'",
-}
-RUN_STATUSES = tuple(_STATUS_CLAUSES)
-
-
-@dataclass(frozen=True)
-class RunFilters:
-    """The run-history filters; values are validated by the API before they get here."""
-
-    status: str | None = None
-    query: str | None = None
-    workflow: str | None = None
-    started_by: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def digest(self) -> str:
-        """Identifies the filters, so a cursor is only used with the filters that made it."""
-        return hashlib.sha256(json.dumps(asdict(self), default=str, sort_keys=True).encode()).hexdigest()[:16]
-
-
-@dataclass
-class Cursor:
-    """Where the next page starts; opaque to callers (base64url JSON)."""
-
-    filters: str
-    as_of: int  # nanoseconds since the epoch
-    phase: str
-    start: int | None = None  # open phase: start of the last listed run; closed phase: of the open phase's last
-    close: int | None = None  # closed phase: close time of the last listed run
-    seen: list[str] = field(default_factory=list)  # ids already listed at the boundary time
-
-    def encode(self) -> str:
-        """The cursor as a URL-safe string."""
-        return base64.urlsafe_b64encode(json.dumps(asdict(self), separators=(",", ":")).encode()).decode()
-
-    @classmethod
-    def decode(cls, raw: str, filters: RunFilters) -> Cursor:
-        """Read a cursor; a ValidationFailed naming ``cursor`` when it is not one of ours or the filters changed.
-
-        Every field is checked for type and range: a crafted cursor never reaches a visibility query."""
-        try:
-            data = json.loads(base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)))
-        except (ValueError, UnicodeError):
-            data = None
-        cursor = cls(**data) if isinstance(data, dict) and set(data) == _CURSOR_FIELDS else None
-        if cursor is None or not cursor.is_valid():
-            raise ValidationFailed("cursor: Not a cursor from this API.",
-                                   {"fields": {"cursor": ["Not a cursor from this API."]}})
-        if cursor.filters != filters.digest():
-            raise ValidationFailed("cursor: This cursor was made for other filters; start again without it.",
-                                   {"fields": {"cursor": ["Made for other filters."]}})
-        return cursor
-
-    def is_valid(self) -> bool:
-        """Fields of the right types, times within the years 2000..2200, a bounded list of seen ids."""
-        def moment(value: Any, optional: bool) -> bool:
-            if value is None:
-                return optional
-            return type(value) is int and _EARLIEST <= value <= _LATEST
-        return (isinstance(self.filters, str) and self.phase in _PHASES and moment(self.as_of, False)
-                and moment(self.start, True) and moment(self.close, True) and isinstance(self.seen, list)
-                and len(self.seen) <= _MAX_SEEN and all(isinstance(i, str) and 0 < len(i) <= 1000 for i in self.seen))
-
-
-_CURSOR_FIELDS = {"filters", "as_of", "phase", "start", "close", "seen"}
-_PHASES = (OPEN_PHASE, CLOSED_PHASE)
-_EARLIEST, _LATEST = 946_684_800 * 10**9, 7_258_118_400 * 10**9  # 2000-01-01, 2200-01-01
-_MAX_SEEN = 1000
-
-
-def quoted(value: str, field: str = "value") -> str:
-    """A visibility query string literal; values with quotes or backslashes never reach a query."""
-    if any(c in value for c in "'\"\\") or any(ord(c) < 32 for c in value):
-        message = "May not contain quotes, backslashes or control characters."
-        raise ValidationFailed(f"{value[:40]!r}: {message}", {"fields": {field: [message]}})
-    return f"'{value}'"
-
-
-def _rfc3339(nanos: int) -> str:
-    ts = Timestamp(seconds=nanos // 1_000_000_000, nanos=nanos % 1_000_000_000)
-    return ts.ToJsonString()
-
-
-def _nanos(ts: Timestamp) -> int:
-    return ts.seconds * 1_000_000_000 + ts.nanos
-
-
-def base_query(filters: RunFilters, task_queue: str) -> str:
-    """The visibility query for the filters (without the cursor)."""
-    clauses = [f"TaskQueue = {quoted(task_queue)}"]
-    if filters.status:
-        clauses.append(f"({_STATUS_CLAUSES[filters.status]})")
-    if filters.query:
-        clauses.append(f"{sa.QUERY.name} = {quoted(filters.query, 'query')}")
-    if filters.workflow:
-        clauses.append(f"WorkflowType = {quoted(filters.workflow, 'workflow')}")
-    if filters.started_by:
-        clauses.append(f"{sa.STARTED_BY.name} = {quoted(filters.started_by, 'started_by')}")
-    if filters.since:
-        clauses.append(f"StartTime >= '{filters.since.astimezone(UTC).isoformat()}'")
-    if filters.until:
-        clauses.append(f"StartTime < '{filters.until.astimezone(UTC).isoformat()}'")
-    return " AND ".join(clauses)
 
 
 def summary(execution: WorkflowExecution) -> dict[str, Any]:
@@ -174,11 +81,11 @@ async def _fetch_all(client: Client, query: str) -> list[WorkflowExecution]:
 
 
 def _start_of(r: WorkflowExecution) -> int:
-    return _nanos(r.raw_info.start_time)
+    return nanos(r.raw_info.start_time)
 
 
 def _close_of(r: WorkflowExecution) -> int:
-    return _nanos(r.raw_info.close_time)
+    return nanos(r.raw_info.close_time)
 
 
 def _boundary(rows: list[WorkflowExecution], key: Any, previous: int | None, seen: list[str]) -> tuple[int, list[str]]:
@@ -187,36 +94,93 @@ def _boundary(rows: list[WorkflowExecution], key: Any, previous: int | None, see
     return last, ids + (seen if last == previous else [])
 
 
-async def list_runs(client: Client, task_queue: str, filters: RunFilters, limit: int,
-                    cursor: Cursor | None) -> tuple[list[dict[str, Any]], Cursor | None]:
-    """One page of runs and the cursor of the next page (None when there is none)."""
+def first_cursor(filters: RunFilters, begin: int | None = None) -> Cursor:
+    """The cursor of a listing beginning now (``begin``, nanoseconds): the recent phase first."""
+    begin = begin if begin is not None else _nanos_now()
+    return Cursor(filters=filters.digest(), as_of=begin - int(RECENT_WINDOW.total_seconds() * 1e9),
+                  phase=RECENT_PHASE, begin=begin)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The runs the API started in the recent window (``plugin.store.recent_starts``): id, when, list entry."""
+
+    runs: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
+
+    def near(self, as_of: int) -> set[str]:
+        """Ids whose record is close enough above ``as_of`` that Temporal's clock may have put them below it."""
+        skew = int(CLOCK_SKEW.total_seconds() * 1e9)
+        return {run_id for run_id, at, _ in self.runs if at <= as_of + skew}
+
+
+async def list_runs(client: Client, task_queue: str, filters: RunFilters, limit: int, cursor: Cursor | None,
+                    recorded: Recorded | None = None) -> tuple[list[dict[str, Any]], Cursor | None]:
+    """One page of runs and the cursor of the next page (None when there is none). ``recorded``: the API's
+    record of the runs it started between the cursor's ``as_of`` and ``begin``."""
     base = base_query(filters, task_queue)
     lists_open = filters.status in (None, "running", "waiting")
     lists_closed = filters.status not in ("running", "waiting")
-    if cursor is None:
-        as_of = _nanos_now() - int(VISIBILITY_LAG.total_seconds() * 1e9)
-        cursor = Cursor(filters=filters.digest(), as_of=as_of, phase=OPEN_PHASE if lists_open else CLOSED_PHASE)
-    page: list[WorkflowExecution] = []
+    recorded = recorded or Recorded()
+    cursor = cursor or first_cursor(filters)
+    items: list[dict[str, Any]] = []
+    if cursor.phase == RECENT_PHASE:
+        any_status = base_query(replace(filters, status=None), task_queue)
+        items, cursor = await _recent_page(client, any_status, filters, cursor, limit, recorded,
+                                           OPEN_PHASE if lists_open else CLOSED_PHASE)
+        if cursor.phase == RECENT_PHASE or len(items) == limit:
+            return items, cursor
+    skip = recorded.near(cursor.as_of)
     if cursor.phase == OPEN_PHASE:
-        page, next_cursor = await _open_page(client, base, lists_closed, cursor, limit)
-        if next_cursor is None or next_cursor.phase == OPEN_PHASE or len(page) == limit:
-            return [summary(r) for r in page], next_cursor
+        page, next_cursor = await _open_page(client, base, lists_closed, cursor, limit - len(items), skip)
+        items += [summary(r) for r in page]
+        if next_cursor is None or next_cursor.phase == OPEN_PHASE or len(items) == limit:
+            return items, next_cursor
         cursor = next_cursor
-    return await _closed_page(client, base, lists_open, cursor, limit, page)
+    return await _closed_page(client, base, lists_open, cursor, limit, items, skip)
+
+
+async def _recent_page(client: Client, any_status: str, filters: RunFilters, cursor: Cursor, limit: int,
+                       recorded: Recorded, next_phase: str) -> tuple[list[dict[str, Any]], Cursor]:
+    """A page of the runs started after ``as_of`` and up to ``begin``, newest first: the recorded ones and those
+    visibility shows (``any_status``: the visibility query without the status filter, which is applied here,
+    a recorded run's status coming from visibility when it has the run, else from its record). The cursor
+    goes on in the recent phase, or moves on to ``next_phase``."""
+    assert cursor.begin is not None
+    top = cursor.start if cursor.start is not None else cursor.begin
+    visible = {r.id: r for r in await _fetch_all(
+        client, f"{any_status} AND StartTime > '{rfc3339(cursor.as_of)}' AND StartTime <= '{rfc3339(top)}'")}
+    rows: list[tuple[int, str, dict[str, Any]]] = []
+    for run_id, at, item in recorded.runs:
+        current = summary(visible.pop(run_id)) if run_id in visible else item
+        if at <= top and filters.admit(current):
+            rows.append((at, run_id, current))
+    recorded_ids = {run_id for run_id, _, _ in recorded.runs}
+    rows += [(_start_of(r), r.id, summary(r)) for r in visible.values()
+             if r.id not in recorded_ids and filters.admit(summary(r))]
+    rows = [row for row in rows if not (row[0] == cursor.start and row[1] in cursor.seen)]
+    rows.sort(key=lambda row: (-row[0], row[1]))
+    page = rows[:limit]
+    if len(rows) > limit:
+        last = page[-1][0]
+        seen = [row[1] for row in page if row[0] == last] + (cursor.seen if last == cursor.start else [])
+        return [row[2] for row in page], Cursor(cursor.filters, cursor.as_of, RECENT_PHASE, start=last, seen=seen,
+                                                begin=cursor.begin)
+    return [row[2] for row in page], Cursor(cursor.filters, cursor.as_of, next_phase, begin=cursor.begin)
 
 
 async def _open_page(client: Client, base: str, lists_closed: bool, cursor: Cursor,
-                     limit: int) -> tuple[list[WorkflowExecution], Cursor | None]:
+                     limit: int, skip: set[str]) -> tuple[list[WorkflowExecution], Cursor | None]:
     """A page of the runs open at ``as_of``, by start time; the cursor goes on in the open phase, moves to the
-    closed phase (``start``: below which the open-at-``as_of`` runs are left to it), or is None."""
-    top = _rfc3339(min(cursor.as_of, cursor.start) if cursor.start is not None else cursor.as_of)
-    as_of = _rfc3339(cursor.as_of)
+    closed phase (``start``: below which the open-at-``as_of`` runs are left to it), or is None. Runs in
+    ``skip`` were listed in the recent phase."""
+    top = rfc3339(min(cursor.as_of, cursor.start) if cursor.start is not None else cursor.as_of)
+    as_of = rfc3339(cursor.as_of)
 
     def unseen(r: WorkflowExecution) -> bool:
-        return not (_start_of(r) == cursor.start and r.id in cursor.seen)
+        return not (_start_of(r) == cursor.start and r.id in cursor.seen) and r.id not in skip
     # Still running first, then ended since: a run ending between the two reads is in both, never in neither.
     running = [r for r in await _fetch(client, f"{base} AND ExecutionStatus = 'Running' AND StartTime <= '{top}'",
-                                       limit + 1 + len(cursor.seen)) if unseen(r)]
+                                       limit + 1 + len(cursor.seen) + len(skip)) if unseen(r)]
     running.sort(key=lambda r: (-_start_of(r), r.id))
     more_running = len(running) >= limit
     if running:
@@ -226,42 +190,43 @@ async def _open_page(client: Client, base: str, lists_closed: bool, cursor: Curs
     ended: list[WorkflowExecution] = []
     if lists_closed:
         ended = await _fetch_all(client, f"{base} AND ExecutionStatus != 'Running' AND StartTime <= '{top}' AND "
-                                         f"StartTime >= '{_rfc3339(low)}' AND CloseTime > '{as_of}'")
+                                         f"StartTime >= '{rfc3339(low)}' AND CloseTime > '{as_of}'")
     merged = {r.id: r for r in ended if unseen(r)}
     merged.update({r.id: r for r in running})
     rows = sorted(merged.values(), key=lambda r: (-_start_of(r), r.id))
     page = rows[:limit]
     if len(rows) > limit or (more_running and page):
         start, seen = _boundary(page, _start_of, cursor.start, cursor.seen)
-        return page, Cursor(cursor.filters, cursor.as_of, OPEN_PHASE, start=start, seen=seen)
+        return page, Cursor(cursor.filters, cursor.as_of, OPEN_PHASE, start=start, seen=seen, begin=cursor.begin)
     if not lists_closed:
         return page, None
     # Every open-at-as_of run started at or after ``low`` is listed; those below it have all ended.
-    return page, Cursor(cursor.filters, cursor.as_of, CLOSED_PHASE, start=low)
+    return page, Cursor(cursor.filters, cursor.as_of, CLOSED_PHASE, start=low, begin=cursor.begin)
 
 
 async def _closed_page(client: Client, base: str, lists_open: bool, cursor: Cursor, limit: int,
-                       page: list[WorkflowExecution]) -> tuple[list[dict[str, Any]], Cursor | None]:
-    as_of = _rfc3339(cursor.as_of)
+                       listed: list[dict[str, Any]], skip: set[str]) -> tuple[list[dict[str, Any]], Cursor | None]:
+    as_of = rfc3339(cursor.as_of)
     query = f"{base} AND ExecutionStatus != 'Running' AND StartTime <= '{as_of}'"
     if not lists_open:
         query += f" AND CloseTime <= '{as_of}'"
     elif cursor.start is not None:  # open at as_of and started at or after ``start``: listed in the open phase
-        query += f" AND (CloseTime <= '{as_of}' OR StartTime < '{_rfc3339(cursor.start)}')"
+        query += f" AND (CloseTime <= '{as_of}' OR StartTime < '{rfc3339(cursor.start)}')"
     if cursor.close is not None:
-        query += f" AND CloseTime <= '{_rfc3339(cursor.close)}'"
-    wanted = limit - len(page)
-    rows = await _fetch(client, query, wanted + 1 + len(cursor.seen))
-    rows = [r for r in rows if not (_close_of(r) == cursor.close and r.id in cursor.seen)]
+        query += f" AND CloseTime <= '{rfc3339(cursor.close)}'"
+    wanted = limit - len(listed)
+    rows = await _fetch(client, query, wanted + 1 + len(cursor.seen) + len(skip))
+    rows = [r for r in rows if not (_close_of(r) == cursor.close and r.id in cursor.seen) and r.id not in skip]
     rows.sort(key=lambda r: (-_close_of(r), -_start_of(r), r.id))
     taken = rows[:wanted]
-    items = [summary(r) for r in page + taken]
+    items = listed + [summary(r) for r in taken]
     if len(rows) <= wanted:
         return items, None
     if not taken:  # the page filled up in the open phase: the closed phase starts on the next page
         return items, cursor
     close, seen = _boundary(taken, _close_of, cursor.close, cursor.seen)
-    return items, Cursor(cursor.filters, cursor.as_of, CLOSED_PHASE, start=cursor.start, close=close, seen=seen)
+    return items, Cursor(cursor.filters, cursor.as_of, CLOSED_PHASE, start=cursor.start, close=close, seen=seen,
+                         begin=cursor.begin)
 
 
 def _nanos_now() -> int:

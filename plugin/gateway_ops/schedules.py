@@ -9,6 +9,8 @@ schedule as it was written (Temporal turns cron text into calendars).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +34,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from plugin import search_attributes as sa
-from plugin.errors import Conflict, NotFound
+from plugin.errors import Conflict, NotFound, ValidationFailed
 from plugin.workspace.schedules import SchedulePlan
 
 OWNER = "workflows_plugin"  # schedule memo: the owning plugin's task queue
@@ -71,12 +73,33 @@ def build_schedule(plan: SchedulePlan, paused: bool, note: str) -> Schedule:
                     state=ScheduleState(note=note or None, paused=paused))
 
 
+def _missing(schedule_id: str) -> NotFound:
+    return NotFound(f"No schedule {schedule_id!r}; GET /api/v1/schedules lists them")
+
+
+@contextmanager
+def _answered(schedule_id: str, plan: SchedulePlan | None = None) -> Iterator[None]:
+    """Temporal's refusals as the client's answers: a schedule deleted meanwhile (a racing DELETE) is a 404;
+    a spec Temporal refuses although the plugin's checks passed is a 422 naming when it runs."""
+    try:
+        yield
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise _missing(schedule_id) from None
+        if plan is not None and exc.status == RPCStatusCode.INVALID_ARGUMENT:
+            field = "cron" if plan.spec.get("cron") else "interval_seconds"
+            message = f"Temporal refuses this schedule: {exc.message}"
+            raise ValidationFailed(f"Invalid input: {field}: {message}", {"fields": {field: [message]}}) from None
+        raise
+
+
 async def create_schedule(client: Client, plan: SchedulePlan) -> None:
     """Create the schedule; Conflict when the id is taken."""
     try:
-        await client.create_schedule(plan.id, build_schedule(plan, plan.spec.get("paused", False),
-                                                             plan.spec.get("note", "")),
-                                     memo={OWNER: plan.task_queue, ORIGIN: plan.spec["origin"]})
+        with _answered(plan.id, plan):
+            await client.create_schedule(plan.id, build_schedule(plan, plan.spec.get("paused", False),
+                                                                 plan.spec.get("note", "")),
+                                         memo={OWNER: plan.task_queue, ORIGIN: plan.spec["origin"]})
     except ScheduleAlreadyRunningError:
         raise Conflict(f"A schedule with id {plan.id!r} already exists; choose another id",
                        {"id": plan.id}) from None
@@ -89,10 +112,10 @@ async def owned(client: Client, schedule_id: str, task_queue: str) -> tuple[Sche
         desc = await handle.describe()
     except RPCError as exc:
         if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            raise NotFound(f"No schedule {schedule_id!r}; GET /api/v1/schedules lists them") from None
+            raise _missing(schedule_id) from None
         raise
     if (await desc.memo()).get(OWNER) != task_queue:
-        raise NotFound(f"No schedule {schedule_id!r}; GET /api/v1/schedules lists them")
+        raise _missing(schedule_id)
     return handle, desc
 
 
@@ -159,29 +182,34 @@ async def update_schedule(client: Client, plan: SchedulePlan) -> None:
     def updater(current: ScheduleUpdateInput) -> ScheduleUpdate:
         state = current.description.schedule.state
         return ScheduleUpdate(schedule=build_schedule(plan, state.paused, state.note or ""))
-    await handle.update(updater)
+    with _answered(plan.id, plan):
+        await handle.update(updater)
 
 
 async def pause_schedule(client: Client, schedule_id: str, task_queue: str, paused: bool, note: str) -> None:
     """Pause or resume, with a note saying why."""
     handle, _ = await owned(client, schedule_id, task_queue)
-    await (handle.pause(note=note) if paused else handle.unpause(note=note))
+    with _answered(schedule_id):
+        await (handle.pause(note=note) if paused else handle.unpause(note=note))
 
 
 async def trigger_schedule(client: Client, schedule_id: str, task_queue: str, overlap: str) -> None:
     """Start one run now."""
     handle, _ = await owned(client, schedule_id, task_queue)
-    await handle.trigger(overlap=overlap_policy(overlap))
+    with _answered(schedule_id):
+        await handle.trigger(overlap=overlap_policy(overlap))
 
 
 async def backfill_schedule(client: Client, schedule_id: str, task_queue: str, start_at: datetime,
                             end_at: datetime, overlap: str) -> None:
     """Start the runs the schedule would have started between the two times."""
     handle, _ = await owned(client, schedule_id, task_queue)
-    await handle.backfill(ScheduleBackfill(start_at=start_at, end_at=end_at, overlap=overlap_policy(overlap)))
+    with _answered(schedule_id):
+        await handle.backfill(ScheduleBackfill(start_at=start_at, end_at=end_at, overlap=overlap_policy(overlap)))
 
 
 async def delete_schedule(client: Client, schedule_id: str, task_queue: str) -> None:
     """Delete the schedule (runs it started go on)."""
     handle, _ = await owned(client, schedule_id, task_queue)
-    await handle.delete()
+    with _answered(schedule_id):
+        await handle.delete()

@@ -43,6 +43,14 @@ def _step(name: str, kind: str, event: HistoryEvent, **extra: Any) -> dict[str, 
             "attempts": 0, "error": None, **extra}
 
 
+def _failure_message(attrs: Any) -> str | None:
+    """The failure an end event carries, if its kind has one (a completed activity's attributes have no
+    ``failure`` field at all, and ``HasField`` raises for a field the message does not declare)."""
+    if "failure" not in attrs.DESCRIPTOR.fields_by_name or not attrs.HasField("failure"):
+        return None
+    return attrs.failure.cause.message or attrs.failure.message
+
+
 def steps_of(events: list[HistoryEvent]) -> list[dict[str, Any]]:
     """Steps of one run's history, in the order they began."""
     steps: list[dict[str, Any]] = []
@@ -66,8 +74,8 @@ def steps_of(events: list[HistoryEvent]) -> list[dict[str, Any]]:
         elif which in _ACTIVITY_END:
             if (step := by_event.get(attrs.scheduled_event_id)) is not None:
                 step.update(status=_ACTIVITY_END[which], ended_at=_time(event), attempts=max(step["attempts"], 1))
-                if attrs.HasField("failure"):
-                    step["error"] = attrs.failure.cause.message or attrs.failure.message
+                if (error := _failure_message(attrs)) is not None:
+                    step["error"] = error
         elif which == "timer_started_event_attributes":
             seconds = attrs.start_to_fire_timeout.ToTimedelta().total_seconds()
             timers[attrs.timer_id] = _step(f"wait {seconds:g}s", "timer", event, status="running",
@@ -89,8 +97,8 @@ def steps_of(events: list[HistoryEvent]) -> list[dict[str, Any]]:
         elif which in _CHILD_END:
             if (step := by_event.get(attrs.initiated_event_id)) is not None:
                 step.update(status=_CHILD_END[which], ended_at=_time(event))
-                if getattr(attrs, "failure", None) is not None and attrs.HasField("failure"):
-                    step["error"] = attrs.failure.cause.message or attrs.failure.message
+                if (error := _failure_message(attrs)) is not None:
+                    step["error"] = error
     return steps
 
 

@@ -110,7 +110,7 @@ class RunReads:
                     self.inbox.put(request)
                 self.snapshots.add_retries(run_id, retries)
                 if not self.snapshots.put(described.doc, described.start_ms, described.seq,
-                                          [r["id"] for r in requests]):
+                                          [r["id"] for r in requests], request_docs=requests):
                     # The worker wrote a newer snapshot meanwhile, but it may not list these requests yet.
                     for request in requests:
                         self.snapshots.link_request(run_id, request["id"])

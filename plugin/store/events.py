@@ -7,8 +7,10 @@ Keys (prefix ``wf:``):
 - ``events:floor``: the lowest id the stream still holds without gaps. Entries older than the retention
   window are trimmed; a resume from below the floor cannot be served without a gap and is told so.
 
-Events are derived, like the rest of the read models: they are written after a versioned write wins
-(``Inbox.put``, ``RunSnapshots.put``), so a write that loses to a newer version publishes nothing.
+Events are derived, like the rest of the read models: a versioned write that wins (``Inbox.put``,
+``RunSnapshots.put``) appends its event in the same Lua script (``PUBLISH_FUNCTION``), before it writes, so
+a write that loses to a newer version publishes nothing, and no stored version goes without its event (a
+Redis failure between a write and a separate publish lost the event for good).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 import redis
 
+from plugin import finite_json
 from plugin.models import PENDING, Identity
 
 STREAM = "wf:events"
@@ -29,14 +32,22 @@ KEY_REVOKED = "key.revoked"  # internal: ends the open streams of that key at on
 RETENTION_SECONDS = 3600
 _ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
-# KEYS[1] = stream, KEYS[2] = floor. ARGV = minid, type, data, users, groups.
-# The floor moves before the trim, so a reader never sees a trimmed range as complete.
-_PUBLISH = """
-local floor = redis.call('GET', KEYS[2])
-if (not floor) or tonumber(ARGV[1]) > tonumber(floor) then redis.call('SET', KEYS[2], ARGV[1]) end
-return redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[1], '*',
-                  'type', ARGV[2], 'data', ARGV[3], 'users', ARGV[4], 'groups', ARGV[5])
+EVENT_KEYS = (STREAM, FLOOR)
+EVENT_ARGS = 5  # how many ARGV an event takes (``EventStream.event_args``)
+# A Lua function for the scripts that publish with their write: publish(stream, floor, at) appends the event
+# whose ARGV[at .. at + 4] are minid, type, data, users, groups, and answers its id. The floor moves before the
+# trim, so a reader never sees a trimmed range as complete.
+PUBLISH_FUNCTION = """
+local function publish(stream, floor_key, at)
+  local minid = ARGV[at]
+  local floor = redis.call('GET', floor_key)
+  if (not floor) or tonumber(minid) > tonumber(floor) then redis.call('SET', floor_key, minid) end
+  return redis.call('XADD', stream, 'MINID', '~', minid, '*', 'type', ARGV[at + 1], 'data', ARGV[at + 2],
+                    'users', ARGV[at + 3], 'groups', ARGV[at + 4])
+end
 """
+# KEYS[1] = stream, KEYS[2] = floor. ARGV = one event.
+_PUBLISH = PUBLISH_FUNCTION + "return publish(KEYS[1], KEYS[2], 1)\n"
 
 
 def _text(raw: Any) -> str:
@@ -75,7 +86,7 @@ class Event:
 
     def to_sse(self) -> str:
         """The event in the ``text/event-stream`` format."""
-        return f"id: {self.id}\nevent: {self.type}\ndata: {json.dumps(self.data, separators=(',', ':'))}\n\n"
+        return f"id: {self.id}\nevent: {self.type}\ndata: {finite_json.dumps(self.data, separators=(',', ':'))}\n\n"
 
 
 def parse_entry(entry_id: Any, fields: dict[Any, Any]) -> Event:
@@ -100,22 +111,24 @@ class EventStream:
         self.retention_ms = retention_seconds * 1000
         self._publish = client.register_script(_PUBLISH)
 
-    def publish(self, kind: str, data: dict[str, Any], users: list[str], groups: list[str]) -> str:
-        """Append an event; returns its id."""
-        minid = f"{int(time.time() * 1000) - self.retention_ms}-0"
-        return _text(self._publish(
-            keys=[STREAM, FLOOR],
-            args=[minid.split("-")[0], kind, json.dumps(data, default=str), json.dumps(sorted(set(users))),
-                  json.dumps(sorted(set(groups)))]))
+    def event_args(self, kind: str, data: dict[str, Any], users: list[str], groups: list[str]) -> list[str]:
+        """The ARGV of one event for ``PUBLISH_FUNCTION`` (its KEYS are ``EVENT_KEYS``)."""
+        minid = int(time.time() * 1000) - self.retention_ms
+        return [str(minid), kind, finite_json.dumps(data, default=str), json.dumps(sorted(set(users))),
+                json.dumps(sorted(set(groups)))]
 
-    def publish_request(self, doc: dict[str, Any]) -> str:
+    def publish(self, kind: str, data: dict[str, Any], users: list[str], groups: list[str]) -> str:
+        """Append an event on its own; returns its id."""
+        return _text(self._publish(keys=list(EVENT_KEYS), args=self.event_args(kind, data, users, groups)))
+
+    def request_event_args(self, doc: dict[str, Any]) -> list[str]:
         """The event for a stored version of a request (assignees and requester may see it)."""
         data = {"request_id": doc["id"], "run_id": doc["run_id"], "name": doc["name"], "status": doc["status"],
                 "resolution": doc.get("resolution"), "version": doc.get("version")}
         users = [u.lower() for u in doc.get("users", [])] + ([doc["requester"]] if doc.get("requester") else [])
-        return self.publish(request_event_type(doc), data, users, list(doc.get("groups", [])))
+        return self.event_args(request_event_type(doc), data, users, list(doc.get("groups", [])))
 
-    def publish_run(self, doc: dict[str, Any], requests: list[dict[str, Any]]) -> str:
+    def run_event_args(self, doc: dict[str, Any], requests: list[dict[str, Any]]) -> list[str]:
         """The event for a stored version of a run (its starter and its requests' assignees may see it)."""
         status = doc.get("status")
         if status in ("running", "waiting"):
@@ -126,7 +139,7 @@ class EventStream:
         for r in requests:
             users += [u.lower() for u in r.get("users", [])]
             groups += r.get("groups", [])
-        return self.publish("run.updated", data, users, groups)
+        return self.event_args("run.updated", data, users, groups)
 
     def last_id(self) -> str:
         """The id of the newest event ("0-0" when there is none)."""

@@ -18,17 +18,19 @@ from typing import Any
 
 import redis
 
+from plugin import finite_json
 from plugin.models import CANCELLED, PENDING, HumanRequest, Identity
-from plugin.store.events import EventStream
+from plugin.store.events import EVENT_KEYS, PUBLISH_FUNCTION, EventStream
 
 PREFIX = "wf:"
 PENDING_BY_QUERY = "pending_by_query:"
 
-# KEYS[1] = request hash. ARGV = version, doc, score, id, status, prefix, query, provisional ('1' or '0'), then
-# the index keys for the new state. ``pending_by_query:{query}`` sets hold the pending ids per query (for the
-# metrics). A provisional write (made before its workflow task committed) never beats a stored version; a
+# KEYS[1] = request hash, KEYS[2..3] = the event stream's keys. ARGV = version, doc, score, id, status, prefix, query,
+# provisional ('1' or '0'), the request's event (ARGV[9..13], published when this version is stored, before anything
+# is written), then the index keys for the new state. ``pending_by_query:{query}`` sets hold the pending ids per query
+# (for the metrics). A provisional write (made before its workflow task committed) never beats a stored version; a
 # committed write of the same version replaces a provisional one (returns 2 when it was the same document).
-_PUT = """
+_PUT = PUBLISH_FUNCTION + """
 local cur = redis.call('HMGET', KEYS[1], 'version', 'provisional', 'doc')
 if cur[1] and tonumber(cur[1]) >= tonumber(ARGV[1]) then
   if tonumber(cur[1]) == tonumber(ARGV[1]) and cur[2] == '1' and ARGV[8] == '0' then
@@ -44,6 +46,7 @@ if cur[1] and tonumber(cur[1]) >= tonumber(ARGV[1]) then
     return 0
   end
 end
+publish(KEYS[2], KEYS[3], 9)
 local old = cur[3]
 if old then
   local prev = cjson.decode(old)
@@ -54,7 +57,7 @@ if old then
 end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'doc', ARGV[2], 'provisional', ARGV[8])
 if ARGV[5] == 'pending' then redis.call('SADD', ARGV[6] .. 'pending_by_query:' .. ARGV[7], ARGV[4]) end
-for i = 9, #ARGV do redis.call('ZADD', ARGV[i], ARGV[3], ARGV[4]) end
+for i = 14, #ARGV do redis.call('ZADD', ARGV[i], ARGV[3], ARGV[4]) end
 return 1
 """
 
@@ -82,7 +85,8 @@ class InboxPage:
 
     def to_json(self) -> str:
         """The page as the API answers it, built from the stored documents without re-encoding them."""
-        return f'{{"requests":[{",".join(self.raw_items)}],"next_cursor":{json.dumps(self.next_cursor)}}}'
+        items = ",".join(map(finite_json.clean_text, self.raw_items))  # a document stored before NaN was refused
+        return f'{{"requests":[{items}],"next_cursor":{json.dumps(self.next_cursor)}}}'
 
 
 COMPACT = (",", ":")  # the API's own JSON encoding, so stored documents are answered as they are
@@ -109,17 +113,17 @@ class Inbox:
         ``provisional``: written before the workflow task that made it committed (the run's end snapshot, a
         local activity); such a write never beats a stored version, and a committed write of the same version
         replaces it (a task that was lost cannot leave behind a state Temporal never recorded).
-        A version that is stored is also published on the event stream (``request.opened``...).
+        A version that is stored is also published on the event stream (``request.opened``...), in the same
+        script.
         """
         doc = dataclasses.asdict(request) if isinstance(request, HumanRequest) else dict(request)
         keys = self.index_keys(doc["status"], doc["users"], doc["groups"])
         stored = self._put(
-            keys=[f"{PREFIX}req:{doc['id']}"],
-            args=[doc["version"], json.dumps(doc, separators=COMPACT), _millis(doc["created_at"]), doc["id"],
-                  doc["status"], PREFIX, str(doc.get("query")), "1" if provisional else "0", *keys],
+            keys=[f"{PREFIX}req:{doc['id']}", *EVENT_KEYS],
+            args=[doc["version"], finite_json.dumps(doc, separators=COMPACT), _millis(doc["created_at"]), doc["id"],
+                  doc["status"], PREFIX, str(doc.get("query")), "1" if provisional else "0",
+                  *self.events.request_event_args(doc), *keys],
         )
-        if stored == 1:
-            self.events.publish_request(doc)
         return bool(stored)
 
     def get(self, request_id: str) -> dict[str, Any] | None:

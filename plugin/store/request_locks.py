@@ -1,20 +1,29 @@
 """Per-request locks: changes to one request go one at a time, across API processes.
 
-Key (prefix ``wf:``): ``reqlock:{id}``, holding the holder's random token, with a time to live so a holder
-that dies frees it. Taking the lock also reads the request's inbox document in the same round trip: the
-caller checks it before sending an update (a request the inbox shows settled is settled).
+Key (prefix ``wf:``): ``reqlock:{id}``, holding the holder's random token, with a short time to live that a
+thread of the holder's process renews while the lock is held. A holder that dies (a killed gunicorn master
+takes its workers with it) frees the lock within ``ttl_ms`` (3 s), not after the longest change could take.
+Losing the lock early (Redis unreachable for a moment) is harmless: the lock only spares a crowd pressing
+the same button from queueing updates on one run; Temporal's update validator still decides once.
+Taking the lock also reads the request's inbox document in the same round trip: the caller checks it before
+sending an update (a request the inbox shows settled is settled).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import secrets
+import threading
 import time
 from typing import Any
 
 import redis
 
 from plugin.store.inbox import PREFIX
+
+log = logging.getLogger(__name__)
 
 # KEYS[1] = lock, KEYS[2] = request hash. ARGV = token, time to live (ms).
 _ACQUIRE = """
@@ -28,14 +37,59 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+# KEYS = locks held by this process. ARGV[1] = time to live (ms), ARGV[1 + i] = the token of KEYS[i]: each lock
+# still held with that token lives another time to live.
+_RENEW = """
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[i + 1] then redis.call('PEXPIRE', key, ARGV[1]) end
+end
+return 0
+"""
+
+
+class _Renewer:
+    """One daemon thread per process renewing every lock the process holds, a third of the TTL apart."""
+
+    def __init__(self, renew: Any, ttl_ms: int) -> None:
+        self._renew = renew
+        self._ttl_ms = ttl_ms
+        self._held: dict[str, str] = {}
+        self._guard = threading.Lock()
+        self._pid: int | None = None  # a forked child starts its own thread (threads do not survive a fork)
+
+    def hold(self, key: str, token: str) -> None:
+        with self._guard:
+            if self._pid != os.getpid():
+                self._pid, self._held = os.getpid(), {}
+                threading.Thread(target=self._run, name="request-lock-renewer", daemon=True).start()
+            self._held[key] = token
+
+    def drop(self, key: str, token: str) -> None:
+        with self._guard:
+            if self._held.get(key) == token:
+                del self._held[key]
+
+    def _run(self) -> None:
+        pid = os.getpid()
+        while self._pid == pid:
+            time.sleep(self._ttl_ms / 3000)
+            with self._guard:
+                held = list(self._held.items())
+            if not held:
+                continue
+            try:
+                self._renew(keys=[key for key, _ in held], args=[self._ttl_ms, *(token for _, token in held)])
+            except redis.RedisError as exc:  # the locks may lapse meanwhile: Temporal still decides once
+                log.warning("renewing %d request locks failed: %s", len(held), exc)
 
 
 class RequestLocks:
     """Take and free the lock of one request."""
 
-    def __init__(self, client: redis.Redis, ttl_ms: int = 30_000, poll: float = 0.005) -> None:
+    def __init__(self, client: redis.Redis, ttl_ms: int = 3_000, poll: float = 0.005) -> None:
         self._acquire = client.register_script(_ACQUIRE)
         self._release = client.register_script(_RELEASE)
+        self._renewer = _Renewer(client.register_script(_RENEW), ttl_ms)
         self._ttl_ms = ttl_ms
         self._poll = poll
 
@@ -45,12 +99,14 @@ class RequestLocks:
 
     def acquire(self, request_id: str, wait: float) -> tuple[str | None, dict[str, Any] | None]:
         """Take the lock, waiting up to ``wait`` seconds: the holder's token (None when it was not free in time)
-        and the request's inbox document as it is once the lock is held (None when the inbox lacks it)."""
+        and the request's inbox document as it is once the lock is held (None when the inbox lacks it).
+        The lock is renewed until it is released."""
         token = secrets.token_hex(16)
         deadline = time.monotonic() + wait
         while True:
             held, doc = self._acquire(keys=self._keys(request_id), args=[token, self._ttl_ms])
             if held:
+                self._renewer.hold(self._keys(request_id)[0], token)
                 return token, json.loads(doc) if doc else None
             if time.monotonic() >= deadline:
                 return None, None
@@ -58,4 +114,5 @@ class RequestLocks:
 
     def release(self, request_id: str, token: str) -> None:
         """Free the lock if this token still holds it (it may have expired meanwhile)."""
+        self._renewer.drop(self._keys(request_id)[0], token)
         self._release(keys=self._keys(request_id)[:1], args=[token])

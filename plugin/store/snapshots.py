@@ -22,7 +22,8 @@ from typing import Any
 
 import redis
 
-from plugin.store.events import EventStream
+from plugin import finite_json
+from plugin.store.events import EVENT_KEYS, PUBLISH_FUNCTION, EventStream
 from plugin.store.inbox import PREFIX
 
 OPEN_STATUSES = ("running", "waiting")
@@ -32,26 +33,27 @@ MAX_OPEN_AGE_MS = 10_000
 # Closed runs' snapshots expire; Temporal (within its retention) answers afterwards.
 CLOSED_TTL_SECONDS = 7 * 24 * 3600
 
-# KEYS[1] = run hash, KEYS[2] = request-id set.
-# ARGV = start_ms, seq, doc, written_ms, ttl (0: an open run; else closed), chain (the first execution's run id),
-# ids... An ended run's snapshot is final for that execution: an open one of the same start never replaces it,
-# even at the same history length (the API's describe during the run's last workflow task sees the length the
-# worker's end snapshot carries; without this a read right after a Redis flush could store "running" over
-# "completed", to be trusted for MAX_OPEN_AGE_MS).
-# A later run under the same id drops the old run's request ids, unless it continues the same chain
-# (continue-as-new carries its requests along).
-_PUT = """
+# KEYS[1] = run hash, KEYS[2] = request-id set, KEYS[3..4] = the event stream's keys. ARGV = start_ms, seq, doc,
+# written_ms, ttl (0: an open run; else closed), chain (the first execution's run id), the run's event (ARGV[7..11],
+# published when this version is stored, before anything is written), ids... An ended run's snapshot is final for that
+# execution: an open one of the same start never replaces it, even at the same history length (the API's describe
+# during the run's last workflow task sees the length the worker's end snapshot carries; without this a read right
+# after a Redis flush could store "running" over "completed", to be trusted for MAX_OPEN_AGE_MS). A later run under
+# the same id drops the old run's request ids, unless it continues the same chain (continue-as-new carries its
+# requests along).
+_PUT = PUBLISH_FUNCTION + """
 local cur = redis.call('HMGET', KEYS[1], 'start_ms', 'seq', 'chain', 'closed')
 local closing = tonumber(ARGV[5]) > 0 and '1' or '0'
 if cur[1] then
   local cs, cq, ns, nq = tonumber(cur[1]), tonumber(cur[2]), tonumber(ARGV[1]), tonumber(ARGV[2])
   if cs > ns or (cs == ns and cq > nq) then return 0 end
   if cs == ns and cur[4] == '1' and closing == '0' then return 0 end
-  if cs < ns and cur[3] ~= ARGV[6] then redis.call('DEL', KEYS[2]) end
 end
+publish(KEYS[3], KEYS[4], 7)
+if cur[1] and tonumber(cur[1]) < tonumber(ARGV[1]) and cur[3] ~= ARGV[6] then redis.call('DEL', KEYS[2]) end
 redis.call('HSET', KEYS[1], 'start_ms', ARGV[1], 'seq', ARGV[2], 'doc', ARGV[3], 'written_ms', ARGV[4],
            'chain', ARGV[6], 'closed', closing)
-for i = 7, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+for i = 12, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
 if tonumber(ARGV[5]) > 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[5])
   redis.call('EXPIRE', KEYS[2], ARGV[5])
@@ -163,25 +165,24 @@ class RunSnapshots:
             request_docs: list[dict[str, Any]] | None = None) -> bool:
         """Store this version of a run; False when a newer version is already there.
 
-        A version that is stored is also published on the event stream (``run.updated``), naming who may see
-        it from ``request_docs`` (every request of the run) when given, else from the inbox.
+        A version that is stored is also published on the event stream (``run.updated``) in the same script,
+        naming who may see it from ``request_docs`` (every request of the run) when given, else from the inbox.
         """
         ttl = 0 if doc.get("status") in OPEN_STATUSES else CLOSED_TTL_SECONDS
-        stored = bool(self._put(keys=self.keys(doc["id"]),
-                                args=[start_ms, seq, json.dumps(doc, default=str), _now_ms(), ttl,
-                                      doc.get("chain") or "", *request_ids]))
-        if stored:
-            self.events.publish_run(doc, request_docs if request_docs else self._request_docs(doc["id"]))
-        return stored
+        audience = request_docs if request_docs else self._request_docs(doc["id"], request_ids)
+        return bool(self._put(keys=[*self.keys(doc["id"]), *EVENT_KEYS],
+                              args=[start_ms, seq, finite_json.dumps(doc, default=str), _now_ms(), ttl,
+                                    doc.get("chain") or "", *self.events.run_event_args(doc, audience),
+                                    *request_ids]))
 
-    def _request_docs(self, run_id: str) -> list[dict[str, Any]]:
-        """The stored documents of a run's requests (for who may see its events)."""
-        ids = self._redis.smembers(self.keys(run_id)[1])
+    def _request_docs(self, run_id: str, request_ids: list[str] | tuple = ()) -> list[dict[str, Any]]:
+        """The stored documents of a run's requests, those listed and those given (for who may see its events)."""
+        ids = {_text(rid) for rid in self._redis.smembers(self.keys(run_id)[1])} | set(request_ids)
         if not ids:
             return []
         with self._redis.pipeline(transaction=False) as pipe:
             for rid in ids:
-                pipe.hget(f"{PREFIX}req:{_text(rid)}", "doc")
+                pipe.hget(f"{PREFIX}req:{rid}", "doc")
             docs = pipe.execute()
         return [json.loads(d) for d in docs if d]
 

@@ -179,6 +179,8 @@ def _run_id_template(raw: Any, json_schema: dict[str, Any]) -> str | None:
     except ValueError as exc:
         raise ValueError(f"template {raw!r} is not valid: {exc}") from None
     names = [name for _, name, _, _ in parsed if name is not None]
+    if any("/" in literal for literal, _, _, _ in parsed):
+        raise ValueError(f"template {raw!r} may not contain '/': a run id is one URL path segment")
     if not names:
         raise ValueError(f"template {raw!r} has no {{placeholder}}; every run would share one id")
     required = set(json_schema.get("required", []))

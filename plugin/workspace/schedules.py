@@ -23,12 +23,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from plugin.engine.interpreter.validate import Problem
 from plugin.errors import ValidationFailed, validation_details
 from plugin.models import RunInput
+from plugin.workspace.cron_grammar import cron_problem
 from plugin.workspace.definitions import pinned
 
 OVERLAP_POLICIES = ("skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all")
@@ -74,8 +75,10 @@ class ScheduleFields(Schema):
         if len(value.split()) != 5:
             raise ValidationError("A cron expression has 5 fields: minute hour day-of-month month day-of-week "
                                   "(e.g. '0 9 * * 1-5'), or is @hourly, @daily, @weekly, @monthly or @yearly.")
-        if not croniter.is_valid(value):
-            raise ValidationError(f"{value!r} is not a valid cron expression.")
+        problem = cron_problem(value)
+        if problem is not None or not croniter.is_valid(value):
+            raise ValidationError(f"{value!r} is not a valid cron expression"
+                                  + (f": {problem}." if problem else "."))
 
     @validates("time_zone")
     def _time_zone(self, value: str, **_: Any) -> None:
@@ -134,10 +137,14 @@ def due_times_over(spec: dict[str, Any], start: datetime, end: datetime, cap: in
     if spec.get("interval_seconds"):
         return (end - start).total_seconds() / spec["interval_seconds"] > cap
     zone = zoneinfo.ZoneInfo(spec.get("time_zone") or "UTC")
-    times = croniter(spec["cron"], start.astimezone(zone))
-    for _ in range(cap + 1):
-        if times.get_next(datetime) > end:
-            return False
+    # day_or=False: Temporal runs a cron naming both a day of month and a weekday on days that are both
+    times = croniter(spec["cron"], start.astimezone(zone), day_or=False)
+    try:
+        for _ in range(cap + 1):
+            if times.get_next(datetime) > end:
+                return False
+    except CroniterBadDateError:  # never due (e.g. 31 February)
+        return False
     return True
 
 

@@ -3,6 +3,9 @@
 - Errors gunicorn answers itself, before the app sees the request (a request line or header over the limits
   below, a request that is not HTTP), leave in the API's one JSON error shape instead of an HTML page.
 - Each worker dies with its master: a killed master must not leave workers serving on the port.
+- A request whose body the app refuses unread (over ``WORKFLOWS_MAX_BODY_BYTES``: a 413) is answered with
+  ``Connection: close`` and the connection closed: gunicorn drains at most 64 KB of an unread body before it
+  gives up on a keep-alive connection, and the app cannot set hop-by-hop headers itself (``pre_request``).
 - Prometheus multi-process bookkeeping, and ``/metrics`` without a key on ``WORKFLOWS_METRICS_ADDRESS`` (served
   by the arbiter, so it outlives worker restarts).
 """
@@ -13,6 +16,7 @@ import ctypes
 import json
 import os
 import signal
+from functools import cache
 from typing import Any
 
 from gunicorn import util
@@ -50,6 +54,23 @@ def _write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> Non
 
 
 util.write_error = _write_json_error  # gunicorn's workers call util.write_error at the time of the error
+
+
+@cache
+def _max_body_bytes() -> int:
+    from plugin.config import Settings
+
+    return Settings.from_env().max_body_bytes
+
+
+def pre_request(worker: Any, req: Any) -> None:
+    """Close the connection after a request whose body may be left unread: one declared over the body limit
+    (the app answers 413 without reading it), or a chunked one (its size is known only once read, and the
+    app stops reading at the limit). The answer then says ``Connection: close`` instead of keep-alive."""
+    length = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), None)
+    chunked = any(name == "TRANSFER-ENCODING" for name, _ in req.headers)
+    if chunked or (length is not None and length.isdigit() and int(length) > _max_body_bytes()):
+        req.force_close()
 
 
 def post_fork(server: Any, worker: Any) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from plugin.errors import BadRequest, ValidationFailed
 
@@ -38,10 +39,20 @@ def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+def _refuse_a_cut_stream(raw: bytes) -> None:
+    """A body sent without a length (chunked) is read up to the limit and silently cut there: one more byte
+    waiting behind it means the body was over the limit (413, not "not valid JSON")."""
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        if request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
+
+
 def _check_body() -> None:
     if request.method not in ("POST", "PUT", "PATCH"):
         return
     raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH this raises 413 before reading
+    _refuse_a_cut_stream(raw)
     if not raw and request.path in BODY_REQUIRED:
         raise BadRequest("Send the filters as a JSON body: {} selects every run you may act on, at most limit")
     if raw and json_depth_exceeds(raw):

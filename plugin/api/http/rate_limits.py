@@ -14,9 +14,10 @@ There are no default limits: a limit applies only where a view or a blueprint as
 
 Either way a caller over a limit gets 429 in the one error shape with a ``Retry-After`` header (seconds).
 Counters live in the app's Redis (the embedded server's unix socket works too), so every API process and
-replica shares them. ``hit`` and ``check_and_count`` count in the storage of the app that serves the request
-(kept in ``app.extensions``), so several apps in one process (tests) each count in their own Redis; only the
-decorator's limits follow Flask-Limiter's one storage per process (the app made last).
+replica shares them. Every limit counts in the storage of the app that serves the request (kept in
+``app.extensions``), so several apps in one process (tests, or an app made again) each count in their own
+Redis: ``PerAppLimiter`` answers Flask-Limiter's ``storage`` and ``limiter`` from the current app (Flask-Limiter
+keeps one of each per extension object, which was the app made last).
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_app_context, request
 from flask.globals import request_ctx
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import RateLimitItem, parse
-from limits.storage import RedisStorage
+from limits.storage import RedisStorage, Storage
 from limits.strategies import RateLimiter
 
 from plugin.api.http.errors import error_response
@@ -49,9 +50,36 @@ def _remote_address() -> str:
     return request.remote_addr or "unknown"
 
 
+STORAGE = "workflows.rate_limits.storage"  # the app's counter storage
+
+
+class PerAppLimiter(Limiter):
+    """Flask-Limiter's extension, counting in the storage of the app that serves the request (outside a request:
+    the app made last, as Flask-Limiter does)."""
+
+    def init_app(self, app: Flask) -> None:
+        """Make the app's storage and strategy, and keep them with the app."""
+        super().init_app(app)
+        app.extensions[STORAGE] = self._storage
+        app.extensions[EXTENSION] = self._limiter
+
+    @property
+    def storage(self) -> Storage:
+        """The current app's counter storage."""
+        found = current_app.extensions.get(STORAGE) if has_app_context() else None
+        return found if found is not None else super().storage
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The current app's limiting strategy."""
+        found = current_app.extensions.get(EXTENSION) if has_app_context() else None
+        return found if found is not None else super().limiter
+
+
 # Flask-Limiter's own headers are off: its Retry-After can round down to 0 near a window's end; the 429
 # handlers below set Retry-After (at least 1 second) themselves.
-limiter = Limiter(key_func=_remote_address, default_limits=[], headers_enabled=False, strategy="fixed-window")
+limiter = PerAppLimiter(key_func=_remote_address, default_limits=[], headers_enabled=False,
+                        strategy="fixed-window")
 
 
 def strategy(app: Flask | None = None) -> RateLimiter:
@@ -263,7 +291,7 @@ def _with_retry_after(response, retry_after: int):
     return response
 
 
-def _middleware_limits() -> bool:
+def _middleware_limits(limiter: Limiter) -> bool:
     """Whether any limit applies to requests without a decorator: default, application, blueprint or meta."""
     manager = limiter.limit_manager
     return bool(manager.default_limits or manager.application_limits or manager._blueprint_limits
@@ -275,7 +303,7 @@ def _limiter_used() -> bool:
     return hasattr(request_ctx._get_current_object(), "_limiter_request_context")
 
 
-def _hooks_only_when_needed(app: Flask) -> None:
+def hooks_only_when_needed(app: Flask, limiter: Limiter) -> None:
     """Flask-Limiter's per-request hooks (check, headers, clean-up) cost about a tenth of a light request's CPU
     even when no limit applies, and this API sets limits only on views (decorator or ``hit``). Run the
     check only when a limit could apply without a decorator, and the headers and clean-up only after the
@@ -288,7 +316,7 @@ def _hooks_only_when_needed(app: Flask) -> None:
     release = next(f for f in teardowns if getattr(f, "__self__", None) is limiter)
 
     def check_middleware_limits() -> None:
-        if _middleware_limits():
+        if _middleware_limits(limiter):
             check()
 
     def inject_headers(response: Response) -> Response:
@@ -309,9 +337,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"key_prefix": KEY_PREFIX, "socket_timeout": 5,
                                                        "socket_connect_timeout": 3,
                                                        "max_connections": max(100, settings.api_threads + 32)})
-    limiter.init_app(app)
-    app.extensions[EXTENSION] = limiter.limiter  # made by init_app for this app's storage
-    _hooks_only_when_needed(app)
+    limiter.init_app(app)  # keeps this app's storage and strategy in app.extensions
+    hooks_only_when_needed(app, limiter)
 
     @app.errorhandler(RateLimited)
     def _rate_limited(exc: RateLimited):

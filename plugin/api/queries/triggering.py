@@ -11,6 +11,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from plugin.api.runs import recent as recent_runs
 from plugin.api.services import services
 from plugin.engine.interpreter.spec import NODE_WORKFLOW
 from plugin.errors import RunFailed, ValidationFailed, validation_details
@@ -47,17 +48,33 @@ def _blank_optional(query: Query, raw: Any, messages: Any) -> set[str]:
     return {name for name in messages if raw.get(name) == "" and name in fields and not fields[name].required}
 
 
+def _refuse_part(name: str, message: str) -> ValidationFailed:
+    return ValidationFailed(f"Invalid input: input.{name}: {message}", {"fields": {f"input.{name}": [message]}})
+
+
 def business_key(query: Query, data: dict[str, Any]) -> str:
-    """The run id a business-key query makes from this input; 422 when it cannot be a run id."""
+    """The run id a business-key query makes from this input; 422 when it cannot be a run id.
+
+    A run id is one segment of ``/api/v1/runs/{run_id}``: a ``/`` (sent raw or as ``%2F``, which the server
+    decodes before routing) would make a run that no read, cancel or decision can reach, and an id that is
+    ``.`` or ``..`` is folded away by clients before the request is sent. Those are refused here, before a run
+    starts; quotes, backslashes and control characters too (the id is also a visibility query literal).
+    """
     assert query.run_id_template is not None
-    for name in template_fields(query.run_id_template):
+    names = template_fields(query.run_id_template)
+    for name in names:
+        part = str(data[name])
         try:
-            quoted(str(data[name]))
+            quoted(part)
         except ValidationFailed:
-            msg = "may not contain quotes, backslashes or control characters (it is part of the run id)"
-            raise ValidationFailed(f"Invalid input: input.{name}: {msg}",
-                                   {"fields": {f"input.{name}": [msg]}}) from None
-    run_id = query.run_id_template.format(**{k: data[k] for k in template_fields(query.run_id_template)})
+            raise _refuse_part(name, "may not contain quotes, backslashes or control characters "
+                                     "(it is part of the run id)") from None
+        if "/" in part:
+            raise _refuse_part(name, "may not contain '/' (it is part of the run id, which must fit in one "
+                                     "URL path segment)")
+    run_id = query.run_id_template.format(**{k: data[k] for k in names})
+    if run_id in (".", ".."):
+        raise _refuse_part(names[0], "may not make the run id '.' or '..' (URLs cannot carry those as an id)")
     if len(run_id) > MAX_RUN_ID:
         raise ValidationFailed(f"Invalid input: the run id made from the input is over {MAX_RUN_ID} characters",
                                {"fields": {"input": [f"The run id would be over {MAX_RUN_ID} characters."]}})
@@ -82,6 +99,7 @@ def start(query: Query, data: dict[str, Any], run_id: str, started_by: str, *, a
         execution_timeout=timedelta(seconds=query.timeout_seconds) if query.timeout_seconds else None,
     )
     result = svc.gateway.call(lambda c: run_ops.start_run(c, spec))
+    recent_runs.remember(spec, result)
     if result.started and query.run_id_template and result.temporal_run_id:
         # a run that ended under this business key is not this one
         services().runs.snapshots.forget_other_runs(run_id, result.temporal_run_id)

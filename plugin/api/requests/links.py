@@ -12,6 +12,7 @@ from plugin.api.http.errors import error_response
 from plugin.api.requests.views import ensure_inbox, send_update
 from plugin.api.services import services
 from plugin.errors import Conflict, NotFound, PluginError, ValidationFailed
+from plugin.finite_json import parse_form_number
 from plugin.gateway_ops import requests as request_ops
 from plugin.identity.links import ApprovalLink, link_signer
 from plugin.models import PENDING, Identity, ResolveInput
@@ -88,12 +89,10 @@ def _payload(doc: dict[str, Any]) -> dict[str, Any]:
         raw = request.form.get(f"field.{field['name']}")
         if field["type"] == "boolean":
             values[field["name"]] = raw == "true"
+        elif raw not in (None, "") and field["type"] in ("number", "integer"):
+            values[field["name"]] = parse_form_number(field["name"], raw, field["type"])
         elif raw not in (None, ""):
-            try:
-                values[field["name"]] = {"number": float, "integer": int}.get(field["type"], str)(raw)
-            except ValueError:
-                raise ValidationFailed(f"{field['name']}: not a {field['type']}",
-                                       {"fields": {field["name"]: [f"Not a {field['type']}."]}}) from None
+            values[field["name"]] = raw
     return values
 
 
@@ -106,11 +105,12 @@ def decide(token: str):
     if not isinstance(comment, str) or len(comment) > 5000:
         raise ValidationFailed("comment: a text of at most 5000 characters",
                                {"fields": {"comment": ["Not a text of at most 5000 characters."]}})
+    payload = _payload(doc)  # before the claim: a refused form leaves the link usable
     signer = link_signer(services().settings, services().redis)
     if not signer.claim(token, link):
         raise Conflict("This link has already been used", {"reason": "used"})
     update = ResolveInput(request_id=link.request_id, resolution=link.resolution, comment=comment,
-                          payload=_payload(doc), identity=Identity(user=link.user, via="link"))
+                          payload=payload, identity=Identity(user=link.user, via="link"))
     try:
         decided = send_update("resolve", update)
     except PluginError:

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from plugin.api.http.auth import actor_name, authenticate, current_identity
 from plugin.api.http.capabilities import require
+from plugin.api.runs import recent as recent_runs
 from plugin.api.runs.paths import status_url
 from plugin.api.runs.schemas import BulkArgs, BulkResultSchema, CancelBody, RunSchema, RunStartedSchema
 from plugin.api.runs.views import run_filters
@@ -112,6 +113,7 @@ def retry(run_id: str):
                        {"status": old["status"]})
     spec = retry_spec(old)
     result = services().gateway.call(lambda c: run_ops.start_run(c, spec))
+    recent_runs.remember(spec, result)
     services().runs.snapshots.add_retries(run_id, [spec.run_id])
     return {"run_id": spec.run_id, "query": old.get("query"), "status": "running", "existing": not result.started,
             "retry_of": run_id, "status_url": status_url(spec.run_id)}
@@ -124,8 +126,10 @@ def _select(body: dict, allowed: tuple[str, ...], default_label: str) -> tuple[l
                                f"for {default_label}", {"fields": {"status": [f"Not allowed for {default_label}."]}})
     filters = run_filters(body, current_identity(required=True))
     svc = services()
+    cursor = listing.first_cursor(filters)
+    recorded = recent_runs.recorded(cursor)
     rows, more = svc.gateway.call(lambda c: listing.list_runs(c, svc.settings.task_queue, filters,
-                                                                body["limit"], None))
+                                                                body["limit"], cursor, recorded))
     return rows, more is not None
 
 
@@ -179,5 +183,6 @@ def bulk_retry(body: dict):
             skipped[run_id] = f"already retried as {spec.run_id}"
         else:
             affected.append(spec.run_id)
+            recent_runs.remember(spec, result)
             services().runs.snapshots.add_retries(run_id, [spec.run_id])
     return {"matched": len(ids), "affected": affected, "skipped": skipped, "more": more}

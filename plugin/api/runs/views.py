@@ -10,6 +10,7 @@ from marshmallow import RAISE
 
 from plugin.api.http.auth import authenticate, current_identity
 from plugin.api.http.capabilities import require
+from plugin.api.runs import recent as recent_runs
 from plugin.api.runs.answers import run_answer
 from plugin.api.runs.schemas import RunListArgs, RunPageSchema, RunSchema, StepListSchema
 from plugin.api.services import services
@@ -52,16 +53,18 @@ def run_filters(args: dict[str, Any], who: Identity) -> listing.RunFilters:
 @bp.alt_response(422, description="A filter, the limit or the cursor is not valid (the field is named)")
 @bp.alt_response(503, description="Temporal is unavailable")
 def list_runs(args: dict):
-    """Run history, newest first: open runs by start time, then ended runs by end time.
+    """Run history, newest first: runs started in the last seconds by start time (every run whose trigger was
+    answered before the call), then open runs by start time, then ended runs by end time.
 
     Admins see every run; a user sees the runs they started. Pass ``next_cursor`` back as ``cursor``.
     """
     who = current_identity(required=True)
     filters = run_filters(args, who)
-    cursor = listing.Cursor.decode(args["cursor"], filters) if args.get("cursor") else None
+    cursor = listing.Cursor.decode(args["cursor"], filters) if args.get("cursor") else listing.first_cursor(filters)
+    recorded = recent_runs.recorded(cursor)  # read-your-writes: the runs this API started lately
     svc = services()
     runs, next_cursor = svc.gateway.call(
-        lambda c: listing.list_runs(c, svc.settings.task_queue, filters, args["limit"], cursor))
+        lambda c: listing.list_runs(c, svc.settings.task_queue, filters, args["limit"], cursor, recorded))
     return {"runs": runs, "next_cursor": next_cursor.encode() if next_cursor else None}
 
 

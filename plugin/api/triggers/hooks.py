@@ -8,13 +8,13 @@ query or a definition with a ``respond`` step, that answer (waiting up to the qu
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 
+from plugin import finite_json
 from plugin.api.http import abuse_limits, rate_limits
 from plugin.api.queries import triggering
 from plugin.api.runs import paths
@@ -81,7 +81,7 @@ def _input(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
+        data = finite_json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("The body is not valid JSON") from None
     if not isinstance(data, dict):
