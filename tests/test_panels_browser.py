@@ -64,8 +64,12 @@ def test_two_managers_racing_one_succeeds_the_other_reads_who_won(client, open_p
     approve_second = _card(second, what).get_by_role("button", name="Approve")
     expect(approve_first).to_be_enabled()
     expect(approve_second).to_be_enabled()
-    approve_first.click(no_wait_after=True)
-    approve_second.click(no_wait_after=True)
+    # Both clicks a few milliseconds apart, without Playwright's wait for a stable element: live updates re-render
+    # a card as soon as the other manager's decision lands, so a second click waiting on actionability could
+    # find its card already decided (the race would then not be raced).
+    buttons = [approve_first.element_handle(), approve_second.element_handle()]
+    for button in buttons:
+        button.evaluate("button => button.click()")
     run = finished(client, run_id)
     winner = run["output"]["decision"]["by"]  # whichever request reached the workflow first
     won, lost = (first, second) if winner == bob else (second, first)
