@@ -16,11 +16,13 @@ from tests.runs_helpers import listed, trigger, user
 RUNS = 24
 
 
-def page_through(client, who: str, limit: int, pause: float) -> list[str]:
+def page_through(client, who: str, limit: int, pause: float, first_page: threading.Event | None = None) -> list[str]:
     ids, cursor = [], None
     while True:
         response = listed(client, started_by=who, limit=limit, **({"cursor": cursor} if cursor else {}))
         assert response.status_code == 200, response.json
+        if first_page is not None:
+            first_page.set()  # the listing's moment is pinned: runs triggered from now on belong to a later one
         ids += [r["id"] for r in response.json["runs"]]
         cursor = response.json["next_cursor"]
         if not cursor:
@@ -40,10 +42,11 @@ def test_every_run_that_existed_when_paging_began_is_listed_exactly_once(app, li
     existing = {trigger(client, who, {"sleep": s} if s else {})["run_id"] for s in sleeps}
 
     later: set[str] = set()
-    stop = threading.Event()
+    stop, first_page = threading.Event(), threading.Event()
 
     def start_more() -> None:  # runs starting while the client pages belong to a later listing
         c = app.test_client()
+        first_page.wait(30)  # a trigger sent before the first page was answered may belong to this listing
         while not stop.is_set() and len(later) < 10:
             later.add(trigger(c, who, {"sleep": rng.choice([0, 1])})["run_id"])
             time.sleep(0.15)
@@ -51,7 +54,7 @@ def test_every_run_that_existed_when_paging_began_is_listed_exactly_once(app, li
     starter = threading.Thread(target=start_more)
     starter.start()
     try:
-        ids = page_through(client, who, limit, pause=4.0 / (RUNS / limit))
+        ids = page_through(client, who, limit, pause=4.0 / (RUNS / limit), first_page=first_page)
     finally:
         stop.set()
         starter.join(30)

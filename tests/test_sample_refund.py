@@ -89,6 +89,10 @@ def test_an_order_id_that_climbs_the_path_fails_the_lookup_and_reads_nothing_els
     client = refunds.app.test_client()
     answer = send(client, hook, {"order_id": order_id, "amount": 1, "reason": "x"})
     assert answer.status_code == 422, answer.json
+    assert "refund_id" not in json.dumps(answer.json)
+    if answer.json["error"]["code"] == "validation_failed":  # a '/' would also make the run's id unreachable:
+        assert "input.order_id" in answer.json["error"]["details"]["fields"]  # refused before anything runs
+        return
     error = answer.json["error"]["details"]["error"]
     assert error["step"] == "order" and error["type"] == "InvalidPathValue", error
-    assert "failed: path: " in error["message"] and "refund_id" not in json.dumps(answer.json)
+    assert "failed: path: " in error["message"]
