@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 from playwright.sync_api import expect
@@ -64,12 +65,13 @@ def test_two_managers_racing_one_succeeds_the_other_reads_who_won(client, open_p
     approve_second = _card(second, what).get_by_role("button", name="Approve")
     expect(approve_first).to_be_enabled()
     expect(approve_second).to_be_enabled()
-    # Both clicks a few milliseconds apart, without Playwright's wait for a stable element: live updates re-render
-    # a card as soon as the other manager's decision lands, so a second click waiting on actionability could
-    # find its card already decided (the race would then not be raced).
+    # Both clicks at one moment, scheduled in each page: live updates re-render a card as soon as the other
+    # manager's decision lands, so clicks sent one after the other could find the second card already decided
+    # (the race would then not be raced).
     buttons = [approve_first.element_handle(), approve_second.element_handle()]
+    at = time.time() * 1000 + 500
     for button in buttons:
-        button.evaluate("button => button.click()")
+        button.evaluate("(button, at) => setTimeout(() => button.click(), Math.max(0, at - Date.now()))", at)
     run = finished(client, run_id)
     winner = run["output"]["decision"]["by"]  # whichever request reached the workflow first
     won, lost = (first, second) if winner == bob else (second, first)

@@ -32,6 +32,7 @@
 
   async function decide(request, resolution) {
     const card = cards.get(request.id);
+    if (!card) return;  // the card was re-rendered away (the request was decided meanwhile)
     const { values, errors } = card.form.read();
     if (Object.keys(errors).length) {
       card.form.showErrors(errors);
