@@ -44,6 +44,7 @@ from plugin.workspace.connections import Connection, find_connections
 from plugin.workspace.definitions import LoadedDefinition, check_definitions, definition_query_spec
 from plugin.workspace.schedules import check_workspace_schedules
 from plugin.workspace.schema_check import workspace_schema_problems
+from plugin.workspace.slack import slack_routing
 
 MODES = ("async", "sync")
 RANDOM_RUN_ID = "random"
@@ -79,6 +80,7 @@ class Workspace:
     definitions: dict[str, LoadedDefinition] = field(default_factory=dict)
     connections: dict[str, Connection] = field(default_factory=dict)  # see plugin/workspace/connections.py
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared in workspace.json, by id
+    slack: dict[str, Any] = field(default_factory=dict)  # where requests go in Slack (plugin/workspace/slack.py)
 
 
 def _read(path: Path) -> tuple[dict[str, Any] | None, Problem | None]:
@@ -249,8 +251,10 @@ def inspect_workspaces(folders: tuple[Path, ...] | list[Path]) -> tuple[Workspac
             problems += structural + [Problem(str(source), "", f, m, query=name) for f, m in found]
     schedules, schedule_problems = check_workspace_schedules(specs, queries)
     problems += schedule_problems
+    slack, slack_problems = slack_routing(specs, set(queries))
+    problems += slack_problems
     return Workspace(queries=queries, workflows=workflows, definitions=definitions, connections=connections,
-                     schedules=schedules), problems
+                     schedules=schedules, slack=slack), problems
 
 
 def load_workspaces(folders: tuple[Path, ...] | list[Path]) -> Workspace:
