@@ -140,7 +140,7 @@ def _on_submit(payload: dict[str, Any]) -> dict[str, str]:
     values, comment = modal_values(doc, view.get("state") or {})
     found = form_errors(request_from_doc(doc).form, values)
     if found:
-        return {FIELD_BLOCK + name: " ".join(messages) for name, messages in found.items()}
+        return {FIELD_BLOCK + name.removeprefix("payload."): " ".join(messages) for name, messages in found.items()}
     where = {"channel": str(meta.get("channel") or ""), "ts": str(meta.get("ts") or "")}
     decide_later(SlackChoice(team, user, request_id, doc["resolutions"][index], where, comment, values))
     return {}
