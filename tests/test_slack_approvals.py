@@ -177,3 +177,17 @@ def test_reassigned_and_withdrawn_messages_follow_their_request(client, stub):
 
     assert act(client, request_id, "admin@example.com", "cancel", key=ADMIN_KEY).status_code == 200
     wait_for(lambda: "Withdrawn" in json.dumps(message_now(stub, for_ida)["blocks"]), 30)
+
+
+def test_a_reminder_replies_in_the_thread_an_escalation_reaches_the_new_assignee_and_expiry_shows(client, stub):
+    nia, oz = person("nia"), person("oz")
+    stub.add_person(nia), stub.add_person(oz)
+    start(client, person("req"), {"name": "Slow one", "users": [nia], "remind_every_seconds": 1, "max_reminders": 1,
+                                  "escalate_after_seconds": 2, "escalate_to_users": [oz], "due_in_seconds": 4})
+    for_nia = posted_to(stub, dm_of(stub, nia), "Slow one")
+    wait_for(lambda: [m for m in stub.messages.values()
+                      if m.get("thread_ts") == for_nia["ts"] and "Reminder" in m["text"]], 30)
+    for_oz = posted_to(stub, dm_of(stub, oz), "Slow one")  # escalated: the new assignee gets the request
+    wait_for(lambda: "Escalated" in json.dumps(message_now(stub, for_nia)["blocks"]), 30)  # edited in place
+    for message in (for_nia, for_oz):
+        wait_for(lambda m=message: "Expired" in json.dumps(message_now(stub, m)["blocks"]), 30)
