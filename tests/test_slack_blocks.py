@@ -143,3 +143,18 @@ def test_check_reports_what_is_wrong_in_a_workspaces_slack_section(tmp_path: Pat
 
     workspace, problems = inspect_workspaces([REPO_ROOT / "tests" / "workspaces" / "approvals", SLACK_WORKSPACE])
     assert problems == [] and workspace.slack["queries"]["slack_probe"]["requests"] == {"Quiet": "off"}
+
+
+def test_the_local_renderer_draws_every_block_the_plugin_sends():
+    from tests.slack_render import examples, message_page
+
+    pages = examples()
+    assert set(pages) == {"slack-request", "slack-quorum", "slack-decided", "slack-expired", "slack-modal"}
+    assert ">Approve<" in pages["slack-request"] and ">Open in app<" in pages["slack-request"]
+    assert "1 of 2 approvals (carol@example.com)" in pages["slack-quorum"]
+    assert "Cost center" in pages["slack-modal"] and "Amount approved" in pages["slack-modal"]
+    page = message_page(request_message(HUGE, "https://h/")[1])  # nothing of the huge one is skipped
+    assert page.count('class="btn') == sum(len(b["elements"]) for b in request_message(HUGE, "https://h/")[1]
+                                           if b["type"] == "actions")
+    with pytest.raises(ValueError):
+        message_page([{"type": "video"}])

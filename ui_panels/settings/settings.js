@@ -12,7 +12,7 @@
   const form = signin.querySelector("form");
   const input = form.querySelector("#admin-key");
   const signinError = form.querySelector(".wfs-signin-error");
-  const SECTIONS = ["health", "keys", "runtime", "workspaces", "connections", "audit"];
+  const SECTIONS = ["health", "keys", "runtime", "workspaces", "connections", "slack", "audit"];
 
   function showSignedIn(on) {
     signin.hidden = on;

@@ -120,8 +120,9 @@ def request_message(doc: dict[str, Any], open_url: str, note: str = "") -> tuple
     if doc.get("due_at") and doc["status"] == "pending":
         context.append(f"Due {_when(doc['due_at'])}")
     if doc.get("required_approvals", 1) > 1:
-        votes = len(doc.get("decisions", []))
-        context.append(f"{votes} of {doc['required_approvals']} approvals")
+        voters = [escape(d["actor"]) for d in doc.get("decisions", [])]
+        said = f" ({', '.join(voters)})" if voters else ""
+        context.append(f"{len(voters)} of {doc['required_approvals']} approvals{said}")
     if doc.get("escalated"):
         context.append("Escalated")
     blocks.append({"type": "context", "elements": [_mrkdwn(" · ".join(context))]})
