@@ -48,7 +48,7 @@
       }
     });
 
-    const to = h("input", { id: "slack-test-to", placeholder: "you@example.com or #channel", autocomplete: "off" });
+    const to = h("input", { id: "slack-test-to", style: "max-width:340px", "aria-label": "Send a test message to", placeholder: "you@example.com or #channel", autocomplete: "off" });
     const result = h("div", { "aria-live": "polite" });
     const send = S.button("Send a test message", async () => {
       if (!to.value.trim()) { WF.clear(result, h("span", { class: "wf-field-error" }, "Type an email or a #channel first.")); to.focus(); return; }
