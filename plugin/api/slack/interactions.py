@@ -32,7 +32,7 @@ from plugin.engine.slack.blocks import (
     modal_values,
     needs_modal,
 )
-from plugin.errors import BadRequest, Unauthorized
+from plugin.errors import BadRequest, PluginError, Unauthorized
 from plugin.models import PENDING, request_from_doc
 from plugin.secrets import MissingSecret
 from plugin.store.slack import SIGNING_SECRET
@@ -119,8 +119,11 @@ def _on_click(payload: dict[str, Any]) -> None:
         tell(client, {**where, "user": user}, ":warning: This request is gone; open the app to see your requests")
         return
     if needs_modal(doc) and doc["status"] == PENDING:  # the trigger_id lives 3 seconds: open it now
-        slack_call(client, "views.open", trigger_id=str(payload.get("trigger_id") or ""),
-                   view=decision_modal(doc, index, {"channel": where["channel"], "ts": where["ts"]}))
+        try:
+            slack_call(client, "views.open", trigger_id=str(payload.get("trigger_id") or ""),
+                       view=decision_modal(doc, index, {"channel": where["channel"], "ts": where["ts"]}))
+        except PluginError as exc:  # e.g. the trigger expired: say so to the person, Slack itself needs no error
+            tell(client, {**where, "user": user}, f":warning: The form could not be opened ({exc.message}); try again")
         return
     decide_later(SlackChoice(team, user, request_id, doc["resolutions"][index], where))
 

@@ -3,7 +3,8 @@ every request, whoever wrote it: the run's publish activity, the API after a dec
 and signals each version of a request routed to Slack to its ``slack_request_messages`` workflow.
 
 A Redis consumer group per task queue (``slack:{task queue}``) shares the events among the worker replicas and
-keeps each one until it is acknowledged, so an event whose signal failed (Temporal down) is read again.
+keeps each one until it is acknowledged, so an event whose signal failed (Temporal down) is read again, and the
+events a worker that died had read are claimed by another after a minute.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from typing import Any
 
 import redis
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 
 BLOCK_MS = 1000
 BATCH = 100
+CLAIM_EVERY = 60.0  # seconds between looks for events a gone worker left unacknowledged
+CLAIM_IDLE_MS = 60_000
 
 
 def slack_task_queue(task_queue: str) -> str:
@@ -45,6 +49,7 @@ class SlackFollower:
         self._task_queue = task_queue
         self.group = f"slack:{task_queue}"
         self._consumer = f"{socket.gethostname()}-{os.getpid()}"
+        self._claimed_at = 0.0
 
     def _ensure_group(self) -> None:
         try:  # new groups start at the stream's end: events from before the first worker are not replayed
@@ -64,9 +69,11 @@ class SlackFollower:
                 entries = answer[0][1] if answer else []
                 if start == "0" and not entries:
                     start = ">"
+                entries += await self._orphans()
                 for entry_id, fields in entries:
                     if fields:
-                        await self._handle(parse_entry(entry_id, fields).type, parse_entry(entry_id, fields).data)
+                        event = parse_entry(entry_id, fields)
+                        await self._handle(event.type, event.data)
                     await asyncio.to_thread(self._redis.xack, STREAM, self.group, entry_id)
             except asyncio.CancelledError:
                 raise
@@ -74,6 +81,16 @@ class SlackFollower:
                 log.exception("Slack follower: events not handled yet")
                 start = "0"
                 await asyncio.sleep(1)
+
+    async def _orphans(self) -> list:
+        """Events another consumer (a worker that is gone) read and never acknowledged, once a minute."""
+        now = time.monotonic()
+        if now - self._claimed_at < CLAIM_EVERY:
+            return []
+        self._claimed_at = now
+        answer = await asyncio.to_thread(self._redis.xautoclaim, STREAM, self.group, self._consumer,
+                                         CLAIM_IDLE_MS, "0-0", BATCH)
+        return list(answer[1]) if answer else []
 
     async def _handle(self, kind: str, data: dict[str, Any]) -> None:
         if not kind.startswith("request.") or "request_id" not in data:
