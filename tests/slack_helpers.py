@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
+
 from plugin.config import Settings
 from tests.conftest import ADMIN_KEY, WorkerThread, auth, serve_app
 from tests.slack_stub import SlackStub
@@ -122,3 +124,30 @@ def submission(stub: SlackStub, user_id: str, view: dict[str, Any], values: dict
 def ephemerals(stub: SlackStub, n: int) -> list[str]:
     """The texts posted to response_url number ``n``."""
     return [r.get("text", "") for r in list(stub.responses) if r["_n"] == n]
+
+
+def start(client, requester: str, *requests: dict) -> str:
+    """Start the Slack probe with these requests (Approve / Reject unless said); its run id."""
+    body = {"input": {"requests": [{"resolutions": ["Approve", "Reject"], **r} for r in requests]}}
+    answer = client.post("/api/v1/queries/slack_probe/runs", headers=auth(user=requester), json=body)
+    assert answer.status_code == 202, answer.json
+    return answer.json["run_id"]
+
+
+def dm_of(stub: SlackStub, email: str) -> str:
+    """The DM channel of the app with the Slack user of this email."""
+    return "D" + next(uid for uid, u in stub.people.items() if u["profile"].get("email") == email)
+
+
+@pytest.fixture(scope="module")
+def stub() -> Iterator[SlackStub]:
+    """The Slack stand-in, for a test module."""
+    slack = SlackStub().start()
+    yield slack
+    slack.stop()
+
+
+@pytest.fixture(scope="module")
+def app(settings: Settings, stub: SlackStub) -> Iterator[Any]:
+    """The API (and a worker) of the Slack workspace, connected to the stand-in; conftest's ``client`` uses it."""
+    yield from serve_slack(slack_settings(settings), stub)

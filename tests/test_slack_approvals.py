@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the Slack fixtures are imported by name, then requested as arguments)
 """Slack interactive approvals, end to end against the Slack stand-in, a real worker, Temporal and Redis: a DM
 to each assigned user, a group's channel, a modal with fields, a quorum of two, a race with a panel decision,
 an unknown Slack user; each decision is made by the person Slack's signature vouches for, with via "slack"."""
@@ -6,50 +7,21 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.conftest import ADMIN_KEY, auth
+from tests.conftest import ADMIN_KEY
 from tests.requests_helpers import act, finished, pending_requests, person, run_detail
-from tests.slack_helpers import (
+from tests.slack_helpers import (  # noqa: F401  app and stub are fixtures
+    app,
     click,
+    dm_of,
     ephemerals,
     message_now,
     post_interaction,
     posted_to,
-    serve_slack,
-    slack_settings,
+    start,
+    stub,
     submission,
 )
-from tests.slack_stub import SlackStub
 from tests.test_expense_flow import wait_for
-
-
-@pytest.fixture(scope="module")
-def stub():
-    slack = SlackStub().start()
-    yield slack
-    slack.stop()
-
-
-@pytest.fixture(scope="module")
-def app(settings, stub):
-    yield from serve_slack(slack_settings(settings), stub)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-def start(client, requester: str, *requests: dict) -> str:
-    body = {"input": {"requests": [{"resolutions": ["Approve", "Reject"], **r} for r in requests]}}
-    answer = client.post("/api/v1/queries/slack_probe/runs", headers=auth(user=requester), json=body)
-    assert answer.status_code == 202, answer.json
-    return answer.json["run_id"]
-
-
-def dm_of(stub: SlackStub, email: str) -> str:
-    return "D" + next(uid for uid, u in stub.people.items() if u["profile"].get("email") == email)
 
 
 def decided(client, run_id: str) -> dict:

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the Slack fixtures are imported by name, then requested as arguments)
 """Slack approvals when things go wrong: forged, stale, unsigned and replayed payloads are refused with 401 in the
 one error shape and decide nothing; Slack down or rate limiting is retried with backoff while the request stays
 decidable in the app; Slack refusing one assignee (no such user) does not stop the others; the settings page's
@@ -12,36 +13,19 @@ import pytest
 
 from tests.conftest import ADMIN_KEY, auth
 from tests.requests_helpers import act, pending_requests, person, run_detail
-from tests.slack_helpers import (
+from tests.slack_helpers import (  # noqa: F401  app and stub are fixtures
     SIGNING_SECRET,
+    app,
     click,
+    dm_of,
     form_body,
     message_now,
     posted_to,
-    serve_slack,
     signed,
-    slack_settings,
+    start,
+    stub,
 )
-from tests.slack_stub import SlackStub
 from tests.test_expense_flow import wait_for
-from tests.test_slack_approvals import dm_of, start
-
-
-@pytest.fixture(scope="module")
-def stub():
-    slack = SlackStub().start()
-    yield slack
-    slack.stop()
-
-
-@pytest.fixture(scope="module")
-def app(settings, stub):
-    yield from serve_slack(slack_settings(settings), stub)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture

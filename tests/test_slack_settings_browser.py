@@ -7,28 +7,14 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import requests
 from playwright.sync_api import expect
 
 from tests.conftest import ADMIN_KEY
 from tests.panels_browser import base_url, browser  # noqa: F401  fixtures
-from tests.slack_helpers import BOT_TOKEN, SIGNING_SECRET, serve_slack, slack_settings
+from tests.slack_helpers import BOT_TOKEN, SIGNING_SECRET, app, stub  # noqa: F401  fixtures
 from tests.slack_render import OUT
-from tests.slack_stub import SlackStub
 from tests.test_settings_browser import settings_page, sign_in
-
-
-@pytest.fixture(scope="module")
-def stub():
-    slack = SlackStub().start()
-    yield slack
-    slack.stop()
-
-
-@pytest.fixture(scope="module")
-def app(settings, stub):
-    yield from serve_slack(slack_settings(settings), stub)
 
 
 def test_connect_slack_send_a_refused_then_a_good_test_message(browser, base_url, stub):
