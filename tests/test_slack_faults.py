@@ -6,11 +6,19 @@ connection and its test message say clearly when Slack refuses."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+import uuid
 
 import pytest
+from temporalio.service import RPCError
 
+from plugin.engine.slack import follower as follower_module
+from plugin.engine.slack.follower import SlackFollower
+from plugin.models import HumanRequest
+from plugin.store.events import STREAM
+from plugin.temporal_gateway import connect_client
 from tests.conftest import ADMIN_KEY, auth
 from tests.requests_helpers import act, pending_requests, person, run_detail
 from tests.slack_helpers import (  # noqa: F401  app and stub are fixtures
@@ -133,3 +141,40 @@ def test_the_settings_never_show_a_secret_and_the_test_message_says_why_slack_re
         assert answer.status_code == 503 and answer.json["error"]["details"]["service"] == "slack"
     finally:
         stub.down = False
+
+
+def test_events_a_dead_worker_read_and_never_acknowledged_are_claimed_by_another(app, monkeypatch):
+    svc = app.extensions["workflows"]
+    queue = f"claim-{uuid.uuid4().hex[:8]}"
+    group = f"slack:{queue}"
+    monkeypatch.setattr(follower_module, "CLAIM_IDLE_MS", 0)
+    svc.redis.xgroup_create(STREAM, group, id="$", mkstream=True)
+    run_id = f"slack_probe-claim-{uuid.uuid4().hex[:8]}"
+    request = HumanRequest(id=f"{run_id}:000000000000-1", run_id=run_id, query="claim_probe", name="Claimed",
+                           message="", metadata={}, resolutions=["Approve"], users=["x@example.com"], groups=[],
+                           required_approvals=1, rejecting_resolutions=[], allow_self_approval=False,
+                           requester="r@example.com", created_at="2026-12-07T10:00:00+00:00")
+    svc.inbox.put(request)
+    [(_, read)] = svc.redis.xreadgroup(group, "dead-worker", {STREAM: ">"}, count=1000)
+    assert any(request.id in f[b"data"].decode() for _, f in read)  # a worker read it, then died
+
+    async def follow() -> str:
+        client = await connect_client(svc.settings)
+        routing = {"queries": {"claim_probe": {"default": "assignees", "requests": {}}}}  # this test's own
+        stop = asyncio.Event()
+        task = asyncio.create_task(SlackFollower(client, svc.inbox, routing, queue).run(stop))
+        try:
+            while True:
+                try:
+                    handle = client.get_workflow_handle(f"slack-{request.id}")
+                    queue_of = (await handle.describe()).task_queue
+                    await handle.terminate("test over")  # no worker polls this test's queue
+                    return queue_of
+                except RPCError:
+                    await asyncio.sleep(0.2)
+        finally:
+            stop.set()
+            await task
+
+    assert asyncio.run(asyncio.wait_for(follow(), 30)) == f"{queue}.slack"
+    assert svc.redis.xpending(STREAM, group)["pending"] == 0  # claimed, handled and acknowledged
