@@ -35,25 +35,25 @@ class SlackBody(StrictSchema):
                          metadata={"description": "Slack's Web API (default https://slack.com/api/)"})
 
 
-class SecretState(Schema):
+class SlackSecretStateSchema(Schema):
     set = fields.Boolean()
     source = fields.String(allow_none=True, metadata={"description": "env or redis; null when not set"})
 
 
 class SlackSchema(Schema):
     connected = fields.Boolean(metadata={"description": "a bot token and a signing secret are both set"})
-    bot_token = fields.Nested(SecretState)
-    signing_secret = fields.Nested(SecretState)
+    bot_token = fields.Nested(SlackSecretStateSchema)
+    signing_secret = fields.Nested(SlackSecretStateSchema)
     api_url = fields.String()
     interactions_url = fields.String(metadata={"description": "the Request URL to give Slack (Interactivity)"})
 
 
-class TestBody(StrictSchema):
+class SlackTestBody(StrictSchema):
     to = fields.String(required=True, validate=validate.Length(1, 200),
                        metadata={"description": "an email (a DM to that person), a channel ID or a #channel"})
 
 
-class TestSchema(Schema):
+class SlackTestAnswerSchema(Schema):
     ok = fields.Boolean()
     channel = fields.String()
     ts = fields.String()
@@ -122,8 +122,8 @@ def delete_slack():
 
 
 @bp.route("/test", methods=["POST"])
-@bp.arguments(TestBody)
-@bp.response(200, TestSchema)
+@bp.arguments(SlackTestBody)
+@bp.response(200, SlackTestAnswerSchema)
 @bp.alt_response(401, description="No valid API key")
 @bp.alt_response(403, description="Not an admin key")
 @bp.alt_response(409, description="No Slack app connected (no bot token)")
