@@ -163,3 +163,15 @@ def test_a_reminder_replies_in_the_thread_an_escalation_reaches_the_new_assignee
     wait_for(lambda: "Escalated" in json.dumps(message_now(stub, for_nia)["blocks"]), 30)  # edited in place
     for message in (for_nia, for_oz):
         wait_for(lambda m=message: "Expired" in json.dumps(message_now(stub, m)["blocks"]), 30)
+
+
+def test_a_requester_clicking_in_the_groups_channel_may_not_approve_their_own_request(client, stub):
+    pat, quinn = person("pat"), person("quinn")
+    pat_id, quinn_id = stub.add_person(pat), stub.add_person(quinn)
+    run_id = start(client, pat, {"name": "My own", "groups": ["slack-ops"]})
+    message = posted_to(stub, "C0OPS", "My own")  # a group's channel named by its ID
+    assert post_interaction(client, click(stub, pat_id, message, "Approve", n=41)).status_code == 200
+    assert "started yourself" in wait_for(lambda: ephemerals(stub, 41), 20)[0]
+    assert run_detail(client, run_id)["requests"][0]["decisions"] == []
+    assert post_interaction(client, click(stub, quinn_id, message, "Reject", n=42)).status_code == 200
+    assert decided(client, run_id)["decisions"][0]["actor"] == quinn
