@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from plugin.api.requests.views import send_update
+from plugin.api.requests.views import count_decision, send_update
 from plugin.api.slack.people import email_of, slack_client, slack_store, tell
 from plugin.errors import Conflict, PluginError
 from plugin.models import Identity, ResolveInput
@@ -75,7 +75,7 @@ def decide(choice: SlackChoice) -> str | None:
     update = ResolveInput(request_id=choice.request_id, resolution=choice.resolution, identity=who,
                           comment=choice.comment, payload=choice.payload)
     try:
-        send_update("resolve", update)
+        count_decision(send_update("resolve", update))
     except PluginError as exc:
         return refusal_text(exc)
     return None
