@@ -6,8 +6,9 @@ an unknown Slack user; each decision is made by the person Slack's signature vou
 from __future__ import annotations
 
 import json
+import re
 
-from tests.conftest import ADMIN_KEY
+from tests.conftest import ADMIN_KEY, auth
 from tests.requests_helpers import act, finished, pending_requests, person, run_detail
 from tests.slack_helpers import (  # noqa: F401  app and stub are fixtures
     app,
@@ -24,6 +25,13 @@ from tests.slack_helpers import (  # noqa: F401  app and stub are fixtures
 from tests.test_expense_flow import wait_for
 
 
+def settled_count(client) -> float:
+    """How many decisions settled a slack_probe request, by the decision-latency metric."""
+    text = client.get("/metrics", headers=auth(ADMIN_KEY)).text
+    found = re.search(r'^workflows_decision_latency_seconds_count\{query="slack_probe"\} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
 def decided(client, run_id: str) -> dict:
     return wait_for(lambda: (r := run_detail(client, run_id)["requests"][0])["status"] == "resolved" and r, 30)
 
@@ -38,10 +46,12 @@ def test_a_dm_to_each_assignee_and_a_click_decides_as_the_person_slack_vouches_f
     assert "For &lt;Dana&gt; &amp; co" in json.dumps(for_ann["blocks"])  # shown literally, no mention or link
     assert any(b["type"] == "section" and "fields" in b for b in for_ann["blocks"])
 
+    before = settled_count(client)
     answer = post_interaction(client, click(stub, ann_id, for_ann, "Approve"))
     assert answer.status_code == 200
 
     request = decided(client, run_id)
+    wait_for(lambda: settled_count(client) == before + 1, 10)  # counted in the decision-latency metric like any decision
     [decision] = request["decisions"]
     assert (decision["actor"], decision["resolution"], decision["via"]) == (ann, "Approve", "slack")
     assert decision["issuer"] == f"slack:{stub.team}/{ann_id}"  # the Slack user behind the email
