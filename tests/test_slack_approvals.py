@@ -51,7 +51,7 @@ def test_a_dm_to_each_assignee_and_a_click_decides_as_the_person_slack_vouches_f
     assert answer.status_code == 200
 
     request = decided(client, run_id)
-    wait_for(lambda: settled_count(client) == before + 1, 10)  # counted in the decision-latency metric like any decision
+    wait_for(lambda: settled_count(client) == before + 1, 10)  # in the decision-latency metric like any decision
     [decision] = request["decisions"]
     assert (decision["actor"], decision["resolution"], decision["via"]) == (ann, "Approve", "slack")
     assert decision["issuer"] == f"slack:{stub.team}/{ann_id}"  # the Slack user behind the email
@@ -185,3 +185,15 @@ def test_a_requester_clicking_in_the_groups_channel_may_not_approve_their_own_re
     assert run_detail(client, run_id)["requests"][0]["decisions"] == []
     assert post_interaction(client, click(stub, quinn_id, message, "Reject", n=42)).status_code == 200
     assert decided(client, run_id)["decisions"][0]["actor"] == quinn
+
+
+def test_a_response_url_off_slack_is_never_posted_to_the_answer_goes_through_chat_post_ephemeral(client, stub):
+    rae, stranger = person("rae"), person("stranger")
+    stub.add_person(rae)
+    stranger_id = stub.add_person(stranger)
+    start(client, person("req"), {"name": "Elsewhere", "users": [rae]})
+    message = posted_to(stub, dm_of(stub, rae), "Elsewhere")
+    payload = {**click(stub, stranger_id, message, "Approve"), "response_url": "http://169.254.169.254/latest/x"}
+    assert post_interaction(client, payload).status_code == 200
+    [told] = wait_for(lambda: [c for c in stub.calls_of("chat.postEphemeral") if c.get("user") == stranger_id], 20)
+    assert told["channel"] == message["channel"] and told["text"].startswith(":warning:")
