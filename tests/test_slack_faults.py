@@ -22,6 +22,7 @@ from plugin.temporal_gateway import connect_client
 from tests.conftest import ADMIN_KEY, auth
 from tests.requests_helpers import act, pending_requests, person, run_detail
 from tests.slack_helpers import (  # noqa: F401  app and stub are fixtures
+    BOT_TOKEN,
     SIGNING_SECRET,
     app,
     click,
@@ -178,3 +179,19 @@ def test_events_a_dead_worker_read_and_never_acknowledged_are_claimed_by_another
 
     assert asyncio.run(asyncio.wait_for(follow(), 30)) == f"{queue}.slack"
     assert svc.redis.xpending(STREAM, group)["pending"] == 0  # claimed, handled and acknowledged
+
+
+def test_requests_that_opened_before_slack_was_connected_get_their_messages_once_it_is(client, stub, monkeypatch):
+    monkeypatch.setattr(follower_module, "CONNECTED_EVERY", 0.2)
+    sam = person("sam")
+    stub.add_person(sam)
+    assert client.delete("/api/v1/slack", headers=auth(ADMIN_KEY)).status_code == 200
+    try:
+        run_id = start(client, person("req"), {"name": "Before connecting", "users": [sam]})
+        pending_requests(client, run_id)
+        time.sleep(1.5)  # the follower has looked (every 0.2 s) and the sync has skipped: no app connected
+        assert not [m for m in stub.messages.values() if "Before connecting" in m["text"]]
+    finally:
+        connect = {"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "api_url": stub.url}
+        assert client.put("/api/v1/slack", headers=auth(ADMIN_KEY), json=connect).status_code == 200
+    posted_to(stub, dm_of(stub, sam), "Before connecting")

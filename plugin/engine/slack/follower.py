@@ -4,7 +4,9 @@ and signals each version of a request routed to Slack to its ``slack_request_mes
 
 A Redis consumer group per task queue (``slack:{task queue}``) shares the events among the worker replicas and
 keeps each one until it is acknowledged, so an event whose signal failed (Temporal down) is read again, and the
-events a worker that died had read are claimed by another after a minute.
+events a worker that died had read are claimed by another after a minute. When a Slack app gets connected (or
+a worker starts with one), every pending request routed to Slack is signalled once more, so the requests that
+opened while none was connected get their messages.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -31,6 +34,7 @@ BLOCK_MS = 1000
 BATCH = 100
 CLAIM_EVERY = 60.0  # seconds between looks for events a gone worker left unacknowledged
 CLAIM_IDLE_MS = 60_000
+CONNECTED_EVERY = 10.0  # seconds between looks at whether a Slack app has been connected
 
 
 def slack_task_queue(task_queue: str) -> str:
@@ -41,7 +45,8 @@ def slack_task_queue(task_queue: str) -> str:
 class SlackFollower:
     """Turns request events into signals for the per-request Slack workflows."""
 
-    def __init__(self, client: Client, inbox: Inbox, routing: dict[str, Any], task_queue: str) -> None:
+    def __init__(self, client: Client, inbox: Inbox, routing: dict[str, Any], task_queue: str,
+                 connected: Callable[[], bool] = lambda: True) -> None:
         self._client = client
         self._inbox = inbox
         self._redis: redis.Redis = inbox.redis
@@ -50,6 +55,9 @@ class SlackFollower:
         self.group = f"slack:{task_queue}"
         self._consumer = f"{socket.gethostname()}-{os.getpid()}"
         self._claimed_at = 0.0
+        self._connected = connected  # whether a Slack app is connected (a bot token is set) now
+        self._was_connected = False
+        self._looked_at = 0.0
 
     def _ensure_group(self) -> None:
         try:  # new groups start at the stream's end: events from before the first worker are not replayed
@@ -70,6 +78,7 @@ class SlackFollower:
                 if start == "0" and not entries:
                     start = ">"
                 entries += await self._orphans()
+                await self._catch_up()
                 for entry_id, fields in entries:
                     if fields:
                         event = parse_entry(entry_id, fields)
@@ -92,7 +101,21 @@ class SlackFollower:
                                          CLAIM_IDLE_MS, "0-0", BATCH)
         return list(answer[1]) if answer else []
 
-    async def _handle(self, kind: str, data: dict[str, Any]) -> None:
+    async def _catch_up(self) -> None:
+        """When a Slack app is connected (at start, or later on the settings page), signal every pending request
+        routed to Slack: those that opened while none was connected get their messages (the sync posts only
+        what is missing)."""
+        now = time.monotonic()
+        if now - self._looked_at < CONNECTED_EVERY:
+            return
+        self._looked_at = now
+        connected = await asyncio.to_thread(self._connected)
+        if connected and not self._was_connected:
+            for request_id in sorted(await asyncio.to_thread(self._inbox.pending_ids)):
+                await self._handle("request.pending", {"request_id": request_id}, resync=True)
+        self._was_connected = connected
+
+    async def _handle(self, kind: str, data: dict[str, Any], resync: bool = False) -> None:
         if not kind.startswith("request.") or "request_id" not in data:
             return
         doc = await asyncio.to_thread(self._inbox.get, data["request_id"])
@@ -102,4 +125,4 @@ class SlackFollower:
         await self._client.start_workflow(
             SlackRequestMessages.run, SlackMessagesInput(doc["id"]), id=f"slack-{doc['id']}",
             task_queue=slack_task_queue(self._task_queue), start_signal=CHANGED_SIGNAL,
-            start_signal_args=[RequestChanged(version=version, final=doc["status"] != PENDING)])
+            start_signal_args=[RequestChanged(version=version, final=doc["status"] != PENDING, resync=resync)])

@@ -18,7 +18,7 @@ from plugin.engine.slack.sync import SlackActivities
 from plugin.engine.slack.workflow import SlackRequestMessages
 from plugin.secrets import SecretStore
 from plugin.store.inbox import Inbox
-from plugin.store.slack import SlackStore
+from plugin.store.slack import BOT_TOKEN_SECRET, SlackStore
 
 
 @contextlib.asynccontextmanager
@@ -33,7 +33,8 @@ async def slack_part(client: Client, settings: Settings, routing: dict[str, Any]
                     activities=activities.all(), activity_executor=executor, max_concurrent_activities=8)
     stop = asyncio.Event()
     async with worker:
-        follower = asyncio.create_task(SlackFollower(client, inbox, routing, settings.task_queue).run(stop))
+        follower = asyncio.create_task(SlackFollower(client, inbox, routing, settings.task_queue,
+                                                     lambda: BOT_TOKEN_SECRET in secrets.names()).run(stop))
         try:
             yield
         finally:

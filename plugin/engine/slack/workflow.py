@@ -40,6 +40,7 @@ class RequestChanged:
 
     version: int
     final: bool = False
+    resync: bool = False  # sync even an already synced version (a Slack app was connected since)
 
 
 @workflow.defn(name="slack_request_messages")
@@ -49,22 +50,24 @@ class SlackRequestMessages:
     def __init__(self) -> None:
         self._wanted = 0
         self._final = False
+        self._resync = False
 
     @workflow.signal(name=CHANGED_SIGNAL)
     def changed(self, change: RequestChanged) -> None:
         """Remember the newest version to show."""
         self._wanted = max(self._wanted, change.version)
         self._final = self._final or change.final
+        self._resync = self._resync or change.resync
 
     @workflow.run
     async def run(self, inp: SlackMessagesInput) -> int:
         """Sync until the final version is shown; the last version synced."""
         synced = 0
         while True:
-            await workflow.wait_condition(lambda seen=synced: self._wanted > seen or self._final)
-            if self._wanted <= synced:
+            await workflow.wait_condition(lambda seen=synced: self._wanted > seen or self._resync or self._final)
+            if self._wanted <= synced and not self._resync:
                 return synced
-            target = self._wanted
+            target, self._resync = self._wanted, False
             try:
                 await workflow.execute_activity(SYNC_ACTIVITY, SlackSyncInput(inp.request_id, target),
                                                 start_to_close_timeout=SYNC_TIMEOUT,
