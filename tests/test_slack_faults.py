@@ -73,7 +73,10 @@ def test_forged_stale_unsigned_and_replayed_payloads_are_refused_and_decide_noth
 
 
 def test_a_signed_body_that_is_not_slacks_form_is_a_400(client):
-    for body in ("payload=not-json", "nothing=here", "payload=%5B1%5D"):
+    forged_button = {"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"},
+                     "actions": [{"action_id": "wf_decide:0", "value": "not ours"}]}
+    no_user = {**forged_button, "user": {}}
+    for body in ("payload=not-json", "nothing=here", "payload=%5B1%5D", form_body(forged_button), form_body(no_user)):
         answer = client.post("/hooks/slack/interactions", data=body, headers=signed(body))
         assert answer.status_code == 400 and answer.json["error"]["code"] == "bad_request"
 

@@ -99,17 +99,23 @@ def _person(payload: dict[str, Any]) -> tuple[str, str]:
     return str(team), str(user["id"])
 
 
+def _chosen(raw: Any, what: str) -> tuple[dict[str, Any], str, int]:
+    """What a button's value or a modal's metadata (both ours, carried by Slack) says: the whole, the request id
+    and the resolution's index."""
+    try:
+        chosen = json.loads(raw or "")
+        return chosen, str(chosen["request_id"]), int(chosen["resolution"])
+    except (ValueError, KeyError, TypeError):
+        raise BadRequest(f"{what} is not one of ours") from None
+
+
 def _on_click(payload: dict[str, Any]) -> None:
     action = next((a for a in payload.get("actions") or [] if str(a.get("action_id", "")).startswith(DECIDE_ACTION)),
                   None)
     if action is None:
         return  # "Open in app" (a link) and anything else: nothing to do
     team, user = _person(payload)
-    try:
-        chosen = json.loads(action.get("value") or "")
-        request_id, index = str(chosen["request_id"]), int(chosen["resolution"])
-    except (ValueError, KeyError, TypeError):
-        raise BadRequest("The button's value is not one of ours") from None
+    _, request_id, index = _chosen(action.get("value"), "The button's value")
     container = payload.get("container") or {}
     where = {"channel": str(container.get("channel_id") or (payload.get("channel") or {}).get("id") or ""),
              "ts": str(container.get("message_ts") or ""), "response_url": str(payload.get("response_url") or "")}
@@ -132,11 +138,7 @@ def _on_submit(payload: dict[str, Any]) -> dict[str, str]:
     """Errors to show in the modal (block id -> message), or {} when the decision is on its way."""
     view = payload.get("view") or {}
     team, user = _person(payload)
-    try:
-        meta = json.loads(view.get("private_metadata") or "")
-        request_id, index = str(meta["request_id"]), int(meta["resolution"])
-    except (ValueError, KeyError, TypeError):
-        raise BadRequest("The modal's metadata is not ours") from None
+    meta, request_id, index = _chosen(view.get("private_metadata"), "The modal's metadata")
     doc = services().inbox.get(request_id)
     if doc is None or not 0 <= index < len(doc["resolutions"]):
         raise BadRequest("The modal's request is unknown")
