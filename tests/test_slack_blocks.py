@@ -135,6 +135,7 @@ def test_check_reports_what_is_wrong_in_a_workspaces_slack_section(tmp_path: Pat
     said = " | ".join(str(p) for p in problems)
     assert "slack.channels.finance" in said and "channel ID" in said
     assert "slack.queries.slack_probe" in said and "'assignees'" in said
+    assert "slack.queries.no_such_query: unknown query 'no_such_query'" in said  # reported in the same pass
 
     spec["slack"] = {"queries": {"no_such_query": "dm"}}
     (folder / "workspace.json").write_text(json.dumps(spec))

@@ -38,18 +38,20 @@ def slack_routing(specs: list[tuple[Path, dict[str, Any], list[Problem]]], queri
     """The merged routing ``{"channels": {group: channel}, "queries": {query: routes}}`` and the problems."""
     routing: dict[str, Any] = {"channels": {}, "queries": {}, "open_url": ""}
     problems: list[Problem] = []
-    for source, data, schema_found in specs:
+    for source, data, _ in specs:  # shapes are the schema's to report; what a schema cannot see is here
         section = data.get("slack")
-        if not isinstance(section, dict) or any(p.field.split(".")[0] == "slack" for p in schema_found):
-            continue  # absent, or the schema has reported what is wrong with it
-        routing["open_url"] = section.get("open_url") or routing["open_url"]
-        for group, channel in (section.get("channels") or {}).items():
+        if not isinstance(section, dict):
+            continue  # absent, or the schema has said it must be an object
+        if isinstance(section.get("open_url"), str):
+            routing["open_url"] = section["open_url"] or routing["open_url"]
+        channels, routes = section.get("channels"), section.get("queries")
+        for group, channel in (channels if isinstance(channels, dict) else {}).items():
             known = routing["channels"].get(group)
             if known is not None and known != channel:
                 problems.append(Problem(str(source), "", f"slack.channels.{group}",
                                         f"group {group!r} is sent to {known!r} by another workspace folder"))
             routing["channels"][group] = channel
-        for query, raw in (section.get("queries") or {}).items():
+        for query, raw in (routes if isinstance(routes, dict) else {}).items():
             if query not in queries:
                 problems.append(Problem(str(source), "", f"slack.queries.{query}",
                                         f"unknown query {query!r} (queries: {', '.join(sorted(queries)) or 'none'})"))
