@@ -123,6 +123,9 @@ def examples() -> dict[str, str]:
         "slack-decided": message_page(request_message(decided, url)[1]),
         "slack-expired": message_page(request_message({**doc, "status": "expired", "escalated": True,
                                                        "resolved_at": "2026-12-12T10:00:00+00:00"}, url)[1]),
+        "slack-reassigned": message_page(request_message(
+            {**doc, "users": ["dana@example.com"], "version": 2}, url,
+            ":arrow_right: Reassigned to dana@example.com: nothing for you to decide here any more")[1]),
         "slack-modal": modal_page(decision_modal(quorum, 0, {"channel": "C0FINANCE", "ts": "1700000000.000100"})),
     }
     return pages

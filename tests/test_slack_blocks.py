@@ -150,7 +150,8 @@ def test_the_local_renderer_draws_every_block_the_plugin_sends():
     from tests.slack_render import examples, message_page
 
     pages = examples()
-    assert set(pages) == {"slack-request", "slack-quorum", "slack-decided", "slack-expired", "slack-modal"}
+    assert set(pages) == {"slack-request", "slack-quorum", "slack-decided", "slack-expired", "slack-reassigned",
+                          "slack-modal"}
     assert ">Approve<" in pages["slack-request"] and ">Open in app<" in pages["slack-request"]
     assert "1 of 2 approvals (carol@example.com)" in pages["slack-quorum"]
     assert "Cost center" in pages["slack-modal"] and "Amount approved" in pages["slack-modal"]
