@@ -45,10 +45,13 @@ class StallingHook:
                 hook.bodies.append(body)
                 if len(hook.bodies) == 1:
                     hook.released.wait(60)
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the first POST's worker is dead by now
 
             def log_message(self, *args: Any) -> None:
                 pass
