@@ -32,10 +32,12 @@ from tests.test_expense_flow import wait_for
 
 
 class StallingHook:
-    """A notification hook on 127.0.0.1 whose first POST hangs until ``release()``; the others answer 200."""
+    """A notification hook on 127.0.0.1: the first POST that names ``user`` hangs until ``released`` is set (a
+    notification of another test's run does not); every other one is answered 200 at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, user: str) -> None:
         self.bodies: list[dict[str, Any]] = []
+        self.user = user
         self.released = threading.Event()
         hook = self
 
@@ -43,7 +45,7 @@ class StallingHook:
             def do_POST(self) -> None:  # noqa: N802 - the http.server name
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
                 hook.bodies.append(body)
-                if len(hook.bodies) == 1:
+                if hook.user in body["users"] and hook.sent(body["request"]["id"]) == 1:
                     hook.released.wait(60)
                 try:
                     self.send_response(200)
@@ -65,6 +67,10 @@ class StallingHook:
         """How many "assigned" notifications of the request reached the hook."""
         return sum(1 for b in self.bodies if b["request"]["id"] == request_id and b["kind"] == "assigned")
 
+    def stalled(self) -> str | None:
+        """The id of the request whose notification hangs, once it has arrived."""
+        return next((b["request"]["id"] for b in self.bodies if self.user in b["users"]), None)
+
     def close(self) -> None:
         self.released.set()
         self.server.shutdown()
@@ -76,7 +82,7 @@ def own_stack(settings, tmp_path: Path) -> Iterator[tuple[Any, StallingHook, lis
     """An app and a worker process on a task queue of their own, notifications going to a stalling hook."""
     own = settings.with_overrides(task_queue=f"killed-{uuid.uuid4().hex[:8]}")
     app = create_app(own)
-    hook = StallingHook()
+    hook = StallingHook(person("boss"))
     admin = app.test_client()
     answer = admin.patch("/api/v1/settings", headers=auth(ADMIN_KEY),
                          json={"notify_url": f"http://{hook.host}/notify", "http_allow_hosts": [hook.host]})
@@ -107,10 +113,9 @@ def test_a_notification_cut_off_by_a_killed_worker_is_sent_again_soon(own_stack,
 
     first = start_worker()
     wait_until(first, lambda: client.get("/readyz").status_code == 200, 60, "polling")
-    boss = person("boss")
+    boss = hook.user
     run_id = start_probe(client, person("req"), [{"name": "Cut off", "users": [boss]}])
-    wait_for(lambda: hook.bodies, timeout=60)  # the worker is inside the notify activity, waiting on the hook
-    request_id = hook.bodies[0]["request"]["id"]
+    request_id = wait_for(hook.stalled, timeout=60)  # the worker is inside the notify activity, on the hook
     first.proc.send_signal(signal.SIGKILL)
     first.proc.wait(10)
     hook.released.set()  # the dead worker's call is answered into the void
