@@ -117,7 +117,8 @@ def render(host: str, manifest: dict[str, Any]) -> str:
                      f"{_cell(_fill(query))} |")
     lines += ["", "| component | event | runs | with |", "|---|---|---|---|"]
     for action in spec["actions"]:
-        bound = ", ".join(f"`{k}` = `{v}`" for k, v in action.get("bind", {}).items()) or "its own bindings"
+        bound = ", ".join(f"`{k}` = JavaScript `{v['js']}`" if isinstance(v, dict) else f"`{k}` = `{v}`"
+                          for k, v in action.get("bind", {}).items()) or "its own bindings"
         lines.append(f"| {_cell(action['component'])} | {_cell(action['event'])} | `{action['query']}` | "
                      f"{_cell(bound)} |")
     return "\n".join([*lines, "", END])

@@ -90,11 +90,15 @@ def field_errors_then_progress(app: HostSession, ann: dict[str, Any]) -> dict[st
     return run
 
 
-def approve_and_reject(app: HostSession, ann: dict[str, Any], bob: dict[str, Any], quotes: bool = True) -> None:
-    """Approve approves and Reject rejects, with the comment as typed (with ``quotes``, a double quote in it)."""
+HARD_TEXT = 'a "quoted" word, a backslash \\ (C:\\tmp\\new) and\na second line'  # what breaks JSON templates
+
+
+def approve_and_reject(app: HostSession, ann: dict[str, Any], bob: dict[str, Any]) -> None:
+    """Approve approves and Reject rejects, with the comment exactly as typed: a double quote, a backslash and a
+    newline in it (what a host that pastes text into a JSON body breaks on)."""
     for button, resolution in (("approve", "Approve"), ("reject", "Reject")):
         request = waiting_request(app, ann, bob)
-        comment = f'{resolution}d: {chr(34) * quotes}fine{chr(34) * quotes} by {bob["email"]}'
+        comment = f'{resolution}d by {bob["email"]}: {HARD_TEXT}'
         answer = app.decide(button, bob, request, comment)
         assert answer.code == 200, answer.body
         assert answer.body["resolution"] == resolution
