@@ -13,8 +13,9 @@ answer is kept (``results``).
 from __future__ import annotations
 
 import json
-import re
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,6 +60,8 @@ class HostPage:
         self.query_of = {a["id"]: a["query"] for a in recipe["actions"]}
         host, label = recipe["host"], recipe["label"]
         self.state: dict[str, Any] = {}
+        for path, value in self.spec.get("initial", {}).items():
+            put(self.state, path, value)
         self.outcomes: list[tuple[str, Outcome]] = []
         self.errors: list[str] = []
         self.context = browser.new_context(viewport={"width": 1200, "height": 900})
@@ -66,21 +69,17 @@ class HostPage:
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         self.page.on("dialog", lambda dialog: dialog.accept())  # "confirm before running": the user confirms
         self.page.expose_function("hostAct", self._act)
-        origin = f"http://{host}.emulator/"
-        self.page.route(re.compile("^" + re.escape(origin)), lambda route: self._serve(route, host, label, name))
-        self.page.goto(origin + "app")
-        self.page.wait_for_function("document.body.dataset.done === '1'")
-
-    def _serve(self, route: Any, host: str, label: str, name: str) -> None:
-        if route.request.url.endswith("/host_page.js"):
-            route.fulfill(status=200, content_type="text/javascript", body=(HERE / "host_page.js").read_text())
-            return
         setup = json.dumps({"host": host, "label": label, "user": name, "screens": self.spec["screens"],
                             "onLoad": self.spec.get("on_load", [])}).replace("</", "<\\/")
-        route.fulfill(status=200, content_type="text/html", body=(
-            f"<!doctype html><html><head><meta charset='utf-8'><title>{label} app (emulated)</title></head>"
-            f"<body><script>window.__HOST__ = {setup};</script>"
-            "<script src='/host_page.js'></script></body></html>"))
+        # Served from 127.0.0.1 (not intercepted): Chromium lets a page frame the local plugin only from a local
+        # address, as a host's page on the same network would be.
+        self.server = _serve({
+            "/app": ("text/html", f"<!doctype html><html><head><meta charset='utf-8'><title>{label} app (emulated)"
+                                  f"</title></head><body><script>window.__HOST__ = {setup};</script>"
+                                  "<script src='/host_page.js'></script></body></html>"),
+            "/host_page.js": ("text/javascript", (HERE / "host_page.js").read_text())})
+        self.page.goto(f"http://127.0.0.1:{self.server.server_port}/app")
+        self.page.wait_for_function("document.body.dataset.done === '1'")
 
     def _act(self, request: dict[str, Any]) -> dict[str, Any]:
         """A click in the page: inputs land at their paths, the clicked row at the table's ``select`` path, then
@@ -153,3 +152,25 @@ class HostPage:
 
     def close(self) -> None:
         self.context.close()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _serve(files: dict[str, tuple[str, str]]) -> ThreadingHTTPServer:
+    """A local HTTP server for the page's two files, in a thread."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+            kind, body = files.get(self.path.split("?")[0], ("text/plain", ""))
+            data = body.encode()
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, name="host-page", daemon=True).start()
+    return server
