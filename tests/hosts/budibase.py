@@ -46,6 +46,8 @@ Facts carried over (no code):
   a binding inside a JSON string is substituted into the decoded string (a ``"`` survives, a newline becomes
   ``\n`` text), a bare binding's text is parsed as JSON when it can be. ``BudibaseServer(json_templates=True)``
   follows that version; the recipe's form gives the exact text in both.
+The emulated page (``tests/hosts/host_page.py``, ``test_host_pages.py``) draws the recipe's components as plain
+HTML in Chromium: that drawing is ours, not Budibase's; what it shows and sends comes from this emulator.
 """
 
 from __future__ import annotations
