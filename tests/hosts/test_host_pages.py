@@ -70,15 +70,20 @@ def host_user(host: str, name: str, manager: bool, idp: LocalIdp) -> dict[str, A
             "groups": [{"id": 1, "name": "All Users"}, *([{"id": 2, "name": "managers"}] * manager)]}
 
 
-@pytest.mark.parametrize("host", list(SESSIONS))
-def test_the_recipe_clicked_in_the_page(host, browser, app, client, live, idp, shots):  # noqa: F811
-    """Field errors then a run, the manager's inbox (table and the embedded inbox panel) and an Approve with a
-    hard comment, then the runs table: filter, details, cancel and retry. Every answer is shown in the page."""
+def built_app(host: str, app, live: str, idp: LocalIdp) -> tuple[dict[str, Any], Any]:
+    """The recipe with its placeholders filled (a key for the panels' iframes made) and its host session."""
     key = create_key(app.test_client(), name=f"{host}-panels", scope="app",
                      identity={"schemes": ["oidc"], "oidc": idp.oidc_config()})["secret"]
     spec = placeholders(recipe(host), {"app key": APP_KEY, "plugin URL": live, "public URL": live,
                                        "oidc app key": key})
-    session = SESSIONS[host](live, recipe(host))
+    return spec, SESSIONS[host](live, recipe(host))
+
+
+@pytest.mark.parametrize("host", list(SESSIONS))
+def test_the_recipe_clicked_in_the_page(host, browser, app, client, live, idp, shots):  # noqa: F811
+    """Field errors then a run, the manager's inbox (table and the embedded inbox panel) and an Approve with a
+    hard comment, then the runs table: filter, details, cancel and retry. Every answer is shown in the page."""
+    spec, session = built_app(host, app, live, idp)
     names = NAMES[host]
     ann, bob = host_user(host, "ann", False, idp), host_user(host, "bob", True, idp)
     pages: list[HostPage] = []
@@ -138,6 +143,33 @@ def test_the_recipe_clicked_in_the_page(host, browser, app, client, live, idp, s
         expect(employee.row("Runs", retried.body["run_id"])).to_be_visible()
         employee.shot("Runs", shots / f"hosts-{host}-runs.png")
         assert not [e for p in pages for e in p.errors], [e for p in pages for e in p.errors]
+    finally:
+        for page in pages:
+            page.close()
+
+
+@pytest.mark.parametrize("host", list(SESSIONS))
+def test_two_managers_in_their_pages_and_the_second_reads_who_decided(host, browser, app, client, live, idp,  # noqa: F811
+                                                                      shots):
+    """Both managers have the request in their inbox; the first approves, the second (page not reloaded) clicks
+    Reject and reads the plugin's 409 naming who decided, in the page."""
+    spec, session = built_app(host, app, live, idp)
+    ann = host_user(host, "ann", False, idp)
+    bob, carol = host_user(host, "bob", True, idp), host_user(host, "carol", True, idp)
+    request = scenarios.waiting_request(session, ann, bob)
+    pages = [HostPage(browser, spec, session, who, who["email"]) for who in (bob, carol)]
+    try:
+        for page in pages:
+            expect(page.row("Inbox", request["id"])).to_be_visible()
+        first = pages[0].acting(pages[0].row("Inbox", request["id"]).get_by_role("button", name="Approve").click)
+        assert first.code == 200, first.body
+        second = pages[1].acting(pages[1].row("Inbox", request["id"]).get_by_role("button", name="Reject").click)
+        assert second.code == 409 and bob["email"] in second.body["error"]["message"], second.body
+        answer = pages[1].screen("Inbox").locator(".answer")
+        expect(answer).to_contain_text("reject → 409: ")
+        expect(answer).to_contain_text(bob["email"])
+        pages[1].shot("Inbox", shots / f"hosts-{host}-race.png")
+        assert not [e for p in pages for e in p.errors]
     finally:
         for page in pages:
             page.close()

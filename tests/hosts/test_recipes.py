@@ -37,11 +37,11 @@ def test_a_changed_recipe_is_caught():
 @pytest.mark.parametrize("host", HOSTS)
 def test_the_page_embeds_the_panels_the_guide_shows_and_its_screenshots_are_linked(host):
     """The emulated page's iframes are the guide's section 4 URLs (public URL as the guide writes it), and the
-    guide shows the four screenshots that tests/hosts/test_host_pages.py makes."""
+    guide shows the five screenshots that tests/hosts/test_host_pages.py makes."""
     text = (GUIDES / f"{host}.md").read_text()
     for comp in (c for s in recipe(host)["page"]["screens"] for c in s["components"] if c["kind"] == "iframe"):
         assert comp["src"].replace("<public URL>", "https://workflows.example.com") in text, comp["src"]
-    for shot in ("refused", "employee", "inbox", "runs"):
+    for shot in ("refused", "employee", "inbox", "race", "runs"):
         assert f"../screenshots/hosts-{host}-{shot}.png" in text
 
 
