@@ -8,6 +8,7 @@ not decide hears why; history answers every filter, pages, cancels and retries. 
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -117,6 +118,8 @@ def race(app: HostSession, ann: dict[str, Any], bob: dict[str, Any], carol: dict
     assert first.code == 200, first.body
     assert second.code == 409, second.body
     assert bob["email"] in second.body["error"]["message"], second.body
+    # when, as a person reads it (the details keep the exact time)
+    assert re.search(r" at \d{4}-\d\d-\d\d \d\d:\d\d UTC$", second.body["error"]["message"]), second.body
 
 
 def refused(app: HostSession, ann: dict[str, Any], bob: dict[str, Any], dave: dict[str, Any]) -> None:
