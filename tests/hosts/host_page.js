@@ -79,7 +79,11 @@
     if (comp.kind === "table") {
       const rows = Array.isArray(view[`${id}.rows`]) ? view[`${id}.rows`] : [];
       const head = el("tr", {}, comp.columns.map((c) => el("th", { text: c })), (comp.buttons || []).length ? el("th") : null);
-      const body = rows.map((row) => el("tr", { "data-id": row.id },
+      const body = rows.map((row) => el("tr", { "data-id": row.id, class: comp.row_click ? "clickable" : undefined,
+        onclick: comp.row_click ? (event) => {
+          if (event.target.closest("button")) return;  // a row button runs its own action
+          act({ select: comp.select, row, actions: [comp.row_click] }, screen);
+        } : undefined },
         comp.columns.map((c) => el("td", { text: cell(row[c]) })),
         (comp.buttons || []).length ? el("td", { class: "actions" }, comp.buttons.map((b) => el("button", {
           type: "button", onclick: () => {
@@ -120,7 +124,7 @@
     button{font:inherit;padding:5px 12px;margin:0 6px 6px 0;border:1px solid #d0d5dd;border-radius:5px;background:#fff;cursor:pointer}
     section>button{background:#444ce7;color:#fff;border-color:#444ce7}
     table{border-collapse:collapse;width:100%;font-size:12px}th,td{border-bottom:1px solid #eaecf0;padding:5px 6px;text-align:left}
-    th{background:#f9fafb;color:#475467}td.empty{color:#98a2b3}td.actions{white-space:nowrap}
+    th{background:#f9fafb;color:#475467}td.empty{color:#98a2b3}td.actions{white-space:nowrap}tr.clickable{cursor:pointer}tr.clickable:hover{background:#f5f8ff}
     .answer{min-height:18px;margin:4px 0 8px;font-size:12px;color:#344054}
     .answer[data-code^="4"],.answer[data-code="0"]{color:#b42318}.answer[data-code^="2"]{color:#067647}
     .text{margin:8px 0}.embed{margin:10px 0 0}.embed figcaption{font-size:12px;color:#667085;margin-bottom:4px}
