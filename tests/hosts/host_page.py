@@ -127,6 +127,7 @@ class HostPage:
         return self.page.locator(f'section[data-screen="{name}"]')
 
     def field(self, screen: str, label: str) -> Locator:
+        """An input of a screen, by the component name shown beside it."""
         return self.screen(screen).get_by_label(label, exact=True)
 
     def acting(self, click: Callable[[], None]) -> Outcome:
@@ -139,6 +140,7 @@ class HostPage:
         return self.outcomes[before][1]
 
     def row(self, screen: str, row_id: str) -> Locator:
+        """The table row of a screen showing the item ``row_id`` (a request or a run)."""
         return self.screen(screen).locator(f'tr[data-id="{row_id}"]')
 
     def shot(self, screen: str, path: Path | None) -> None:
