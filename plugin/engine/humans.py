@@ -6,6 +6,8 @@ validator and handler, so the same rules answer both. Deterministic: no clock, n
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from temporalio.exceptions import ApplicationError
 
 from plugin.engine.request_options import form_errors
@@ -39,12 +41,21 @@ def may_see(request: HumanRequest, who: Identity) -> bool:
     return who.is_admin or is_assignee(request, who) or (bool(who.user) and who.user.lower() == request.requester)
 
 
+def _minute(at: str) -> str:
+    """An ISO time as people read it in a message ("2026-12-07 17:57 UTC"); the details keep the exact time."""
+    try:
+        when = datetime.fromisoformat(at)
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError):
+        return str(at)
+
+
 def _visible_and_pending(request: HumanRequest | None, request_id: str, who: Identity) -> HumanRequest:
     if request is None or not may_see(request, who):
         raise ApplicationError(f"Request {request_id} not found", type=NOT_FOUND)
     if request.status != PENDING:
         last = request.decisions[-1] if request.decisions else None
-        by = f" by {last.actor} at {last.at}" if last else ""
+        by = f" by {last.actor} at {_minute(last.at)}" if last else ""
         raise ApplicationError(
             f"Request {request.id} is already {request.status}{by}",
             {"status": request.status, "resolution": request.resolution,
