@@ -184,6 +184,8 @@ def pin_definition(query: Any, inp: RunInput) -> dict[str, Any]:
 
 
 def pinned(query: Any, memo: dict[str, Any], inp: RunInput) -> RunInput:
-    """``inp`` with the query's definition pinned (see ``pin_definition``), adding its memo entries."""
+    """``inp`` with the query's definition and SLA policies pinned (see ``pin_definition``, and
+    plugin/workspace/sla.py), adding its memo entries."""
     memo.update(pin_definition(query, inp))
+    inp.sla = dict(getattr(query, "sla", None) or {})
     return inp

@@ -1,0 +1,132 @@
+"""The workspace's business calendars and SLA policies: checked, and pinned into each run's input.
+
+In workspace.json (any folder of the workspace; names are unique across folders)::
+
+    "calendars": {"paris-office": {"time_zone": "Europe/Paris", "working_days": ["mon", "tue", "wed", "thu", "fri"],
+                                   "hours": {"start": "09:00", "end": "17:00"}, "holidays": ["2026-12-25"]}},
+    "sla_policies": {"purchase-standard": {"calendar": "paris-office", "due_after": "16h", ...}},
+    "queries": {"purchase": {..., "sla_policy": "purchase-standard"}}
+
+The checks are the engine's own parsers (plugin/engine/sla/), so ``check`` says what a run would meet. Every
+run pins all the policies and calendars (``RunInput.sla``), with its query's policy: a later edit of the
+workspace never changes the times of a request already open, and a retried or scheduled run pins today's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from plugin.engine.interpreter.validate import Problem
+from plugin.engine.sla.business_time import calendar_problems
+from plugin.engine.sla.policy import EXPIRE, Policy, PolicyError, parse_policy
+from plugin.workspace.definitions import LoadedDefinition
+
+SECTIONS = ("calendars", "sla_policies")
+OWN_TIMERS = ("due_in_seconds", "due_resolution", "remind_every_seconds", "escalate_after_seconds")
+
+
+def in_sla_sections(problem: Problem) -> bool:
+    """A schema problem inside ``calendars`` or ``sla_policies`` (reported here, in this module's words)."""
+    return not problem.query and problem.field.split(".")[0].split("[")[0] in SECTIONS
+
+
+def _declared(specs: Iterable[tuple[Path, dict[str, Any]]], section: str
+              ) -> tuple[dict[str, Any], list[Problem]]:
+    found: dict[str, Any] = {}
+    where: dict[str, Path] = {}
+    problems = []
+    for source, data in specs:
+        entries = data.get(section, {})
+        if not isinstance(entries, dict):
+            problems.append(Problem(str(source), "", section, "must be an object of names"))
+            continue
+        for name, spec in entries.items():
+            if name in found:
+                problems.append(Problem(str(source), "", f"{section}.{name}",
+                                        f"is also declared in {where[name]}"))
+                continue
+            found[name], where[name] = spec, source
+    return found, problems
+
+
+def check_sla(specs: list[tuple[Path, dict[str, Any]]]) -> tuple[dict[str, Any], dict[str, Policy], list[Problem]]:
+    """The pinnable SLA data ({policies, calendars, version}; empty without policies), the parsed policies, and
+    every problem of the calendars and policies."""
+    calendars, problems = _declared(specs, "calendars")
+    policies, more = _declared(specs, "sla_policies")
+    problems += more
+    sources = {name: str(source) for source, data in specs for name in (data.get("calendars") or {})
+               if isinstance(data.get("calendars"), dict)}
+    for name, spec in calendars.items():
+        for field, message in calendar_problems(spec):
+            problems.append(Problem(sources.get(name, ""), "", f"calendars.{name}" + (f".{field}" if field else ""),
+                                    message))
+    parsed: dict[str, Policy] = {}
+    policy_sources = {name: str(source) for source, data in specs for name in (data.get("sla_policies") or {})
+                      if isinstance(data.get("sla_policies"), dict)}
+    for name, spec in policies.items():
+        try:
+            parsed[name] = parse_policy(name, spec, calendars)
+        except PolicyError as exc:
+            problems.append(Problem(policy_sources.get(name, ""), "", f"sla_policies.{name}", str(exc)))
+    if not policies:
+        return {}, parsed, problems
+    content = {"policies": policies, "calendars": calendars}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return {**content, "version": hashlib.sha256(canonical.encode()).hexdigest()[:16]}, parsed, problems
+
+
+def query_sla(spec: Any, pinned: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """What a query's runs pin (with the query's own policy), or (field, message) for an unknown policy."""
+    policy = spec.get("sla_policy", "") if isinstance(spec, dict) else ""
+    if policy and policy not in pinned.get("policies", {}):
+        known = ", ".join(sorted(pinned.get("policies", {}))) or "none declared"
+        return {}, [("sla_policy", f"unknown SLA policy {policy!r} (sla_policies: {known})")]
+    if not pinned:
+        return {}, []
+    return {**pinned, "policy": policy}, []
+
+
+def _approval_steps(steps: Any) -> Iterable[dict[str, Any]]:
+    for step in steps if isinstance(steps, list) else []:
+        if not isinstance(step, dict):
+            continue
+        if step.get("kind") == "approval":
+            yield step
+        for key in ("steps", "else", "on_error"):
+            yield from _approval_steps(step.get(key))
+        for group in ("cases", "branches"):
+            for part in step.get(group) or []:
+                if isinstance(part, dict):
+                    yield from _approval_steps(part.get("steps"))
+
+
+def definition_problems(definition: LoadedDefinition, query_policy: str, policies: dict[str, Policy],
+                        declared: set[str]) -> list[Problem]:
+    """Approval steps naming an unknown policy, or whose policy resolves expired requests with a resolution the
+    step does not offer (checked where the step's values are fixed, not templates)."""
+    problems = []
+    for step in _approval_steps(definition.content.get("steps")):
+        named = step.get("sla_policy")
+        own = any(step.get(name) is not None for name in OWN_TIMERS)
+        applied = named if isinstance(named, str) and named else (None if own else query_policy or None)
+        if isinstance(named, str) and named and "{{" not in named and named not in declared:
+            known = ", ".join(sorted(declared)) or "none declared"
+            problems.append(Problem(str(definition.source), str(step.get("id", "")), "sla_policy",
+                                    f"unknown SLA policy {named!r} (sla_policies: {known})"))
+            continue
+        policy = policies.get(applied or "")
+        resolutions = step.get("resolutions")
+        if policy is None or policy.at_expiry == EXPIRE or not isinstance(resolutions, list):
+            continue
+        if policy.expiry_resolution not in resolutions:
+            via = "its" if named else f"its query's ({applied!r})"
+            problems.append(Problem(
+                str(definition.source), str(step.get("id", "")), "sla_policy",
+                f"{via} SLA policy {applied!r} would {policy.at_expiry.replace('_', '-')} an expired request as "
+                f"{policy.expiry_resolution!r}, which is not among the step's resolutions {resolutions}"))
+    return problems
