@@ -69,11 +69,12 @@ def test_friday_request_before_a_monday_holiday_is_due_tuesday_reminded_escalate
         # The timers fired at those moments (the audit is stamped with workflow time).
         fired = [(a.action, local(a.at)) for a in state.audit if a.action != "request_opened"]
         assert [action for action, _ in fired] == ["reminded", "escalated", "reminded", "reminded", "escalated",
-                                                   "reminded", "resolved_on_due"]
+                                                   "reminded", "decided", "resolved_on_due"]
         for (action, at), expected in zip(fired, [friday.replace(hour=16, minute=30),
                                                   tuesday.replace(hour=9, minute=30), tuesday.replace(hour=10),
                                                   tuesday.replace(hour=11, minute=30), tuesday.replace(hour=12),
-                                                  tuesday.replace(hour=13), tuesday.replace(hour=15)], strict=True):
+                                                  tuesday.replace(hour=13), tuesday.replace(hour=15),
+                                                  tuesday.replace(hour=15)], strict=True):
             assert expected <= at <= expected + timedelta(seconds=5), (action, at, expected)
         escalations = [a.details for a in state.audit if a.action == "escalated"]
         assert escalations == [{"users": ["lead@example.com"], "groups": [], "level": 1, "policy": "purchase"},

@@ -269,6 +269,8 @@ class PluginWorkflow:
                     decision = sla.system_decision(request, _now())  # auto-approve or -reject under a policy
                     if decision is not None:
                         request.decisions.append(decision)
+                        self._record(request, decision.actor, "decided", decision.comment,
+                                     {"resolution": decision.resolution, "via": decision.via})
                     humans.close_request(request, RESOLVED, _now(), request.due_resolution)
                     self._record(request, "workflow", "resolved_on_due",
                                  details={"resolution": request.due_resolution, **sla.expiry_details(request)})
