@@ -117,3 +117,11 @@ def test_check_command_fails_on_an_unknown_calendar(tmp_path):
     assert result.exit_code != 0
     assert "sla_policies.standard: calendar 'lyon' is not a calendar of the workspace (calendars: office)" in \
         result.output
+
+
+def test_a_node_query_that_uses_no_policy_pins_none_and_one_whose_step_names_one_pins_them(tmp_path):
+    plain = inspect_workspaces([workspace(tmp_path / "a", queries={"buy": {"definition": "d"}})])[0]
+    assert plain.queries["buy"].sla == {}  # its runs record no SLA patch marker
+    named = inspect_workspaces([workspace(tmp_path / "b", queries={"buy": {"definition": "d"}},
+                                          steps=[{**STEP, "sla_policy": "standard"}])])[0]
+    assert named.queries["buy"].sla["policy"] == "" and "standard" in named.queries["buy"].sla["policies"]

@@ -151,7 +151,7 @@ def _query(name: str, spec: dict[str, Any], source: Path, workflows: dict[str, t
             values[field] = check()
         except ValueError as exc:
             found.append((field, str(exc)))
-    sla, sla_found = query_sla(spec, sla_pinned)
+    sla, sla_found = query_sla(spec, sla_pinned, definition)
     found += sla_found
     output = spec.get("output")
     if output is not None:

@@ -80,14 +80,23 @@ def check_sla(specs: list[tuple[Path, dict[str, Any]]]) -> tuple[dict[str, Any],
     return {**content, "version": hashlib.sha256(canonical.encode()).hexdigest()[:16]}, parsed, problems
 
 
-def query_sla(spec: Any, pinned: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """What a query's runs pin (with the query's own policy), or (field, message) for an unknown policy."""
+def query_sla(spec: Any, pinned: dict[str, Any], definition: LoadedDefinition | None
+              ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """What a query's runs pin (with the query's own policy), or (field, message) for an unknown policy.
+
+    Nothing for a node-based query that names no policy and none of whose approval steps (nor those of the
+    definitions it calls) does: its runs then record no SLA patch marker. A code workflow may name any policy.
+    """
     policy = spec.get("sla_policy", "") if isinstance(spec, dict) else ""
     if policy and policy not in pinned.get("policies", {}):
         known = ", ".join(sorted(pinned.get("policies", {}))) or "none declared"
         return {}, [("sla_policy", f"unknown SLA policy {policy!r} (sla_policies: {known})")]
     if not pinned:
         return {}, []
+    if definition is not None and not policy:
+        contents = [definition.content, *definition.linked.values()]
+        if not any(step.get("sla_policy") for content in contents for step in _approval_steps(content.get("steps"))):
+            return {}, []
     return {**pinned, "policy": policy}, []
 
 
