@@ -23,7 +23,7 @@ from typing import Any
 from plugin.engine.interpreter.validate import Problem
 from plugin.engine.sla.business_time import calendar_problems
 from plugin.engine.sla.policy import EXPIRE, Policy, PolicyError, parse_policy
-from plugin.workspace.definitions import LoadedDefinition
+from plugin.workspace.definitions import LoadedDefinition, steps_of_kind
 
 SECTIONS = ("calendars", "sla_policies")
 OWN_TIMERS = ("due_in_seconds", "due_resolution", "remind_every_seconds", "escalate_after_seconds")
@@ -94,24 +94,11 @@ def query_sla(spec: Any, pinned: dict[str, Any], definition: LoadedDefinition | 
     if not pinned:
         return {}, []
     if definition is not None and not policy:
-        contents = [definition.content, *definition.linked.values()]
-        if not any(step.get("sla_policy") for content in contents for step in _approval_steps(content.get("steps"))):
+        steps = [step for content in (definition.content, *definition.linked.values())
+                 for step in steps_of_kind(content.get("steps"), "approval")]
+        if not any(step.get("sla_policy") for step in steps):
             return {}, []
     return {**pinned, "policy": policy}, []
-
-
-def _approval_steps(steps: Any) -> Iterable[dict[str, Any]]:
-    for step in steps if isinstance(steps, list) else []:
-        if not isinstance(step, dict):
-            continue
-        if step.get("kind") == "approval":
-            yield step
-        for key in ("steps", "else", "on_error"):
-            yield from _approval_steps(step.get(key))
-        for group in ("cases", "branches"):
-            for part in step.get(group) or []:
-                if isinstance(part, dict):
-                    yield from _approval_steps(part.get("steps"))
 
 
 def definition_problems(definition: LoadedDefinition, query_policy: str, policies: dict[str, Policy],
@@ -119,7 +106,7 @@ def definition_problems(definition: LoadedDefinition, query_policy: str, policie
     """Approval steps naming an unknown policy, or whose policy resolves expired requests with a resolution the
     step does not offer (checked where the step's values are fixed, not templates)."""
     problems = []
-    for step in _approval_steps(definition.content.get("steps")):
+    for step in steps_of_kind(definition.content.get("steps"), "approval"):
         named = step.get("sla_policy")
         own = any(step.get(name) is not None for name in OWN_TIMERS)
         applied = named if isinstance(named, str) and named else (None if own else query_policy or None)
