@@ -66,14 +66,13 @@ def test_working_hours_follow_local_time_across_the_autumn_dst_change():
     assert local(due) == datetime(2026, 10, 26, 10, 0) and due == datetime(2026, 10, 26, 9, 0, tzinfo=UTC)
 
 
-def test_a_day_that_dst_shortens_counts_the_hours_really_worked():
-    every_hour = parse_calendar({"time_zone": "Europe/Paris", "working_days": ["sat", "sun", "mon"],
-                                 "hours": {"start": "00:00", "end": "24:00"}})
-    # Sunday 29 March 2026 has 23 hours in Paris: a day's work from Sunday 00:00 ends Monday 01:00 local.
-    due = add_business_time(paris(2026, 3, 29, 0), 24 * HOUR, every_hour)
-    assert local(due) == datetime(2026, 3, 30, 1, 0)
-    # Sunday 25 October 2026 has 25 hours: 24 hours of work from its midnight end at 23:00 the same day.
-    assert local(add_business_time(paris(2026, 10, 25, 0), 24 * HOUR, every_hour)) == datetime(2026, 10, 25, 23)
+def test_a_day_that_dst_shortens_or_lengthens_counts_the_hours_really_worked():
+    sundays = parse_calendar({"time_zone": "Europe/Paris", "working_days": ["sun"],
+                              "hours": {"start": "00:00", "end": "24:00"}})
+    # Sunday 29 March 2026 has 23 hours in Paris: the 24th hour of work is the next Sunday's first.
+    assert local(add_business_time(paris(2026, 3, 29, 0), 24 * HOUR, sundays)) == datetime(2026, 4, 5, 1, 0)
+    # Sunday 25 October 2026 has 25 hours: 25 hours of work fit in it, ending at its midnight.
+    assert local(add_business_time(paris(2026, 10, 25, 0), 25 * HOUR, sundays)) == datetime(2026, 10, 26, 0, 0)
 
 
 def test_new_york_hours_are_new_york_time():
