@@ -82,8 +82,13 @@ def test_the_version_changes_with_the_policy(tmp_path):
     ({"policies": {"standard": {**POLICY, "deadline": "16h"}}}, "unknown fields ['deadline']"),
     ({"policies": {"standard": {"calendar": "office"}}}, "sets nothing: give due_after, remind_every or escalations"),
     ({"policies": {"standard": {**POLICY, "at_expiry": {"auto_approve": "Accept"}}}},
-     "step 'ask': sla_policy: its query's ('standard') SLA policy 'standard' would auto-approve an expired request "
+     "step 'ask': sla_policy: its query's SLA policy 'standard' would auto-approve an expired request "
      "as 'Accept', which is not among the step's resolutions ['Approve', 'Reject']"),
+    ({"policies": {"standard": {**POLICY, "at_expiry": {"auto_approve": "Reject"}}}},
+     "'standard' would auto-approve an expired request as 'Reject', a rejecting resolution of the step "
+     "(rejecting: ['Reject']): use auto_reject"),
+    ({"policies": {"standard": {**POLICY, "at_expiry": {"auto_reject": "Approve"}}}},
+     "'standard' would auto-reject an expired request as 'Approve', not a rejecting resolution of the step"),
     ({"queries": {"buy": {"definition": "d"}}, "steps": [{**STEP, "sla_policy": "gold"}]},
      "step 'ask': sla_policy: unknown SLA policy 'gold' (sla_policies: standard)"),
     ({"steps": [{**STEP, "sla_policy": "standard", "resolutions": ["Yes", "No"]}]},
@@ -125,3 +130,8 @@ def test_a_node_query_that_uses_no_policy_pins_none_and_one_whose_step_names_one
     named = inspect_workspaces([workspace(tmp_path / "b", queries={"buy": {"definition": "d"}},
                                           steps=[{**STEP, "sla_policy": "standard"}])])[0]
     assert named.queries["buy"].sla["policy"] == "" and "standard" in named.queries["buy"].sla["policies"]
+
+
+def test_auto_rejecting_by_a_rejecting_resolution_checks_clean(tmp_path):
+    policies = {"standard": {**POLICY, "at_expiry": {"auto_reject": "Reject"}}}
+    assert problems(workspace(tmp_path, policies=policies)) == []

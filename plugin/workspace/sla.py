@@ -22,7 +22,7 @@ from typing import Any
 
 from plugin.engine.interpreter.validate import Problem
 from plugin.engine.sla.business_time import calendar_problems
-from plugin.engine.sla.policy import EXPIRE, Policy, PolicyError, parse_policy
+from plugin.engine.sla.policy import AUTO_APPROVE, EXPIRE, Policy, PolicyError, parse_policy
 from plugin.workspace.definitions import LoadedDefinition, steps_of_kind
 
 SECTIONS = ("calendars", "sla_policies")
@@ -116,13 +116,27 @@ def definition_problems(definition: LoadedDefinition, query_policy: str, policie
                                     f"unknown SLA policy {named!r} (sla_policies: {known})"))
             continue
         policy = policies.get(applied or "")
-        resolutions = step.get("resolutions")
-        if policy is None or policy.at_expiry == EXPIRE or not isinstance(resolutions, list):
-            continue
-        if policy.expiry_resolution not in resolutions:
-            via = "its" if named else f"its query's ({applied!r})"
-            problems.append(Problem(
-                str(definition.source), str(step.get("id", "")), "sla_policy",
-                f"{via} SLA policy {applied!r} would {policy.at_expiry.replace('_', '-')} an expired request as "
-                f"{policy.expiry_resolution!r}, which is not among the step's resolutions {resolutions}"))
+        if policy is not None:
+            via = "its SLA policy" if named else "its query's SLA policy"
+            problems += [Problem(str(definition.source), str(step.get("id", "")), "sla_policy", f"{via} {message}")
+                         for message in _expiry_problems(policy, step)]
     return problems
+
+
+def _expiry_problems(policy: Policy, step: dict[str, Any]) -> list[str]:
+    """An outcome at expiry that the approval step cannot take: a resolution it lacks, or an auto-approval by a
+    resolution that rejects (and the reverse). Nothing when the step's resolutions are not fixed."""
+    resolutions = step.get("resolutions")
+    if policy.at_expiry == EXPIRE or not isinstance(resolutions, list) or not resolutions:
+        return []
+    outcome, resolution = policy.at_expiry.replace("_", "-"), policy.expiry_resolution
+    if resolution not in resolutions:
+        return [f"{policy.name!r} would {outcome} an expired request as {resolution!r}, which is not among the "
+                f"step's resolutions {resolutions}"]
+    rejecting = step.get("rejecting_resolutions")
+    rejecting = rejecting if isinstance(rejecting, list) else resolutions[1:]
+    if (policy.at_expiry == AUTO_APPROVE) == (resolution in rejecting):
+        kind = "a rejecting resolution" if resolution in rejecting else "not a rejecting resolution"
+        return [f"{policy.name!r} would {outcome} an expired request as {resolution!r}, {kind} of the step "
+                f"(rejecting: {rejecting}): use {'auto_reject' if resolution in rejecting else 'auto_approve'}"]
+    return []
