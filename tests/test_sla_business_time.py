@@ -12,7 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plugin.engine.sla.business_time import CalendarError, add_business_time, calendar_problems, parse_calendar
+from plugin.engine.sla.business_time import (
+    CalendarError,
+    add_business_time,
+    business_moments,
+    calendar_problems,
+    parse_calendar,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 OFFICE = parse_calendar({"time_zone": "Europe/Paris", "working_days": ["mon", "tue", "wed", "thu", "fri"],
@@ -130,3 +136,10 @@ def test_business_time_adds_up_and_lands_inside_working_hours(start, first, seco
     at = once.astimezone(PARIS)
     assert at.weekday() < 5 and at.date() not in (date(2026, 12, 21), date(2026, 12, 25))
     assert (9, 0, 0, 0) < (at.hour, at.minute, at.second, at.microsecond) <= (17, 0, 0, 0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(moments, st.lists(amounts, max_size=8))
+def test_several_moments_in_one_walk_are_each_moment_alone(start, offsets):
+    offsets = sorted(offsets)
+    assert business_moments(start, offsets, OFFICE) == [add_business_time(start, o, OFFICE) for o in offsets]

@@ -13,7 +13,7 @@ from typing import Any
 
 from temporalio.exceptions import ApplicationError
 
-from plugin.engine.sla.business_time import CalendarError, add_business_time, parse_calendar
+from plugin.engine.sla.business_time import CalendarError, add_business_time, business_moments, parse_calendar
 from plugin.engine.sla.policy import EXPIRE, PolicyError, parse_policy
 from plugin.models import AssignRequest, Decision, HumanRequest, SlaApplied, SlaEscalation
 
@@ -57,11 +57,12 @@ def apply_policy(request: HumanRequest, pinned: dict[str, Any], name: str, now: 
         policy = parse_policy(name, policies[name], calendars)
         calendar = parse_calendar(calendars[policy.calendar]) if policy.calendar else None
         due = add_business_time(now, policy.due_seconds, calendar) if policy.due_seconds else None
-        reminders = [add_business_time(now, policy.remind_seconds * n, calendar)
-                     for n in range(1, policy.max_reminders + 1)] if policy.remind_seconds else []
-        levels = [SlaEscalation(after=level.after, at=add_business_time(now, level.seconds, calendar).isoformat(),
-                                users=_users(level.users), groups=sorted({g.strip() for g in level.groups}))
-                  for level in policy.escalations]
+        reminders = business_moments(now, [policy.remind_seconds * n for n in range(1, policy.max_reminders + 1)],
+                                     calendar) if policy.remind_seconds else []
+        levels = [SlaEscalation(after=level.after, at=at.isoformat(), users=_users(level.users),
+                                groups=sorted({g.strip() for g in level.groups}))
+                  for level, at in zip(policy.escalations, business_moments(
+                      now, [level.seconds for level in policy.escalations], calendar), strict=True)]
     except (PolicyError, CalendarError) as exc:
         raise _refuse(request, f"sla_policy {name!r}: {exc}") from None
     if policy.expiry_resolution is not None and policy.expiry_resolution not in request.resolutions:

@@ -139,10 +139,17 @@ def add_business_time(start: datetime, seconds: float, calendar: Calendar | None
     A start outside working hours counts from the next working window. Without a calendar, time runs around
     the clock. CalendarError when the calendar has no working time in the next ten years.
     """
+    return business_moments(start, [seconds], calendar)[0]
+
+
+def business_moments(start: datetime, offsets: list[float], calendar: Calendar | None) -> list[datetime]:
+    """``add_business_time`` for several amounts of working time (ascending) in one walk over the calendar."""
     cursor = start.astimezone(UTC)
-    remaining = timedelta(seconds=seconds)
+    wanted = [timedelta(seconds=s) for s in offsets]
     if calendar is None:
-        return cursor + remaining
+        return [cursor + amount for amount in wanted]
+    found: list[datetime] = []
+    worked = timedelta(0)  # working time between start and cursor
     day = cursor.astimezone(calendar.zone).date() - timedelta(days=1)  # a window may end after local midnight
     for _ in range(MAX_DAYS):
         window = calendar.window(day)
@@ -150,9 +157,10 @@ def add_business_time(start: datetime, seconds: float, calendar: Calendar | None
         if window is None or cursor >= window[1]:
             continue
         begin = max(cursor, window[0])
-        available = window[1] - begin
-        if remaining <= available:
-            return begin + remaining
-        remaining -= available
+        while len(found) < len(wanted) and wanted[len(found)] - worked <= window[1] - begin:
+            found.append(begin + (wanted[len(found)] - worked))
+        if len(found) == len(wanted):
+            return found
+        worked += window[1] - begin
         cursor = window[1]
     raise CalendarError(f"the calendar has no working time in the {MAX_DAYS} days after {start.isoformat()}")
