@@ -3,6 +3,8 @@ times computed on the calendar, and a policy's auto-approval is a decision by ``
 
 from __future__ import annotations
 
+import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -12,8 +14,11 @@ import pytest
 from plugin.engine.sla.business_time import add_business_time, parse_calendar
 from tests.conftest import ADMIN_KEY, TEST_WORKSPACES, WorkerThread, auth, serve_app, serve_worker
 from tests.requests_helpers import finished, pending_requests, person
+from tests.test_expense_flow import wait_for
 
 SLA_WORKSPACE = TEST_WORKSPACES.parent / "sla_workspace"
+OFFICE = parse_calendar({"time_zone": "Europe/Paris", "hours": {"start": "09:00", "end": "17:00"},
+                         "holidays": ["2026-12-25", "2027-01-01"]})
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +56,7 @@ def test_a_request_under_the_querys_policy_shows_the_policy_and_its_business_tim
     assert sla["policy"] == "office-standard" and sla["calendar"] == "paris-office"
     assert sla["time_zone"] == "Europe/Paris" and sla["at_expiry"] == "expire" and sla["expiry_resolution"] is None
     assert len(sla["version"]) == 16
-    calendar = parse_calendar({"time_zone": "Europe/Paris", "hours": {"start": "09:00", "end": "17:00"},
-                               "holidays": ["2026-12-25", "2027-01-01"]})
+    calendar = OFFICE
     opened = datetime.fromisoformat(request["created_at"])
     hours = 3600
     assert sla["due_at"] == request["due_at"] == add_business_time(opened, 16 * hours, calendar).isoformat()
@@ -100,3 +104,34 @@ def test_a_request_naming_an_unknown_policy_fails_its_step_in_plain_words(sla_cl
     run_id = start(sla_client, person("req"), [{"name": "Lost", "users": [person("boss")], "sla_policy": "gold"}])
     run = finished(sla_client, run_id)
     assert run["output"]["outcomes"] == [{"name": "Lost", "error": "InvalidRequestOptions"}]
+
+
+def test_an_edited_policy_changes_new_runs_never_a_running_one(sla_settings, sla_worker, tmp_path):
+    folder = tmp_path / "sla_workspace"
+    shutil.copytree(SLA_WORKSPACE, folder)
+    own = sla_settings.with_overrides(workspaces=(TEST_WORKSPACES / "approvals", folder))
+    boss = person("boss")
+    two_steps = [{"name": "First", "users": [boss]}, {"name": "Second", "users": [boss]}]
+    for before in serve_app(own):
+        old_run = start(before.test_client(), person("req"), two_steps)
+        (first,) = pending_requests(before.test_client(), old_run)
+    spec = json.loads((folder / "workspace.json").read_text())
+    spec["sla_policies"]["office-standard"]["due_after"] = "24h"
+    (folder / "workspace.json").write_text(json.dumps(spec))
+    for after in serve_app(own):  # a fresh API reads the edited file
+        client = after.test_client()
+        new_run = start(client, person("req"), two_steps[:1])
+        (fresh,) = pending_requests(client, new_run)
+        decided = client.post(f"/api/v1/requests/{first['id']}/resolve", headers=auth(user=boss),
+                              json={"resolution": "Approve"})
+        assert decided.status_code == 200, decided.json
+        second = wait_for(lambda c=client: [r for r in pending_requests(c, old_run) if r["name"] == "Second"])[0]
+        hours = 3600
+        # The running workflow opened its second request after the edit, under the policy it started with.
+        assert second["sla"]["version"] == first["sla"]["version"] != fresh["sla"]["version"]
+        assert second["due_at"] == add_business_time(datetime.fromisoformat(second["created_at"]), 16 * hours,
+                                                     OFFICE).isoformat()
+        assert fresh["due_at"] == add_business_time(datetime.fromisoformat(fresh["created_at"]), 24 * hours,
+                                                    OFFICE).isoformat()
+        for run_id in (old_run, new_run):
+            client.post(f"/api/v1/runs/{run_id}/cancel", headers=auth(ADMIN_KEY))
