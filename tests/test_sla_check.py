@@ -135,3 +135,12 @@ def test_a_node_query_that_uses_no_policy_pins_none_and_one_whose_step_names_one
 def test_auto_rejecting_by_a_rejecting_resolution_checks_clean(tmp_path):
     policies = {"standard": {**POLICY, "at_expiry": {"auto_reject": "Reject"}}}
     assert problems(workspace(tmp_path, policies=policies)) == []
+
+
+def test_names_and_descriptions_are_held_to_the_schema_each_said_once(tmp_path):
+    calendars = {"bad name!": OFFICE, "office": {**OFFICE, "description": 5}}
+    found = problems(workspace(tmp_path, calendars=calendars))
+    assert sum("calendars: a name must be 1-64 letters" in p for p in found) == 1, found
+    assert sum("calendars.office.description: must be a string" in p for p in found) == 1, found
+    found = problems(workspace(tmp_path / "b", calendars=[]))
+    assert sum(p.endswith("calendars: must be an object, not []") for p in found) == 1, found

@@ -30,8 +30,10 @@ OWN_TIMERS = ("due_in_seconds", "due_resolution", "remind_every_seconds", "escal
 
 
 def in_sla_sections(problem: Problem) -> bool:
-    """A schema problem inside ``calendars`` or ``sla_policies`` (reported here, in this module's words)."""
-    return not problem.query and problem.field.split(".")[0].split("[")[0] in SECTIONS
+    """A schema problem inside a calendar or a policy (reported here, in this module's words); the schema's own
+    words stay for the sections themselves (names, not an object) and for descriptions."""
+    section, _, rest = problem.field.partition(".")
+    return not problem.query and section in SECTIONS and bool(rest) and not rest.endswith(".description")
 
 
 def _declared(specs: Iterable[tuple[Path, dict[str, Any]]], section: str
@@ -42,8 +44,7 @@ def _declared(specs: Iterable[tuple[Path, dict[str, Any]]], section: str
     for source, data in specs:
         entries = data.get(section, {})
         if not isinstance(entries, dict):
-            problems.append(Problem(str(source), "", section, "must be an object of names"))
-            continue
+            continue  # the schema says so
         for name, spec in entries.items():
             if name in found:
                 problems.append(Problem(str(source), "", f"{section}.{name}",

@@ -65,8 +65,8 @@ def business_seconds(value: Any) -> float:
                           "day is depends on the calendar")
     try:
         seconds = duration_seconds(value)
-    except ValueError as exc:
-        raise PolicyError(str(exc).replace("'1d'", "'16h'").replace(", '2h', '1d'", ", '2h'")) from None
+    except ValueError:
+        raise PolicyError(f"{value!r} is not a duration of business time (seconds, or e.g. '90m', '16h')") from None
     if seconds <= 0:
         raise PolicyError(f"{value!r} must be more than zero")
     return seconds
