@@ -37,7 +37,8 @@ def in_sla_sections(problem: Problem) -> bool:
 
 
 def _declared(specs: Iterable[tuple[Path, dict[str, Any]]], section: str
-              ) -> tuple[dict[str, Any], list[Problem]]:
+              ) -> tuple[dict[str, Any], dict[str, Path], list[Problem]]:
+    """The section's entries of every file by name, the file each came from, and names declared twice."""
     found: dict[str, Any] = {}
     where: dict[str, Path] = {}
     problems = []
@@ -51,29 +52,25 @@ def _declared(specs: Iterable[tuple[Path, dict[str, Any]]], section: str
                                         f"is also declared in {where[name]}"))
                 continue
             found[name], where[name] = spec, source
-    return found, problems
+    return found, where, problems
 
 
 def check_sla(specs: list[tuple[Path, dict[str, Any]]]) -> tuple[dict[str, Any], dict[str, Policy], list[Problem]]:
     """The pinnable SLA data ({policies, calendars, version}; empty without policies), the parsed policies, and
     every problem of the calendars and policies."""
-    calendars, problems = _declared(specs, "calendars")
-    policies, more = _declared(specs, "sla_policies")
+    calendars, calendar_files, problems = _declared(specs, "calendars")
+    policies, policy_files, more = _declared(specs, "sla_policies")
     problems += more
-    sources = {name: str(source) for source, data in specs for name in (data.get("calendars") or {})
-               if isinstance(data.get("calendars"), dict)}
     for name, spec in calendars.items():
         for field, message in calendar_problems(spec):
-            problems.append(Problem(sources.get(name, ""), "", f"calendars.{name}" + (f".{field}" if field else ""),
+            problems.append(Problem(str(calendar_files[name]), "", f"calendars.{name}" + (f".{field}" if field else ""),
                                     message))
     parsed: dict[str, Policy] = {}
-    policy_sources = {name: str(source) for source, data in specs for name in (data.get("sla_policies") or {})
-                      if isinstance(data.get("sla_policies"), dict)}
     for name, spec in policies.items():
         try:
             parsed[name] = parse_policy(name, spec, calendars)
         except PolicyError as exc:
-            problems.append(Problem(policy_sources.get(name, ""), "", f"sla_policies.{name}", str(exc)))
+            problems.append(Problem(str(policy_files[name]), "", f"sla_policies.{name}", str(exc)))
     if not policies:
         return {}, parsed, problems
     content = {"policies": policies, "calendars": calendars}
