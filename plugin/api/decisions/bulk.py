@@ -92,7 +92,7 @@ def decide_all(ids: list[str], resolution: str, comment: str) -> dict[str, Any]:
 @bp.route("/bulk-resolve", methods=["POST"])
 @bp.arguments(BulkResolveBody)
 @bp.response(200, BulkDecisionAnswerSchema)
-@bp.doc(parameters=[{"in": "header", "name": IDEMPOTENCY_HEADER, "required": False, "schema": {"type": "string"},
+@bp.doc(operationId="bulkResolveRequests", parameters=[{"in": "header", "name": IDEMPOTENCY_HEADER, "required": False, "schema": {"type": "string"},
                      "description": "The same key and body from the same caller answer what the first call did"}])
 @_document_errors(400, 401, 403, 422, 503)
 def bulk_resolve(body: dict):

@@ -53,6 +53,7 @@ def evidence_answer(request: HumanRequest) -> dict[str, Any]:
 
 @bp.route("/<request_id>/evidence")
 @bp.response(200, EvidenceSchema)
+@bp.doc(operationId="getRequestEvidence")
 @_document_errors(401, 403, 404, 503)
 def evidence(request_id: str):
     """Evidence of a request's decisions: what each person was shown (message, metadata, form, resolutions,

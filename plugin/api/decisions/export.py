@@ -87,6 +87,7 @@ def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
 @bp.arguments(ExportArgs, location="query")
 @bp.response(200, description="JSON lines (application/x-ndjson) or CSV (text/csv), one decision per line, "
                               "streamed", content_type="application/x-ndjson")
+@bp.doc(operationId="exportDecisions")
 @_document_errors(400, 401, 403, 422, 503)
 def export(args: dict):
     """Export decisions made in [since, until) (at most 366 days), optionally of one query, with their evidence,
