@@ -92,8 +92,9 @@ def decide_all(ids: list[str], resolution: str, comment: str) -> dict[str, Any]:
 @bp.route("/bulk-resolve", methods=["POST"])
 @bp.arguments(BulkResolveBody)
 @bp.response(200, BulkDecisionAnswerSchema)
-@bp.doc(operationId="bulkResolveRequests", parameters=[{"in": "header", "name": IDEMPOTENCY_HEADER, "required": False, "schema": {"type": "string"},
-                     "description": "The same key and body from the same caller answer what the first call did"}])
+@bp.doc(operationId="bulkResolveRequests", parameters=[{
+    "in": "header", "name": IDEMPOTENCY_HEADER, "required": False, "schema": {"type": "string"},
+    "description": "The same key and body from the same caller answer what the first call did"}])
 @_document_errors(400, 401, 403, 422, 503)
 def bulk_resolve(body: dict):
     """Bulk decision: one resolution and comment for up to 100 requests, each decided as Resolve request would

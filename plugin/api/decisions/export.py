@@ -85,9 +85,9 @@ def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
 
 @bp.route("/export")
 @bp.arguments(ExportArgs, location="query")
-@bp.response(200, description="JSON lines (application/x-ndjson) or CSV (text/csv), one decision per line, "
-                              "streamed", content_type="application/x-ndjson")
-@bp.doc(operationId="exportDecisions")
+@bp.doc(operationId="exportDecisions", responses={"200": {
+    "description": "One decision per line, streamed: JSON lines (format=jsonl) or CSV with a header (format=csv)",
+    "content": {"application/x-ndjson": {"schema": {"type": "string"}}, "text/csv": {"schema": {"type": "string"}}}}})
 @_document_errors(400, 401, 403, 422, 503)
 def export(args: dict):
     """Export decisions made in [since, until) (at most 366 days), optionally of one query, with their evidence,
