@@ -7,6 +7,7 @@
   "use strict";
   const WF = root.WF;
   const { h } = WF;
+  const BOUND_WAIT_MS = 120000; // a bulk of 100 takes seconds; an app that never answers is told after this
   const PAST = { approve: "approved", reject: "rejected", accept: "accepted", decline: "declined", deny: "denied" };
 
   function past(resolution) {
@@ -75,8 +76,11 @@
       return chosen[0].resolutions.filter((res) => chosen.every((r) => r.resolutions.includes(res)));
     }
 
+    // Bound, the app must bind `bulk` in the Default Model (and wire the bulk_resolve event) to offer it.
+    const wired = () => WF.host.mode !== "bound" || (WF.host.model && "bulk" in WF.host.model);
+
     function refresh() {
-      const open = selectable();
+      const open = wired() ? selectable() : [];
       for (const id of [...selected]) if (!open.some((r) => r.id === id)) selected.delete(id);
       bar.hidden = open.length < 2 && !selected.size;
       all.checked = open.length > 0 && selected.size === open.length;
@@ -110,9 +114,16 @@
         WF.clear(card.feedback, WF.alert("info", `Sending “${resolution}” with the others…`));
       }
       if (WF.host.mode === "bound") {
-        awaiting = { resolution, ids, bulkAtSend: JSON.stringify(WF.host.model.bulk ?? null) };
+        const sent = { resolution, ids, bulkAtSend: JSON.stringify(WF.host.model.bulk ?? null) };
+        awaiting = sent;
         refresh();
         WF.host.trigger("bulk_resolve", { ids, resolution, comment: note });
+        setTimeout(() => { // the host runs only the events it was given: say so rather than wait forever
+          if (awaiting !== sent) return;
+          awaiting = null;
+          WF.clear(outcome, WF.alert("error", "The app did not answer: its bulk_resolve event may not be set up. Nothing is known to be decided; reload to see."));
+          refresh();
+        }, BOUND_WAIT_MS);
         return;
       }
       awaiting = { resolution, ids };
