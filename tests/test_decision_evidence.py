@@ -118,7 +118,7 @@ def test_admins_export_decisions_as_json_lines_and_csv(client):
 def test_only_admins_export(client):
     since, until = _window()
     refused = client.get(EXPORT, headers=auth(user=person("ann")), query_string={"since": since, "until": until})
-    assert refused.status_code in (401, 403) and "error" in refused.json
+    assert refused.status_code == 403 and error_of(refused)["code"] == "forbidden"
 
 
 @pytest.mark.parametrize("params, field", [
@@ -134,3 +134,15 @@ def test_bad_export_ranges_are_422(client, params, field):
     answer = client.get(EXPORT, headers=auth(ADMIN_KEY), query_string=params)
     assert answer.status_code == 422, answer.get_data(as_text=True)
     assert field in error_of(answer)["details"]["fields"] and error_of(answer)["message"]
+
+
+def test_each_decision_of_a_quorum_records_the_version_it_was_made_on(client):
+    a, b = person("a"), person("b")
+    run_id = start_probe(client, person("req"), [{"name": "Two", "users": [a, b], "required_approvals": 2}])
+    [shown] = pending_requests(client, run_id)
+    first = act(client, shown["id"], a, resolution="Approve").json
+    act(client, shown["id"], b, resolution="Approve")
+    decisions = client.get(f"/api/v1/requests/{shown['id']}/evidence", headers=auth(user=b)).json["decisions"]
+    assert [d["evidence"]["version"] for d in decisions] == [shown["version"], first["version"]]
+    assert decisions[0]["evidence_sha256"] != decisions[1]["evidence_sha256"]
+    assert all(d["evidence_sha256"] == sha256_of(d["evidence"]) and d["verified"] for d in decisions)
