@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 bp = Blueprint("bulk_decisions", __name__, url_prefix="/api/v1/requests", description="Human requests")
 
 BULK_CONCURRENCY = 8  # decisions under way at once per bulk call (threads waiting on the Temporal gateway)
+# Decisions of all bulk calls under way at once in one API process: many bulk calls together queue here instead
+# of filling the gateway with hundreds of updates (a single resolve does not wait on this).
+PROCESS_LIMIT = 16
+_in_flight = threading.BoundedSemaphore(PROCESS_LIMIT)
 _REQUEST_SCHEMA = RequestSchema()
 _document_errors = error_documenter(bp, {
     400: "Bad request or Idempotency-Key", 401: "No or invalid key", 403: "This key may not decide",
@@ -60,7 +65,7 @@ def _fingerprint(ids: list[str], resolution: str, comment: str) -> str:
 
 def _decide(app: Any, update: ResolveInput) -> dict[str, Any]:
     """One request's result, as Resolve request would have answered it alone."""
-    with app.app_context():
+    with app.app_context(), _in_flight:
         try:
             request, repeated = resolve_one(update)
         except PluginError as exc:
