@@ -109,6 +109,10 @@ class Decision:
     payload: dict[str, Any] = field(default_factory=dict)
     via: str = ""
     issuer: str = ""
+    # What the person was shown (plugin.engine.evidence): message, metadata, form, resolutions, version, and the
+    # SHA-256 of its canonical JSON. Empty for decisions made before evidence was recorded.
+    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence_sha256: str = ""
 
 
 @dataclass

@@ -57,6 +57,11 @@ class DecisionSchema(Schema):
     request_id = fields.String()
     via = fields.String(metadata={"description": "How the actor was identified: oidc, proxy, headers or link"})
     issuer = fields.String(metadata={"description": "The identity token's issuer, when a token identified them"})
+    evidence = fields.Dict(metadata={"description": "What the person was shown: request_id, name, message, "
+                                                    "metadata, form, resolutions, version ({} before evidence "
+                                                    "was recorded)"})
+    evidence_sha256 = fields.String(metadata={"description": "SHA-256 (hex) of the evidence's canonical JSON: "
+                                                             "sorted keys, no spaces, UTF-8"})
 
 
 class FormFieldSchema(Schema):

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from temporalio.exceptions import ApplicationError
 
+from plugin.engine.evidence import evidence_hash, evidence_of
 from plugin.engine.request_options import form_errors
 from plugin.models import (
     CANCELLED,
@@ -131,11 +132,13 @@ def cancel_pending(request: HumanRequest, now: str) -> bool:
 
 
 def apply_decision(request: HumanRequest, update: ResolveInput, now: str) -> None:
-    """Record a decision and close the request when it settles it (quorum reached or a rejection)."""
+    """Record a decision, with the evidence of what was shown, and close the request when it settles it
+    (quorum reached or a rejection)."""
+    shown = evidence_of(request)
     request.decisions.append(
         Decision(actor=update.identity.user.lower(), resolution=update.resolution, at=now,
                  comment=update.comment, payload=dict(update.payload), via=update.identity.via,
-                 issuer=update.identity.issuer)
+                 issuer=update.identity.issuer, evidence=shown, evidence_sha256=evidence_hash(shown))
     )
     votes = sum(1 for d in request.decisions if d.resolution == update.resolution)
     if update.resolution in request.rejecting_resolutions or votes >= request.required_approvals:

@@ -12,6 +12,8 @@
   let api = null;
   let awaiting = null; // bound mode: {id, resolution, resultAtSend}
   const REFRESH_MS = 10000;
+  // Bulk decisions (bulk.js): checkboxes, select all, one resolution for the selected requests, a plain report.
+  const bulk = WF.inboxBulk ? WF.inboxBulk.attach({ panel, body, cards: () => cards, settled, refused, api: () => api }) : null;
 
   function approvals(request) {
     const approving = request.resolutions[0];
@@ -129,6 +131,7 @@
       fb);
     const made = { el, feedback: fb, form, buttons, comment, bar, count, version: request.version };
     showProgress(made, request);
+    if (bulk) bulk.decorate(made, request);
     return made;
   }
 
@@ -144,6 +147,11 @@
   }
 
   function render(requests) {
+    draw(requests);
+    if (bulk) bulk.shown(requests);
+  }
+
+  function draw(requests) {
     // Cards are kept while their request is unchanged (or shows feedback), so a live refresh never
     // throws away a comment being typed; a decided card stays with its message until the next load.
     const next = new Map();
@@ -202,6 +210,7 @@
         } else settled(id, resolution, result && result.id === id ? result : null);
       }
     }
+    if (bulk) bulk.model(model);
     if (requests) render(requests);
     else if (model.error) showError(new WF.ApiError(0, model.error));
   }

@@ -183,17 +183,24 @@ def resolve(body: dict, request_id: str):
     """Resolve request: one person's decision, answered synchronously by the workflow."""
     update = ResolveInput(request_id=request_id, resolution=body["resolution"], identity=acting_person(),
                           comment=body["comment"], payload=body["payload"])
+    return resolve_one(update)[0]
+
+
+def resolve_one(update: ResolveInput) -> tuple[HumanRequest, bool]:
+    """One decision as Resolve request makes it (also each item of a bulk decision): sent under the request's
+    lock, written back to the inbox, and a repeat of the caller's own decision answered as it stands (then
+    True: nothing new was recorded). Raises the PluginError the decision would be refused with."""
     try:
         request = _send("resolve", update)
     except Conflict:
         repeated = _repeated_decision(services(), update)
         if repeated is None:
             raise
-        return repeated
+        return repeated, True
     if request.status != PENDING and request.resolved_at:  # this decision settled it
         opened, decided = datetime.fromisoformat(request.created_at), datetime.fromisoformat(request.resolved_at)
         metrics.DECISION_LATENCY.labels(request.query).observe(max(0.0, (decided - opened).total_seconds()))
-    return request
+    return request, False
 
 
 def _repeated_decision(svc: Services, update: ResolveInput) -> HumanRequest | None:
