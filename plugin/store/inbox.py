@@ -20,6 +20,7 @@ import redis
 
 from plugin import finite_json
 from plugin.models import CANCELLED, PENDING, HumanRequest, Identity
+from plugin.store import scripts
 from plugin.store.events import EVENT_KEYS, PUBLISH_FUNCTION, EventStream
 
 PREFIX = "wf:"
@@ -97,7 +98,7 @@ class Inbox:
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
-        self._put = client.register_script(_PUT)
+        self._put = scripts.register(client, _PUT)
         self.events = EventStream(client)
 
     @staticmethod
