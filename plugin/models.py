@@ -103,6 +103,8 @@ class Decision:
     payload: dict[str, Any] = field(default_factory=dict)
     via: str = ""
     issuer: str = ""
+    # The absent assignee the actor decided for (out of office), as the API vouched; empty for one's own.
+    acting_for: str = ""
 
 
 @dataclass
@@ -191,6 +193,9 @@ class ResolveInput:
     payload: dict[str, Any] = field(default_factory=dict)
     # HMAC from the API (plugin.engine.update_auth); checked by the worker when a decision secret is set.
     mac: str = ""
+    # The absent assignee this decision is made for: set only by the API, which checked the absence (the
+    # workflow cannot read it); covered by ``mac``.
+    acting_for: str = ""
 
 
 @dataclass

@@ -57,6 +57,8 @@ class DecisionSchema(Schema):
     request_id = fields.String()
     via = fields.String(metadata={"description": "How the actor was identified: oidc, proxy, headers or link"})
     issuer = fields.String(metadata={"description": "The identity token's issuer, when a token identified them"})
+    acting_for = fields.String(metadata={"description": "The absent assignee the actor decided for, as their "
+                                                        "delegate (out of office); empty for one's own decision"})
 
 
 class FormFieldSchema(Schema):
@@ -101,6 +103,8 @@ class RequestSchema(Schema):
     escalate_to_groups = fields.List(fields.String())
     escalated = fields.Boolean()
     version = fields.Integer()
+    offered_for = fields.String(metadata={"description": "Only in a delegate's view: the absent assignee this "
+                                                         "request is offered to the caller for (out of office)"})
 
 
 class AuditSchema(Schema):

@@ -39,6 +39,7 @@ from plugin.models import (
     ResolveInput,
     request_from_doc,
 )
+from plugin.readmodel import offers
 from plugin.readmodel.inbox_rebuild import claim_rebuild, inbox_is_built, rebuild_inbox, release_rebuild
 
 log = logging.getLogger(__name__)
@@ -154,8 +155,8 @@ def list_requests(args: dict):
     who = current_identity(required=True)
     svc = services()
     _ensure_inbox(svc)
-    page = svc.inbox.list_for(who, status=args["status"], name=args.get("name"),
-                              limit=args["limit"], cursor=args.get("cursor"))
+    page = offers.list_with_offers(svc.inbox, svc.absences, who, status=args["status"], name=args.get("name"),
+                                   limit=args["limit"], cursor=args.get("cursor"))
     # The stored documents already have the response shape: answer them as they are (no re-encoding).
     return json_answer(page.to_json().encode())
 
@@ -170,7 +171,10 @@ def get_request(request_id: str):
     svc = services()
     _ensure_inbox(svc)
     doc = svc.inbox.get(request_id)
-    if doc is None or not may_see(HumanRequest(**{**doc, "decisions": [], "form": []}), who):
+    if doc is not None and not may_see(HumanRequest(**{**doc, "decisions": [], "form": []}), who):
+        absent = offers.offered_to(svc.absences, who, doc)  # a delegate's, out of office
+        doc = {**doc, "offered_for": absent} if absent else None
+    if doc is None:
         raise NotFound(f"Request {request_id} not found")
     return json_answer(current_app.json.response(_REQUEST_SCHEMA.dump(doc)).get_data())
 
@@ -183,6 +187,7 @@ def resolve(body: dict, request_id: str):
     """Resolve request: one person's decision, answered synchronously by the workflow."""
     update = ResolveInput(request_id=request_id, resolution=body["resolution"], identity=acting_person(),
                           comment=body["comment"], payload=body["payload"])
+    update = offers.with_acting_for(services().inbox, services().absences, update)  # a delegate, out of office
     try:
         request = _send("resolve", update)
     except Conflict:
@@ -204,7 +209,8 @@ def _repeated_decision(svc: Services, update: ResolveInput) -> HumanRequest | No
     def mine(request: HumanRequest | None) -> bool:
         decided = [d for d in request.decisions if d.actor == user] if request is not None else []
         return bool(decided) and decided[-1].resolution == update.resolution and \
-            decided[-1].payload == update.payload and may_see(request, update.identity)
+            decided[-1].payload == update.payload and (may_see(request, update.identity) or bool(
+                decided[-1].acting_for) and decided[-1].acting_for in request.users)
 
     doc = svc.inbox.get(update.request_id)
     request = request_from_doc(doc) if doc is not None else None
