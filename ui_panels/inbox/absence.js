@@ -170,10 +170,12 @@
 
     async function load() {
       try {
-        absence = await api.call("GET", "/api/v1/absences/me");
+        const answer = await api.call("GET", "/api/v1/absences/me");
+        absence = answer && answer.delegate ? answer : null;  // none set: the fields are null
       } catch (err) {
         absence = null;
-        if (err.status !== 404) { WF.clear(state, WF.alert("error", `Could not read your absence: ${WF.refusal(err)}`)); return; }
+        WF.clear(state, WF.alert("error", `Could not read your absence: ${WF.refusal(err)}`));
+        return;
       }
       show();
     }
@@ -187,7 +189,7 @@
       model(model) {
         if (!("absence" in model)) return;
         toggle.hidden = false;
-        const next = model.absence && model.absence.user ? model.absence : null;
+        const next = model.absence && model.absence.delegate ? model.absence : null;
         if (JSON.stringify(next) === JSON.stringify(absence) && state.childElementCount) return;
         absence = next;
         if (toggle.getAttribute("aria-expanded") !== "true") show();

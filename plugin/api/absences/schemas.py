@@ -29,13 +29,13 @@ class AbsenceSchema(Schema):
     """A person's absence."""
 
     user = fields.String(metadata={"description": "The absent person"})
-    starts = fields.String(data_key="from")
-    ends = fields.String(data_key="to")
-    delegate = fields.String()
+    starts = fields.String(data_key="from", allow_none=True, metadata={"description": "null: no absence is set"})
+    ends = fields.String(data_key="to", allow_none=True)
+    delegate = fields.String(allow_none=True)
     queries = fields.List(fields.String())
     note = fields.String()
-    set_by = fields.String(metadata={"description": "Who set it (the person, or an admin)"})
-    set_at = fields.String()
+    set_by = fields.String(allow_none=True, metadata={"description": "Who set it (the person, or an admin)"})
+    set_at = fields.String(allow_none=True)
     active = fields.Boolean(metadata={"description": "True while it lasts (from <= now < to)"})
 
 

@@ -17,14 +17,14 @@ from plugin.api.http.auth import acting_person, actor_name, authenticate, curren
 from plugin.api.http.capabilities import require
 from plugin.api.openapi.errors import error_documenter
 from plugin.api.services import services
-from plugin.errors import Forbidden, NotFound, ValidationFailed
+from plugin.errors import Forbidden, ValidationFailed
 from plugin.store.absences import Absence, DelegateAway
 
 bp = Blueprint("absences", __name__, url_prefix="/api/v1/absences",
                description="Out of office: absences and their delegates")
 
 ERRORS = {400: "Bad request", 401: "No or invalid key", 403: "Not allowed (someone else's absence, or the key "
-          "may not decide)", 404: "No absence set", 422: "Invalid absence", 503: "Redis unavailable"}
+          "may not decide)", 422: "Invalid absence", 503: "Redis unavailable"}
 _document_errors = error_documenter(bp, ERRORS)
 
 
@@ -89,22 +89,26 @@ def _put(user: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _get(user: str) -> dict[str, Any]:
+    """The user's absence; none set is answered 200 with empty fields (a host's page-load query that fails on
+    every visit of someone who is in would show an error each time)."""
     absence = services().absences.get(user)
     if absence is None:
-        raise NotFound(f"No absence is set for {user}")
+        return {"user": user, "starts": None, "ends": None, "delegate": None, "queries": [], "note": "",
+                "set_by": None, "set_at": None, "active": False}
     return _answer(absence)
 
 
 def _delete(user: str) -> None:
-    if services().absences.delete(user) is None:
-        raise NotFound(f"No absence is set for {user}")
+    services().absences.delete(user)  # ending what is not there is done too (a host may send it twice)
 
 
 @bp.route("/me", methods=["GET"])
 @bp.response(200, AbsenceSchema)
-@_document_errors(400, 401, 403, 404, 503)
+@_document_errors(400, 401, 403, 503)
+@bp.doc(operationId="getMyAbsence")
 def get_mine():
-    """Your absence (current, coming, or ended in the last week)."""
+    """Your absence (current, coming, or ended in the last week); with none set, from, to and delegate are
+    null."""
     return _get(_target(None, writing=False))
 
 
@@ -112,6 +116,7 @@ def get_mine():
 @bp.arguments(AbsenceBody)
 @bp.response(200, AbsenceSchema)
 @_document_errors(400, 401, 403, 422, 503)
+@bp.doc(operationId="setMyAbsence")
 def put_mine(body: dict):
     """Set (or replace) your absence: while it lasts, your requests are offered to the delegate too."""
     return _put(_target(None, writing=True), body)
@@ -119,7 +124,8 @@ def put_mine(body: dict):
 
 @bp.route("/me", methods=["DELETE"])
 @bp.response(204)
-@_document_errors(400, 401, 403, 404, 503)
+@_document_errors(400, 401, 403, 503)
+@bp.doc(operationId="endMyAbsence")
 def delete_mine():
     """End your absence now: the delegate is no longer offered your requests."""
     _delete(_target(None, writing=True))
@@ -127,7 +133,8 @@ def delete_mine():
 
 @bp.route("/<user>", methods=["GET"])
 @bp.response(200, AbsenceSchema)
-@_document_errors(400, 401, 403, 404, 503)
+@_document_errors(400, 401, 403, 503)
+@bp.doc(operationId="getAbsence")
 def get_one(user: str):
     """Someone's absence (admins; anyone for themselves)."""
     return _get(_target(user, writing=False))
@@ -137,6 +144,7 @@ def get_one(user: str):
 @bp.arguments(AbsenceBody)
 @bp.response(200, AbsenceSchema)
 @_document_errors(400, 401, 403, 422, 503)
+@bp.doc(operationId="setAbsence")
 def put_one(body: dict, user: str):
     """Set someone's absence (admins; anyone for themselves)."""
     return _put(_target(user, writing=True), body)
@@ -144,7 +152,8 @@ def put_one(body: dict, user: str):
 
 @bp.route("/<user>", methods=["DELETE"])
 @bp.response(204)
-@_document_errors(400, 401, 403, 404, 503)
+@_document_errors(400, 401, 403, 503)
+@bp.doc(operationId="endAbsence")
 def delete_one(user: str):
     """End someone's absence (admins; anyone for themselves)."""
     _delete(_target(user, writing=True))
@@ -153,6 +162,7 @@ def delete_one(user: str):
 @bp.route("", methods=["GET"])
 @bp.response(200, AbsenceListSchema)
 @_document_errors(401, 403, 503)
+@bp.doc(operationId="listAbsences")
 def list_all():
     """Every absence (admins): current, coming, and those ended in the last week, soonest ending first."""
     require("read")
