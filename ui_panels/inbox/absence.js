@@ -35,6 +35,8 @@
     const bound = !api;
     let absence = null;
     let queries = null; // [{name, label}] once loaded (standalone)
+    let pending = null; // bound: {sent, refused} while the app runs Set absence
+    let lastResult = null; // bound: model.absence_result as last seen
     const toggle = h("button", { type: "button", class: "wf-btn wf-btn-sm wf-ooo-toggle", "aria-expanded": "false" }, "Out of office");
     const state = h("div", { class: "wf-ooo", "data-absence": "none" });
     const slot = panel.querySelector(".wf-header");
@@ -117,32 +119,43 @@
         const body = { from: from.input.value ? new Date(from.input.value).toISOString() : "",
           to: to.input.value ? new Date(to.input.value).toISOString() : "", delegate: delegate.input.value.trim(),
           queries: picker ? picker.read() : [], note: note.input.value.trim() };
-        if (bound) { WF.host.trigger("set_absence", body); closeForm(); return; }
         save.disabled = true;
         WF.clear(feedback, WF.alert("info", "Saving…"));
+        if (bound) {  // the app runs Set absence; its answer comes back as model.absence_result
+          pending = { sent: JSON.stringify(lastResult), refused };
+          WF.host.trigger("set_absence", body);
+          return;
+        }
         try {
           absence = await api.call("PUT", "/api/v1/absences/me", body);
-          closeForm();
-          show();
-          announce("Absence saved");
-          if (options.onChange) options.onChange();
+          saved();
         } catch (err) {
-          save.disabled = false;
-          const errors = err.fieldErrors ? err.fieldErrors() : {};
-          let first = null;
-          for (const [name, text] of Object.entries(errors)) {
-            const f = fields[name];
-            if (!f) continue;
-            f.error.textContent = text;
-            if (f.input) { f.input.setAttribute("aria-invalid", "true"); first = first || f.input; }
-          }
-          WF.clear(feedback, WF.alert("error", first ? "Check the fields marked above" : WF.refusal(err)));
-          if (first) first.focus();
+          refused(err);
         }
       });
+      function refused(err) {
+        save.disabled = false;
+        const errors = err.fieldErrors ? err.fieldErrors() : {};
+        let first = null;
+        for (const [name, text] of Object.entries(errors)) {
+          const f = fields[name];
+          if (!f) continue;
+          f.error.textContent = text;
+          if (f.input) { f.input.setAttribute("aria-invalid", "true"); first = first || f.input; }
+        }
+        WF.clear(feedback, WF.alert("error", first ? "Check the fields marked above" : WF.refusal(err)));
+        if (first) first.focus();
+      }
       toggle.setAttribute("aria-expanded", "true");
       WF.clear(state, form);
       delegate.input.focus();
+    }
+
+    function saved() {
+      pending = null;
+      closeForm();
+      announce("Absence saved");
+      if (options.onChange) options.onChange();
     }
 
     function closeForm() {
@@ -189,10 +202,16 @@
       model(model) {
         if (!("absence" in model)) return;
         toggle.hidden = false;
+        const result = model.absence_result ?? null;
         const next = model.absence && model.absence.delegate ? model.absence : null;
-        if (JSON.stringify(next) === JSON.stringify(absence) && state.childElementCount) return;
+        const changed = JSON.stringify(next) !== JSON.stringify(absence);
         absence = next;
-        if (toggle.getAttribute("aria-expanded") !== "true") show();
+        if (pending && JSON.stringify(result) !== pending.sent) {  // the app's Set absence answered
+          if (result && result.error) pending.refused(new WF.ApiError(result.error.code === "validation_failed" ? 422 : 400, result));
+          else if (result && result.delegate) { absence = result; saved(); }
+        } else if (changed && toggle.getAttribute("aria-expanded") !== "true") show();
+        else if (!state.childElementCount && toggle.getAttribute("aria-expanded") !== "true") show();
+        lastResult = result;
       },
     };
   }
