@@ -8,8 +8,8 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.hosts.appsmith_fixtures import *  # noqa: F403  the fixtures
 from tests.conftest import auth
+from tests.hosts.appsmith_fixtures import *  # noqa: F403  the fixtures
 from tests.hosts.appsmith_fixtures import snap
 from tests.panels_browser import base_url, browser  # noqa: F401
 from tests.requests_helpers import finished, pending_requests, person, start_probe
