@@ -87,6 +87,7 @@ def test_only_admins_set_or_list_someone_elses_absence(client):
     listed = client.get("/api/v1/absences", headers=auth(ADMIN_KEY))
     assert listed.status_code == 200
     assert {ann, eve} <= {a["user"] for a in listed.json["absences"]}
+    assert client.put("/api/v1/absences/%20", headers=auth(ADMIN_KEY), json=body).status_code == 422
     assert client.delete(f"/api/v1/absences/{ann}", headers=auth(ADMIN_KEY)).status_code == 204
     assert client.get(f"/api/v1/absences/{ann}", headers=auth(ADMIN_KEY)).json["delegate"] is None
 

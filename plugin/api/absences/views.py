@@ -46,6 +46,8 @@ def _target(user: str | None, writing: bool) -> str:
         return acting_person().user.lower()
     who = current_identity()
     user = user.strip().lower()
+    if not user or len(user) > 254:
+        raise _refused("user", "Name the person by their email (at most 254 characters)")
     if who.is_admin or (who.user and who.user.lower() == user):
         return user
     raise Forbidden("Only an admin may see or change someone else's absence")
