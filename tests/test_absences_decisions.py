@@ -4,6 +4,7 @@ that has not begun, or has ended, offers nothing."""
 
 from __future__ import annotations
 
+from plugin.store.events import STREAM, parse_entry
 from tests.absence_helpers import end_absence, set_absence
 from tests.conftest import auth
 from tests.requests_helpers import act, finished, inbox, inbox_ids, pending_requests, person, run_detail, start_probe
@@ -114,3 +115,24 @@ def test_an_assignee_delegate_decides_as_themselves_and_per_query_absences_offer
     assert other["id"] not in offered(client, dan), "the absence covers another query only"
     assert act(client, other["id"], dan, resolution="Approve").status_code == 404
     assert inbox_ids(client, cat) == [other["id"]]
+
+
+def test_the_delegate_sees_the_absent_persons_request_events_while_the_absence_lasts(client, app):
+    ann, bob = person("ann"), person("bob")
+    stream = app.extensions["workflows"].inbox.events
+
+    def audience(run_id: str) -> list[list[str]]:
+        entries = stream.redis.xrevrange(STREAM, count=500)
+        found = [parse_entry(i, f) for i, f in entries]
+        return [e.users for e in found if e.data.get("run_id") == run_id and e.type.startswith("request.")]
+
+    before = start_probe(client, person("req"), [{"name": "Before", "users": [ann]}])
+    pending_requests(client, before)
+    assert audience(before) and all(bob not in users for users in audience(before))
+    set_absence(client, ann, bob)
+    during = start_probe(client, person("req"), [{"name": "During", "users": [ann]}])
+    [request] = pending_requests(client, during)
+    assert audience(during) and all(bob in users for users in audience(during)), "live updates reach bob"
+    end_absence(client, ann)
+    assert act(client, request["id"], ann, resolution="Approve").status_code == 200
+    assert bob not in audience(during)[0], "the decision after the absence ended: not bob's"

@@ -47,6 +47,20 @@ if cur[1] and tonumber(cur[1]) >= tonumber(ARGV[1]) then
     return 0
   end
 end
+-- Out of office: the delegates of absent assignees see the event too while the absence lasts (plugin.store.absences).
+local clock, audience, extra = redis.call('TIME'), cjson.decode(ARGV[12]), false
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+for _, u in ipairs(cjson.decode(ARGV[2])['users']) do
+  local away = redis.call('GET', ARGV[6] .. 'absence:' .. u)
+  if away then
+    away = cjson.decode(away)
+    if tonumber(away['from_ms']) <= now and now < tonumber(away['to_ms']) then
+      table.insert(audience, away['delegate'])
+      extra = true
+    end
+  end
+end
+if extra then ARGV[12] = cjson.encode(audience) end
 publish(KEYS[2], KEYS[3], 9)
 local old = cur[3]
 if old then
