@@ -74,6 +74,7 @@ def test_out_of_office_from_the_panel_to_the_delegates_decision(client, open_pag
     later = f"Monitor {uuid.uuid4().hex[:6]}"
     second = start_probe(client, person("req"), [{"name": "Buy a monitor", "message": later, "users": [ann]}])
     pending_requests(client, second)
+    expect(delegate.locator("article.wf-card", has_text=later).locator(".wf-for")).to_be_visible()  # live, no reload
     page.get_by_role("button", name="End absence now").click()
     page.get_by_role("dialog").get_by_role("button", name="End absence").click()
     expect(page.locator(".wf-ooo")).to_have_attribute("data-absence", "none")
