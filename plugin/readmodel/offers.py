@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from plugin.engine.delegation import acting_for, offered_for
+from plugin.engine.humans import is_assignee
 from plugin.models import PENDING, Identity, ResolveInput, request_from_doc
 from plugin.store.absences import Absence, Absences
 from plugin.store.inbox import COMPACT, Inbox, InboxPage
@@ -48,15 +49,18 @@ def offered_to(absences: Absences, who: Identity, doc: dict[str, Any] | None) ->
     return offered_for(request_from_doc(doc), who, standing_in) if standing_in else ""
 
 
-def with_acting_for(inbox: Inbox, absences: Absences, update: ResolveInput,
-                    doc: dict[str, Any] | None = None) -> ResolveInput:
-    """The decision, marked ``acting_for`` the absent assignee when the caller decides it as their delegate now
-    (unchanged when it is the caller's own request or none is offered)."""
-    doc = doc if doc is not None else inbox.get(update.request_id)
-    standing_in = absences.active_for_delegate(update.identity.user) if doc is not None and update.identity.user \
-        else []
-    absent = acting_for(request_from_doc(doc), update.identity, standing_in) if standing_in and doc else ""
-    if not absent and doc is not None and update.identity.user:  # a repeat of a decision made for someone
-        me = update.identity.user.lower()
-        absent = next((d.get("acting_for", "") for d in doc.get("decisions", []) if d["actor"] == me), "")
+def with_acting_for(absences: Absences, update: ResolveInput, doc: dict[str, Any] | None) -> ResolveInput:
+    """The decision, marked ``acting_for`` the absent assignee when the caller decides the request (``doc``, as the
+    inbox holds it) as their delegate now; unchanged when it is the caller's own request (no absence is read then)
+    or nothing is offered."""
+    who = update.identity
+    if doc is None or not who.user:
+        return update
+    request = request_from_doc(doc)
+    if is_assignee(request, who):
+        return update
+    me = who.user.lower()
+    absent = next((d.acting_for for d in request.decisions if d.actor == me and d.acting_for), "")  # a repeat
+    if not absent:
+        absent = acting_for(request, who, absences.active_for_delegate(who.user))
     return dataclasses.replace(update, acting_for=absent) if absent else update

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -97,18 +98,22 @@ def _settled_refusal(svc: Services, update_name: str, arg: Any,
     return request_ops.refusal(update_name, request_from_doc(doc), arg)
 
 
-def _send(update_name: str, arg: Any) -> HumanRequest:
+def _send(update_name: str, arg: Any,
+          prepare: Callable[[Any, dict[str, Any] | None], Any] | None = None) -> HumanRequest:
     """Send a request update and write the answer into the inbox at once (read-your-writes).
 
     Updates to one request go one at a time (a Redis lock, so across API processes): a crowd pressing the
     same button gets its answers from the first decision instead of queueing dozens of updates on one run.
-    Taking the lock reads the request in the same round trip.
+    Taking the lock reads the request in the same round trip; ``prepare`` may complete the update from it (a
+    delegate's ``acting_for``).
     """
     svc = services()
     token, doc = svc.request_locks.acquire(arg.request_id, REQUEST_LOCK_WAIT)
     if token is None:
         raise ServiceUnavailable("Too many changes to this request at once; try again", {"service": "redis"})
     try:
+        if prepare is not None:
+            arg = prepare(arg, doc)
         refused = _settled_refusal(svc, update_name, arg, doc)
         if refused is not None:
             raise refused
@@ -187,9 +192,8 @@ def resolve(body: dict, request_id: str):
     """Resolve request: one person's decision, answered synchronously by the workflow."""
     update = ResolveInput(request_id=request_id, resolution=body["resolution"], identity=acting_person(),
                           comment=body["comment"], payload=body["payload"])
-    update = offers.with_acting_for(services().inbox, services().absences, update)  # a delegate, out of office
-    try:
-        request = _send("resolve", update)
+    try:  # a delegate decides for an absent assignee (out of office): acting_for, from the request as locked
+        request = _send("resolve", update, lambda arg, doc: offers.with_acting_for(services().absences, arg, doc))
     except Conflict:
         repeated = _repeated_decision(services(), update)
         if repeated is None:
