@@ -82,3 +82,22 @@ def test_out_of_office_from_the_panel_to_the_delegates_decision(client, open_pag
     expect(delegate.locator(".wf-empty")).to_contain_text("all caught up")  # the offer is taken back
     expect(delegate.locator("article.wf-card", has_text=later)).to_have_count(0)
 
+
+
+def test_the_dev_hosts_bound_inbox_sets_and_ends_an_absence_through_its_events(client, open_page):
+    ann, bob = person("ann"), person("bob")
+    app = open_page("/", user=ann)  # every panel a custom widget; the host answers set_absence / end_absence
+    inbox = app.frame_locator('section[data-widget="inbox"] iframe')
+    inbox.get_by_role("button", name="Out of office").click()
+    form = inbox.get_by_role("form", name="Out of office")
+    form.get_by_label("Delegate").fill("not-an-email")
+    form.get_by_role("button", name="Save absence").click()
+    expect(form.locator('[data-field="delegate"] .wf-field-error')).to_contain_text("email")
+    form.get_by_label("Delegate").fill(bob)
+    form.get_by_role("button", name="Save absence").click()
+    expect(inbox.locator(".wf-ooo-summary")).to_contain_text(bob)
+    assert client.get("/api/v1/absences/me", headers=auth(user=ann)).json["delegate"] == bob
+    inbox.get_by_role("button", name="End absence now").click()
+    inbox.get_by_role("dialog").get_by_role("button", name="End absence").click()
+    expect(inbox.locator(".wf-ooo")).to_have_attribute("data-absence", "none")
+    assert client.get("/api/v1/absences/me", headers=auth(user=ann)).json["delegate"] is None
