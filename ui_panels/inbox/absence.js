@@ -7,6 +7,7 @@
   const WF = root.WF;
   const { h } = WF;
   const FIELDS = ["from", "to", "delegate", "queries", "note"];
+  const OFFERS_REFRESH_MS = 60000;
 
   // "2026-12-08T09:00" for a datetime-local input, in the browser's time zone.
   function localInput(iso) {
@@ -195,6 +196,9 @@
 
     if (!bound) {
       load();
+      // Someone's absence beginning or ending changes what this person is offered without any request changing
+      // (no event): look again each minute (a bound widget's host already refreshes every 10 s).
+      if (options.onChange) setInterval(options.onChange, OFFERS_REFRESH_MS);
       api.queries().then((answer) => { queries = (answer.queries || []).map((q) => ({ name: q.name, label: q.label })); }, () => { queries = []; });
     }
     return {
