@@ -142,6 +142,8 @@ def test_inbox_works_by_keyboard_alone_and_every_control_has_a_name(client, open
     assert unnamed == []
 
     page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Out of office")).to_be_focused()  # the header's control comes first
+    page.keyboard.press("Tab")
     expect(card.get_by_label("Cost center")).to_be_focused()
     page.keyboard.press("Tab")
     expect(card.get_by_label("Comment")).to_be_focused()

@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     init_cors(app, settings)
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
+    from plugin.api.absences import views as absences
     from plugin.api.admin import admin_health, codec, connections, health, keys, secrets, workspaces
     from plugin.api.admin import settings as settings_api
     from plugin.api.decisions import bulk as bulk_decisions
@@ -116,7 +117,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     for module in (health, queries, definitions, runs, run_actions, requests, hooks, webhooks, schedules, keys,
                    events, api_metrics, connections, secrets, codec, settings_api, admin_health, workspaces,
-                   bulk_decisions, decision_evidence, decision_export):
+                   bulk_decisions, decision_evidence, decision_export,
+                   absences):
         api.register_blueprint(module.bp)
     hooks.document_security(api)
     openapi_doc.init_app(app, api)

@@ -62,6 +62,8 @@ class DecisionSchema(Schema):
                                                     "was recorded)"})
     evidence_sha256 = fields.String(metadata={"description": "SHA-256 (hex) of the evidence's canonical JSON: "
                                                              "sorted keys, no spaces, UTF-8"})
+    acting_for = fields.String(metadata={"description": "The absent assignee the actor decided for, as their "
+                                                        "delegate (out of office); empty for one's own decision"})
 
 
 class FormFieldSchema(Schema):
@@ -132,6 +134,8 @@ class RequestSchema(Schema):
     sla = fields.Nested(SlaSchema, allow_none=True, metadata={
         "description": "The SLA policy this request follows and its computed due, reminder and escalation times "
                        "(null: none)"})
+    offered_for = fields.String(metadata={"description": "Only in a delegate's view: the absent assignee this "
+                                                         "request is offered to the caller for (out of office)"})
 
 
 class AuditSchema(Schema):

@@ -185,7 +185,8 @@ class PluginWorkflow:
         assert request is not None
         humans.apply_decision(request, update, _now())
         self._record(request, update.identity.user, "decided", update.comment,
-                     {"resolution": update.resolution, "payload": update.payload, **_proof(update.identity)})
+                     {"resolution": update.resolution, "payload": update.payload, **_proof(update.identity),
+                      **({"acting_for": update.acting_for.lower()} if update.acting_for else {})})
         return request
 
     @resolve_request.validator
