@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
     from plugin.api.admin import admin_health, codec, connections, health, keys, secrets, workspaces
     from plugin.api.admin import settings as settings_api
+    from plugin.api.analytics import views as analytics
     from plugin.api.events import views as events
     from plugin.api.openapi import document as openapi_doc
     from plugin.api.pages import app_pages, manifest, panels
@@ -112,7 +113,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     from plugin.api.triggers import hooks, schedules, webhooks
 
     for module in (health, queries, definitions, runs, run_actions, requests, hooks, webhooks, schedules, keys,
-                   events, api_metrics, connections, secrets, codec, settings_api, admin_health, workspaces):
+                   events, api_metrics, connections, secrets, codec, settings_api, admin_health, workspaces,
+                   analytics):
         api.register_blueprint(module.bp)
     hooks.document_security(api)
     openapi_doc.init_app(app, api)
