@@ -101,13 +101,11 @@ def request_analytics(store: RequestFacts, since: datetime, until: datetime, gro
     """The analytics answer for [since, until), grouped by ``group_by``, as ``viewer`` may see it."""
     now = now or datetime.now(UTC)
     lo, hi = _ms(since), _ms(until)
-    opened = set(store.opened_between(lo, hi))
-    ended = set(store.ended_between(lo, hi))
-    overdue = set(store.overdue(_ms(now)))
+    opened, ended, overdue = store.opened_between(lo, hi), store.ended_between(lo, hi), store.overdue(_ms(now))
     mine = None if viewer.is_admin else viewer
     rows: dict[str, _Tally] = {}
     total = _Tally()
-    for fact in store.facts(opened | ended | overdue):
+    for fact in {**opened, **ended, **overdue}.values():
         if (query and fact.query != query) or (mine is not None and not _visible(fact, mine)):
             continue
         tallies = [total, *(rows.setdefault(k, _Tally()) for k in _keys(fact, group_by) if _shown(k, group_by, mine))]
