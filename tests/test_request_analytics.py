@@ -148,3 +148,12 @@ def test_who_asks_must_be_known(client):
     assert client.get(PATH).status_code == 401
     nameless = client.get(PATH, headers=auth())
     assert nameless.status_code in (400, 401) and "error" in nameless.json
+
+
+def test_the_openapi_document_describes_the_call(client):
+    operation = client.get("/openapi.json").json["paths"][PATH]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"since", "until", "query", "group_by"}
+    group_by = next(p for p in operation["parameters"] if p["name"] == "group_by")
+    assert group_by["schema"]["enum"] == ["query", "assignee", "group"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Analytics")
+    assert operation["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")

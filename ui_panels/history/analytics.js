@@ -10,7 +10,7 @@
   const bound = () => WF.host.mode === "bound";
   let api = null;
   const view = WF.analyticsView({
-    load: (params) => (bound() ? null : api.call("GET", "/api/v1/analytics/requests", undefined, params)),
+    load: bound() ? null : (params) => api.call("GET", "/api/v1/analytics/requests", undefined, params),
     onParams: (params) => { if (bound()) WF.host.trigger("analytics", params); },
   });
   const pane = h("section", { class: "wf-body", id: "history-analytics", role: "tabpanel", "aria-labelledby": "tab-analytics", hidden: true }, view.el);
@@ -34,7 +34,12 @@
     if (!analytics || loaded) return;
     loaded = true;
     if (bound()) {
-      if (WF.host.model.analytics) view.show(WF.host.model.analytics); else view.refresh();
+      if (WF.host.model.analytics) view.show(WF.host.model.analytics);
+      else {
+        view.refresh(); // sends the "analytics" event with the range
+        WF.clear(view.el.querySelector(".wfa-result"), WF.empty("▁▃▅", "No analytics bound",
+          "Bind model.analytics to a query of GET /api/v1/analytics/requests, run by the analytics event."));
+      }
       return;
     }
     const config = WF.host.config();
