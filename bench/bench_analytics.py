@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from bench.stack import app_headers, embedded_stack, load_average, percentile
+from bench.stack import CpuMeter, app_headers, embedded_stack, load_average, percentile
 from plugin.models import EXPIRED, RESOLVED, Decision, HumanRequest
 from plugin.store.connection import connect as connect_redis
 from plugin.store.inbox import Inbox
@@ -103,10 +103,16 @@ def main() -> None:
                                                                                             "group")]
         cases.append(("one person, group_by=query", app_headers(settings.app_key, PEOPLE[0], "team0"),
                       {"since": since}))
+        redis_name = next((name for name in stack.pids if name.startswith("Redis")), None)
         for label, headers, params in cases:
+            api_cpu = CpuMeter(stack, *stack.api_names()).start()
+            redis_cpu = CpuMeter(stack, redis_name).start() if redis_name else None
             times, body = timed(session, api, headers, params, args.samples)
             totals = body["totals"]
-            print(f"{label:32s} p50 {statistics.median(times):7.1f} ms  p90 {percentile(times, 90):7.1f} ms  "
+            # CPU per answer (the warm-up call included): on a loaded machine it says more than the wall time
+            cpu = f"API CPU {api_cpu.per(args.samples + 1):6.1f} ms" + (
+                f", Redis CPU {redis_cpu.per(args.samples + 1):5.1f} ms" if redis_cpu else "")
+            print(f"{label:28s} p50 {statistics.median(times):7.1f} ms  p90 {percentile(times, 90):7.1f} ms  {cpu}  "
                   f"({len(body['rows'])} rows; opened {totals['opened']}, decided {totals['decided']}, "
                   f"expired {totals['expired']}, overdue now {totals['overdue_now']})")
         print(f"load average at end: {load_average()}")

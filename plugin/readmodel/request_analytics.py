@@ -101,21 +101,23 @@ def request_analytics(store: RequestFacts, since: datetime, until: datetime, gro
     """The analytics answer for [since, until), grouped by ``group_by``, as ``viewer`` may see it."""
     now = now or datetime.now(UTC)
     lo, hi = _ms(since), _ms(until)
-    opened, ended, overdue = store.opened_between(lo, hi), store.ended_between(lo, hi), store.overdue(_ms(now))
+    found = store.ids(lo, hi, _ms(now))
+    opened, ended, overdue = set(found.opened), set(found.ended), set(found.overdue)
     mine = None if viewer.is_admin else viewer
     rows: dict[str, _Tally] = {}
     total = _Tally()
-    for fact in {**opened, **ended, **overdue}.values():
+    for fact in store.facts(opened | ended | overdue):  # each request's facts read once
         if (query and fact.query != query) or (mine is not None and not _visible(fact, mine)):
             continue
-        tallies = [total, *(rows.setdefault(k, _Tally()) for k in _keys(fact, group_by) if _shown(k, group_by, mine))]
-        for tally in tallies:
-            if fact.id in opened and lo <= fact.created < hi:
-                tally.opened += 1
-            if fact.id in ended and fact.ended is not None and lo <= fact.ended < hi:
+        was_opened = fact.id in opened and lo <= fact.created < hi
+        has_ended = fact.id in ended and fact.ended is not None and lo <= fact.ended < hi
+        is_overdue = fact.id in overdue and fact.status == PENDING
+        keys = [k for k in _keys(fact, group_by) if _shown(k, group_by, mine)]
+        for tally in (total, *(rows[k] if k in rows else rows.setdefault(k, _Tally()) for k in keys)):
+            tally.opened += was_opened
+            if has_ended:
                 _count_end(tally, fact)
-            if fact.id in overdue and fact.status == PENDING:
-                tally.overdue_now += 1
+            tally.overdue_now += is_overdue
     return {"since": since.isoformat(), "until": until.isoformat(), "group_by": group_by, "query": query,
             "scope": "all" if mine is None else "own", "generated_at": now.isoformat(),
             "totals": total.row(None), "rows": [rows[k].row(k) for k in sorted(rows)]}
