@@ -155,5 +155,6 @@ def test_the_openapi_document_describes_the_call(client):
     assert {p["name"] for p in operation["parameters"]} >= {"since", "until", "query", "group_by"}
     group_by = next(p for p in operation["parameters"] if p["name"] == "group_by")
     assert group_by["schema"]["enum"] == ["query", "assignee", "group"]
+    assert operation["operationId"] == "getRequestAnalytics"
     assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Analytics")
     assert operation["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")

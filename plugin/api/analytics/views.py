@@ -31,6 +31,7 @@ def _auth() -> None:
 
 
 @bp.route("/requests")
+@bp.doc(operationId="getRequestAnalytics")
 @bp.arguments(AnalyticsArgs, location="query", unknown=RAISE)
 @bp.response(200, AnalyticsSchema)
 @_document_errors(400, 401, 403, 422, 503)
