@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     from plugin.api.decisions import bulk as bulk_decisions
     from plugin.api.decisions import evidence as decision_evidence
     from plugin.api.decisions import export as decision_export
+    from plugin.api.analytics import views as analytics
     from plugin.api.events import views as events
     from plugin.api.openapi import document as openapi_doc
     from plugin.api.pages import app_pages, manifest, panels
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for module in (health, queries, definitions, runs, run_actions, requests, hooks, webhooks, schedules, keys,
                    events, api_metrics, connections, secrets, codec, settings_api, admin_health, workspaces,
                    bulk_decisions, decision_evidence, decision_export,
-                   absences):
+                   absences, analytics):
         api.register_blueprint(module.bp)
     hooks.document_security(api)
     openapi_doc.init_app(app, api)

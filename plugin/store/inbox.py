@@ -21,6 +21,7 @@ import redis
 
 from plugin import finite_json
 from plugin.models import CANCELLED, PENDING, HumanRequest, Identity
+from plugin.store import request_facts
 from plugin.store import scripts
 from plugin.store.events import EVENT_KEYS, PUBLISH_FUNCTION, EventStream
 
@@ -29,9 +30,10 @@ PENDING_BY_QUERY = "pending_by_query:"
 
 # KEYS[1] = request hash, KEYS[2..3] = the event stream's keys. ARGV = version, doc, score, id, status, prefix, query,
 # provisional ('1' or '0'), the request's event (ARGV[9..13], published when this version is stored, before anything
-# is written), then the index keys for the new state. ``pending_by_query:{query}`` sets hold the pending ids per query
-# (for the metrics). A provisional write (made before its workflow task committed) never beats a stored version; a
-# committed write of the same version replaces a provisional one (returns 2 when it was the same document).
+# is written), the analytics index arguments (ARGV[14..16], plugin.store.request_facts), then the index keys for
+# the new state. ``pending_by_query:{query}`` sets hold the pending ids per query (for the metrics). A provisional
+# write (made before its workflow task committed) never beats a stored version; a committed write of the same version
+# replaces a provisional one (returns 2 when it was the same document).
 _PUT = PUBLISH_FUNCTION + """
 local cur = redis.call('HMGET', KEYS[1], 'version', 'provisional', 'doc')
 if cur[1] and tonumber(cur[1]) >= tonumber(ARGV[1]) then
@@ -45,6 +47,8 @@ if cur[1] and tonumber(cur[1]) >= tonumber(ARGV[1]) then
     if tonumber(cur[1]) == tonumber(ARGV[1]) and ARGV[5] == 'pending' then
       redis.call('SADD', ARGV[6] .. 'pending_by_query:' .. ARGV[7], ARGV[4])
     end
+    -- and the analytics facts of requests stored before they were kept (same version, same document)
+    if tonumber(cur[1]) == tonumber(ARGV[1]) and cur[3] == ARGV[2] then """ + request_facts.INDEX_SCRIPT + """ end
     return 0
   end
 end
@@ -73,7 +77,8 @@ if old then
 end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'doc', ARGV[2], 'provisional', ARGV[8])
 if ARGV[5] == 'pending' then redis.call('SADD', ARGV[6] .. 'pending_by_query:' .. ARGV[7], ARGV[4]) end
-for i = 14, #ARGV do redis.call('ZADD', ARGV[i], ARGV[3], ARGV[4]) end
+""" + request_facts.INDEX_SCRIPT + """
+for i = 17, #ARGV do redis.call('ZADD', ARGV[i], ARGV[3], ARGV[4]) end
 return 1
 """
 
@@ -138,7 +143,7 @@ class Inbox:
             keys=[f"{PREFIX}req:{doc['id']}", *EVENT_KEYS],
             args=[doc["version"], finite_json.dumps(doc, separators=COMPACT), _millis(doc["created_at"]), doc["id"],
                   doc["status"], PREFIX, str(doc.get("query")), "1" if provisional else "0",
-                  *self.events.request_event_args(doc), *keys],
+                  *self.events.request_event_args(doc), *request_facts.index_args(doc), *keys],
         )
         return bool(stored)
 
