@@ -114,12 +114,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     from plugin.api.requests import views as requests
     from plugin.api.runs import actions as run_actions
     from plugin.api.runs import views as runs
+    from plugin.api.slack import interactions as slack_hooks
+    from plugin.api.slack import settings as slack_settings
     from plugin.api.triggers import hooks, schedules, webhooks
 
     for module in (health, queries, definitions, runs, run_actions, requests, hooks, webhooks, schedules, keys,
                    events, api_metrics, connections, secrets, codec, settings_api, admin_health, workspaces,
                    bulk_decisions, decision_evidence, decision_export,
-                   absences, analytics):
+                   absences, analytics, slack_settings, slack_hooks):
         api.register_blueprint(module.bp)
     hooks.document_security(api)
     openapi_doc.init_app(app, api)

@@ -207,10 +207,15 @@ def resolve_one(update: ResolveInput) -> tuple[HumanRequest, bool]:
         if repeated is None:
             raise
         return repeated, True
+    count_decision(request)
+    return request, False
+
+
+def count_decision(request: HumanRequest) -> None:
+    """Observe how long the request waited, when the decision just made settled it (for Slack's decisions too)."""
     if request.status != PENDING and request.resolved_at:  # this decision settled it
         opened, decided = datetime.fromisoformat(request.created_at), datetime.fromisoformat(request.resolved_at)
         metrics.DECISION_LATENCY.labels(request.query).observe(max(0.0, (decided - opened).total_seconds()))
-    return request, False
 
 
 def _repeated_decision(svc: Services, update: ResolveInput) -> HumanRequest | None:
