@@ -101,10 +101,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     from plugin.api.absences import views as absences
     from plugin.api.admin import admin_health, codec, connections, health, keys, secrets, workspaces
     from plugin.api.admin import settings as settings_api
+    from plugin.api.analytics import views as analytics
     from plugin.api.decisions import bulk as bulk_decisions
     from plugin.api.decisions import evidence as decision_evidence
     from plugin.api.decisions import export as decision_export
-    from plugin.api.analytics import views as analytics
     from plugin.api.events import views as events
     from plugin.api.openapi import document as openapi_doc
     from plugin.api.pages import app_pages, manifest, panels

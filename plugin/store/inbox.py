@@ -21,8 +21,7 @@ import redis
 
 from plugin import finite_json
 from plugin.models import CANCELLED, PENDING, HumanRequest, Identity
-from plugin.store import request_facts
-from plugin.store import scripts
+from plugin.store import request_facts, scripts
 from plugin.store.events import EVENT_KEYS, PUBLISH_FUNCTION, EventStream
 
 PREFIX = "wf:"
