@@ -8,7 +8,7 @@ from temporalio.exceptions import ApplicationError
 
 from plugin.engine import delegation, humans
 from plugin.models import Identity, ResolveInput
-from plugin.store.absences import Absence
+from plugin.store.requests.absences import Absence
 from tests.test_request_rules import T0, make
 
 NOW = int(T0.timestamp() * 1000)

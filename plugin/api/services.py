@@ -11,12 +11,12 @@ from flask import Flask, current_app
 
 from plugin.config import Settings
 from plugin.readmodel.runs import RunReads
-from plugin.store.absences import Absences
 from plugin.store.admin.keys import KeyStore
 from plugin.store.admin.runtime_settings import RuntimeSettings
 from plugin.store.inbox import Inbox
 from plugin.store.redis_epoch import RedisEpoch
-from plugin.store.request_locks import RequestLocks
+from plugin.store.requests.absences import Absences
+from plugin.store.requests.request_locks import RequestLocks
 from plugin.store.snapshots import RunSnapshots
 from plugin.temporal_gateway import TemporalGateway
 from plugin.workspace.loader import Workspace

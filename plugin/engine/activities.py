@@ -18,9 +18,9 @@ from plugin.engine.calls.net_guard import AllowListSource, ForbiddenAddress, Gua
 from plugin.engine.delegation import delegates_to_notify
 from plugin.identity.links import LINK_KINDS, LinkSigner
 from plugin.models import HumanRequest, Notification
-from plugin.store.absences import Absences
 from plugin.store.admin.runtime_settings import RuntimeSettings
 from plugin.store.inbox import Inbox
+from plugin.store.requests.absences import Absences
 from plugin.store.snapshots import RunSnapshots
 
 log = logging.getLogger(__name__)

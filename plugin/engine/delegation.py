@@ -1,6 +1,6 @@
 """Out-of-office rules: which absent assignee a delegate may decide a request for, and who else to notify.
 
-The absences themselves are in Redis (``plugin.store.absences``); these pure rules are shared by the API (inbox
+The absences themselves are in Redis (``plugin.store.requests.absences``); these pure rules are shared by the API (inbox
 listings, the ``acting_for`` it vouches for in a decision), the approval links and the ``notify`` activity, so
 an offer shown is an offer the workflow's validator (``humans.check_acting_for``) accepts.
 One hop only: a delegate is offered requests naming the absent person, never those of whoever the absent person
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from plugin.engine.humans import is_assignee
 from plugin.models import PENDING, HumanRequest, Identity
-from plugin.store.absences import Absence
+from plugin.store.requests.absences import Absence
 
 
 def _has_voted(request: HumanRequest, person: str) -> bool:

@@ -1,7 +1,8 @@
 """A delegate's view of the inbox while colleagues are away: their requests offered too, marked
 ``offered_for``, and the ``acting_for`` the API vouches for when the delegate decides one.
 
-The absences are in Redis and time-bound (``plugin.store.absences``); the rules are ``plugin.engine.delegation``.
+The absences are in Redis and time-bound (``plugin.store.requests.absences``);
+the rules are ``plugin.engine.delegation``.
 Only pending requests are offered: a delegate's other tabs list their own requests.
 """
 
@@ -14,8 +15,8 @@ from typing import Any
 from plugin.engine.delegation import acting_for, offered_for
 from plugin.engine.humans import is_assignee
 from plugin.models import PENDING, Identity, ResolveInput, request_from_doc
-from plugin.store.absences import Absence, Absences
 from plugin.store.inbox import COMPACT, Inbox, InboxPage
+from plugin.store.requests.absences import Absence, Absences
 
 
 def list_with_offers(inbox: Inbox, absences: Absences, who: Identity, status: str, name: str | None, limit: int,

@@ -21,15 +21,16 @@ import redis
 
 from plugin import finite_json
 from plugin.models import CANCELLED, PENDING, HumanRequest, Identity
-from plugin.store import request_facts, scripts
+from plugin.store import scripts
 from plugin.store.events import EVENT_KEYS, PUBLISH_FUNCTION, EventStream
+from plugin.store.requests import request_facts
 
 PREFIX = "wf:"
 PENDING_BY_QUERY = "pending_by_query:"
 
 # KEYS[1] = request hash, KEYS[2..3] = the event stream's keys. ARGV = version, doc, score, id, status, prefix, query,
 # provisional ('1' or '0'), the request's event (ARGV[9..13], published when this version is stored, before anything
-# is written), the analytics index arguments (ARGV[14..16], plugin.store.request_facts), then the index keys for
+# is written), the analytics index arguments (ARGV[14..16], store.requests.request_facts), then the index keys for
 # the new state. ``pending_by_query:{query}`` sets hold the pending ids per query (for the metrics). A provisional
 # write (made before its workflow task committed) never beats a stored version; a committed write of the same version
 # replaces a provisional one (returns 2 when it was the same document).
@@ -51,7 +52,7 @@ if cur[1] and tonumber(cur[1]) >= tonumber(ARGV[1]) then
     return 0
   end
 end
--- Out of office: the delegates of absent assignees see the event too while the absence lasts (plugin.store.absences).
+-- Out of office: the delegates of absent assignees see the event too while the absence lasts (store.requests.absences).
 local clock, audience, extra = redis.call('TIME'), cjson.decode(ARGV[12]), false
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 for _, u in ipairs(cjson.decode(ARGV[2])['users']) do

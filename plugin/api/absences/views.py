@@ -18,7 +18,7 @@ from plugin.api.http.capabilities import require
 from plugin.api.openapi.errors import error_documenter
 from plugin.api.services import services
 from plugin.errors import Forbidden, ValidationFailed
-from plugin.store.absences import Absence, DelegateAway
+from plugin.store.requests.absences import Absence, DelegateAway
 
 bp = Blueprint("absences", __name__, url_prefix="/api/v1/absences",
                description="Out of office: absences and their delegates")
