@@ -1,5 +1,5 @@
 """A Slack click or modal as a decision: the person is who Slack's signed payload says clicked, mapped to an
-email with users.info; the decision goes through ``send_update("resolve", ...)``, the very path of the API's
+email with users.info; the decision goes through ``resolve_one``, the very path of the API's
 Resolve request (assignee, quorum, self-approval, 409 when already decided), recorded with ``via: "slack"``
 and the Slack team and user in ``issuer`` (so the audit shows the mapping).
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from plugin.api.requests.views import count_decision, send_update
+from plugin.api.requests.views import resolve_one
 from plugin.api.slack.people import email_of, slack_client, slack_store, tell
 from plugin.errors import Conflict, PluginError
 from plugin.models import Identity, ResolveInput
@@ -75,7 +75,7 @@ def decide(choice: SlackChoice) -> str | None:
     update = ResolveInput(request_id=choice.request_id, resolution=choice.resolution, identity=who,
                           comment=choice.comment, payload=choice.payload)
     try:
-        count_decision(send_update("resolve", update))
+        resolve_one(update)  # as the API decides: a delegate for an absent assignee, a repeat answered
     except PluginError as exc:
         return refusal_text(exc)
     return None
