@@ -100,6 +100,17 @@ for i = 1, #KEYS do docs[i] = redis.call('HGET', KEYS[i], 'doc') end
 return docs
 """
 
+# KEYS = index keys (sorted sets); ARGV = the highest score to read, how many per key. Answers, per key, its top
+# entries from that score down as a flat list (member, score, member, score...): the ZREVRANGEBYSCORE of each key
+# in one call (redis-py parses each command of a pipeline, with its score conversion, on its own).
+_TOP = """
+local tops = {}
+for i = 1, #KEYS do
+  tops[i] = redis.call('ZREVRANGEBYSCORE', KEYS[i], ARGV[1], '-inf', 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+end
+return tops
+"""
+
 
 class Inbox:
     """Read and write the inbox read model."""
@@ -108,6 +119,7 @@ class Inbox:
         self.redis = client
         self._put = scripts.register(client, _PUT)
         self._get_docs = scripts.register(client, _DOCS)
+        self._get_top = scripts.register(client, _TOP)
         self.events = EventStream(client)
 
     @staticmethod
@@ -168,10 +180,8 @@ class Inbox:
 
     def _top(self, keys: list[str], max_score: str, batch: int) -> tuple[list[tuple[str, float]], bool]:
         """Merged (id, score) pairs, newest first, safe to consume; True when no key has more."""
-        with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.zrevrangebyscore(key, max_score, "-inf", start=0, num=batch, withscores=True)
-            results = pipe.execute()
+        flat = self._get_top(keys=keys, args=[max_score, batch]) if keys else []
+        results = [list(zip(row[::2], map(float, row[1::2]), strict=True)) for row in flat]
         merged: dict[str, float] = {}
         frontier = float("-inf")
         for rows in results:
