@@ -26,6 +26,7 @@ if held then return held end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return false
 """
+CLAIM_SCRIPT = _CLAIM  # KEYS[1] = the record, ARGV[1] = its value, ARGV[2] = TTL seconds (also for bulk records)
 
 
 def fingerprint(query: str, data: Any) -> str:
