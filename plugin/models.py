@@ -109,6 +109,12 @@ class Decision:
     payload: dict[str, Any] = field(default_factory=dict)
     via: str = ""
     issuer: str = ""
+    # What the person was shown (plugin.engine.evidence): message, metadata, form, resolutions, version, and the
+    # SHA-256 of its canonical JSON. Empty for decisions made before evidence was recorded.
+    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence_sha256: str = ""
+    # The absent assignee the actor decided for (out of office), as the API vouched; empty for one's own.
+    acting_for: str = ""
 
 
 @dataclass
@@ -230,6 +236,9 @@ class ResolveInput:
     payload: dict[str, Any] = field(default_factory=dict)
     # HMAC from the API (plugin.engine.update_auth); checked by the worker when a decision secret is set.
     mac: str = ""
+    # The absent assignee this decision is made for: set only by the API, which checked the absence (the
+    # workflow cannot read it); covered by ``mac``.
+    acting_for: str = ""
 
 
 @dataclass

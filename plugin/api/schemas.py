@@ -57,6 +57,13 @@ class DecisionSchema(Schema):
     request_id = fields.String()
     via = fields.String(metadata={"description": "How the actor was identified: oidc, proxy, headers or link"})
     issuer = fields.String(metadata={"description": "The identity token's issuer, when a token identified them"})
+    evidence = fields.Dict(metadata={"description": "What the person was shown: request_id, name, message, "
+                                                    "metadata, form, resolutions, version ({} before evidence "
+                                                    "was recorded)"})
+    evidence_sha256 = fields.String(metadata={"description": "SHA-256 (hex) of the evidence's canonical JSON: "
+                                                             "sorted keys, no spaces, UTF-8"})
+    acting_for = fields.String(metadata={"description": "The absent assignee the actor decided for, as their "
+                                                        "delegate (out of office); empty for one's own decision"})
 
 
 class FormFieldSchema(Schema):
@@ -127,6 +134,8 @@ class RequestSchema(Schema):
     sla = fields.Nested(SlaSchema, allow_none=True, metadata={
         "description": "The SLA policy this request follows and its computed due, reminder and escalation times "
                        "(null: none)"})
+    offered_for = fields.String(metadata={"description": "Only in a delegate's view: the absent assignee this "
+                                                         "request is offered to the caller for (out of office)"})
 
 
 class AuditSchema(Schema):

@@ -37,8 +37,14 @@ with workflow.unsafe.imports_passed_through():
         request_id_for,
     )
 
+# A killed worker reports nothing: Temporal retries its activities only on a timeout. The inbox write (one
+# Redis script) gets seconds per attempt; a notification (the hook's HTTP answer may take 20 s) heartbeats
+# while it runs. Activity options are not compared on replay (tests/histories/quote_order.json had 30 s).
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+PUBLISH_TIMEOUT = timedelta(seconds=8)
+NOTIFY_HEARTBEAT_TIMEOUT = timedelta(seconds=8)
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+NOTIFY_RETRY = RetryPolicy(maximum_attempts=5)
 # Runs made after this change do not wait for the read-model writes of their requests: a decision's step goes
 # on in the decision's own workflow task (a run whose last step was the decision completes in it, as raw
 # Temporal does). The API writes the decided request right after the committed update, the run's end snapshot
@@ -179,7 +185,8 @@ class PluginWorkflow:
         assert request is not None
         humans.apply_decision(request, update, _now())
         self._record(request, update.identity.user, "decided", update.comment,
-                     {"resolution": update.resolution, "payload": update.payload, **_proof(update.identity)})
+                     {"resolution": update.resolution, "payload": update.payload, **_proof(update.identity),
+                      **({"acting_for": update.acting_for.lower()} if update.acting_for else {})})
         return request
 
     @resolve_request.validator
@@ -291,7 +298,7 @@ class PluginWorkflow:
 
     def _start_publish(self, request: HumanRequest) -> workflow.ActivityHandle:
         """Schedule the inbox write of this version of the request (awaited or not by the caller)."""
-        return workflow.start_activity("publish_request", request, start_to_close_timeout=ACTIVITY_TIMEOUT,
+        return workflow.start_activity("publish_request", request, start_to_close_timeout=PUBLISH_TIMEOUT,
                                        retry_policy=ACTIVITY_RETRY)
 
     async def _notify(self, kind: str, request: HumanRequest) -> None:
@@ -299,7 +306,7 @@ class PluginWorkflow:
                             recipients_groups=list(request.groups))
         try:
             await workflow.execute_activity("notify", note, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                                            retry_policy=RetryPolicy(maximum_attempts=5))
+                                            heartbeat_timeout=NOTIFY_HEARTBEAT_TIMEOUT, retry_policy=NOTIFY_RETRY)
         except ActivityError as exc:  # a notification that cannot be sent must not fail the request
             if (is_cancelled_exception(exc) and workflow.cancellation_reason() is not None
                     and workflow.patched(CANCEL_DURING_NOTIFY_PATCH)):

@@ -47,6 +47,7 @@ from plugin.workspace.definitions import LoadedDefinition, check_definitions, de
 from plugin.workspace.schedules import check_workspace_schedules
 from plugin.workspace.schema_check import workspace_schema_problems
 from plugin.workspace.sla import check_sla, definition_problems, in_sla_sections, query_sla
+from plugin.workspace.slack import slack_routing
 
 MODES = ("async", "sync")
 RANDOM_RUN_ID = "random"
@@ -83,6 +84,7 @@ class Workspace:
     definitions: dict[str, LoadedDefinition] = field(default_factory=dict)
     connections: dict[str, Connection] = field(default_factory=dict)  # see plugin/workspace/connections.py
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared in workspace.json, by id
+    slack: dict[str, Any] = field(default_factory=dict)  # where requests go in Slack (plugin/workspace/slack.py)
 
 
 def _read(path: Path) -> tuple[dict[str, Any] | None, Problem | None]:
@@ -271,8 +273,10 @@ def inspect_workspaces(folders: tuple[Path, ...] | list[Path]) -> tuple[Workspac
     problems += _sla_of_definitions(definitions, queries, sla_policies, set(sla_pinned.get("policies", {})))
     schedules, schedule_problems = check_workspace_schedules(specs, queries)
     problems += schedule_problems
+    slack, slack_problems = slack_routing(specs, set(queries))
+    problems += slack_problems
     return Workspace(queries=queries, workflows=workflows, definitions=definitions, connections=connections,
-                     schedules=schedules), problems
+                     schedules=schedules, slack=slack), problems
 
 
 def load_workspaces(folders: tuple[Path, ...] | list[Path]) -> Workspace:
