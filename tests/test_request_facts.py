@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import redis
 
 from plugin.models import HumanRequest
-from plugin.store import request_facts
 from plugin.store.inbox import Inbox
-from plugin.store.request_facts import RequestFacts
+from plugin.store.requests import request_facts
+from plugin.store.requests.request_facts import RequestFacts
 
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 

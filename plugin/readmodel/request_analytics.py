@@ -1,8 +1,8 @@
 """SLA analytics over the inbox read model: how many requests opened, were decided or expired in a time range, how
 long deciding took, how many were decided by their due time, and how many are overdue now.
 
-Read from the analytics indexes the inbox write keeps (``plugin.store.request_facts``), never from Temporal: the
-answer costs a few range reads and one small record per request in the range.
+Read from the analytics indexes the inbox write keeps (``plugin.store.requests.request_facts``), never from
+Temporal: the answer costs a few range reads and one small record per request in the range.
 
 Definitions (docs/approvals.md, "SLA analytics"):
 - *opened*: created in [since, until); *decided*, *expired*, *auto_resolved* (resolved at its due time by its
@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from plugin.models import CANCELLED, EXPIRED, PENDING, RESOLVED, Identity
-from plugin.store.request_facts import RequestFact, RequestFacts
+from plugin.store.requests.request_facts import RequestFact, RequestFacts
 
 GROUP_BY = ("query", "assignee", "group")
 

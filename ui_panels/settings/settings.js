@@ -12,7 +12,7 @@
   const form = signin.querySelector("form");
   const input = form.querySelector("#admin-key");
   const signinError = form.querySelector(".wfs-signin-error");
-  const SECTIONS = ["health", "keys", "runtime", "workspaces", "connections", "audit", "analytics"];
+  const SECTIONS = ["health", "keys", "runtime", "workspaces", "connections", "slack", "audit", "analytics"];
 
   function showSignedIn(on) {
     signin.hidden = on;

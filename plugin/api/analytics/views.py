@@ -15,7 +15,7 @@ from plugin.api.services import services
 from plugin.errors import ValidationFailed
 from plugin.models import Identity
 from plugin.readmodel.request_analytics import request_analytics
-from plugin.store.request_facts import RequestFacts
+from plugin.store.requests.request_facts import RequestFacts
 
 bp = Blueprint("analytics", __name__, url_prefix="/api/v1/analytics", description="SLA analytics of requests")
 
