@@ -13,8 +13,8 @@ Keys (prefix ``wf:inbox:a:``, so clearing the inbox clears them too):
 - ``facts``: hash, request id -> compact JSON ``{q, s, c, e, d, u, g, a}`` (query, status, created, ended, due
   (ms), users, groups, deciders).
 
-The due time is :func:`due_of`: today the request's ``due_at``; an SLA policy that records its own due time on
-the request plugs in there, and every write after that indexes by it.
+The due time is :func:`due_of`: the request's ``due_at``, which an SLA policy sets from its business calendar
+(``plugin.engine.sla``) and ``due_in_seconds`` otherwise.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ import redis
 KEY_PREFIX = "wf:inbox:a:"
 OPENED, ENDED, DUE, FACTS = (f"{KEY_PREFIX}{name}" for name in ("opened", "ended", "due", "facts"))
 _CHUNK = 2000
+# How an SLA policy's own decision (auto-approve or auto-reject at expiry) is marked (plugin.engine.sla.apply, a layer
+# above): nobody decided such a request, so it counts as resolved on due, not as decided.
+SYSTEM_VIA = "sla_policy"
 
 # Runs inside the inbox's write script, after the document is stored. ARGV[3] = creation score, ARGV[4] = request
 # id, ARGV[6] = key prefix ('wf:'), ARGV[14] = end time in ms or '' (pending), ARGV[15] = due time in ms when the
@@ -62,7 +65,8 @@ def index_args(doc: dict[str, Any]) -> list[str]:
     due = millis(due_of(doc))
     facts = {"q": doc.get("query"), "s": doc["status"], "c": millis(doc["created_at"]), "e": ended, "d": due,
              "u": [u.lower() for u in doc.get("users", [])], "g": list(doc.get("groups", [])),
-             "a": sorted({d["actor"] for d in doc.get("decisions", []) if d.get("actor")})}
+             "a": sorted({d["actor"] for d in doc.get("decisions", [])
+                          if d.get("actor") and d.get("via") != SYSTEM_VIA})}
     return ["" if ended is None else str(ended), str(due) if pending and due is not None else "",
             json.dumps(facts, separators=(",", ":"))]
 
