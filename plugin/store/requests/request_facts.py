@@ -27,12 +27,11 @@ from typing import Any
 
 import redis
 
+from plugin.models import SLA_DECISION_VIA
+
 KEY_PREFIX = "wf:inbox:a:"
 OPENED, ENDED, DUE, FACTS = (f"{KEY_PREFIX}{name}" for name in ("opened", "ended", "due", "facts"))
 _CHUNK = 2000
-# How an SLA policy's own decision (auto-approve or auto-reject at expiry) is marked (plugin.engine.sla.apply, a layer
-# above): nobody decided such a request, so it counts as resolved on due, not as decided.
-SYSTEM_VIA = "sla_policy"
 
 # Runs inside the inbox's write script, after the document is stored. ARGV[3] = creation score, ARGV[4] = request
 # id, ARGV[6] = key prefix ('wf:'), ARGV[14] = end time in ms or '' (pending), ARGV[15] = due time in ms when the
@@ -65,8 +64,9 @@ def index_args(doc: dict[str, Any]) -> list[str]:
     due = millis(due_of(doc))
     facts = {"q": doc.get("query"), "s": doc["status"], "c": millis(doc["created_at"]), "e": ended, "d": due,
              "u": [u.lower() for u in doc.get("users", [])], "g": list(doc.get("groups", [])),
+             # a decision an SLA policy made at the due time is no person's: the request was resolved on due
              "a": sorted({d["actor"] for d in doc.get("decisions", [])
-                          if d.get("actor") and d.get("via") != SYSTEM_VIA})}
+                          if d.get("actor") and d.get("via") != SLA_DECISION_VIA})}
     return ["" if ended is None else str(ended), str(due) if pending and due is not None else "",
             json.dumps(facts, separators=(",", ":"))]
 
