@@ -20,8 +20,9 @@ from flask import Blueprint, jsonify, send_from_directory
 from plugin import assets
 from plugin.errors import Conflict, NotFound
 
-SHARED_CSS = ("shared/wf.css",)
-SHARED_JS = ("shared/ui.js", "shared/api.js", "shared/host.js", "shared/forms.js")
+SHARED_CSS = ("shared/wf.css", "shared/analytics.css")
+SHARED_JS = ("shared/ui.js", "shared/api.js", "shared/host.js", "shared/forms.js",
+             "shared/charts.js", "shared/analytics.js")  # the last two: the history panel's Analytics tab
 _MARKED = re.compile(r"<!-- panel -->(.*?)<!-- /panel -->", re.S)
 
 _SCRIPT = re.compile(r"""<script\s[^>]*src=["']([^"':]+)["']""")

@@ -13,8 +13,8 @@ Keys (prefix ``wf:inbox:a:``, so clearing the inbox clears them too):
 - ``facts``: hash, request id -> compact JSON ``{q, s, c, e, d, u, g, a}`` (query, status, created, ended, due
   (ms), users, groups, deciders).
 
-The due time is :func:`due_of`: today the request's ``due_at``; an SLA policy that records its own due time on
-the request plugs in there, and every write after that indexes by it.
+The due time is :func:`due_of`: the request's ``due_at``, which an SLA policy sets from its business calendar
+(``plugin.engine.sla``) and ``due_in_seconds`` otherwise.
 """
 
 from __future__ import annotations
