@@ -69,14 +69,24 @@ def _jsonl(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
         yield json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A text cell a spreadsheet will not run as a formula (OWASP CSV injection): a comment written as
+    ``=HYPERLINK(...)`` by a user gets a leading apostrophe in the CSV (the JSON lines keep it as written)."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+
+
 def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         evidence = row.get("evidence")
-        writer.writerow({**row, "evidence": json.dumps(evidence, sort_keys=True, separators=(",", ":"),
-                                                       ensure_ascii=False) if evidence else ""})
+        cells = {k: _cell(v) for k, v in row.items() if k != "evidence"}
+        writer.writerow({**cells, "evidence": json.dumps(evidence, sort_keys=True, separators=(",", ":"),
+                                                         ensure_ascii=False) if evidence else ""})
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
