@@ -65,13 +65,20 @@ def test_two_managers_racing_one_succeeds_the_other_reads_who_won(client, open_p
     approve_second = _card(second, what).get_by_role("button", name="Approve")
     expect(approve_first).to_be_enabled()
     expect(approve_second).to_be_enabled()
-    # Both clicks at one moment, scheduled in each page: live updates re-render a card as soon as the other
-    # manager's decision lands, so clicks sent one after the other could find the second card already decided
-    # (the race would then not be raced).
-    buttons = [approve_first.element_handle(), approve_second.element_handle()]
-    at = time.time() * 1000 + 500
-    for button in buttons:
-        button.evaluate("(button, at) => setTimeout(() => button.click(), Math.max(0, at - Date.now()))", at)
+    # Both decisions are held in their browser until both managers have clicked, then let go together: each
+    # click meets a card still pending, however slow the machine. (Clicks merely timed for one moment could
+    # land after the other decision re-rendered the card away, and that race was then not raced.)
+    held: list = []
+    for page in (first, second):
+        page.route("**/api/v1/requests/*/resolve", lambda route: held.append(route))
+    approve_first.click()
+    approve_second.click()
+    deadline = time.monotonic() + 20
+    while len(held) < 2 and time.monotonic() < deadline:
+        first.wait_for_timeout(50)  # lets Playwright hand over the held requests
+    assert len(held) == 2, "both managers sent their decision"
+    for route in held:
+        route.continue_()
     run = finished(client, run_id)
     winner = run["output"]["decision"]["by"]  # whichever request reached the workflow first
     won, lost = (first, second) if winner == bob else (second, first)
@@ -134,6 +141,8 @@ def test_inbox_works_by_keyboard_alone_and_every_control_has_a_name(client, open
         .map((el) => el.outerHTML.slice(0, 80))""")
     assert unnamed == []
 
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Out of office")).to_be_focused()  # the header's control comes first
     page.keyboard.press("Tab")
     expect(card.get_by_label("Cost center")).to_be_focused()
     page.keyboard.press("Tab")
@@ -236,3 +245,16 @@ def test_the_same_export_runs_on_a_shadow_dom_host_with_custom_widget(client, br
         assert page.evaluate("WF.host.kind") == "shadow"
     finally:
         page.close()
+
+
+def test_the_inbox_names_a_requests_sla_policy(client, open_page, tmp_path):
+    requester = person("req")
+    item = f"Desk {uuid.uuid4().hex[:6]}"
+    response = client.post("/api/v1/queries/request_purchase/runs", headers=auth(user=requester),
+                           json={"input": {"requester": requester, "item": item, "amount": 900, "currency": "USD"}})
+    assert response.status_code in (200, 202), response.json
+    inbox = open_page("/ui/inbox/", user=person("manager"), groups="managers")
+    card = _card(inbox, item)
+    expect(card.locator(".wf-sla")).to_have_text("SLA purchase-standard")
+    expect(card.locator(".wf-sla")).to_have_attribute("title", re.compile(r"head-office \(America/New_York\)"))
+    card.screenshot(path=str(tmp_path / "inbox-sla-card.png"))  # looked at while writing this test

@@ -49,7 +49,8 @@ def test_panels_export_prints_the_parts_model_and_events():
     assert result.exit_code == 0, result.output
     for heading in ("===== HTML", "===== CSS", "===== JS", "===== Default Model", "===== Events"):
         assert heading in result.output
-    model = "{{ {requests: GetRequests.data, result: ResolveRequest.data, bulk: BulkResolve.data} }}"
+    model = ("{{ {requests: GetRequests.data, result: ResolveRequest.data, bulk: BulkResolve.data, "
+             "absence: GetMyAbsence.data, absence_result: SetAbsence.data} }}")
     assert model in result.output  # one binding
     assert "resolve(id, resolution, comment, payload) -> run resolveRequest" in result.output
     whole = json.loads(CliRunner().invoke(main, ["panels", "export", "inbox", "--part", "json"]).output)

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import redis
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from plugin.engine.calls.net_guard import AllowListSource, ForbiddenAddress, Guard, guarded_session
+from plugin.engine.delegation import delegates_to_notify
 from plugin.identity.links import LINK_KINDS, LinkSigner
 from plugin.models import HumanRequest, Notification
 from plugin.store.admin.runtime_settings import RuntimeSettings
 from plugin.store.inbox import Inbox
+from plugin.store.requests.absences import Absences
 from plugin.store.snapshots import RunSnapshots
 
 log = logging.getLogger(__name__)
@@ -31,6 +37,7 @@ class ReadModelActivities:
                  snapshots: RunSnapshots | None = None, links: LinkSigner | None = None,
                  runtime: RuntimeSettings | None = None, guard: Guard | None = None) -> None:
         self._inbox = inbox
+        self._absences = Absences(client)
         self._links = links
         self._snapshots = snapshots
         self._redis = client
@@ -54,24 +61,34 @@ class ReadModelActivities:
         """The notification hook: POST to the notification URL (settings page, else ``WORKFLOWS_NOTIFY_URL``)
         when set, and keep a log in Redis.
 
-        Sent once per request version and kind, however often Temporal retries the activity.
+        Sent once per request version and kind, however often Temporal retries the activity. It heartbeats
+        while it runs (the hook may be slow to answer; a dead worker's notification is retried soon).
         """
+        with beating():
+            self._send(note)
+
+    def _send(self, note: Notification) -> None:
+        # Marked once sent, not claimed before: a worker killed mid-send left a claim that made every retry
+        # skip the notification (it was never sent). A retry runs only after Temporal gave up on the attempt
+        # before it, so at worst a starved attempt that still answers sends it twice; never zero times.
         dedupe = f"wf:notified:{note.request.id}:{note.kind}:{note.request.version}"
-        if not self._redis.set(dedupe, 1, nx=True, ex=7 * 24 * 3600):
+        if self._redis.exists(dedupe):
             return
-        body = {"kind": note.kind, "users": note.recipients_users, "groups": note.recipients_groups,
-                "request": dataclasses.asdict(note.request)}
+        # Out of office: the delegates of absent assignees are told too, while the absence lasts.
+        delegates = delegates_to_notify(note.request, self._absences.active_of(note.request.users))
+        body = {"kind": note.kind, "users": note.recipients_users + [d for d in delegates
+                                                                      if d not in note.recipients_users],
+                "groups": note.recipients_groups, "request": dataclasses.asdict(note.request)}
+        if delegates:
+            body["delegates"] = delegates  # delegate -> the absent assignee they stand in for
         if self._links is not None and note.kind in LINK_KINDS and note.request.users:
             # signed approval links, per assignee user and resolution, for hosts that cannot vouch for anyone
-            body["links"] = self._links.links_for(note.request)
+            body["links"] = self._links.links_for(note.request, delegates=delegates)
         url = self._runtime.current().notify_url if self._runtime is not None else self._notify_url
-        try:
-            if url:
-                self._post(url, body)
-        except Exception:
-            self._redis.delete(dedupe)  # not sent: let the retry send it (it signs the links afresh)
-            raise
+        if url:
+            self._post(url, body)  # not sent: the retry sends it (it signs the links afresh)
         with self._redis.pipeline() as pipe:
+            pipe.set(dedupe, 1, ex=7 * 24 * 3600)
             pipe.lpush(NOTIFICATION_LOG, json.dumps(_logged(body)))
             pipe.ltrim(NOTIFICATION_LOG, 0, NOTIFICATION_LOG_SIZE - 1)
             pipe.execute()
@@ -92,6 +109,31 @@ class ReadModelActivities:
     def all(self) -> list:
         """The activity callables, for the worker."""
         return [self.publish_request, self.notify]
+
+
+@contextmanager
+def beating(every: float = 1.0) -> Iterator[None]:
+    """Heartbeat the running activity every ``every`` seconds while the block runs (a sync activity's own thread
+    is busy in the block). The workflow sets a heartbeat timeout, so a worker killed mid-call has the activity
+    retried within seconds instead of at its start-to-close timeout."""
+    if not activity.in_activity():  # called directly (tests, the shell): nobody to beat to
+        yield
+        return
+    done = threading.Event()
+    context = contextvars.copy_context()  # the activity's context: the SDK's heartbeat is thread-safe
+
+    def beat() -> None:
+        while not done.wait(every):
+            context.run(activity.heartbeat)
+
+    activity.heartbeat()
+    thread = threading.Thread(target=beat, name="activity-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def _logged(body: dict) -> dict:

@@ -32,8 +32,8 @@ from plugin.api.schemas import RequestSchema
 from plugin.api.services import per_app
 from plugin.errors import PluginError, ValidationFailed
 from plugin.models import ResolveInput
-from plugin.store.bulk_answers import BulkAnswers
 from plugin.store.idempotency import keyed_digest
+from plugin.store.requests.bulk_answers import BulkAnswers
 
 log = logging.getLogger(__name__)
 
