@@ -96,6 +96,7 @@ def test_admins_export_decisions_as_json_lines_and_csv(client):
     rows = [json.loads(line) for line in lines.get_data(as_text=True).splitlines()]
     [mine] = [r for r in rows if r.get("request_id") == seen["id"]]
     assert mine["actor"] == approver and mine["resolution"] == "Approve" and mine["query"] == "approval_probe"
+    assert mine["acting_for"] == ""  # their own decision, not a delegate's
     assert mine["evidence_sha256"] == sha256_of(mine["evidence"]) == decided["decisions"][0]["evidence_sha256"]
     assert mine["request_version"] == seen["version"]
     assert all(since <= r["decided_at"] < until for r in rows if "decided_at" in r)

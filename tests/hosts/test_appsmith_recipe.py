@@ -125,8 +125,8 @@ def test_history_with_every_filter_cancel_and_retry(client, open_appsmith, appsm
     history.get_by_label("Status").select_option("waiting")
     history.get_by_label("Query").select_option("submit_expense")  # the names come from List queries
     history.get_by_label("Started by").fill(ann)
-    history.get_by_label("From").fill("2020-01-01T00:00")
-    history.get_by_label("To").fill("2099-01-01T00:00")
+    history.get_by_label("From", exact=True).fill("2020-01-01T00:00")
+    history.get_by_label("To", exact=True).fill("2099-01-01T00:00")
     history.get_by_role("button", name="Apply filters").click()
     expect(history.locator(f'tr[data-run="{small}"]')).to_have_count(0)
     expect(history.locator(f'tr[data-run="{big}"] .wf-chip')).to_have_text("waiting")

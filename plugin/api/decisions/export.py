@@ -29,8 +29,8 @@ from plugin.gateway_ops import decisions as decision_ops
 
 bp = Blueprint("decisions", __name__, url_prefix="/api/v1/decisions", description="Decisions (admins)")
 
-COLUMNS = ("decided_at", "request_id", "run_id", "query", "request_name", "actor", "resolution", "comment", "via",
-           "issuer", "request_version", "evidence_sha256", "evidence", "error")
+COLUMNS = ("decided_at", "request_id", "run_id", "query", "request_name", "actor", "acting_for", "resolution",
+           "comment", "via", "issuer", "request_version", "evidence_sha256", "evidence", "error")
 _document_errors = error_documenter(bp, {400: "Bad request", 401: "No or invalid key",
                                          403: "Admin key required", 422: "A bad range, query name or format",
                                          503: "Temporal unavailable"})
@@ -57,6 +57,7 @@ def _rows(since: datetime, until: datetime, query: str | None) -> Iterator[dict[
                     if since <= instant(datetime.fromisoformat(d.at)) < until:
                         yield {"decided_at": d.at, "request_id": request.id, "run_id": request.run_id,
                                "query": request.query, "request_name": request.name, "actor": d.actor,
+                               "acting_for": d.acting_for,
                                "resolution": d.resolution, "comment": d.comment, "via": d.via, "issuer": d.issuer,
                                "request_version": d.evidence.get("version"), "evidence_sha256": d.evidence_sha256,
                                "evidence": d.evidence}

@@ -21,6 +21,9 @@ from plugin.errors import Conflict, NotFound
 SHARED_CSS = ("shared/wf.css",)
 SHARED_JS = ("shared/ui.js", "shared/api.js", "shared/host.js", "shared/forms.js")
 _MARKED = re.compile(r"<!-- panel -->(.*?)<!-- /panel -->", re.S)
+# Further shared files a panel's page loads (e.g. the history panel's charts): exported after the defaults.
+_SHARED_SCRIPT = re.compile(r'<script src="\.\./(shared/[\w.-]+\.js)"></script>')
+_SHARED_STYLE = re.compile(r'<link rel="stylesheet" href="\.\./(shared/[\w.-]+\.css)">')
 
 bp = Blueprint("panels", __name__)
 
@@ -53,8 +56,10 @@ def export_panel(name: str) -> dict[str, Any]:
     page = (assets.root() / entry["entry"]).read_text()
     found = _MARKED.search(page)
     html = found.group(1).strip() if found else ""
-    css_files = [panels_dir / p for p in SHARED_CSS] + sorted(folder.glob("*.css"))
-    js_files = [panels_dir / p for p in SHARED_JS] + sorted(folder.glob("*.js"))
+    shared_css = [*SHARED_CSS, *(p for p in _SHARED_STYLE.findall(page) if p not in SHARED_CSS)]
+    shared_js = [*SHARED_JS, *(p for p in _SHARED_SCRIPT.findall(page) if p not in SHARED_JS)]
+    css_files = [panels_dir / p for p in shared_css] + sorted(folder.glob("*.css"))
+    js_files = [panels_dir / p for p in shared_js] + sorted(folder.glob("*.js"))
     css = "\n".join(f"/* {p.relative_to(panels_dir)} */\n{p.read_text()}" for p in css_files)
     js = "\n".join(f"// {p.relative_to(panels_dir)}\n{p.read_text()}" for p in js_files)
     return {"id": entry["id"], "title": entry["title"], "html": html, "css": css, "js": js,
