@@ -2,13 +2,15 @@
 
 Panels are plain files in the top-level ``ui_panels/`` folder (no build step), found through
 ``plugin.assets`` in a checkout and in an installed wheel alike. A panel's export is what an app builder
-pastes into a host's custom widget: its HTML (the part between ``<!-- panel -->`` markers of its page), the
-shared and panel CSS, and the shared and panel JS, concatenated in order.
+pastes into a host's custom widget: its HTML (the part between ``<!-- panel -->`` markers of its page), and the
+CSS and JS files its page loads, concatenated in the page's order (a panel's scripts may need shared ones
+loaded before them, e.g. the history panel's analytics tab).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -21,11 +23,16 @@ from plugin.errors import Conflict, NotFound
 SHARED_CSS = ("shared/wf.css",)
 SHARED_JS = ("shared/ui.js", "shared/api.js", "shared/host.js", "shared/forms.js")
 _MARKED = re.compile(r"<!-- panel -->(.*?)<!-- /panel -->", re.S)
-# Further shared files a panel's page loads (e.g. the history panel's charts): exported after the defaults.
-_SHARED_SCRIPT = re.compile(r'<script src="\.\./(shared/[\w.-]+\.js)"></script>')
-_SHARED_STYLE = re.compile(r'<link rel="stylesheet" href="\.\./(shared/[\w.-]+\.css)">')
+
+_SCRIPT = re.compile(r"""<script\s[^>]*src=["']([^"':]+)["']""")
+_STYLESHEET = re.compile(r"""<link\s[^>]*rel=["']stylesheet["'][^>]*href=["']([^"':]+)["']""")
 
 bp = Blueprint("panels", __name__)
+
+
+def _linked(page: str, tag: re.Pattern[str], folder: Path) -> list[Path]:
+    """The local files a panel's page loads with ``tag``, in the page's order (the order its scripts need)."""
+    return [Path(os.path.normpath(folder / src)) for src in tag.findall(page)]
 
 
 def panel_entries() -> list[dict[str, Any]]:
@@ -56,10 +63,9 @@ def export_panel(name: str) -> dict[str, Any]:
     page = (assets.root() / entry["entry"]).read_text()
     found = _MARKED.search(page)
     html = found.group(1).strip() if found else ""
-    shared_css = [*SHARED_CSS, *(p for p in _SHARED_STYLE.findall(page) if p not in SHARED_CSS)]
-    shared_js = [*SHARED_JS, *(p for p in _SHARED_SCRIPT.findall(page) if p not in SHARED_JS)]
-    css_files = [panels_dir / p for p in shared_css] + sorted(folder.glob("*.css"))
-    js_files = [panels_dir / p for p in shared_js] + sorted(folder.glob("*.js"))
+    css_files = _linked(page, _STYLESHEET, folder) or [panels_dir / p for p in SHARED_CSS] + sorted(
+        folder.glob("*.css"))
+    js_files = _linked(page, _SCRIPT, folder) or [panels_dir / p for p in SHARED_JS] + sorted(folder.glob("*.js"))
     css = "\n".join(f"/* {p.relative_to(panels_dir)} */\n{p.read_text()}" for p in css_files)
     js = "\n".join(f"// {p.relative_to(panels_dir)}\n{p.read_text()}" for p in js_files)
     return {"id": entry["id"], "title": entry["title"], "html": html, "css": css, "js": js,
