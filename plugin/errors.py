@@ -101,5 +101,5 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 def validation_details(messages: Any) -> tuple[str, dict[str, Any]]:
     """A readable message and details naming each bad field."""
     fields = _flatten(messages)
-    summary = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in sorted(fields.items()))
-    return f"Invalid input: {summary}", {"fields": fields}
+    summary = "; ".join(f"{name}: {' '.join(msgs).rstrip('.')}" for name, msgs in sorted(fields.items()))
+    return f"Invalid input: {summary}.", {"fields": fields}

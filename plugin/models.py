@@ -32,6 +32,9 @@ class RunInput:
     request_defaults: dict[str, Any] = field(default_factory=dict)
     # Node-based runs: the call defaults (``retry``) of the connections their steps use, pinned at start.
     connection_defaults: dict[str, Any] = field(default_factory=dict)
+    # The workspace's SLA policies and calendars, pinned at start ({policy: the query's own or "", policies,
+    # calendars, version}): a later edit of the workspace never changes a running request's times.
+    sla: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,6 +93,9 @@ class AssignRequest:
     escalate_after_seconds: float | None = None
     escalate_to_users: list[str] = field(default_factory=list)
     escalate_to_groups: list[str] = field(default_factory=list)
+    # A named SLA policy of the workspace (due time, reminders, escalation levels, outcome at expiry, in business
+    # hours on its calendar): instead of the timing options above. See plugin/engine/sla/.
+    sla_policy: str | None = None
 
 
 @dataclass
@@ -103,6 +109,43 @@ class Decision:
     payload: dict[str, Any] = field(default_factory=dict)
     via: str = ""
     issuer: str = ""
+    # What the person was shown (plugin.engine.evidence): message, metadata, form, resolutions, version, and the
+    # SHA-256 of its canonical JSON. Empty for decisions made before evidence was recorded.
+    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence_sha256: str = ""
+    # The absent assignee the actor decided for (out of office), as the API vouched; empty for one's own.
+    acting_for: str = ""
+
+
+@dataclass
+class SlaEscalation:
+    """One escalation level of an SLA policy, as applied to a request: when, and who is added then."""
+
+    after: str  # business time after the request opened, as the policy says it ("8h")
+    at: str  # the moment (UTC, ISO 8601) that business time is reached on the calendar
+    users: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    done: bool = False
+
+
+@dataclass
+class SlaApplied:
+    """The SLA policy a request follows and the times it computed when the request opened (UTC, ISO 8601).
+
+    ``at_expiry`` is ``expire``, ``auto_approve`` or ``auto_reject``; the last two resolve the request as
+    ``expiry_resolution``, recorded as a decision by ``system``. ``version`` is the digest of the pinned
+    policies and calendars the times were computed from.
+    """
+
+    policy: str
+    calendar: str
+    time_zone: str
+    due_at: str | None
+    remind_at: list[str] = field(default_factory=list)
+    escalations: list[SlaEscalation] = field(default_factory=list)
+    at_expiry: str = "expire"
+    expiry_resolution: str | None = None
+    version: str = ""
 
 
 @dataclass
@@ -138,6 +181,7 @@ class HumanRequest:
     escalate_to_users: list[str] = field(default_factory=list)
     escalate_to_groups: list[str] = field(default_factory=list)
     escalated: bool = False
+    sla: SlaApplied | None = None  # the SLA policy that set this request's times, when one did
 
 
 def chain_tag(first_execution_run_id: str) -> str:
@@ -164,7 +208,8 @@ def parse_request_id(request_id: str) -> tuple[str, str] | None:
 def request_from_doc(doc: dict[str, Any]) -> HumanRequest:
     """A HumanRequest from its JSON document (as the inbox stores it)."""
     return HumanRequest(**{**doc, "decisions": [Decision(**d) for d in doc.get("decisions", [])],
-                           "form": [FormField(**f) for f in doc.get("form", [])]})
+                           "form": [FormField(**f) for f in doc.get("form", [])],
+                           "sla": sla_from_doc(doc.get("sla"))})
 
 
 @dataclass
@@ -191,6 +236,9 @@ class ResolveInput:
     payload: dict[str, Any] = field(default_factory=dict)
     # HMAC from the API (plugin.engine.update_auth); checked by the worker when a decision secret is set.
     mac: str = ""
+    # The absent assignee this decision is made for: set only by the API, which checked the absence (the
+    # workflow cannot read it); covered by ``mac``.
+    acting_for: str = ""
 
 
 @dataclass
@@ -249,3 +297,10 @@ class RunState:
     requests: list[HumanRequest]
     audit: list[AuditEntry]
     request_seq: int = 0
+
+
+def sla_from_doc(doc: dict[str, Any] | None) -> SlaApplied | None:
+    """An SlaApplied from its JSON document (None stays None)."""
+    if not doc:
+        return None
+    return SlaApplied(**{**doc, "escalations": [SlaEscalation(**e) for e in doc.get("escalations", [])]})

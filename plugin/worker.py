@@ -17,6 +17,7 @@ from plugin.engine.activities import ReadModelActivities
 from plugin.engine.calls.http_activity import HttpActivities
 from plugin.engine.calls.sql_activity import SqlActivities
 from plugin.engine.run_snapshots import RunSnapshotInterceptor, SnapshotActivities
+from plugin.engine.slack.service import slack_part
 from plugin.engine.update_auth import UpdateAuthInterceptor
 from plugin.gateway_ops.schedule_reconcile import reconcile_schedules
 from plugin.identity.links import link_base, link_signer
@@ -90,7 +91,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
         if not settings.decision_secret:
             log.warning("WORKFLOWS_DECISION_SECRET is not set: decisions sent straight to Temporal, bypassing the "
                         "API, are accepted (docs/production.md)")
-        async with worker:
+        secrets = SecretStore(settings.data_dir, shared=SharedSecrets(inbox.redis, settings.secrets_keys))
+        async with worker, slack_part(client, settings, workspace.slack, inbox, secrets, executor):
             # Queries need a polling worker, so the inbox is rebuilt once this one polls.
             rebuild = asyncio.create_task(_rebuild(client, inbox, settings.task_queue))
             reconcile = asyncio.create_task(_reconcile(client, workspace, settings.task_queue))

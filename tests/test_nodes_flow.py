@@ -159,6 +159,9 @@ def test_sample_purchase_request_falls_back_to_fixed_rates_and_asks_a_manager(no
     [request] = run["requests"]
     assert request["groups"] == ["managers"] and request["metadata"] == {"item": "Laptop", "amount_usd": 1080.0}
     assert request["due_at"] and request["form"][0]["name"] == "cost_center"
+    # The query's SLA policy: three working days on the New York office's calendar, the directors after two.
+    assert request["sla"]["policy"] == "purchase-standard" and request["sla"]["time_zone"] == "America/New_York"
+    assert request["due_at"] == request["sla"]["due_at"] and request["sla"]["escalations"][0]["groups"] == ["directors"]
     response = node_client.post(f"/api/v1/requests/{request['id']}/resolve",
                                 headers=auth(user=manager, groups="managers"),
                                 json={"resolution": "Approve", "payload": {"cost_center": "R&D"}})

@@ -142,6 +142,8 @@ def test_inbox_works_by_keyboard_alone_and_every_control_has_a_name(client, open
     assert unnamed == []
 
     page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Out of office")).to_be_focused()  # the header's control comes first
+    page.keyboard.press("Tab")
     expect(card.get_by_label("Cost center")).to_be_focused()
     page.keyboard.press("Tab")
     expect(card.get_by_label("Comment")).to_be_focused()
@@ -243,3 +245,16 @@ def test_the_same_export_runs_on_a_shadow_dom_host_with_custom_widget(client, br
         assert page.evaluate("WF.host.kind") == "shadow"
     finally:
         page.close()
+
+
+def test_the_inbox_names_a_requests_sla_policy(client, open_page, tmp_path):
+    requester = person("req")
+    item = f"Desk {uuid.uuid4().hex[:6]}"
+    response = client.post("/api/v1/queries/request_purchase/runs", headers=auth(user=requester),
+                           json={"input": {"requester": requester, "item": item, "amount": 900, "currency": "USD"}})
+    assert response.status_code in (200, 202), response.json
+    inbox = open_page("/ui/inbox/", user=person("manager"), groups="managers")
+    card = _card(inbox, item)
+    expect(card.locator(".wf-sla")).to_have_text("SLA purchase-standard")
+    expect(card.locator(".wf-sla")).to_have_attribute("title", re.compile(r"head-office \(America/New_York\)"))
+    card.screenshot(path=str(tmp_path / "inbox-sla-card.png"))  # looked at while writing this test

@@ -49,10 +49,12 @@ def test_panels_export_prints_the_parts_model_and_events():
     assert result.exit_code == 0, result.output
     for heading in ("===== HTML", "===== CSS", "===== JS", "===== Default Model", "===== Events"):
         assert heading in result.output
-    assert "{{ {requests: GetRequests.data, result: ResolveRequest.data} }}" in result.output  # one binding
+    model = ("{{ {requests: GetRequests.data, result: ResolveRequest.data, bulk: BulkResolve.data, "
+             "absence: GetMyAbsence.data, absence_result: SetAbsence.data} }}")
+    assert model in result.output  # one binding
     assert "resolve(id, resolution, comment, payload) -> run resolveRequest" in result.output
     whole = json.loads(CliRunner().invoke(main, ["panels", "export", "inbox", "--part", "json"]).output)
-    assert whole["default_model"] == "{{ {requests: GetRequests.data, result: ResolveRequest.data} }}"
+    assert whole["default_model"] == model
     missing = CliRunner().invoke(main, ["panels", "export", "nope"])
     assert missing.exit_code == 1 and "the panels are: inbox" in missing.output
 

@@ -10,13 +10,13 @@ import time
 
 import redis
 
-from plugin.store.request_locks import RequestLocks
+from plugin.store.requests.request_locks import RequestLocks
 from tests.requests_helpers import act, pending_requests, person, run_detail, start_probe
 
 HOLDER = """
 import sys, time
 import redis
-from plugin.store.request_locks import RequestLocks
+from plugin.store.requests.request_locks import RequestLocks
 token, _ = RequestLocks(redis.Redis.from_url(sys.argv[1])).acquire(sys.argv[2], 5)
 print("held" if token else "not held", flush=True)
 time.sleep(600)

@@ -59,7 +59,8 @@ def test_unknown_keys_and_names_that_do_not_fit_urls_are_refused(tmp_path):
     folder = workspace(tmp_path, {"q 4/x": {"workflow": "node_workflow"},
                                   "ok": {"workflow": "node_workflow", "colour": "red"}}, foo=1)
     text = "\n".join(check_workspaces([folder]).problems)
-    assert "workspace.json: foo: unknown field(s); allowed: ['$schema', 'connections', 'description', 'name'" in text
+    assert "workspace.json: foo: unknown field(s); allowed: ['$schema', 'calendars', 'connections', 'description', " \
+           "'name'" in text
     assert "query 'q 4/x': a query name must be 1-64 letters, digits" in text
     assert "query 'ok': colour: unknown field(s)" in text
 

@@ -98,8 +98,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     init_cors(app, settings)
 
     api = PluginApi(app, spec_kwargs={"extra_plugins": [ErrorShapePlugin(), HostFacePlugin()]})
+    from plugin.api.absences import views as absences
     from plugin.api.admin import admin_health, codec, connections, health, keys, secrets, workspaces
     from plugin.api.admin import settings as settings_api
+    from plugin.api.analytics import views as analytics
+    from plugin.api.decisions import bulk as bulk_decisions
+    from plugin.api.decisions import evidence as decision_evidence
+    from plugin.api.decisions import export as decision_export
     from plugin.api.events import views as events
     from plugin.api.openapi import document as openapi_doc
     from plugin.api.pages import app_pages, manifest, panels
@@ -109,10 +114,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     from plugin.api.requests import views as requests
     from plugin.api.runs import actions as run_actions
     from plugin.api.runs import views as runs
+    from plugin.api.slack import interactions as slack_hooks
+    from plugin.api.slack import settings as slack_settings
     from plugin.api.triggers import hooks, schedules, webhooks
 
     for module in (health, queries, definitions, runs, run_actions, requests, hooks, webhooks, schedules, keys,
-                   events, api_metrics, connections, secrets, codec, settings_api, admin_health, workspaces):
+                   events, api_metrics, connections, secrets, codec, settings_api, admin_health, workspaces,
+                   bulk_decisions, decision_evidence, decision_export,
+                   absences, analytics, slack_settings, slack_hooks):
         api.register_blueprint(module.bp)
     hooks.document_security(api)
     openapi_doc.init_app(app, api)

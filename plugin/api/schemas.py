@@ -57,6 +57,13 @@ class DecisionSchema(Schema):
     request_id = fields.String()
     via = fields.String(metadata={"description": "How the actor was identified: oidc, proxy, headers or link"})
     issuer = fields.String(metadata={"description": "The identity token's issuer, when a token identified them"})
+    evidence = fields.Dict(metadata={"description": "What the person was shown: request_id, name, message, "
+                                                    "metadata, form, resolutions, version ({} before evidence "
+                                                    "was recorded)"})
+    evidence_sha256 = fields.String(metadata={"description": "SHA-256 (hex) of the evidence's canonical JSON: "
+                                                             "sorted keys, no spaces, UTF-8"})
+    acting_for = fields.String(metadata={"description": "The absent assignee the actor decided for, as their "
+                                                        "delegate (out of office); empty for one's own decision"})
 
 
 class FormFieldSchema(Schema):
@@ -66,6 +73,29 @@ class FormFieldSchema(Schema):
     required = fields.Boolean()
     options = fields.List(fields.String())
     max_length = fields.Integer()
+
+
+class SlaEscalationSchema(Schema):
+    after = fields.String(metadata={"description": "Business time after the request opened, as the policy says"})
+    at = fields.String(metadata={"description": "When that is on the policy's calendar (UTC, ISO 8601)"})
+    users = fields.List(fields.String())
+    groups = fields.List(fields.String())
+    done = fields.Boolean(metadata={"description": "Whether this level has escalated the request"})
+
+
+class SlaSchema(Schema):
+    """The SLA policy a request follows and the times it computed when the request opened."""
+
+    policy = fields.String(metadata={"description": "The workspace's SLA policy that set this request's times"})
+    calendar = fields.String(metadata={"description": "The business calendar (empty: around the clock)"})
+    time_zone = fields.String(metadata={"description": "The calendar's time zone, to show the times locally"})
+    due_at = fields.String(allow_none=True)
+    remind_at = fields.List(fields.String(), metadata={"description": "When each reminder is sent (UTC)"})
+    escalations = fields.List(fields.Nested(SlaEscalationSchema))
+    at_expiry = fields.String(metadata={"description": "expire, auto_approve or auto_reject"})
+    expiry_resolution = fields.String(allow_none=True, metadata={
+        "description": "The resolution an expired request gets (auto_approve, auto_reject), decided by 'system'"})
+    version = fields.String(metadata={"description": "Digest of the policies and calendars pinned at run start"})
 
 
 class RequestSchema(Schema):
@@ -101,6 +131,11 @@ class RequestSchema(Schema):
     escalate_to_groups = fields.List(fields.String())
     escalated = fields.Boolean()
     version = fields.Integer()
+    sla = fields.Nested(SlaSchema, allow_none=True, metadata={
+        "description": "The SLA policy this request follows and its computed due, reminder and escalation times "
+                       "(null: none)"})
+    offered_for = fields.String(metadata={"description": "Only in a delegate's view: the absent assignee this "
+                                                         "request is offered to the caller for (out of office)"})
 
 
 class AuditSchema(Schema):

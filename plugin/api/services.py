@@ -15,7 +15,8 @@ from plugin.store.admin.keys import KeyStore
 from plugin.store.admin.runtime_settings import RuntimeSettings
 from plugin.store.inbox import Inbox
 from plugin.store.redis_epoch import RedisEpoch
-from plugin.store.request_locks import RequestLocks
+from plugin.store.requests.absences import Absences
+from plugin.store.requests.request_locks import RequestLocks
 from plugin.store.snapshots import RunSnapshots
 from plugin.temporal_gateway import TemporalGateway
 from plugin.workspace.loader import Workspace
@@ -38,6 +39,7 @@ class Services:
     epoch: RedisEpoch = field(default=None)  # type: ignore[assignment]  # notices Redis losing its data
     request_locks: RequestLocks = field(default=None)  # type: ignore[assignment]  # one change at a time
     runs: RunReads = field(default=None)  # type: ignore[assignment]  # runs composed from the read model
+    absences: Absences = field(default=None)  # type: ignore[assignment]  # out of office (delegations)
 
     def __post_init__(self) -> None:
         if self.runtime is None:
@@ -48,6 +50,8 @@ class Services:
             self.request_locks = RequestLocks(self.redis)
         if self.runs is None:
             self.runs = RunReads(self.settings, self.gateway, self.inbox, RunSnapshots(self.redis))
+        if self.absences is None:
+            self.absences = Absences(self.redis)
 
     def init_app(self, app: Flask) -> None:
         """Attach to the app, and note which Redis data this process starts with."""

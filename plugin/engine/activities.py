@@ -15,10 +15,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from plugin.engine.calls.net_guard import AllowListSource, ForbiddenAddress, Guard, guarded_session
+from plugin.engine.delegation import delegates_to_notify
 from plugin.identity.links import LINK_KINDS, LinkSigner
 from plugin.models import HumanRequest, Notification
 from plugin.store.admin.runtime_settings import RuntimeSettings
 from plugin.store.inbox import Inbox
+from plugin.store.requests.absences import Absences
 from plugin.store.snapshots import RunSnapshots
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class ReadModelActivities:
                  snapshots: RunSnapshots | None = None, links: LinkSigner | None = None,
                  runtime: RuntimeSettings | None = None, guard: Guard | None = None) -> None:
         self._inbox = inbox
+        self._absences = Absences(client)
         self._links = links
         self._snapshots = snapshots
         self._redis = client
@@ -71,11 +74,16 @@ class ReadModelActivities:
         dedupe = f"wf:notified:{note.request.id}:{note.kind}:{note.request.version}"
         if self._redis.exists(dedupe):
             return
-        body = {"kind": note.kind, "users": note.recipients_users, "groups": note.recipients_groups,
-                "request": dataclasses.asdict(note.request)}
+        # Out of office: the delegates of absent assignees are told too, while the absence lasts.
+        delegates = delegates_to_notify(note.request, self._absences.active_of(note.request.users))
+        body = {"kind": note.kind, "users": note.recipients_users + [d for d in delegates
+                                                                      if d not in note.recipients_users],
+                "groups": note.recipients_groups, "request": dataclasses.asdict(note.request)}
+        if delegates:
+            body["delegates"] = delegates  # delegate -> the absent assignee they stand in for
         if self._links is not None and note.kind in LINK_KINDS and note.request.users:
             # signed approval links, per assignee user and resolution, for hosts that cannot vouch for anyone
-            body["links"] = self._links.links_for(note.request)
+            body["links"] = self._links.links_for(note.request, delegates=delegates)
         url = self._runtime.current().notify_url if self._runtime is not None else self._notify_url
         if url:
             self._post(url, body)  # not sent: the retry sends it (it signs the links afresh)

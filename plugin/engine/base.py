@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 with workflow.unsafe.imports_passed_through():
     from plugin.engine import humans, request_timers
     from plugin.engine.request_options import check_options, new_request, with_defaults
+    from plugin.engine.sla import apply as sla
     from plugin.models import (
         CANCELLED,
         EXPIRED,
@@ -55,6 +56,9 @@ SETTLED_PUBLISH_PATCH = "settled-request-published-in-background"
 # cancel landing while "assigned" was sent). Runs that meet this after the change end cancelled, withdrawing
 # the request; a replay of a run that met it before keeps its old commands.
 CANCEL_DURING_NOTIFY_PATCH = "cancel-during-notify-cancels-the-run"
+# Runs whose input pins SLA policies (RunInput.sla) apply them to their requests; decided before the run's first
+# command (see choose_read_model_mode), and only for such runs, so others record no marker.
+SLA_POLICIES_PATCH = "sla-policies-on-business-calendars"
 
 
 def _now() -> str:
@@ -81,6 +85,7 @@ class PluginWorkflow:
         self._request_seq = 0
         self._background = False  # request writes are not awaited (SETTLED_PUBLISH_PATCH)
         self._unsent: list[workflow.ActivityHandle] = []
+        self._sla_patched: bool | None = None  # SLA_POLICIES_PATCH, decided once
 
     # -- what subclasses call -------------------------------------------------------------------
 
@@ -106,8 +111,12 @@ class PluginWorkflow:
         info = workflow.info()
         run_id = info.workflow_id
         request_id = request_id_for(run_id, info.first_execution_run_id, self._request_seq)
-        options = with_defaults(options, inp.request_defaults)
+        policy = sla.policy_name_for(options, inp.sla) if self._sla_policies_apply(inp) else None
+        if policy is None:
+            options = with_defaults(options, inp.request_defaults)
         request = new_request(options, request_id, run_id, inp.query, inp.started_by, workflow.now())
+        if policy is not None:
+            sla.apply_policy(request, inp.sla, policy, workflow.now())
         self._requests[request.id] = request
         self._record(request, "workflow", "request_opened", details={"name": request.name})
         try:
@@ -136,7 +145,7 @@ class PluginWorkflow:
         self._audit.append(AuditEntry(at=_now(), actor="workflow", action="run_cancelled",
                                       comment="the run was cancelled"))
 
-    def choose_read_model_mode(self) -> None:
+    def choose_read_model_mode(self, inp: RunInput | None = None) -> None:
         """Whether this run writes its requests in the background (``SETTLED_PUBLISH_PATCH``).
 
         The snapshot interceptor calls this before the run's first command. Not in the task that applies a
@@ -148,6 +157,14 @@ class PluginWorkflow:
         self._background = workflow.patched(SETTLED_PUBLISH_PATCH)
         for patch in self.START_PATCHES:  # memoized by the SDK: the run's own later call answers the same
             workflow.patched(patch)
+        self._sla_policies_apply(inp or self._input)
+
+    def _sla_policies_apply(self, inp: RunInput | None) -> bool:
+        """Whether this run applies SLA policies (``SLA_POLICIES_PATCH``): only runs that pinned some, and not a
+        replay of a run that was recorded before the change."""
+        if self._sla_patched is None and inp is not None:
+            self._sla_patched = bool(inp.sla.get("policies")) and workflow.patched(SLA_POLICIES_PATCH)
+        return bool(self._sla_patched)
 
     def drop_unsent_publishes(self) -> bool:
         """The run ends in this workflow task (the snapshot interceptor calls this): drop the request writes not
@@ -168,7 +185,8 @@ class PluginWorkflow:
         assert request is not None
         humans.apply_decision(request, update, _now())
         self._record(request, update.identity.user, "decided", update.comment,
-                     {"resolution": update.resolution, "payload": update.payload, **_proof(update.identity)})
+                     {"resolution": update.resolution, "payload": update.payload, **_proof(update.identity),
+                      **({"acting_for": update.acting_for.lower()} if update.acting_for else {})})
         return request
 
     @resolve_request.validator
@@ -251,21 +269,21 @@ class PluginWorkflow:
                 self._record(request, "workflow", "reminded", details={"count": request.reminders_sent})
                 await self._notify("reminder", request)
             elif kind == request_timers.ESCALATE:
-                request.escalated = True
-                request.users = sorted(set(request.users) | set(request.escalate_to_users))
-                request.groups = sorted(set(request.groups) | set(request.escalate_to_groups))
-                request.version += 1
-                self._record(request, "workflow", "escalated",
-                             details={"users": request.escalate_to_users, "groups": request.escalate_to_groups})
+                self._record(request, "workflow", "escalated", details=request_timers.escalate(request))
                 await self._notify("escalated", request)
             else:
                 if request.due_resolution:
+                    decision = sla.system_decision(request, _now())  # auto-approve or -reject under a policy
+                    if decision is not None:
+                        request.decisions.append(decision)
+                        self._record(request, decision.actor, "decided", decision.comment,
+                                     {"resolution": decision.resolution, "via": decision.via})
                     humans.close_request(request, RESOLVED, _now(), request.due_resolution)
                     self._record(request, "workflow", "resolved_on_due",
-                                 details={"resolution": request.due_resolution})
+                                 details={"resolution": request.due_resolution, **sla.expiry_details(request)})
                 else:
                     humans.close_request(request, EXPIRED, _now())
-                    self._record(request, "workflow", "expired")
+                    self._record(request, "workflow", "expired", details=sla.expiry_details(request))
                 await self._notify("ended", request)
 
     def _record(self, request: HumanRequest, actor: str, action: str, comment: str = "",

@@ -103,6 +103,7 @@ def _problems(options: AssignRequest) -> list[str]:
             problems.append(f"{name} must be greater than zero")
     if options.escalate_after_seconds and not (options.escalate_to_users or options.escalate_to_groups):
         problems.append("escalate_after_seconds needs escalate_to_users or escalate_to_groups")
+    problems += _policy_problems(options)
     names = [f.name for f in options.form]
     if len(set(names)) != len(names):
         problems.append("form has duplicate field names")
@@ -112,6 +113,20 @@ def _problems(options: AssignRequest) -> list[str]:
         if form_field.type == "select" and not form_field.options:
             problems.append(f"form field {form_field.name!r} is a select without options")
     return problems
+
+
+def _policy_problems(options: AssignRequest) -> list[str]:
+    """A request naming an SLA policy leaves its times to the policy (plugin/engine/sla/)."""
+    if options.sla_policy is None:
+        return []
+    if not options.sla_policy.strip():
+        return ["sla_policy is empty"]
+    own = [name for name in ("due_in_seconds", "due_resolution", "remind_every_seconds", "escalate_after_seconds")
+           if getattr(options, name) is not None]
+    if own:
+        return [f"sla_policy {options.sla_policy!r} sets the due time, reminders, escalation and outcome at "
+                f"expiry: give the policy or {', '.join(own)}, not both"]
+    return []
 
 
 def check_options(options: AssignRequest) -> None:

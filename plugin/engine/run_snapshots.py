@@ -29,7 +29,7 @@ from temporalio.worker import (
 )
 
 from plugin import search_attributes as sa
-from plugin.models import PENDING, HumanRequest
+from plugin.models import PENDING, HumanRequest, RunInput
 from plugin.store.inbox import Inbox, closed_out
 from plugin.store.snapshots import RunSnapshots
 
@@ -147,7 +147,7 @@ class _SnapshotInbound(WorkflowInboundInterceptor):
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
         choose = getattr(workflow.instance(), "choose_read_model_mode", None)
         if callable(choose):  # before any command: see PluginWorkflow.choose_read_model_mode
-            choose()
+            choose(input.args[0] if input.args and isinstance(input.args[0], RunInput) else None)
         await _publish("running")
         try:
             result = await super().execute_workflow(input)

@@ -37,6 +37,7 @@ class ApprovalLink:
     version: int
     expires: int
     decisions: int = 0  # decisions on the request when the link was made (a quorum's votes do not stale it)
+    acting_for: str = ""  # a delegate's link: the absent assignee it decides for (out of office)
 
     def fits(self, version: int, decisions: int) -> bool:
         """True when the request changed since the link was made only by other people's votes."""
@@ -81,8 +82,9 @@ class LinkSigner:
 
     def sign(self, link: ApprovalLink, key: bytes | None = None) -> str:
         """The token of a link."""
-        body = _b64(json.dumps([link.request_id, link.user, link.resolution, link.version, link.expires,
-                                link.decisions], separators=(",", ":")).encode())
+        fields = [link.request_id, link.user, link.resolution, link.version, link.expires, link.decisions]
+        body = _b64(json.dumps(fields + ([link.acting_for] if link.acting_for else []),
+                               separators=(",", ":")).encode())
         return f"{body}.{_b64(hmac.new(key or self._key(), body.encode(), hashlib.sha256).digest())}"
 
     def read(self, token: str) -> ApprovalLink:
@@ -93,9 +95,9 @@ class LinkSigner:
             raise LinkRefused("bad_link", "This approval link is not valid (it was changed or cut short); "
                               "open the link from the message again")
         try:
-            request_id, user, resolution, version, expires, decisions = json.loads(_unb64(body))
+            request_id, user, resolution, version, expires, decisions, *acting_for = json.loads(_unb64(body))
             link = ApprovalLink(str(request_id), str(user), str(resolution), int(version), int(expires),
-                                int(decisions))
+                                int(decisions), str(acting_for[0]) if acting_for else "")
         except (ValueError, TypeError):
             raise LinkRefused("bad_link", "This approval link is not valid") from None
         if link.expires < time.time():
@@ -115,15 +117,19 @@ class LinkSigner:
     def _used_key(token: str) -> str:
         return USED_PREFIX + hashlib.sha256(token.encode()).hexdigest()
 
-    def links_for(self, request: Any, now: float | None = None) -> dict[str, dict[str, str]]:
-        """For each assignee user, a link URL per resolution, bound to the request's current version."""
+    def links_for(self, request: Any, now: float | None = None,
+                  delegates: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+        """For each assignee user, a link URL per resolution, bound to the request's current version; and for
+        each delegate (``delegates``: delegate -> the absent assignee), links that decide for the absent one."""
         now = time.time() if now is None else now
         expires = now + LINK_LIFETIME
         if request.due_at:
             expires = min(expires, datetime.fromisoformat(request.due_at).timestamp())
         votes, key = len(request.decisions), self._key()
-        return {user: {res: self.url(ApprovalLink(request.id, user, res, request.version, int(expires), votes), key)
-                       for res in request.resolutions} for user in request.users}
+        people = [(user, "") for user in request.users] + list((delegates or {}).items())
+        return {user: {res: self.url(ApprovalLink(request.id, user, res, request.version, int(expires), votes,
+                                                  absent), key)
+                       for res in request.resolutions} for user, absent in people}
 
     def url(self, link: ApprovalLink, key: bytes | None = None) -> str:
         """Where the link points: the confirmation page."""

@@ -25,6 +25,7 @@ import redis
 
 from plugin import finite_json
 from plugin.models import PENDING, Identity
+from plugin.store import scripts
 
 STREAM = "wf:events"
 FLOOR = "wf:events:floor"
@@ -109,7 +110,7 @@ class EventStream:
     def __init__(self, client: redis.Redis, retention_seconds: int = RETENTION_SECONDS) -> None:
         self.redis = client
         self.retention_ms = retention_seconds * 1000
-        self._publish = client.register_script(_PUBLISH)
+        self._publish = scripts.register(client, _PUBLISH)
 
     def event_args(self, kind: str, data: dict[str, Any], users: list[str], groups: list[str]) -> list[str]:
         """The ARGV of one event for ``PUBLISH_FUNCTION`` (its KEYS are ``EVENT_KEYS``)."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import redis
 
+from plugin.store import scripts
 from plugin.store.inbox import PREFIX
 
 RECORD_TTL_SECONDS = 24 * 3600
@@ -25,6 +26,7 @@ if held then return held end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return false
 """
+CLAIM_SCRIPT = _CLAIM  # KEYS[1] = the record, ARGV[1] = its value, ARGV[2] = TTL seconds (also for bulk records)
 
 
 def fingerprint(query: str, data: Any) -> str:
@@ -51,7 +53,7 @@ class IdempotencyRecords:
 
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
-        self._claim = client.register_script(_CLAIM)
+        self._claim = scripts.register(client, _CLAIM)
 
     def claim(self, digest: str, record: IdempotencyRecord) -> IdempotencyRecord:
         """Store the record unless one exists; returns the record that holds (the earlier one, if any)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,16 +21,19 @@ import redis
 
 from plugin import finite_json
 from plugin.models import CANCELLED, PENDING, HumanRequest, Identity
+from plugin.store import scripts
 from plugin.store.events import EVENT_KEYS, PUBLISH_FUNCTION, EventStream
+from plugin.store.requests import request_facts
 
 PREFIX = "wf:"
 PENDING_BY_QUERY = "pending_by_query:"
 
 # KEYS[1] = request hash, KEYS[2..3] = the event stream's keys. ARGV = version, doc, score, id, status, prefix, query,
 # provisional ('1' or '0'), the request's event (ARGV[9..13], published when this version is stored, before anything
-# is written), then the index keys for the new state. ``pending_by_query:{query}`` sets hold the pending ids per query
-# (for the metrics). A provisional write (made before its workflow task committed) never beats a stored version; a
-# committed write of the same version replaces a provisional one (returns 2 when it was the same document).
+# is written), the analytics index arguments (ARGV[14..16], store.requests.request_facts), then the index keys for
+# the new state. ``pending_by_query:{query}`` sets hold the pending ids per query (for the metrics). A provisional
+# write (made before its workflow task committed) never beats a stored version; a committed write of the same version
+# replaces a provisional one (returns 2 when it was the same document).
 _PUT = PUBLISH_FUNCTION + """
 local cur = redis.call('HMGET', KEYS[1], 'version', 'provisional', 'doc')
 if cur[1] and tonumber(cur[1]) >= tonumber(ARGV[1]) then
@@ -43,9 +47,25 @@ if cur[1] and tonumber(cur[1]) >= tonumber(ARGV[1]) then
     if tonumber(cur[1]) == tonumber(ARGV[1]) and ARGV[5] == 'pending' then
       redis.call('SADD', ARGV[6] .. 'pending_by_query:' .. ARGV[7], ARGV[4])
     end
+    -- and the analytics facts of requests stored before they were kept (same version, same document)
+    if tonumber(cur[1]) == tonumber(ARGV[1]) and cur[3] == ARGV[2] then """ + request_facts.INDEX_SCRIPT + """ end
     return 0
   end
 end
+-- Out of office: the delegates of absent assignees see the event too while the absence lasts (store.requests.absences).
+local clock, audience, extra = redis.call('TIME'), cjson.decode(ARGV[12]), false
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+for _, u in ipairs(cjson.decode(ARGV[2])['users']) do
+  local away = redis.call('GET', ARGV[6] .. 'absence:' .. u)
+  if away then
+    away = cjson.decode(away)
+    if tonumber(away['from_ms']) <= now and now < tonumber(away['to_ms']) then
+      table.insert(audience, away['delegate'])
+      extra = true
+    end
+  end
+end
+if extra then ARGV[12] = cjson.encode(audience) end
 publish(KEYS[2], KEYS[3], 9)
 local old = cur[3]
 if old then
@@ -57,7 +77,8 @@ if old then
 end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'doc', ARGV[2], 'provisional', ARGV[8])
 if ARGV[5] == 'pending' then redis.call('SADD', ARGV[6] .. 'pending_by_query:' .. ARGV[7], ARGV[4]) end
-for i = 14, #ARGV do redis.call('ZADD', ARGV[i], ARGV[3], ARGV[4]) end
+""" + request_facts.INDEX_SCRIPT + """
+for i = 17, #ARGV do redis.call('ZADD', ARGV[i], ARGV[3], ARGV[4]) end
 return 1
 """
 
@@ -97,7 +118,7 @@ class Inbox:
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
-        self._put = client.register_script(_PUT)
+        self._put = scripts.register(client, _PUT)
         self.events = EventStream(client)
 
     @staticmethod
@@ -122,7 +143,7 @@ class Inbox:
             keys=[f"{PREFIX}req:{doc['id']}", *EVENT_KEYS],
             args=[doc["version"], finite_json.dumps(doc, separators=COMPACT), _millis(doc["created_at"]), doc["id"],
                   doc["status"], PREFIX, str(doc.get("query")), "1" if provisional else "0",
-                  *self.events.request_event_args(doc), *keys],
+                  *self.events.request_event_args(doc), *request_facts.index_args(doc), *keys],
         )
         return bool(stored)
 
@@ -132,13 +153,16 @@ class Inbox:
         return json.loads(raw) if raw else None
 
     def list_for(self, who: Identity, status: str = PENDING, name: str | None = None, limit: int = 10,
-                 cursor: str | None = None) -> InboxPage:
+                 cursor: str | None = None, also_users: tuple[str, ...] = (),
+                 admit: Callable[[str], str | None] | None = None) -> InboxPage:
         """The caller's requests with this status, newest first, ``limit`` per page.
 
         Reads the top of each assignee key (the user's and each group's) and merges them, doubling the
         read until a page is full or every key is exhausted: big group sets are never read whole.
+        ``also_users``: other people's keys to merge in (a delegate's absent colleagues), with ``admit`` deciding
+        for each stored document what the page shows (the document, as it is or marked) or None to leave it out.
         """
-        keys = self.index_keys(status, [who.user] if who.user else [], who.groups)
+        keys = self.index_keys(status, [who.user, *also_users] if who.user else [], who.groups)
         max_score, after_id = "+inf", ""
         if cursor:
             max_score, _, after_id = cursor.partition(":")
@@ -148,7 +172,7 @@ class Inbox:
             if cursor:
                 cut = float(max_score)
                 candidates = [(m, s) for m, s in candidates if s < cut or m > after_id]
-            docs = self._docs(candidates, name, limit + 1)
+            docs = self._docs(candidates, name, limit + 1, admit)
             if len(docs) > limit or exhausted:
                 break
             batch *= 2
@@ -173,7 +197,7 @@ class Inbox:
         return [(m, s) for m, s in ordered if s > frontier], frontier == float("-inf")
 
     def _docs(self, candidates: list[tuple[str, float]], name: str | None,
-              wanted: int) -> list[tuple[str, float, str]]:
+              wanted: int, admit: Callable[[str], str | None] | None = None) -> list[tuple[str, float, str]]:
         """(id, score, stored JSON) for the candidates that match, up to ``wanted``.
 
         The index key already fixes the status (the write script moves ids between keys atomically), so
@@ -192,6 +216,8 @@ class Inbox:
                     continue
                 text = raw.decode() if isinstance(raw, bytes) else raw
                 if name and json.loads(text)["name"] != name:
+                    continue
+                if admit is not None and (text := admit(text)) is None:
                     continue
                 docs.append((member, score, text))
                 if len(docs) >= wanted:

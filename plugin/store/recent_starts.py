@@ -20,6 +20,7 @@ from typing import Any
 import redis
 
 from plugin import finite_json
+from plugin.store import scripts
 from plugin.store.inbox import PREFIX
 
 RETENTION_SECONDS = 600
@@ -84,8 +85,8 @@ class RecentStarts:
     """Record the runs the API starts, and read those of a time range."""
 
     def __init__(self, client: redis.Redis) -> None:
-        self._record = client.register_script(_RECORD)
-        self._between = client.register_script(_BETWEEN)
+        self._record = scripts.register(client, _RECORD)
+        self._between = scripts.register(client, _BETWEEN)
 
     def record(self, at_ns: int, item: dict[str, Any]) -> None:
         """Keep a run the API has just started (``item``: its list entry, with ``id``)."""

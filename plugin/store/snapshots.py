@@ -23,6 +23,7 @@ from typing import Any
 import redis
 
 from plugin import finite_json
+from plugin.store import scripts
 from plugin.store.events import EVENT_KEYS, PUBLISH_FUNCTION, EventStream
 from plugin.store.inbox import PREFIX
 
@@ -151,9 +152,9 @@ class RunSnapshots:
 
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
-        self._put = client.register_script(_PUT)
-        self._get = client.register_script(_GET)
-        self._forget = client.register_script(_FORGET)
+        self._put = scripts.register(client, _PUT)
+        self._get = scripts.register(client, _GET)
+        self._forget = scripts.register(client, _FORGET)
         self.events = EventStream(client)
 
     @staticmethod

@@ -23,6 +23,7 @@ from datetime import datetime
 
 import redis
 
+from plugin.store import scripts
 from plugin.store.admin.keys import KeyStore
 
 SLOT_SLACK_SECONDS = 60.0
@@ -64,7 +65,7 @@ class StreamSlots:
 
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
-        self._take = client.register_script(_TAKE)
+        self._take = scripts.register(client, _TAKE)
 
     def take(self, user: str, key: str, seconds: float, per_user: int, per_key: int) -> StreamSlot | int:
         """A slot for a stream of at most ``seconds``, or ``USER`` (the user is at the cap) or ``KEY``."""

@@ -6,12 +6,11 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from plugin.engine.calls.net_guard import ForbiddenAddress, Guard, parse_allow_list
 from plugin.engine.interpreter.templates import has_template
-from plugin.workspace.definitions import LoadedDefinition
+from plugin.workspace.definitions import LoadedDefinition, steps_of_kind
 
 
 @dataclass
@@ -39,24 +38,10 @@ def check_workspaces(folders: list[Path], allow_hosts: Iterable[str] = (), guard
     return report
 
 
-def _http_steps(steps: Any) -> Iterable[dict[str, Any]]:
-    for step in steps if isinstance(steps, list) else []:
-        if not isinstance(step, dict):
-            continue
-        if step.get("kind") == "http":
-            yield step
-        for key in ("steps", "else", "on_error"):
-            yield from _http_steps(step.get(key))
-        for group in ("cases", "branches"):
-            for part in step.get(group) or []:
-                if isinstance(part, dict):
-                    yield from _http_steps(part.get("steps"))
-
-
 def _inside_network_warnings(definition: LoadedDefinition, guard: Guard) -> list[str]:
     """A warning for each http step whose fixed URL resolves inside the network and is not allowed."""
     warnings = []
-    for step in _http_steps(definition.content.get("steps")):
+    for step in steps_of_kind(definition.content.get("steps"), "http"):
         url = step.get("url")
         if not isinstance(url, str) or has_template(url):
             continue  # known only at run time

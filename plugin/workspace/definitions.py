@@ -8,7 +8,7 @@ and the definitions its ``call`` steps name), so editing a file never changes a 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -184,6 +184,23 @@ def pin_definition(query: Any, inp: RunInput) -> dict[str, Any]:
 
 
 def pinned(query: Any, memo: dict[str, Any], inp: RunInput) -> RunInput:
-    """``inp`` with the query's definition pinned (see ``pin_definition``), adding its memo entries."""
+    """``inp`` with the query's definition and SLA policies pinned (see ``pin_definition``, and
+    plugin/workspace/sla.py), adding its memo entries."""
     memo.update(pin_definition(query, inp))
+    inp.sla = dict(getattr(query, "sla", None) or {})
     return inp
+
+
+def steps_of_kind(steps: Any, kind: str) -> Iterator[dict[str, Any]]:
+    """Every step of this kind in a definition's steps, however deeply nested (branches, loops, error handlers)."""
+    for step in steps if isinstance(steps, list) else []:
+        if not isinstance(step, dict):
+            continue
+        if step.get("kind") == kind:
+            yield step
+        for key in ("steps", "else", "on_error"):
+            yield from steps_of_kind(step.get(key), kind)
+        for group in ("cases", "branches"):
+            for part in step.get(group) or []:
+                if isinstance(part, dict):
+                    yield from steps_of_kind(part.get("steps"), kind)

@@ -21,7 +21,8 @@ typed operation of the query in /openapi.json documents it.
 The file's shape is checked against ``schemas/workspace.schema.json``. Python modules are imported from the
 workspace folder. Every mistake is reported at once, naming the file, the query and the field.
 ``schedules`` (id -> schedule, see plugin/workspace/schedules.py) are reconciled with Temporal Schedules
-when a worker starts.
+when a worker starts. ``calendars`` and ``sla_policies`` (and a query's ``sla_policy``) are SLA policies on
+business calendars (plugin/workspace/sla.py).
 """
 
 from __future__ import annotations
@@ -39,11 +40,14 @@ from marshmallow import Schema
 from plugin.engine.interpreter.validate import Problem
 from plugin.engine.json_schema import check_json_schema, schema_from_json_schema
 from plugin.engine.registry import registered_workflows
+from plugin.engine.sla.policy import Policy
 from plugin.errors import ConfigError
 from plugin.workspace.connections import Connection, find_connections
 from plugin.workspace.definitions import LoadedDefinition, check_definitions, definition_query_spec
 from plugin.workspace.schedules import check_workspace_schedules
 from plugin.workspace.schema_check import workspace_schema_problems
+from plugin.workspace.sla import check_sla, definition_problems, in_sla_sections, query_sla
+from plugin.workspace.slack import slack_routing
 
 MODES = ("async", "sync")
 RANDOM_RUN_ID = "random"
@@ -68,6 +72,7 @@ class Query:
     timeout_seconds: int | None = None
     definition: LoadedDefinition | None = None  # node-based queries: the definition they run
     output_json_schema: dict[str, Any] | None = None  # what a completed run answers, when the workspace says
+    sla: dict[str, Any] = field(default_factory=dict)  # pinned into each run: plugin/workspace/sla.py
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class Workspace:
     definitions: dict[str, LoadedDefinition] = field(default_factory=dict)
     connections: dict[str, Connection] = field(default_factory=dict)  # see plugin/workspace/connections.py
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # declared in workspace.json, by id
+    slack: dict[str, Any] = field(default_factory=dict)  # where requests go in Slack (plugin/workspace/slack.py)
 
 
 def _read(path: Path) -> tuple[dict[str, Any] | None, Problem | None]:
@@ -111,7 +117,7 @@ def _import_modules(folder: Path, names: Any, source: Path) -> list[Problem]:
 
 
 def _query(name: str, spec: dict[str, Any], source: Path, workflows: dict[str, type],
-           definitions: dict[str, LoadedDefinition], broken_definitions: set[str]
+           definitions: dict[str, LoadedDefinition], broken_definitions: set[str], sla_pinned: dict[str, Any]
            ) -> tuple[Query | None, list[tuple[str, str]]]:
     """The query, or None with (field, message) for each thing wrong with it."""
     found: list[tuple[str, str]] = []
@@ -147,6 +153,8 @@ def _query(name: str, spec: dict[str, Any], source: Path, workflows: dict[str, t
             values[field] = check()
         except ValueError as exc:
             found.append((field, str(exc)))
+    sla, sla_found = query_sla(spec, sla_pinned, definition)
+    found += sla_found
     output = spec.get("output")
     if output is not None:
         try:
@@ -159,7 +167,7 @@ def _query(name: str, spec: dict[str, Any], source: Path, workflows: dict[str, t
         name=name, label=str(spec.get("label") or name), description=str(spec.get("description") or ""),
         workflow=workflow, input_json_schema=json_schema, input_schema=input_schema, mode=mode, source=source,
         run_id_template=values["run_id"], wait_seconds=values["wait_seconds"],
-        timeout_seconds=values["timeout_seconds"], definition=definition, output_json_schema=output,
+        timeout_seconds=values["timeout_seconds"], definition=definition, output_json_schema=output, sla=sla,
     ), []
 
 
@@ -213,6 +221,18 @@ def _in_connections(problem: Problem) -> bool:
     return not problem.query and problem.field.split(".")[0].split("[")[0] == "connections"
 
 
+def _sla_of_definitions(definitions: dict[str, LoadedDefinition], queries: dict[str, Query],
+                        policies: dict[str, Policy], declared: set[str]) -> list[Problem]:
+    """SLA problems of approval steps, under each policy a query running the definition gives them."""
+    found: dict[str, Problem] = {}
+    for definition in definitions.values():
+        query_policies = {q.sla.get("policy", "") for q in queries.values() if q.definition is definition} or {""}
+        for policy in sorted(query_policies):
+            for problem in definition_problems(definition, policy, policies, declared):
+                found.setdefault(str(problem), problem)
+    return list(found.values())
+
+
 def inspect_workspaces(folders: tuple[Path, ...] | list[Path]) -> tuple[Workspace, list[Problem]]:
     """Load what is valid in the folders and list every problem (files, definitions, queries) in one pass."""
     problems: list[Problem] = []
@@ -225,7 +245,8 @@ def inspect_workspaces(folders: tuple[Path, ...] | list[Path]) -> tuple[Workspac
             continue
         schema_found = workspace_schema_problems(data, str(source))
         # connections are checked (in their own words) with those of connections.json, below
-        problems += [p for p in schema_found if (not p.query or not p.field) and not _in_connections(p)]
+        problems += [p for p in schema_found if (not p.query or not p.field) and not _in_connections(p)
+                     and not in_sla_sections(p)]
         problems += _import_modules(folder, data.get("python_modules", []), source)
         specs.append((source, data, schema_found))
     connections, connection_problems = find_connections(folders)
@@ -234,6 +255,8 @@ def inspect_workspaces(folders: tuple[Path, ...] | list[Path]) -> tuple[Workspac
     definitions, definition_problems = check_definitions(folders, set(workflows))
     problems += definition_problems
     broken = {p.definition for p in definition_problems} - set(definitions)
+    sla_pinned, sla_policies, sla_problems = check_sla([(source, data) for source, data, _ in specs])
+    problems += sla_problems
     queries: dict[str, Query] = {}
     for source, data, schema_found in specs:
         raw_queries = data.get("queries", {})
@@ -243,14 +266,17 @@ def inspect_workspaces(folders: tuple[Path, ...] | list[Path]) -> tuple[Workspac
             if name in queries:
                 found.append(("", f"is also defined in {queries[name].source}"))
             elif isinstance(spec, dict) and not structural:
-                query, found = _query(name, spec, source, workflows, definitions, broken)
+                query, found = _query(name, spec, source, workflows, definitions, broken, sla_pinned)
                 if query is not None:
                     queries[name] = query
             problems += structural + [Problem(str(source), "", f, m, query=name) for f, m in found]
+    problems += _sla_of_definitions(definitions, queries, sla_policies, set(sla_pinned.get("policies", {})))
     schedules, schedule_problems = check_workspace_schedules(specs, queries)
     problems += schedule_problems
+    slack, slack_problems = slack_routing(specs, set(queries))
+    problems += slack_problems
     return Workspace(queries=queries, workflows=workflows, definitions=definitions, connections=connections,
-                     schedules=schedules), problems
+                     schedules=schedules, slack=slack), problems
 
 
 def load_workspaces(folders: tuple[Path, ...] | list[Path]) -> Workspace:

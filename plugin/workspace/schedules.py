@@ -169,7 +169,9 @@ def plan_for(schedule_id: str, spec: dict[str, Any], query: Any, task_queue: str
     inp = pinned(query, memo, RunInput(data=spec["input"], query=query.name, started_by=f"schedule:{schedule_id}"))
     unchanged_by = {k: v for k, v in spec.items() if k not in ("paused", "note")}  # operational, not the design
     digest = hashlib.sha256(json.dumps({"spec": unchanged_by, "workflow": query.workflow,
-                                        "definition": inp.definition_version, "timeout": query.timeout_seconds},
+                                        "definition": inp.definition_version, "timeout": query.timeout_seconds,
+                                        # SLA policies changed: a new plan (a schedule without them keeps its digest)
+                                        **({"sla": inp.sla["version"]} if inp.sla else {})},
                                        sort_keys=True, default=str).encode()).hexdigest()
     spec["digest"] = digest
     return SchedulePlan(id=schedule_id, spec=spec, workflow=query.workflow, task_queue=task_queue, inp=inp,

@@ -1,4 +1,4 @@
-"""A Budibase emulator: its OpenAPI 3 import, and its server running the imported REST queries.
+r"""A Budibase emulator: its OpenAPI 3 import, and its server running the imported REST queries.
 
 Written from Budibase's source (master as indexed, 3.x: the ``sdk/workspace`` layout), files read:
 ``packages/server/src/api/controllers/query/import/sources/openapi3.ts`` (@0b8d5b50),
@@ -30,6 +30,24 @@ Facts carried over (no code):
   choose a role (a preview header); published apps use the user's own.
 - Builder bindings are written in readable form (``{{ Current User.email }}``) and stored in runtime form
   (``{{ [user].[email] }}``).
+- How a value is printed (``packages/string-templates/src/helpers/index.ts`` @08d40db9, the ``all`` helper every
+  statement is wrapped in; ``processors/preprocessor.ts`` @01e260b9): an object (or a list of objects) as its
+  JSON, null/undefined as nothing, a string as is except that the server's ``escapeNewlines`` turns each newline
+  into the two characters ``\n`` (and ``&amp;`` becomes ``&``). Nothing else is escaped: a ``"`` or ``\`` typed
+  into a text field lands raw inside the body's JSON string and breaks it. With ``noHelpers`` (the server) no
+  helper such as ``object`` can be used.
+- A JavaScript binding (``{{ js "<base64>" }}``, ``helpers/javascript.ts`` @03c514be) runs in the browser for a
+  button's query parameters; ``$("<path>")`` reads the binding context by a dotted path. The recipe uses
+  ``return JSON.stringify($("Form.Fields.x") || "")`` and the body slot unquoted (``"comment": {{ comment }}``):
+  the value arrives as a JSON string literal, so any text survives. This emulator runs only that form of JS.
+- A later Budibase (``packages/string-templates/src/index.ts`` @027a9c4e, ``processJsonStringSync``, used by
+  the query enrichment for ``json``/``customData``/``requestBody`` fields in a later stored version of
+  ``sdk/workspace/queries/queries.ts``; the index gives no commit for that version) parses the JSON body first:
+  a binding inside a JSON string is substituted into the decoded string (a ``"`` survives, a newline becomes
+  ``\n`` text), a bare binding's text is parsed as JSON when it can be. ``BudibaseServer(json_templates=True)``
+  follows that version; the recipe's form gives the exact text in both.
+The emulated page (``tests/hosts/host_page.py``, ``test_host_pages.py``) draws the recipe's components as plain
+HTML in Chromium: that drawing is ours, not Budibase's; what it shows and sends comes from this emulator.
 """
 
 from __future__ import annotations
@@ -41,8 +59,8 @@ from typing import Any
 
 import requests
 
-_HBS = re.compile(r"\{\{\s*(.+?)\s*\}\}")
-_READABLE = {"Current User.OAuthToken": "[user].[oauth2].[accessToken]"}
+from tests.hosts.budibase_templates import handlebars, hbs_text, json_template, runtime_binding
+
 BODY_LIMIT = 12
 
 
@@ -73,48 +91,6 @@ class Datasource:
     queries: dict[str, Query] = field(default_factory=dict)
 
 
-def runtime_binding(text: str) -> str:
-    """A builder's readable binding text in Budibase's runtime form (``Current User.x`` -> ``[user].[x]``)."""
-    def convert(match: re.Match[str]) -> str:
-        expr = match.group(1)
-        if expr in _READABLE:
-            return "{{ " + _READABLE[expr] + " }}"
-        if expr.startswith("Current User."):
-            return "{{ [user].[" + expr.removeprefix("Current User.") + "] }}"
-        return match.group(0)
-    return _HBS.sub(convert, text)
-
-
-def _lookup(context: dict[str, Any], expr: str) -> Any:
-    parts = [p.strip("[]") for p in re.findall(r"\[[^\]]*\]|[^.\[\]]+", expr)]
-    value: Any = context
-    for part in parts:
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-def _text(value: Any) -> str:
-    """How Handlebars prints a value inside text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, list):
-        return ",".join(_text(v) for v in value)
-    if isinstance(value, dict):
-        return "[object Object]"
-    return str(value)
-
-
-def handlebars(template: str, context: dict[str, Any]) -> str:
-    """Budibase's server-side rendering of one field (no escaping, no helpers)."""
-    return _HBS.sub(lambda m: _text(_lookup(context, m.group(1))), template)
-
-
 def _resolve(doc: dict[str, Any], value: Any) -> Any:
     if isinstance(value, dict) and "$ref" in value:
         target: Any = doc
@@ -127,9 +103,9 @@ def _resolve(doc: dict[str, Any], value: Any) -> Any:
 def _leaf_default(schema: dict[str, Any], kind: str) -> str:
     for key in ("example", "default"):
         if schema.get(key) is not None:
-            return _text(schema[key])
+            return hbs_text(schema[key])
     if schema.get("enum"):
-        return _text(schema["enum"][0])
+        return hbs_text(schema["enum"][0])
     return {"boolean": "false", "integer": "0", "number": "0"}.get(kind, "")
 
 
@@ -170,11 +146,11 @@ def _body_from_example(example: Any, path: list[str], bindings: dict[str, tuple[
         return None
     name = "_".join(re.sub(r"[^A-Za-z0-9_]", "_", p) for p in path[1:] if p != "item") or "value"
     kind = "boolean" if isinstance(example, bool) else "number" if isinstance(example, int | float) else "string"
-    bindings.setdefault(name, (kind, _text(example)))
+    bindings.setdefault(name, (kind, hbs_text(example)))
     return ("\x00binding", name, kind)
 
 
-def _body_text(value: Any) -> str:
+def _bodyhbs_text(value: Any) -> str:
     """The body template: JSON with each binding in place, strings quoted, other leaves bare."""
     def encode(node: Any) -> Any:
         if isinstance(node, tuple) and node[:1] == ("\x00binding",):
@@ -216,7 +192,7 @@ def import_openapi(doc: dict[str, Any]) -> Datasource:
                 elif where == "header":
                     headers[pname] = f"{{{{{pname}}}}}"
                 default = _resolve(doc, param.get("schema", {})).get("default")
-                params.setdefault(pname, "" if default is None else _text(default))
+                params.setdefault(pname, "" if default is None else hbs_text(default))
             body = None
             if mime and method in ("post", "put", "patch"):
                 media = content[mime]
@@ -228,7 +204,7 @@ def import_openapi(doc: dict[str, Any]) -> Datasource:
                     tree = _body_from_example(schema["example"], [name], bindings)
                 else:
                     tree = _body_from_schema(schema, [name], 0, bindings)
-                body = _body_text(tree)
+                body = _bodyhbs_text(tree)
                 for bname, (_, default) in bindings.items():
                     params.setdefault(bname, default)
             url = server.rstrip("/") + "/" + re.sub(r"\{([^{}]+)\}", r"{{\1}}", path.lstrip("/"))
@@ -248,8 +224,9 @@ class Answer:
 class BudibaseServer:
     """Runs a datasource's queries the way Budibase's server does (see the module docstring)."""
 
-    def __init__(self, source: Datasource) -> None:
+    def __init__(self, source: Datasource, json_templates: bool = False) -> None:
         self.source = source
+        self.json_templates = json_templates  # the later Budibase's JSON body rendering (module docstring)
 
     def execute(self, name: str, parameters: dict[str, Any], user: dict[str, Any]) -> Answer:
         """POST /api/v2/queries/<id> from the browser, as ``user``, with the browser-evaluated parameters."""
@@ -276,9 +253,9 @@ class BudibaseServer:
         url = handlebars(query.path, context) + "?" + handlebars(query.query_string, context)
         body = None
         if query.body is not None:
-            text = handlebars(query.body, context)
+            rendered = json_template(query.body, context) if self.json_templates else handlebars(query.body, context)
             try:
-                body = json.dumps(json.loads(text))
+                body = json.dumps(json.loads(rendered) if isinstance(rendered, str) else rendered)
             except ValueError:
                 raise QueryFailed("Invalid JSON for request body") from None
         sent.append({"method": query.verb, "url": url, "headers": headers, "body": body})
@@ -297,9 +274,3 @@ class BudibaseServer:
         for key in filter(None, found.group(1).split(".")):
             data = data.get(key) if isinstance(data, dict) else None
         return data
-
-
-def browser_value(template: str, page: dict[str, Any]) -> str:
-    """A button action's parameter as Budibase's client evaluates it: readable bindings over the page's
-    context (``Current User``, forms' ``Fields``, ``Clicked row``, ``State``), printed as text."""
-    return _HBS.sub(lambda m: _text(_lookup(page, m.group(1))), template)

@@ -99,10 +99,12 @@ def render(host: str, manifest: dict[str, Any]) -> str:
     spec = recipe(host)
     templates = {t["label"]: t for t in manifest["query_templates"]}
     source = spec.get("datasource") or spec["resource"]
+    fields = fields_to_fill(spec)
     lines = [BEGIN.format(host=host), "",
-             f"**{len(spec['steps'])} steps, about {spec['minutes']} minutes** for a newcomer who has the plugin "
-             f"running and a {spec['label']} account (an estimate from the steps, not a timing). This block is the "
-             f"recipe that `tests/hosts/test_{host}.py` runs through a {spec['label']} emulator written from "
+             f"**{len(spec['steps'])} steps, {fields} fields to type or paste: about {minutes(fields)} minutes** "
+             f"for a newcomer who has the plugin running and a {spec['label']} account (at {SECONDS_A_FIELD} s a "
+             "field, counted from the recipe by `tests/hosts/common.py`; not timed with a person). This block is "
+             f"the recipe that `tests/hosts/test_{host}.py` runs through a {spec['label']} emulator written from "
              f"{spec['follows']}.", ""]
     lines += [f"{n}. {step}" for n, step in enumerate(spec["steps"], 1)]
     lines += ["", f"Headers of the {'resource' if 'resource' in spec else 'datasource'} (set once):", ""]
@@ -117,10 +119,42 @@ def render(host: str, manifest: dict[str, Any]) -> str:
                      f"{_cell(_fill(query))} |")
     lines += ["", "| component | event | runs | with |", "|---|---|---|---|"]
     for action in spec["actions"]:
-        bound = ", ".join(f"`{k}` = `{v}`" for k, v in action.get("bind", {}).items()) or "its own bindings"
+        bound = ", ".join(f"`{k}` = JavaScript `{v['js']}`" if isinstance(v, dict) else f"`{k}` = `{v}`"
+                          for k, v in action.get("bind", {}).items()) or "its own bindings"
         lines.append(f"| {_cell(action['component'])} | {_cell(action['event'])} | `{action['query']}` | "
                      f"{_cell(bound)} |")
     return "\n".join([*lines, "", END])
+
+
+SECONDS_A_FIELD = 20  # the same rate as the Appsmith guide's count (tests/hosts/appsmith_guide.py)
+
+
+def fields_to_fill(spec: dict[str, Any]) -> int:
+    """How many fields a newcomer types or pastes: the datasource (URL or import, headers), each query (name,
+    method, URL, each parameter, header and body row or body; an imported query only its edits), each action
+    (its event and each value it passes) and each component of the page (with each binding it holds)."""
+    source = spec.get("datasource") or spec["resource"]
+    count = 1 + len(source["headers"])
+    for query in spec["queries"].values():
+        if "template" in query and "fill" in query and "url" not in query and "path" not in query:
+            count += len(query.get("unquote", []))  # imported: only the builder's edits
+            continue
+        params = query.get("url_params") or {}
+        count += 3 + len(params) + len(spec.get("query_headers", {})) + len(query.get("parameters", []))
+        count += ("json_body" in query) + bool(query.get("body_toggle")) + len(query.get("body") or {})
+    for action in spec["actions"]:
+        count += 1 + len(action.get("bind", {}))
+    for screen in spec["page"]["screens"]:
+        for comp in screen["components"]:
+            if not comp.get("ours"):
+                count += 1 + sum(k in comp for k in ("rows", "value", "src", "default", "on_change"))
+                count += len(comp.get("set", {})) + len(comp.get("columns", [])) // 2
+    return count
+
+
+def minutes(fields: int) -> int:
+    """Minutes at SECONDS_A_FIELD a field, rounded up."""
+    return -(-fields * SECONDS_A_FIELD // 60)
 
 
 def generated_block(text: str, host: str) -> str | None:

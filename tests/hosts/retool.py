@@ -19,6 +19,8 @@ spoofing" setting (``current_user`` verified on Retool's server). Facts carried 
 
 The binding mechanics (typed single expression, text interpolation) are the same as ToolJet's, so the
 evaluation helpers of :mod:`tests.hosts.tooljet` are reused.
+The emulated page (``tests/hosts/host_page.py``, ``test_host_pages.py``) draws the recipe's components as plain
+HTML in Chromium: that drawing is ours, not Retool's; what it shows and sends comes from this emulator.
 """
 
 from __future__ import annotations

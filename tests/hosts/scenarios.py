@@ -8,6 +8,7 @@ not decide hears why; history answers every filter, pages, cancels and retries. 
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -90,11 +91,15 @@ def field_errors_then_progress(app: HostSession, ann: dict[str, Any]) -> dict[st
     return run
 
 
-def approve_and_reject(app: HostSession, ann: dict[str, Any], bob: dict[str, Any], quotes: bool = True) -> None:
-    """Approve approves and Reject rejects, with the comment as typed (with ``quotes``, a double quote in it)."""
+HARD_TEXT = 'a "quoted" word, a backslash \\ (C:\\tmp\\new) and\na second line'  # what breaks JSON templates
+
+
+def approve_and_reject(app: HostSession, ann: dict[str, Any], bob: dict[str, Any]) -> None:
+    """Approve approves and Reject rejects, with the comment exactly as typed: a double quote, a backslash and a
+    newline in it (what a host that pastes text into a JSON body breaks on)."""
     for button, resolution in (("approve", "Approve"), ("reject", "Reject")):
         request = waiting_request(app, ann, bob)
-        comment = f'{resolution}d: {chr(34) * quotes}fine{chr(34) * quotes} by {bob["email"]}'
+        comment = f'{resolution}d by {bob["email"]}: {HARD_TEXT}'
         answer = app.decide(button, bob, request, comment)
         assert answer.code == 200, answer.body
         assert answer.body["resolution"] == resolution
@@ -113,6 +118,8 @@ def race(app: HostSession, ann: dict[str, Any], bob: dict[str, Any], carol: dict
     assert first.code == 200, first.body
     assert second.code == 409, second.body
     assert bob["email"] in second.body["error"]["message"], second.body
+    # when, as a person reads it (the details keep the exact time)
+    assert re.search(r" at \d{4}-\d\d-\d\d \d\d:\d\d UTC$", second.body["error"]["message"]), second.body
 
 
 def refused(app: HostSession, ann: dict[str, Any], bob: dict[str, Any], dave: dict[str, Any]) -> None:

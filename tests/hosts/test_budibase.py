@@ -6,6 +6,7 @@ the recipe's, and every click sends the recipe's bindings as Budibase's browser 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,8 @@ import requests
 
 from tests.conftest import APP_KEY
 from tests.hosts import scenarios
-from tests.hosts.budibase import BudibaseServer, QueryFailed, browser_value, import_openapi
+from tests.hosts.budibase import BudibaseServer, QueryFailed, import_openapi
+from tests.hosts.budibase_templates import browser_value, page_value
 from tests.hosts.common import live_api, placeholders, recipe
 from tests.hosts.scenarios import Outcome, RunRowClicks, email
 
@@ -22,13 +24,18 @@ from tests.hosts.scenarios import Outcome, RunRowClicks, email
 class BudibaseSession(RunRowClicks):
     """The app the recipe builds (a datasource imported from the plugin, the recipe's actions), clicked."""
 
-    def __init__(self, base_url: str, spec: dict[str, Any]) -> None:
+    def __init__(self, base_url: str, spec: dict[str, Any], json_templates: bool = False) -> None:
         self.spec = placeholders(spec, {"app key": APP_KEY, "plugin URL": base_url})
         doc = requests.get(self.spec["datasource"]["import"], timeout=10).json()
         self.imported = import_openapi(doc)  # as imported, before the builder's edits
         source = import_openapi(doc)
         source.headers.update(self.spec["datasource"]["headers"])
-        self.server = BudibaseServer(source)
+        for name, edits in self.spec["queries"].items():
+            for binding in edits.get("unquote", []):  # the builder's edit of the imported body
+                quoted = f'"{{{{ {binding} }}}}"'
+                assert quoted in source.queries[name].body, f"{name}'s imported body has no {quoted}"
+                source.queries[name].body = source.queries[name].body.replace(quoted, f"{{{{ {binding} }}}}")
+        self.server = BudibaseServer(source, json_templates)
         self.actions = {a["id"]: a for a in self.spec["actions"]}
 
     def click(self, action: str, user: dict[str, Any], **page: Any) -> Outcome:
@@ -38,6 +45,14 @@ class BudibaseSession(RunRowClicks):
         params = {name: browser_value(value, context) for name, value in spec["bind"].items()}
         answer = self.server.execute(spec["query"], params, user)
         return Outcome(answer.code, answer.rows[0] if answer.rows else None, answer.sent)
+
+    def act(self, action: str, user: dict[str, Any], state: dict[str, Any]) -> Outcome:
+        """A click in the emulated page (tests/hosts/host_page.py): ``state`` is the page's binding context."""
+        return self.click(action, user, **state)
+
+    def show(self, template: str, user: dict[str, Any], state: dict[str, Any]) -> Any:
+        """A component's setting as Budibase's client evaluates it over the page's context."""
+        return page_value(template, {"Current User": user, **state})
 
     def submit(self, who, amount=640, description="Conference"):
         return self.click("submit", who, ExpenseForm={"Fields": {"amount": amount, "description": description}})
@@ -104,14 +119,36 @@ def test_the_user_and_groups_come_from_budibase_not_the_browser(budibase, people
 
 
 def test_approve_and_reject_each_decide_what_they_say(budibase, people):
-    scenarios.approve_and_reject(budibase, people["ann"], people["bob"], quotes=False)
+    """With a comment holding a double quote, a backslash and a newline: the buttons pass it JSON-encoded (a
+    JavaScript binding) into an unquoted slot of the body, so it arrives exactly as typed."""
+    scenarios.approve_and_reject(budibase, people["ann"], people["bob"])
 
 
-def test_a_double_quote_in_a_text_field_fails_in_budibase(budibase, people):
-    """Budibase inserts a binding's text into the JSON body unescaped: the guide warns about it."""
+def test_the_recipe_also_holds_in_the_later_budibase_json_body_rendering(app, people):
+    """The later Budibase parses the JSON body before filling it (processJsonStringSync): same result."""
+    with live_api(app) as base_url:
+        later = BudibaseSession(base_url, recipe("budibase"), json_templates=True)
+        scenarios.approve_and_reject(later, people["ann"], people["bob"])
+
+
+@pytest.mark.parametrize("json_templates", [False, True], ids=["3.x", "later"])
+def test_a_plain_binding_in_the_imported_body_breaks_on_hard_text(budibase, people, json_templates):
+    """Why the recipe does not keep the imported ``"comment": "{{ comment }}"`` with a plain binding: 3.x pastes
+    the text into the JSON (a ``"`` makes it invalid); the later rendering keeps the quote but turns the newline
+    into the two characters ``\\n``."""
+    source = import_openapi(requests.get(budibase.spec["datasource"]["import"], timeout=10).json())
+    source.headers.update(budibase.spec["datasource"]["headers"])
+    imported = BudibaseServer(source, json_templates)
     request = scenarios.waiting_request(budibase, people["ann"], people["bob"])
-    with pytest.raises(QueryFailed, match="Invalid JSON"):
-        budibase.decide("approve", people["bob"], request, 'say "no"')
+    params = {"request_id": request["id"], "resolution": "Approve", "comment": scenarios.HARD_TEXT}
+    if not json_templates:
+        with pytest.raises(QueryFailed, match="Invalid JSON"):
+            imported.execute("resolveRequest", params, people["bob"])
+        return
+    answer = imported.execute("resolveRequest", params, people["bob"])
+    assert answer.code == 200, answer.rows
+    sent = json.loads(answer.sent[0]["body"])["comment"]
+    assert sent != scenarios.HARD_TEXT and sent == scenarios.HARD_TEXT.replace("\n", "\\n")
 
 
 def test_two_managers_race_and_the_second_hears_who_decided(budibase, people):

@@ -14,6 +14,7 @@ from tests.hosts import scenarios
 from tests.hosts.common import live_api, placeholders, recipe
 from tests.hosts.retool import run_query
 from tests.hosts.scenarios import Outcome, RunRowClicks, email
+from tests.hosts.tooljet import resolve
 
 FILTERS = {"status": "statusInput", "query": "queryInput", "started_by": "startedByInput", "since": "sinceInput",
            "until": "untilInput", "limit": "limitInput"}
@@ -29,10 +30,17 @@ class RetoolSession(RunRowClicks):
     def click(self, action: str, user: dict[str, Any], components: dict[str, Any] | None = None,
               cursor: str = "") -> Outcome:
         """``user`` fires one of the recipe's events; ``components`` holds the app's component state."""
+        return self.act(action, user, {"cursor": {"value": cursor}, **(components or {})})
+
+    def act(self, action: str, user: dict[str, Any], state: dict[str, Any]) -> Outcome:
+        """Trigger a query with the app's component state (the emulated page's)."""
         spec = self.actions[action]
-        state = {"cursor": {"value": cursor}, **(components or {})}
         answer = run_query(self.spec["resource"], self.spec["queries"][spec["query"]], state, user, spec["bind"])
         return Outcome(answer.code, answer.data, [answer.sent])
+
+    def show(self, template: str, user: dict[str, Any], state: dict[str, Any]) -> Any:
+        """A component's property as the app evaluates it in the browser (``current_user`` there too)."""
+        return resolve(template, {**state, "current_user": user}, on_server="\x00")
 
     def submit(self, who, amount=640, description="Conference"):
         return self.click("submit", who, {"form1": {"data": {

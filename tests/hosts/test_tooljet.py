@@ -13,7 +13,7 @@ from tests.conftest import APP_KEY
 from tests.hosts import scenarios
 from tests.hosts.common import live_api, placeholders, recipe
 from tests.hosts.scenarios import Outcome, RunRowClicks, email
-from tests.hosts.tooljet import QueryFailed, run_query
+from tests.hosts.tooljet import QueryFailed, resolve, run_query
 
 FILTERS = ("status", "query", "started_by", "since", "until", "limit")
 
@@ -33,12 +33,23 @@ class ToolJetSession(RunRowClicks):
     def click(self, action: str, user: dict[str, Any], components: dict[str, Any] | None = None,
               cursor: str = "", query: dict[str, Any] | None = None) -> Outcome:
         """``user`` fires one of the recipe's events; ``components`` holds the page's widget state."""
+        return self.act(action, user, {"components": components or {}, "variables": {"cursor": cursor}}, query)
+
+    def act(self, action: str, user: dict[str, Any], state: dict[str, Any],
+            query: dict[str, Any] | None = None) -> Outcome:
+        """Fire an event with the app's state (``components``, ``variables``, ``queries``: the emulated page's)."""
         spec = self.actions[action]
-        state = {"components": components or {}, "globals": {"currentUser": user}, "queries": {},
-                 "variables": {"cursor": cursor}, "page": {}}
-        answer = run_query(self.source, query or self.queries[spec["query"]], state, user, spec["bind"],
-                           self.spec["edition"])
+        answer = run_query(self.source, query or self.queries[spec["query"]], self._scope(user, state), user,
+                           spec["bind"], self.spec["edition"])
         return Outcome(answer.code, answer.data, [answer.sent])
+
+    def show(self, template: str, user: dict[str, Any], state: dict[str, Any]) -> Any:
+        """A component's property as ToolJet's browser resolves it."""
+        return resolve(template, self._scope(user, state))
+
+    @staticmethod
+    def _scope(user: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        return {"components": {}, "queries": {}, "variables": {}, "page": {}, **state, "globals": {"currentUser": user}}
 
     def submit(self, who, amount=640, description="Conference"):
         return self.click("submit", who, {"amount": {"value": amount}, "description": {"value": description}})

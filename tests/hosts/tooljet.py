@@ -24,6 +24,8 @@ Written from ToolJet's source (ToolJet/ToolJet, the 3.x line; files read):
 - ``globals.currentUser.ssoUserInfo`` (``id_token``...) exists with ToolJet's OIDC SSO, a paid feature ("Paid
   feature" in ``oidc/setup.md``; "only for Enterprise edition" in the older ``openid/setup.md``); nothing in the
   Community source read fills it.
+The emulated page (``tests/hosts/host_page.py``, ``test_host_pages.py``) draws the recipe's components as plain
+HTML in Chromium: that drawing is ours, not ToolJet's; what it shows and sends comes from this emulator.
 """
 
 from __future__ import annotations

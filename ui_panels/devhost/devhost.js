@@ -28,7 +28,7 @@
   // would configure them on the widget: {{GetRequests.data}}, onResolve -> ResolveRequest.run(...)).
   const DATASOURCE = {
     inbox: {
-      model: async () => ({ requests: await api.requests({ status: "pending", limit: 50 }) }),
+      model: async () => ({ requests: await api.requests({ status: "pending", limit: 50 }), absence: await myAbsence() }),
       refreshOn: (type) => type.startsWith("request.") || type === "events.reset",
       events: {
         async resolve(ctx) {
@@ -41,9 +41,25 @@
           return { result, requests: await api.requests({ status: "pending", limit: 50 }) };
         },
         async refresh() { return { requests: await api.requests({ status: "pending", limit: 50 }) }; },
+        // Out of office (GetMyAbsence / SetAbsence / EndAbsence in an app)
+        async set_absence(ctx) {
+          let absenceResult;
+          try {
+            absenceResult = await api.call("PUT", "/api/v1/absences/me", ctx);
+          } catch (err) {
+            absenceResult = errorBody(err);
+          }
+          return { absence_result: absenceResult, absence: await myAbsence(), requests: await api.requests({ status: "pending", limit: 50 }) };
+        },
+        async end_absence() {
+          await api.call("DELETE", "/api/v1/absences/me").catch(() => null);
+          return { absence: await myAbsence() };
+        },
       },
     },
   };
+
+  function myAbsence() { return api.call("GET", "/api/v1/absences/me").catch((err) => errorBody(err)); }
 
   // The trigger form: bound to one query; after a submit the host follows the run it started.
   const triggered = { run: null };

@@ -123,7 +123,9 @@
     return h("div", {}, h("h3", {}, "Requests"), requests.map((r) => h("div", { class: "wf-card" },
       h("div", { class: "wf-card-head" }, h("strong", {}, r.name), WF.chip(r.status)),
       h("div", { class: "wf-meta" }, h("span", {}, `To ${[...r.users, ...r.groups.map((g) => `group ${g}`)].join(", ") || "—"}`),
-        h("span", {}, "Opened ", WF.when(r.created_at)), r.resolution ? h("span", {}, `Resolution: ${r.resolution}`) : null))));
+        h("span", {}, "Opened ", WF.when(r.created_at)), r.resolution ? h("span", {}, `Resolution: ${r.resolution}`) : null),
+      (r.decisions || []).length ? h("ul", { class: "wf-small wf-decisions", style: "margin:4px 0 0;padding-left:18px" }, r.decisions.map((d) => h("li", {},
+        `${d.resolution} by ${d.actor}`, d.acting_for ? h("strong", {}, ` for ${d.acting_for}`) : null, ` · ${WF.clock(d.at)}`))) : null)));
   }
 
   // How the actor was identified, where the audit recorded it (a workflow's own entries have none).
@@ -138,7 +140,7 @@
     if (!audit || !audit.length) return null;
     return h("div", {}, h("h3", {}, "Audit trail"), h("table", { class: "wf-table" },
       h("thead", {}, h("tr", {}, ["When", "Who", "What", "How identified"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, audit.map((a) => h("tr", {}, h("td", { title: a.at }, WF.clock(a.at)), h("td", {}, a.actor),
+      h("tbody", {}, audit.map((a) => h("tr", {}, h("td", { title: a.at }, WF.clock(a.at)), h("td", {}, a.actor, a.details && a.details.acting_for ? h("span", { class: "wf-muted" }, ` for ${a.details.acting_for}`) : null),
         h("td", {}, `${a.action}${a.details && a.details.resolution ? `: ${a.details.resolution}` : ""}${a.comment ? ` — “${a.comment}”` : ""}`),
         h("td", { class: "wf-small" }, how(a)))))));
   }

@@ -12,6 +12,8 @@
   let api = null;
   let awaiting = null; // bound mode: {id, resolution, resultAtSend}
   const REFRESH_MS = 10000;
+  // Bulk decisions (bulk.js): checkboxes, select all, one resolution for the selected requests, a plain report.
+  const bulk = WF.inboxBulk ? WF.inboxBulk.attach({ panel, body, cards: () => cards, settled, refused, api: () => api }) : null;
 
   function approvals(request) {
     const approving = request.resolutions[0];
@@ -63,9 +65,11 @@
     const still = doc && doc.status === "pending";
     if (doc && doc.id === id) showProgress(card, doc);
     const outcome = doc && doc.resolution ? doc.resolution : resolution;
+    const mine = doc && doc.decisions && doc.decisions[doc.decisions.length - 1];
+    const forWhom = mine && mine.acting_for ? ` for ${mine.acting_for}` : "";  // a delegate's decision (out of office)
     feedback(card, "success", still
-      ? `“${resolution}” recorded: ${approvals(doc)} of ${doc.required_approvals} approvals so far`
-      : `Done: “${outcome}” recorded; the request is decided.`);
+      ? `“${resolution}” recorded${forWhom}: ${approvals(doc)} of ${doc.required_approvals} approvals so far`
+      : `Done: “${outcome}” recorded${forWhom}; the request is decided.`);
     card.buttons.forEach((b) => { b.disabled = true; });
     card.el.dataset.state = still ? "pending" : "decided";
     if (!still) card.el.dataset.done = "true";
@@ -115,7 +119,11 @@
           h("div", { class: "wf-meta" },
             h("span", {}, "From ", h("strong", {}, request.requester || "—")),
             h("span", {}, "Opened ", WF.when(request.created_at)),
-            request.due_at ? h("span", {}, "Due ", WF.when(request.due_at)) : null)),
+            WF.absence ? WF.absence.badge(request) : null,
+            request.due_at ? h("span", {}, "Due ", WF.when(request.due_at)) : null,
+            request.sla ? h("span", { class: "wf-sla", "data-sla": request.sla.policy,
+              title: `SLA policy ${request.sla.policy}: business time on ${request.sla.calendar || "a 24-hour clock"} (${request.sla.time_zone})` },
+              "SLA ", h("strong", {}, request.sla.policy)) : null)),
         h("span", { class: "wf-progress", title: "Approvals needed" },
           h("span", { class: "wf-progress-bar", "aria-hidden": "true" }, bar), count)),
       request.message ? h("p", {}, request.message) : null,
@@ -126,6 +134,7 @@
       fb);
     const made = { el, feedback: fb, form, buttons, comment, bar, count, version: request.version };
     showProgress(made, request);
+    if (bulk) bulk.decorate(made, request);
     return made;
   }
 
@@ -141,6 +150,11 @@
   }
 
   function render(requests) {
+    draw(requests);
+    if (bulk) bulk.shown(requests);
+  }
+
+  function draw(requests) {
     // Cards are kept while their request is unchanged (or shows feedback), so a live refresh never
     // throws away a comment being typed; a decided card stays with its message until the next load.
     const next = new Map();
@@ -199,6 +213,7 @@
         } else settled(id, resolution, result && result.id === id ? result : null);
       }
     }
+    if (bulk) bulk.model(model);
     if (requests) render(requests);
     else if (model.error) showError(new WF.ApiError(0, model.error));
   }
@@ -211,7 +226,8 @@
     WF.clear(body, WF.skeleton(2));
     if (WF.host.mode === "bound") {
       live.textContent = "Bound to the app";
-      WF.host.onModel(boundModel);
+      const ooo = WF.absence ? WF.absence.mount(panel, {}) : null;  // shown once the app binds model.absence
+      WF.host.onModel((model) => { if (ooo) ooo.model(model); boundModel(model); });
       // No event stream reaches a custom widget: the app's Get requests is asked for again every 10 s (event
       // refresh), so requests opened meanwhile show; an unchanged answer changes nothing on screen.
       const again = () => setTimeout(() => { if (!awaiting) WF.host.trigger("refresh", {}); again(); }, REFRESH_MS);
@@ -224,6 +240,7 @@
       return;
     }
     api = new WF.Api(config);
+    if (WF.absence) WF.absence.mount(panel, { api, onChange: load });
     load();
     WF.live(api, (type) => { if (type.startsWith("request.") || type === "events.reset") load(); },
       (state) => {

@@ -12,7 +12,7 @@
   const form = signin.querySelector("form");
   const input = form.querySelector("#admin-key");
   const signinError = form.querySelector(".wfs-signin-error");
-  const SECTIONS = ["health", "keys", "runtime", "workspaces", "connections", "audit"];
+  const SECTIONS = ["health", "keys", "runtime", "workspaces", "connections", "slack", "audit", "analytics"];
 
   function showSignedIn(on) {
     signin.hidden = on;
@@ -74,6 +74,14 @@
       h("thead", {}, h("tr", {}, ["When", "Who", "What", "Target", "Changes"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows)))
       : WF.empty("☰", "No changes yet", "Creating a key or changing a setting records who did it here."));
+  });
+
+  // The page has <base href="/ui/settings/">: a bare "#id" link would load the page again, signing out.
+  layout.querySelector(".wfs-nav").addEventListener("click", (event) => {
+    const link = event.target.closest('a[href^="#"]');
+    if (!link) return;
+    event.preventDefault();
+    S.section(link.getAttribute("href").slice(1)).scrollIntoView({ block: "start" });
   });
 
   showSignedIn(false);

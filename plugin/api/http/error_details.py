@@ -46,10 +46,11 @@ ERROR_DETAILS: dict[str, dict[str, Any]] = {
     "validation_failed": _obj(
         ("fields",), fields=FIELD_MESSAGES,
         allowed={"type": "array", "items": _TEXT, "description": "the values one field may take"},
-        header={**_TEXT, "description": "the request header at fault, if one is"}),
+        header={**_TEXT, "description": "the request header at fault, if one is"},
+        slack_error={**_TEXT, "description": "Slack's error code (invalid_auth, channel_not_found...)"}),
     "run_failed": _obj(("run_id", "status", "status_url"), run_id=_TEXT, status=_TEXT, status_url=_TEXT,
                        error={"type": ["object", "null"], "description": "type, message and step of the failure"}),
-    "service_unavailable": _obj(("service",), service={"enum": ["temporal", "redis", "worker"]}),
+    "service_unavailable": _obj(("service",), service={"enum": ["temporal", "redis", "worker", "slack"]}),
     "rate_limited": _obj(("retry_after",), retry_after={"type": "integer", "description": "seconds (as Retry-After)"},
                          limit={**_TEXT, "description": "the limit that was reached, e.g. 30 per 1 minute"}),
     "internal_error": _obj(),

@@ -40,6 +40,7 @@ from limits.strategies import RateLimiter
 from plugin.api.http.errors import error_response
 from plugin.config import Settings
 from plugin.errors import PluginError
+from plugin.store import scripts
 
 KEY_PREFIX = "wf:rl"
 EXTENSION = "workflows.rate_limits"  # the app's own limiting strategy (with its storage)
@@ -268,7 +269,7 @@ def _check_and_count_each(under: Counter | None, hits: list[Counter], ceiling: C
 def _script(storage: RedisStorage) -> Any:
     script = getattr(storage, "_workflows_check_and_count", None)
     if script is None:
-        script = storage.get_connection().register_script(_CHECK_AND_COUNT)
+        script = scripts.register(storage.get_connection(), _CHECK_AND_COUNT)
         storage._workflows_check_and_count = script  # type: ignore[attr-defined]
     return script
 

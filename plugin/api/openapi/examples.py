@@ -69,4 +69,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                                               "version": 2}}},
     "cancelRequest": {"request": {"comment": "no longer needed"},
                       "responses": {"200": {**_REQUEST, "status": "cancelled", "version": 2}}},
+    "bulkResolveRequests": {
+        "request": {"ids": [REQUEST_ID, "req-7a1b2c3d-1-approval"], "resolution": "Approve", "comment": "ok"},
+        "responses": {"200": {"results": [
+            {"id": REQUEST_ID, "status": 200, "outcome": "decided", "request": _RESOLVED, "error": None},
+            {"id": "req-7a1b2c3d-1-approval", "status": 409, "outcome": "refused", "request": None,
+             "error": {"code": "conflict", "message": "Request req-7a1b2c3d-1-approval is already resolved by "
+                                                      "carol@example.com at 2026-11-26T10:01:05+00:00",
+                       "details": {"status": "resolved", "resolution": "Reject", "decided_by": "carol@example.com",
+                                   "decided_at": "2026-11-26T10:01:05+00:00"}}}],
+            "counts": {"200": 1, "409": 1}, "repeated": 0, "duplicates": 0}}},
 }

@@ -60,7 +60,8 @@ def idempotency_records() -> IdempotencyRecords:
     return per_app("idempotency", IdempotencyRecords)
 
 
-def _idempotency_key() -> str | None:
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key (None when absent or empty); 400 when it is not a usable key."""
     key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
     if not key:  # hosts that send every declared header send it empty when nothing is bound: no key
         return None
@@ -145,7 +146,7 @@ def trigger(args: dict, body: dict, name: str):
     current_identity(required=True)  # an app key's run needs a named starter (and then can be seen by them)
     query = _query(name)
     data = triggering.validated_input(query, body["input"])
-    key = _idempotency_key()
+    key = idempotency_key()
     app = _app_name()
     digest = fingerprint(query.name, data)
     caller = f"{g.key.name}|{g.identity.user}"

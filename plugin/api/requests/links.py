@@ -16,6 +16,7 @@ from plugin.finite_json import parse_form_number
 from plugin.gateway_ops import requests as request_ops
 from plugin.identity.links import ApprovalLink, link_signer
 from plugin.models import PENDING, Identity, ResolveInput
+from plugin.readmodel import offers
 
 bp = Blueprint("links", __name__, url_prefix="/approve")
 
@@ -68,7 +69,11 @@ def _open(token: str) -> tuple[ApprovalLink, dict[str, Any]]:
         by = next((f" by {d['actor']}" for d in reversed(doc.get("decisions", []))), "")
         raise Conflict(f"This request is already {doc['status']}{by}; nothing left to decide",
                        {"reason": "stale", "status": doc["status"]})
-    if not link.fits(doc["version"], len(doc.get("decisions", []))) or link.user not in doc["users"]:
+    if link.acting_for and not offers.offered_to(services().absences, Identity(user=link.user), doc):
+        raise Conflict(f"You no longer stand in for {link.acting_for} on this request (their absence ended or "
+                       "changed, or it is already decided for them)", {"reason": "stale"})
+    named = link.acting_for or link.user  # a delegate's link names the absent assignee
+    if not link.fits(doc["version"], len(doc.get("decisions", []))) or named not in doc["users"]:
         raise Conflict("This link is out of date: the request changed since it was sent (reassigned, "
                        "escalated or reminded); use the newest message or the app", {"reason": "stale"})
     return link, doc
@@ -79,7 +84,8 @@ def confirm_page(token: str):
     """The confirmation page: the request's message, metadata, form and a comment box. Decides nothing."""
     link, doc = _open(token)
     page = render_template_string(_PAGE, title=f"{link.resolution}?", doc=doc, form=True,
-                                  resolution=link.resolution, user=link.user)
+                                  resolution=link.resolution,
+                                  user=f"{link.user} for {link.acting_for}" if link.acting_for else link.user)
     return page, 200, {"Cache-Control": "no-store"}
 
 
@@ -110,7 +116,7 @@ def decide(token: str):
     if not signer.claim(token, link):
         raise Conflict("This link has already been used", {"reason": "used"})
     update = ResolveInput(request_id=link.request_id, resolution=link.resolution, comment=comment,
-                          payload=payload, identity=Identity(user=link.user, via="link"))
+                          payload=payload, identity=Identity(user=link.user, via="link"), acting_for=link.acting_for)
     try:
         decided = send_update("resolve", update)
     except PluginError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,7 @@ from plugin.models import (
     ResolveInput,
     request_from_doc,
 )
+from plugin.readmodel import offers
 from plugin.readmodel.inbox_rebuild import claim_rebuild, inbox_is_built, rebuild_inbox, release_rebuild
 
 log = logging.getLogger(__name__)
@@ -96,18 +98,22 @@ def _settled_refusal(svc: Services, update_name: str, arg: Any,
     return request_ops.refusal(update_name, request_from_doc(doc), arg)
 
 
-def _send(update_name: str, arg: Any) -> HumanRequest:
+def _send(update_name: str, arg: Any,
+          prepare: Callable[[Any, dict[str, Any] | None], Any] | None = None) -> HumanRequest:
     """Send a request update and write the answer into the inbox at once (read-your-writes).
 
     Updates to one request go one at a time (a Redis lock, so across API processes): a crowd pressing the
     same button gets its answers from the first decision instead of queueing dozens of updates on one run.
-    Taking the lock reads the request in the same round trip.
+    Taking the lock reads the request in the same round trip; ``prepare`` may complete the update from it (a
+    delegate's ``acting_for``).
     """
     svc = services()
     token, doc = svc.request_locks.acquire(arg.request_id, REQUEST_LOCK_WAIT)
     if token is None:
         raise ServiceUnavailable("Too many changes to this request at once; try again", {"service": "redis"})
     try:
+        if prepare is not None:
+            arg = prepare(arg, doc)
         refused = _settled_refusal(svc, update_name, arg, doc)
         if refused is not None:
             raise refused
@@ -154,8 +160,8 @@ def list_requests(args: dict):
     who = current_identity(required=True)
     svc = services()
     _ensure_inbox(svc)
-    page = svc.inbox.list_for(who, status=args["status"], name=args.get("name"),
-                              limit=args["limit"], cursor=args.get("cursor"))
+    page = offers.list_with_offers(svc.inbox, svc.absences, who, status=args["status"], name=args.get("name"),
+                                   limit=args["limit"], cursor=args.get("cursor"))
     # The stored documents already have the response shape: answer them as they are (no re-encoding).
     return json_answer(page.to_json().encode())
 
@@ -170,7 +176,10 @@ def get_request(request_id: str):
     svc = services()
     _ensure_inbox(svc)
     doc = svc.inbox.get(request_id)
-    if doc is None or not may_see(HumanRequest(**{**doc, "decisions": [], "form": []}), who):
+    if doc is not None and not may_see(HumanRequest(**{**doc, "decisions": [], "form": []}), who):
+        absent = offers.offered_to(svc.absences, who, doc)  # a delegate's, out of office
+        doc = {**doc, "offered_for": absent} if absent else None
+    if doc is None:
         raise NotFound(f"Request {request_id} not found")
     return json_answer(current_app.json.response(_REQUEST_SCHEMA.dump(doc)).get_data())
 
@@ -183,17 +192,30 @@ def resolve(body: dict, request_id: str):
     """Resolve request: one person's decision, answered synchronously by the workflow."""
     update = ResolveInput(request_id=request_id, resolution=body["resolution"], identity=acting_person(),
                           comment=body["comment"], payload=body["payload"])
+    return resolve_one(update)[0]
+
+
+def resolve_one(update: ResolveInput) -> tuple[HumanRequest, bool]:
+    """One decision as Resolve request makes it (also each item of a bulk decision): sent under the request's
+    lock, written back to the inbox, and a repeat of the caller's own decision answered as it stands (then
+    True: nothing new was recorded). Raises the PluginError the decision would be refused with."""
     try:
-        request = _send("resolve", update)
+        request = _send("resolve", update,  # a delegate decides for an absent assignee (out of office)
+                        lambda arg, doc: offers.with_acting_for(services().absences, arg, doc))
     except Conflict:
         repeated = _repeated_decision(services(), update)
         if repeated is None:
             raise
-        return repeated
+        return repeated, True
+    count_decision(request)
+    return request, False
+
+
+def count_decision(request: HumanRequest) -> None:
+    """Observe how long the request waited, when the decision just made settled it (for Slack's decisions too)."""
     if request.status != PENDING and request.resolved_at:  # this decision settled it
         opened, decided = datetime.fromisoformat(request.created_at), datetime.fromisoformat(request.resolved_at)
         metrics.DECISION_LATENCY.labels(request.query).observe(max(0.0, (decided - opened).total_seconds()))
-    return request
 
 
 def _repeated_decision(svc: Services, update: ResolveInput) -> HumanRequest | None:
@@ -204,7 +226,8 @@ def _repeated_decision(svc: Services, update: ResolveInput) -> HumanRequest | No
     def mine(request: HumanRequest | None) -> bool:
         decided = [d for d in request.decisions if d.actor == user] if request is not None else []
         return bool(decided) and decided[-1].resolution == update.resolution and \
-            decided[-1].payload == update.payload and may_see(request, update.identity)
+            decided[-1].payload == update.payload and (may_see(request, update.identity) or bool(
+                decided[-1].acting_for) and decided[-1].acting_for in request.users)
 
     doc = svc.inbox.get(update.request_id)
     request = request_from_doc(doc) if doc is not None else None

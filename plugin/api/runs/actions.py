@@ -65,6 +65,8 @@ def retry_spec(old: dict[str, Any]) -> run_ops.StartSpec:
             raise Conflict(f"Query {old.get('query')!r} of run {old['id']} no longer offers a definition to retry "
                            "with", {"query": old.get("query")})
         inp = pinned(query, memo, inp)
+    elif query is not None:
+        inp = pinned(query, memo, inp)  # today's SLA policies, like a new trigger
     return run_ops.StartSpec(
         workflow=old["workflow"], run_id=f"{old.get('query') or old['workflow']}-retry-{digest}",
         task_queue=svc.settings.task_queue,

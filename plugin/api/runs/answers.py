@@ -27,6 +27,7 @@ from plugin.api.services import per_app, services
 from plugin.errors import NotFound
 from plugin.models import Identity
 from plugin.readmodel.runs import may_see_run, unsettled
+from plugin.store import scripts
 from plugin.store.snapshots import READ_FUNCTION, RawSnapshot, RunSnapshots, trusted
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def _admit_and_read(run_id: str, admission: rate_limits.Admission | None) -> Raw
 
 
 def _script() -> Any:
-    return per_app("admit_and_read", lambda client: client.register_script(_ADMIT_AND_READ))
+    return per_app("admit_and_read", lambda client: scripts.register(client, _ADMIT_AND_READ))
 
 
 def _from_snapshot(raw: RawSnapshot | None) -> EncodedRun | None:

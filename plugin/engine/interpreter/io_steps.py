@@ -157,7 +157,7 @@ async def run_call(r: Runner, step: Step, scope: Scope, resume: Any) -> Any:
                          retryable=False)
     inp = r.inp
     child = RunInput(data=data, query=inp.query, started_by=inp.started_by, app=inp.app,
-                     request_defaults=dict(inp.request_defaults))
+                     request_defaults=dict(inp.request_defaults), sla=dict(inp.sla))
     target = step.get("workflow", spec.NODE_WORKFLOW)
     if "definition" in step:
         content = inp.linked_definitions.get(step["definition"])

@@ -103,7 +103,7 @@ class NodeWorkflow(PluginWorkflow):
                 data=inp.data, query=inp.query, started_by=inp.started_by, app=inp.app,
                 definition=inp.definition, definition_version=inp.definition_version,
                 linked_definitions=inp.linked_definitions, connection_defaults=inp.connection_defaults,
-                request_defaults=inp.request_defaults, resume=carried))
+                request_defaults=inp.request_defaults, sla=inp.sla, resume=carried))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return output
 

@@ -27,6 +27,7 @@ from plugin.config import Settings
 from plugin.errors import Unauthorized, ValidationFailed
 from plugin.identity.capabilities import CAPABILITIES, default_capabilities
 from plugin.identity.config import KeyIdentity, TokenConfig, key_identity
+from plugin.store import scripts
 from plugin.store.admin.runtime_settings import RuntimeSettings
 from plugin.store.events import KEY_REVOKED, EventStream
 
@@ -105,7 +106,7 @@ class KeyStore:
         self._env_oidc = settings.identity.oidc
         self._runtime = runtime
         self._redis = client
-        self._lookup = client.register_script(_LOOKUP)
+        self._lookup = scripts.register(client, _LOOKUP)
         self._used: dict[str, float] = {}
 
     @property

@@ -21,6 +21,7 @@ from typing import Any
 
 import redis
 
+from plugin.store import scripts
 from plugin.store.inbox import PREFIX
 
 log = logging.getLogger(__name__)
@@ -87,9 +88,9 @@ class RequestLocks:
     """Take and free the lock of one request."""
 
     def __init__(self, client: redis.Redis, ttl_ms: int = 3_000, poll: float = 0.005) -> None:
-        self._acquire = client.register_script(_ACQUIRE)
-        self._release = client.register_script(_RELEASE)
-        self._renewer = _Renewer(client.register_script(_RENEW), ttl_ms)
+        self._acquire = scripts.register(client, _ACQUIRE)
+        self._release = scripts.register(client, _RELEASE)
+        self._renewer = _Renewer(scripts.register(client, _RENEW), ttl_ms)
         self._ttl_ms = ttl_ms
         self._poll = poll
 
