@@ -16,8 +16,6 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
@@ -59,6 +57,8 @@ class AesGcmCodec(PayloadCodec):
         if not keys:
             raise ValueError("at least one key is needed")
         self.active = keys[0][0]
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # only with keys: 6 MB of a process
+
         self._ciphers = {kid: AESGCM(key) for kid, key in keys}
 
     def encrypt(self, payload: Payload) -> Payload:
@@ -75,6 +75,8 @@ class AesGcmCodec(PayloadCodec):
         cipher = self._ciphers.get(kid)
         if cipher is None:
             raise UnknownKey(f"payload encrypted with key id {kid!r}, which is not configured")
+        from cryptography.exceptions import InvalidTag
+
         try:
             plain = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], kid.encode())
         except InvalidTag:

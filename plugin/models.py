@@ -128,6 +128,10 @@ class SlaEscalation:
     done: bool = False
 
 
+# ``via`` of a decision an SLA policy made at the due time (auto-approve, auto-reject), whose actor is ``system``.
+SLA_DECISION_VIA = "sla_policy"
+
+
 @dataclass
 class SlaApplied:
     """The SLA policy a request follows and the times it computed when the request opened (UTC, ISO 8601).

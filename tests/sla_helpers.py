@@ -61,9 +61,18 @@ class Seen:
 
 
 @asynccontextmanager
-async def time_skipping_worker() -> AsyncIterator[tuple[WorkflowEnvironment, str, Seen]]:
-    """A time-skipping environment and a worker of the approval probe on a fresh task queue."""
-    seen = Seen()
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server, for the length of the block."""
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server())
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+def probe_worker(env: WorkflowEnvironment, queue: str, seen: Seen, cached: bool = True) -> Worker:
+    """A worker of the approval probe whose activities are stand-ins that record what they receive; ``cached``
+    False keeps no run in memory (and no sticky queue), so another worker can take its runs over at once."""
 
     @activity.defn(name="publish_request")
     async def publish_request(request: HumanRequest) -> None:
@@ -73,11 +82,14 @@ async def time_skipping_worker() -> AsyncIterator[tuple[WorkflowEnvironment, str
     async def notify(note: Notification) -> None:
         seen.notes.append(note)
 
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server())
+    return Worker(env.client, task_queue=queue, workflows=[ApprovalProbe], activities=[publish_request, notify],
+                  **({} if cached else {"max_cached_workflows": 0}))
+
+
+@asynccontextmanager
+async def time_skipping_worker() -> AsyncIterator[tuple[WorkflowEnvironment, str, Seen]]:
+    """A time-skipping environment and a worker of the approval probe on a fresh task queue."""
+    seen = Seen()
     queue = f"sla-{uuid.uuid4().hex[:8]}"
-    try:
-        async with Worker(env.client, task_queue=queue, workflows=[ApprovalProbe],
-                          activities=[publish_request, notify]):
-            yield env, queue, seen
-    finally:
-        await env.shutdown()
+    async with time_skipping_env() as env, probe_worker(env, queue, seen):
+        yield env, queue, seen

@@ -136,3 +136,19 @@ def test_the_delegate_sees_the_absent_persons_request_events_while_the_absence_l
     end_absence(client, ann)
     assert act(client, request["id"], ann, resolution="Approve").status_code == 200
     assert bob not in audience(during)[0], "the decision after the absence ended: not bob's"
+
+
+def test_a_delegates_bulk_decision_is_made_for_the_absent_person_where_it_is_theirs(client):
+    ann, bob = person("ann"), person("bob")
+    set_absence(client, ann, bob)
+    hers = start_probe(client, person("req"), [{"name": "Hers", "users": [ann]}])
+    his = start_probe(client, person("req"), [{"name": "His", "users": [bob]}])
+    theirs = start_probe(client, person("req"), [{"name": "Someone else's", "users": [person("cy")]}])
+    ids = [pending_requests(client, run)[0]["id"] for run in (hers, his, theirs)]
+    answer = client.post("/api/v1/requests/bulk-resolve", headers=auth(user=bob),
+                         json={"ids": ids, "resolution": "Approve", "comment": "bulk"})
+    assert answer.status_code == 200, answer.json
+    by_id = {r["id"]: r for r in answer.json["results"]}
+    assert by_id[ids[0]]["status"] == 200 and by_id[ids[0]]["request"]["decisions"][0]["acting_for"] == ann
+    assert by_id[ids[1]]["status"] == 200 and by_id[ids[1]]["request"]["decisions"][0]["acting_for"] == ""
+    assert by_id[ids[2]]["status"] == 404, "not offered to bob: as if it did not exist"

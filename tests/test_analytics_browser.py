@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 
-from tests.conftest import ADMIN_KEY
+from tests.conftest import ADMIN_KEY, auth
 from tests.panels_browser import base_url, browser, open_page  # noqa: F401  fixtures
 from tests.requests_helpers import act, pending_requests, person, start_probe
 from tests.test_settings_browser import settings_page, sign_in
@@ -104,3 +104,31 @@ def test_the_settings_section_shows_everyones_figures(client, browser, base_url,
     expect(section.locator('tr[data-row="approval_probe"]')).to_be_visible()
     shots(section, "settings-analytics")
     assert not page.errors  # type: ignore[attr-defined]
+
+
+# A host that binds the panel as Appsmith does: model in through onModelChange, events out through triggerEvent.
+FAKE_APPSMITH = """
+window.__events = [];
+window.appsmith = {
+  onReady(fn) { fn(); },
+  onModelChange(fn) { window.__setModel = fn; fn({runs: {runs: [], next_cursor: null}}); },
+  triggerEvent(name, context) { window.__events.push([name, context]); },
+  updateModel() {},
+};
+"""
+
+
+def test_bound_the_tab_asks_the_host_and_shows_the_model_it_gets(client, browser, base_url):
+    boss = person("boss")
+    decided_requests(client, boss, 2)
+    answer = client.get("/api/v1/analytics/requests", headers=auth(user=boss)).json
+    page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+    page.add_init_script(FAKE_APPSMITH)
+    page.goto(f"{base_url}/ui/history/")
+    page.get_by_role("tab", name="Analytics").click()
+    expect(page.get_by_text("No analytics bound")).to_be_visible()
+    assert page.evaluate("window.__events.map(e => e[0] + ':' + e[1].group_by)") == ["analytics:query"]
+    page.evaluate("answer => window.__setModel({runs: {runs: []}, analytics: answer})", answer)
+    expect(page.locator('[data-figure="Decided"] .wfa-tile-value')).to_have_text("2")
+    page.get_by_label("Group by", exact=True).select_option("assignee")
+    assert page.evaluate("window.__events.at(-1)[1].group_by") == "assignee"

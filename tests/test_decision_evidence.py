@@ -96,6 +96,7 @@ def test_admins_export_decisions_as_json_lines_and_csv(client):
     rows = [json.loads(line) for line in lines.get_data(as_text=True).splitlines()]
     [mine] = [r for r in rows if r.get("request_id") == seen["id"]]
     assert mine["actor"] == approver and mine["resolution"] == "Approve" and mine["query"] == "approval_probe"
+    assert mine["acting_for"] == ""  # their own decision, not a delegate's
     assert mine["evidence_sha256"] == sha256_of(mine["evidence"]) == decided["decisions"][0]["evidence_sha256"]
     assert mine["request_version"] == seen["version"]
     assert all(since <= r["decided_at"] < until for r in rows if "decided_at" in r)
@@ -113,6 +114,23 @@ def test_admins_export_decisions_as_json_lines_and_csv(client):
     earlier = client.get(EXPORT, headers=auth(ADMIN_KEY), query_string={
         "since": "2020-01-01T00:00:00Z", "until": "2020-02-01T00:00:00Z"})
     assert earlier.status_code == 200 and earlier.get_data(as_text=True) == ""
+
+
+def test_a_comment_written_as_a_formula_is_not_a_formula_in_the_csv(client):
+    approver = person("ann")
+    since, _ = _window()
+    run_id = start_probe(client, person("req"), [{"name": "Formula", "users": [approver]}])
+    [request] = pending_requests(client, run_id)
+    formula = '=HYPERLINK("http://evil.example","click")'
+    assert act(client, request["id"], approver, resolution="Approve", comment=formula).status_code == 200
+    _, until = _window()
+    params = {"since": since, "until": until, "query": "approval_probe"}
+    table = client.get(EXPORT, headers=auth(ADMIN_KEY), query_string={**params, "format": "csv"})
+    [row] = [r for r in csv.DictReader(io.StringIO(table.get_data(as_text=True))) if r["request_id"] == request["id"]]
+    assert row["comment"] == "'" + formula
+    lines = client.get(EXPORT, headers=auth(ADMIN_KEY), query_string=params).get_data(as_text=True)
+    [line] = [json.loads(x) for x in lines.splitlines() if request["id"] in x]
+    assert line["comment"] == formula
 
 
 def test_only_admins_export(client):

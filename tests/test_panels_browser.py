@@ -258,3 +258,8 @@ def test_the_inbox_names_a_requests_sla_policy(client, open_page, tmp_path):
     expect(card.locator(".wf-sla")).to_have_text("SLA purchase-standard")
     expect(card.locator(".wf-sla")).to_have_attribute("title", re.compile(r"head-office \(America/New_York\)"))
     card.screenshot(path=str(tmp_path / "inbox-sla-card.png"))  # looked at while writing this test
+    history = open_page("/ui/history/", user=requester)
+    history.locator(f'tr[data-run="{response.json["run_id"]}"]').click()
+    detail = history.locator(f'[data-detail="{response.json["run_id"]}"]')
+    expect(detail.locator(".wf-sla")).to_have_text("SLA purchase-standard")
+    detail.screenshot(path=str(tmp_path / "history-sla-detail.png"))

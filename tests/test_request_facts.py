@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 
-from plugin.models import HumanRequest
+from plugin.engine.sla.apply import SYSTEM_ACTOR, SYSTEM_VIA
+from plugin.models import HumanRequest, Identity
+from plugin.readmodel.request_analytics import request_analytics
 from plugin.store.inbox import Inbox
 from plugin.store.requests import request_facts
 from plugin.store.requests.request_facts import RequestFacts
@@ -82,3 +84,18 @@ def test_an_inbox_stored_before_the_facts_fills_them_on_the_rebuild(redis_url: s
     assert not inbox.put(doc)  # the worker's rebuild writes the same version again
     assert facts.fact(rid) is not None and rid in facts.ids(ms(T0), ms(T0) + 1, ms(T0)).opened
 
+
+
+def test_an_sla_policys_own_decision_counts_as_resolved_on_due_not_as_decided(redis_url: str):
+    client = redis.Redis.from_url(redis_url)
+    inbox, facts = Inbox(client), RequestFacts(client)
+    rid, due = f"facts-{uuid.uuid4().hex}", T0 + timedelta(minutes=5)
+    auto = {"actor": SYSTEM_ACTOR, "resolution": "Approve", "at": due.isoformat(), "via": SYSTEM_VIA}
+    inbox.put(request(2, "resolved", due, id=rid, resolved_at=due.isoformat(), resolution="Approve", decisions=[auto],
+                      query=f"q-{rid}"))
+    assert facts.fact(rid).deciders == ()
+    answer = request_analytics(facts, T0, T0 + timedelta(hours=1), "query", Identity(is_admin=True),
+                               query=f"q-{rid}", now=T0 + timedelta(hours=1))
+    totals = answer["totals"]
+    assert (totals["decided"], totals["auto_resolved"], totals["past_due"]) == (0, 1, 1)
+    assert totals["p50_seconds"] is None

@@ -12,6 +12,7 @@ from datetime import datetime
 import pytest
 
 from plugin.engine.sla.business_time import add_business_time, parse_calendar
+from plugin.store.requests.request_facts import index_args
 from tests.conftest import ADMIN_KEY, TEST_WORKSPACES, WorkerThread, auth, serve_app, serve_worker
 from tests.requests_helpers import finished, pending_requests, person
 from tests.test_expense_flow import wait_for
@@ -98,6 +99,8 @@ def test_auto_approval_at_expiry_is_a_decision_by_the_system_seen_through_the_ap
     assert actions == ["request_opened", "escalated", "decided", "resolved_on_due"]
     decided = run["audit"][2]
     assert decided["actor"] == "system" and decided["details"] == {"resolution": "Approve", "via": "sla_policy"}
+    # Analytics counts it as resolved on due, not as decided by a person within the policy.
+    assert json.loads(index_args(request)[2])["a"] == []
 
 
 def test_a_request_naming_an_unknown_policy_fails_its_step_in_plain_words(sla_client):

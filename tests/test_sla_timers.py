@@ -7,13 +7,25 @@ levels come at business times; at expiry the policy auto-approves (a decision by
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio.client import WorkflowHandle
 from temporalio.worker import Replayer
 
 from plugin.models import Identity, ResolveInput, RunInput, RunState
-from tests.sla_helpers import PARIS, ApprovalProbe, next_friday_afternoon, office, pinned, time_skipping_worker
+from tests.sla_helpers import (
+    PARIS,
+    ApprovalProbe,
+    Seen,
+    next_friday_afternoon,
+    office,
+    pinned,
+    probe_worker,
+    time_skipping_env,
+    time_skipping_worker,
+)
 
 POLICY = {"calendar": "office", "due_after": "8h", "remind_every": "90m", "max_reminders": 4,
           "escalations": [{"after": "2.5h", "to_users": ["Lead@Example.com"]},
@@ -142,3 +154,47 @@ def test_a_policy_whose_auto_approval_the_request_lacks_fails_the_request_in_pla
         assert seen.notes == []
 
     asyncio.run(scenario())
+
+
+def test_a_run_begun_by_a_worker_without_sla_policies_goes_on_without_them(monkeypatch):
+    """A run whose input pinned policies but whose first worker did not apply them (code from before this feature,
+    in a rolling deploy) goes on as it began once today's worker picks it up: its history has no patch marker, so
+    the policy stays off, and no due time comes out of nowhere."""
+    from plugin.engine.base import PluginWorkflow
+
+    async def scenario() -> tuple[RunState, dict, Any]:
+        seen, queue = Seen(), f"sla-{uuid.uuid4().hex[:8]}"
+        async with time_skipping_env() as env:
+            with monkeypatch.context() as old_code:
+                old_code.setattr(PluginWorkflow, "_sla_policies_apply", lambda self, inp: False)
+                async with probe_worker(env, queue, seen, cached=False):
+                    handle, _ = await _open_on_friday(env, queue, POLICY)
+                    await wait_for_request(handle)
+                    await env.sleep(timedelta(minutes=1))  # the run waits for people
+            async with probe_worker(env, queue, seen):  # today's code, from the history
+                await env.sleep(timedelta(days=7))  # far past the policy's due time
+                state: RunState = await handle.query(ApprovalProbe.run_state)
+                await handle.execute_update(ApprovalProbe.resolve_request, ResolveInput(
+                    request_id=state.requests[0].id, resolution="Approve",
+                    identity=Identity(user="boss@example.com", via="headers")))
+                result = await handle.result()
+                history = await handle.fetch_history()
+        return state, result, history
+
+    state, result, history = asyncio.run(scenario())
+    (request,) = state.requests
+    assert request.status == "pending" and request.sla is None and request.due_at is None
+    assert [a.action for a in state.audit] == ["request_opened"]
+    assert result["outcomes"][0]["decided_by"] == ["boss@example.com"]
+    assert not [e for e in history.events if e.HasField("timer_started_event_attributes")]
+    asyncio.run(Replayer(workflows=[ApprovalProbe]).replay_workflow(history))
+
+
+async def wait_for_request(handle: WorkflowHandle) -> RunState:
+    """The run's state once its first request is open."""
+    for _ in range(100):
+        state: RunState = await handle.query(ApprovalProbe.run_state)
+        if state.requests:
+            return state
+        await asyncio.sleep(0.05)
+    raise AssertionError("no request opened")

@@ -112,6 +112,25 @@ class InboxPage:
 
 COMPACT = (",", ":")  # the API's own JSON encoding, so stored documents are answered as they are
 
+# KEYS = request hashes; no ARGV. Answers each one's ``doc`` field (nil where there is none): one call for a page's
+# documents instead of a pipeline of HGETs (redis-py packs and parses each command of a pipeline on its own).
+_DOCS = """
+local docs = {}
+for i = 1, #KEYS do docs[i] = redis.call('HGET', KEYS[i], 'doc') end
+return docs
+"""
+
+# KEYS = index keys (sorted sets); ARGV = the highest score to read, how many per key. Answers, per key, its top
+# entries from that score down as a flat list (member, score, member, score...): the ZREVRANGEBYSCORE of each key
+# in one call (redis-py parses each command of a pipeline, with its score conversion, on its own).
+_TOP = """
+local tops = {}
+for i = 1, #KEYS do
+  tops[i] = redis.call('ZREVRANGEBYSCORE', KEYS[i], ARGV[1], '-inf', 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+end
+return tops
+"""
+
 
 class Inbox:
     """Read and write the inbox read model."""
@@ -119,6 +138,8 @@ class Inbox:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
         self._put = scripts.register(client, _PUT)
+        self._get_docs = scripts.register(client, _DOCS)
+        self._get_top = scripts.register(client, _TOP)
         self.events = EventStream(client)
 
     @staticmethod
@@ -182,10 +203,8 @@ class Inbox:
 
     def _top(self, keys: list[str], max_score: str, batch: int) -> tuple[list[tuple[str, float]], bool]:
         """Merged (id, score) pairs, newest first, safe to consume; True when no key has more."""
-        with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.zrevrangebyscore(key, max_score, "-inf", start=0, num=batch, withscores=True)
-            results = pipe.execute()
+        flat = self._get_top(keys=keys, args=[max_score, batch]) if keys else []
+        results = [list(zip(row[::2], map(float, row[1::2]), strict=True)) for row in flat]
         merged: dict[str, float] = {}
         frontier = float("-inf")
         for rows in results:
@@ -207,10 +226,7 @@ class Inbox:
         step = wanted + 16
         for start in range(0, len(candidates), step):
             chunk = candidates[start:start + step]
-            with self.redis.pipeline(transaction=False) as pipe:
-                for member, _ in chunk:
-                    pipe.hget(f"{PREFIX}req:{member}", "doc")
-                raws = pipe.execute()
+            raws = self._get_docs(keys=[f"{PREFIX}req:{member}" for member, _ in chunk]) if chunk else []
             for (member, score), raw in zip(chunk, raws, strict=True):
                 if not raw:
                     continue

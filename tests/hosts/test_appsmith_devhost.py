@@ -9,7 +9,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.panels_browser import base_url, browser, open_page  # noqa: F401  fixtures
-from tests.requests_helpers import person
+from tests.requests_helpers import pending_requests, person, start_probe
 
 
 def test_custom_widgets_are_composed_and_spoken_to_as_appsmith_does(open_page):  # noqa: F811  the fixture
@@ -29,3 +29,17 @@ def test_custom_widgets_are_composed_and_spoken_to_as_appsmith_does(open_page): 
         "Bound to the app")
     assert frame.evaluate("Object.getOwnPropertyDescriptor(window, 'appsmith').writable") is False
     expect(iframe).to_have_attribute("style", re.compile(r"height: \d+px"))  # UPDATE_HEIGHT applied
+
+
+def test_the_dev_host_inbox_decides_selected_requests_at_once(client, open_page):  # noqa: F811  the fixture
+    ann = person("ann")
+    for i in range(2):
+        run_id = start_probe(client, person("req"), [{"name": f"Devhost bulk {i}", "users": [ann]}])
+        pending_requests(client, run_id)
+    page = open_page("/", user=ann)
+    inbox = page.frame_locator('section[data-widget="inbox"] iframe')
+    expect(inbox.locator("article.wf-card")).to_have_count(2)
+    inbox.get_by_label("Select all").check()
+    inbox.locator(".wf-bulk-bar").get_by_role("button", name="Approve selected").click()
+    inbox.get_by_role("dialog").get_by_role("button", name="Approve 2").click()
+    expect(inbox.locator(".wf-bulk-report")).to_have_text("2 approved")

@@ -122,11 +122,11 @@ def test_history_with_every_filter_cancel_and_retry(client, open_appsmith, appsm
     page = open_appsmith(ann)
     history = page.widget("History")
     listed(history, big, "waiting")
-    history.get_by_label("Status").select_option("waiting")
-    history.get_by_label("Query").select_option("submit_expense")  # the names come from List queries
-    history.get_by_label("Started by").fill(ann)
-    history.get_by_label("From").fill("2020-01-01T00:00")
-    history.get_by_label("To").fill("2099-01-01T00:00")
+    history.get_by_label("Status", exact=True).select_option("waiting")
+    history.get_by_label("Query", exact=True).select_option("submit_expense")  # the names come from List queries
+    history.get_by_label("Started by", exact=True).fill(ann)
+    history.get_by_label("From", exact=True).fill("2020-01-01T00:00")
+    history.get_by_label("To", exact=True).fill("2099-01-01T00:00")
     history.get_by_role("button", name="Apply filters").click()
     expect(history.locator(f'tr[data-run="{small}"]')).to_have_count(0)
     expect(history.locator(f'tr[data-run="{big}"] .wf-chip')).to_have_text("waiting")
@@ -143,7 +143,7 @@ def test_history_with_every_filter_cancel_and_retry(client, open_appsmith, appsm
     expect(detail.locator(".wf-alert-info")).to_have_text(re.compile(r"^Cancelled at \d\d:\d\d\.$"))
     expect(detail).not_to_contain_text("CancelledError")
     expect(detail.locator(".wf-alert-error")).to_have_count(0)
-    history.get_by_label("Status").select_option("")
+    history.get_by_label("Status", exact=True).select_option("")
     history.get_by_role("button", name="Apply filters").click()
     expect(history.locator(f'tr[data-run="{big}"] .wf-chip')).to_have_text("cancelled")  # the list too
     snap(page, "appsmith-history")

@@ -3,6 +3,8 @@ the steps a reader follows are the ones the emulator runs."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.host_guides import manifest
@@ -46,8 +48,11 @@ def test_the_page_embeds_the_panels_the_guide_shows_and_its_screenshots_are_link
 
 
 def test_the_hosts_page_states_each_guides_count():
-    """docs/hosts.md repeats each guide's counted steps, fields and minutes."""
+    """docs/hosts.md repeats each guide's counted steps, fields and minutes (Appsmith's as its guide states it)."""
     text = " ".join((GUIDES.parent / "hosts.md").read_text().split())
+    steps, fields, mins = re.search(r"\*\*(\d+) steps, (\d+) fields to type or paste: about (\d+) minutes\*\*",
+                                    (GUIDES / "appsmith.md").read_text()).groups()
+    assert f"Appsmith {steps} steps, {fields} fields, about {mins} minutes" in text
     for host in HOSTS:
         spec = recipe(host)
         fields = fields_to_fill(spec)

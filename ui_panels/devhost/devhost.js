@@ -28,7 +28,7 @@
   // would configure them on the widget: {{GetRequests.data}}, onResolve -> ResolveRequest.run(...)).
   const DATASOURCE = {
     inbox: {
-      model: async () => ({ requests: await api.requests({ status: "pending", limit: 50 }), absence: await myAbsence() }),
+      model: async () => ({ requests: await api.requests({ status: "pending", limit: 50 }), absence: await myAbsence(), bulk: null }),
       refreshOn: (type) => type.startsWith("request.") || type === "events.reset",
       events: {
         async resolve(ctx) {
@@ -39,6 +39,16 @@
             result = errorBody(err);
           }
           return { result, requests: await api.requests({ status: "pending", limit: 50 }) };
+        },
+        async bulk_resolve(ctx) { // Bulk resolve requests, bound to the model's `bulk`
+          let bulk;
+          try {
+            bulk = await api.call("POST", "/api/v1/requests/bulk-resolve",
+              { ids: ctx.ids, resolution: ctx.resolution, comment: ctx.comment || "" });
+          } catch (err) {
+            bulk = errorBody(err);
+          }
+          return { bulk, requests: await api.requests({ status: "pending", limit: 50 }) };
         },
         async refresh() { return { requests: await api.requests({ status: "pending", limit: 50 }) }; },
         // Out of office (GetMyAbsence / SetAbsence / EndAbsence in an app)

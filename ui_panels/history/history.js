@@ -123,7 +123,10 @@
     return h("div", {}, h("h3", {}, "Requests"), requests.map((r) => h("div", { class: "wf-card" },
       h("div", { class: "wf-card-head" }, h("strong", {}, r.name), WF.chip(r.status)),
       h("div", { class: "wf-meta" }, h("span", {}, `To ${[...r.users, ...r.groups.map((g) => `group ${g}`)].join(", ") || "—"}`),
-        h("span", {}, "Opened ", WF.when(r.created_at)), r.resolution ? h("span", {}, `Resolution: ${r.resolution}`) : null),
+        h("span", {}, "Opened ", WF.when(r.created_at)), r.resolution ? h("span", {}, `Resolution: ${r.resolution}`) : null,
+        r.due_at && r.status === "pending" ? h("span", {}, "Due ", WF.when(r.due_at)) : null,
+        r.sla ? h("span", { class: "wf-sla", "data-sla": r.sla.policy }, "SLA ", h("strong", {}, r.sla.policy),
+          r.sla.expiry_resolution ? ` (${r.sla.at_expiry.replace("_", "-")} as ${r.sla.expiry_resolution} when due)` : "") : null),
       (r.decisions || []).length ? h("ul", { class: "wf-small wf-decisions", style: "margin:4px 0 0;padding-left:18px" }, r.decisions.map((d) => h("li", {},
         `${d.resolution} by ${d.actor}`, d.acting_for ? h("strong", {}, ` for ${d.acting_for}`) : null, ` · ${WF.clock(d.at)}`))) : null)));
   }

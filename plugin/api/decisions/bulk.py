@@ -76,6 +76,11 @@ def _decide(app: Any, update: ResolveInput) -> dict[str, Any]:
             return {"id": update.request_id, "status": 503, "outcome": "refused", "request": None,
                     "error": {"code": "service_unavailable", "message": "Redis is unavailable; try again",
                               "details": {"service": "redis"}}}
+        except Exception:  # a bug: reported for this request alone, so the others' results are not lost
+            log.exception("bulk decision of %s failed", update.request_id)
+            return {"id": update.request_id, "status": 500, "outcome": "refused", "request": None,
+                    "error": {"code": "internal_error", "message": "This decision failed unexpectedly; read the "
+                                                                   "request before trying again", "details": {}}}
         return {"id": update.request_id, "status": 200, "outcome": "repeated" if repeated else "decided",
                 "request": _REQUEST_SCHEMA.dump(dataclasses.asdict(request)), "error": None}
 

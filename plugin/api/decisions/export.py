@@ -29,8 +29,8 @@ from plugin.gateway_ops import decisions as decision_ops
 
 bp = Blueprint("decisions", __name__, url_prefix="/api/v1/decisions", description="Decisions (admins)")
 
-COLUMNS = ("decided_at", "request_id", "run_id", "query", "request_name", "actor", "resolution", "comment", "via",
-           "issuer", "request_version", "evidence_sha256", "evidence", "error")
+COLUMNS = ("decided_at", "request_id", "run_id", "query", "request_name", "actor", "acting_for", "resolution",
+           "comment", "via", "issuer", "request_version", "evidence_sha256", "evidence", "error")
 _document_errors = error_documenter(bp, {400: "Bad request", 401: "No or invalid key",
                                          403: "Admin key required", 422: "A bad range, query name or format",
                                          503: "Temporal unavailable"})
@@ -57,6 +57,7 @@ def _rows(since: datetime, until: datetime, query: str | None) -> Iterator[dict[
                     if since <= instant(datetime.fromisoformat(d.at)) < until:
                         yield {"decided_at": d.at, "request_id": request.id, "run_id": request.run_id,
                                "query": request.query, "request_name": request.name, "actor": d.actor,
+                               "acting_for": d.acting_for,
                                "resolution": d.resolution, "comment": d.comment, "via": d.via, "issuer": d.issuer,
                                "request_version": d.evidence.get("version"), "evidence_sha256": d.evidence_sha256,
                                "evidence": d.evidence}
@@ -69,14 +70,24 @@ def _jsonl(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
         yield json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A text cell a spreadsheet will not run as a formula (OWASP CSV injection): a comment written as
+    ``=HYPERLINK(...)`` by a user gets a leading apostrophe in the CSV (the JSON lines keep it as written)."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+
+
 def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         evidence = row.get("evidence")
-        writer.writerow({**row, "evidence": json.dumps(evidence, sort_keys=True, separators=(",", ":"),
-                                                       ensure_ascii=False) if evidence else ""})
+        cells = {k: _cell(v) for k, v in row.items() if k != "evidence"}
+        writer.writerow({**cells, "evidence": json.dumps(evidence, sort_keys=True, separators=(",", ":"),
+                                                         ensure_ascii=False) if evidence else ""})
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -28,7 +28,8 @@ class BulkResolveBody(StrictSchema):
 class BulkDecisionResultSchema(StrictSchema):
     id = fields.String(required=True)
     status = fields.Integer(required=True, metadata={
-        "description": "The HTTP status this decision would have had alone: 200, 403, 404, 409, 422 or 503"})
+        "description": "The HTTP status this decision would have had alone: 200, 403, 404, 409, 422 or 503 "
+                       "(500 only for a bug, reported for that request alone)"})
     outcome = fields.String(required=True, validate=validate.OneOf(("decided", "repeated", "refused")), metadata={
         "description": "decided: recorded now; repeated: your same decision already stood (nothing recorded "
                        "again); refused: see error"})

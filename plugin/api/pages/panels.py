@@ -2,13 +2,15 @@
 
 Panels are plain files in the top-level ``ui_panels/`` folder (no build step), found through
 ``plugin.assets`` in a checkout and in an installed wheel alike. A panel's export is what an app builder
-pastes into a host's custom widget: its HTML (the part between ``<!-- panel -->`` markers of its page), the
-shared and panel CSS, and the shared and panel JS, concatenated in order.
+pastes into a host's custom widget: its HTML (the part between ``<!-- panel -->`` markers of its page), and the
+CSS and JS files its page loads, concatenated in the page's order (a panel's scripts may need shared ones
+loaded before them, e.g. the history panel's analytics tab).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,11 +20,20 @@ from flask import Blueprint, jsonify, send_from_directory
 from plugin import assets
 from plugin.errors import Conflict, NotFound
 
-SHARED_CSS = ("shared/wf.css",)
-SHARED_JS = ("shared/ui.js", "shared/api.js", "shared/host.js", "shared/forms.js")
+SHARED_CSS = ("shared/wf.css", "shared/analytics.css")
+SHARED_JS = ("shared/ui.js", "shared/api.js", "shared/host.js", "shared/forms.js",
+             "shared/charts.js", "shared/analytics.js")  # the last two: the history panel's Analytics tab
 _MARKED = re.compile(r"<!-- panel -->(.*?)<!-- /panel -->", re.S)
 
+_SCRIPT = re.compile(r"""<script\s[^>]*src=["']([^"':]+)["']""")
+_STYLESHEET = re.compile(r"""<link\s[^>]*rel=["']stylesheet["'][^>]*href=["']([^"':]+)["']""")
+
 bp = Blueprint("panels", __name__)
+
+
+def _linked(page: str, tag: re.Pattern[str], folder: Path) -> list[Path]:
+    """The local files a panel's page loads with ``tag``, in the page's order (the order its scripts need)."""
+    return [Path(os.path.normpath(folder / src)) for src in tag.findall(page)]
 
 
 def panel_entries() -> list[dict[str, Any]]:
@@ -53,8 +64,9 @@ def export_panel(name: str) -> dict[str, Any]:
     page = (assets.root() / entry["entry"]).read_text()
     found = _MARKED.search(page)
     html = found.group(1).strip() if found else ""
-    css_files = [panels_dir / p for p in SHARED_CSS] + sorted(folder.glob("*.css"))
-    js_files = [panels_dir / p for p in SHARED_JS] + sorted(folder.glob("*.js"))
+    css_files = _linked(page, _STYLESHEET, folder) or [panels_dir / p for p in SHARED_CSS] + sorted(
+        folder.glob("*.css"))
+    js_files = _linked(page, _SCRIPT, folder) or [panels_dir / p for p in SHARED_JS] + sorted(folder.glob("*.js"))
     css = "\n".join(f"/* {p.relative_to(panels_dir)} */\n{p.read_text()}" for p in css_files)
     js = "\n".join(f"// {p.relative_to(panels_dir)}\n{p.read_text()}" for p in js_files)
     return {"id": entry["id"], "title": entry["title"], "html": html, "css": css, "js": js,

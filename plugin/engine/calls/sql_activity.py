@@ -4,6 +4,9 @@ Statements are SQLAlchemy ``text()`` with named bind parameters (``:name``); val
 never spliced into the SQL. One engine (with its pool) per connection and process, rebuilt when the
 connection's URL secret changes. A read-only connection is read-only in the database session and every
 transaction on it is rolled back; the statement timeout is enforced by the database (SQLite: interrupted).
+
+SQLAlchemy is imported when a statement first runs, not with the worker: it is 11 MB of a worker's memory that
+runs no ``sql`` step.
 """
 
 from __future__ import annotations
@@ -17,10 +20,8 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy import event, exc
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -28,6 +29,10 @@ from plugin.engine.calls import sql_types as t
 from plugin.engine.calls.connection_auth import MISSING_SECRET, UNKNOWN_CONNECTION
 from plugin.engine.calls.connection_types import DEFAULT_MAX_ROWS, Connection
 from plugin.secrets import MissingSecret, SecretStore, resolve, scrub
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy import exc
 
 DEFAULT_STATEMENT_TIMEOUT = 30.0
 
@@ -85,6 +90,7 @@ def _mysql_setup(engine: sa.Engine, read_only: bool, timeout: float) -> None:
     """MySQL and MariaDB: each new session is bounded in time and, when asked, read-only. The two spell the
     time limit differently (MySQL ``max_execution_time`` in ms, MariaDB ``max_statement_time`` in seconds; each
     refuses the other's), so the server is asked which it is."""
+    from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def _bound(dbapi_connection: Any, _record: Any) -> None:
@@ -102,6 +108,7 @@ def _mysql_setup(engine: sa.Engine, read_only: bool, timeout: float) -> None:
 
 def _sqlite_setup(engine: sa.Engine, read_only: bool) -> None:
     """SQLite: a progress handler interrupts a statement past its deadline; ``query_only`` refuses writes."""
+    from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, record: Any) -> None:
@@ -122,6 +129,8 @@ class SqlActivities:
 
     def engine(self, conn: Connection, used: set[str]) -> sa.Engine:
         """The connection's engine (made once per URL), its URL's secret values added to ``used``."""
+        import sqlalchemy as sa
+
         url = str(resolve(conn.settings["url"], self.secrets, used))
         parsed = sa.engine.make_url(url)
         if parsed.password:
@@ -153,6 +162,8 @@ class SqlActivities:
     def sql_query(self, call: t.SqlCall) -> dict[str, Any]:
         """Run the statement with its bound parameters; ``rows`` -> ``{rows, count, truncated}``,
         ``one`` -> ``{row}`` (null when none; more than one is an error), ``execute`` -> ``{rowcount}``."""
+        from sqlalchemy import exc
+
         conn = self.connections.get(call.connection)
         if conn is None or conn.kind != "sql":
             raise ApplicationError(f"there is no sql connection named {call.connection!r}",
@@ -167,6 +178,9 @@ class SqlActivities:
             raise _failure(call.connection, error, used, connecting=False) from None
 
     def _run(self, conn: Connection, engine: sa.Engine, call: t.SqlCall, used: set[str]) -> dict[str, Any]:
+        import sqlalchemy as sa
+        from sqlalchemy import exc
+
         limit = call.max_rows or int(conn.settings.get("max_rows", DEFAULT_MAX_ROWS))
         timeout = conn.seconds("statement_timeout", DEFAULT_STATEMENT_TIMEOUT)
         try:
@@ -206,6 +220,8 @@ class SqlActivities:
 def _failure(name: str, error: exc.SQLAlchemyError, used: set[str], connecting: bool) -> ApplicationError:
     """A typed ApplicationError with the driver's message (no parameters, no secret values): a database that
     cannot be reached is retried, a timed-out statement too, a statement the database refuses is not."""
+    from sqlalchemy import exc
+
     orig = getattr(error, "orig", None) or error
     text = scrub(f"connection {name!r}: {type(orig).__name__}: {orig}", used)
     if connecting or isinstance(error, exc.TimeoutError):

@@ -15,10 +15,10 @@ from temporalio.exceptions import ApplicationError
 
 from plugin.engine.sla.business_time import CalendarError, add_business_time, business_moments, parse_calendar
 from plugin.engine.sla.policy import EXPIRE, PolicyError, parse_policy
-from plugin.models import AssignRequest, Decision, HumanRequest, SlaApplied, SlaEscalation
+from plugin.models import SLA_DECISION_VIA, AssignRequest, Decision, HumanRequest, SlaApplied, SlaEscalation
 
 SYSTEM_ACTOR = "system"
-SYSTEM_VIA = "sla_policy"
+SYSTEM_VIA = SLA_DECISION_VIA
 
 
 def policy_name_for(options: AssignRequest, pinned: dict[str, Any]) -> str | None:

@@ -22,6 +22,8 @@ from typing import Any
 
 import redis
 
+from plugin.store import scripts
+
 PREFIX = "wf:"
 KEEP_ENDED_MS = 7 * 24 * 3600 * 1000
 
@@ -127,9 +129,9 @@ class Absences:
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
-        self._put = client.register_script(_PUT)
-        self._delete = client.register_script(_DELETE)
-        self._for_delegate = client.register_script(_FOR_DELEGATE)
+        self._put = scripts.register(client, _PUT)
+        self._delete = scripts.register(client, _DELETE)
+        self._for_delegate = scripts.register(client, _FOR_DELEGATE)
 
     def put(self, absence: Absence) -> Absence:
         """Set (or replace) the user's absence; DelegateAway when the delegate is away in that period."""

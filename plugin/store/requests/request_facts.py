@@ -13,8 +13,8 @@ Keys (prefix ``wf:inbox:a:``, so clearing the inbox clears them too):
 - ``facts``: hash, request id -> compact JSON ``{q, s, c, e, d, u, g, a}`` (query, status, created, ended, due
   (ms), users, groups, deciders).
 
-The due time is :func:`due_of`: today the request's ``due_at``; an SLA policy that records its own due time on
-the request plugs in there, and every write after that indexes by it.
+The due time is :func:`due_of`: the request's ``due_at``, which an SLA policy sets from its business calendar
+(``plugin.engine.sla``) and ``due_in_seconds`` otherwise.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from datetime import datetime
 from typing import Any
 
 import redis
+
+from plugin.models import SLA_DECISION_VIA
 
 KEY_PREFIX = "wf:inbox:a:"
 OPENED, ENDED, DUE, FACTS = (f"{KEY_PREFIX}{name}" for name in ("opened", "ended", "due", "facts"))
@@ -62,7 +64,9 @@ def index_args(doc: dict[str, Any]) -> list[str]:
     due = millis(due_of(doc))
     facts = {"q": doc.get("query"), "s": doc["status"], "c": millis(doc["created_at"]), "e": ended, "d": due,
              "u": [u.lower() for u in doc.get("users", [])], "g": list(doc.get("groups", [])),
-             "a": sorted({d["actor"] for d in doc.get("decisions", []) if d.get("actor")})}
+             # a decision an SLA policy made at the due time is no person's: the request was resolved on due
+             "a": sorted({d["actor"] for d in doc.get("decisions", [])
+                          if d.get("actor") and d.get("via") != SLA_DECISION_VIA})}
     return ["" if ended is None else str(ended), str(due) if pending and due is not None else "",
             json.dumps(facts, separators=(",", ":"))]
 
