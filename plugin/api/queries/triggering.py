@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import redis
 from marshmallow import ValidationError
 
 from plugin.api.runs import recent as recent_runs
@@ -18,6 +19,7 @@ from plugin.errors import RunFailed, ValidationFailed, validation_details
 from plugin.gateway_ops import runs as run_ops
 from plugin.gateway_ops.listing import quoted
 from plugin.models import RunInput
+from plugin.store.snapshots import OPEN_STATUSES
 from plugin.workspace.definitions import pinned
 from plugin.workspace.loader import Query, template_fields
 
@@ -99,11 +101,28 @@ def start(query: Query, data: dict[str, Any], run_id: str, started_by: str, *, a
         execution_timeout=timedelta(seconds=query.timeout_seconds) if query.timeout_seconds else None,
     )
     result = svc.gateway.call(lambda c: run_ops.start_run(c, spec))
+    if not result.started and not unique_id and _closing(run_id, result.temporal_run_id):
+        # The run under this business key already reads as ended: its end snapshot is written in its closing
+        # workflow task, before Temporal closes it. A trigger after that starts a new run, as its reader expects
+        # (it was attached to the ending one: seen in the business-key test on a loaded machine).
+        wait = svc.settings.temporal_timeout
+        svc.gateway.call(lambda c: run_ops.wait_for_outcome(c, run_id, wait), timeout=2 * wait)
+        result = svc.gateway.call(lambda c: run_ops.start_run(c, spec))
     recent_runs.remember(spec, result)
     if result.started and query.run_id_template and result.temporal_run_id:
         # a run that ended under this business key is not this one
         services().runs.snapshots.forget_other_runs(run_id, result.temporal_run_id)
     return result
+
+
+def _closing(run_id: str, temporal_run_id: str | None) -> bool:
+    """Whether the open run a start was attached to reads as ended in the run snapshots (its closing task)."""
+    try:
+        snap = services().runs.snapshots.get(run_id)
+    except redis.RedisError:
+        return False
+    return (snap is not None and snap.doc.get("temporal_run_id") == temporal_run_id
+            and snap.doc.get("status") not in OPEN_STATUSES)
 
 
 def outcome_within(query: Query, run_id: str, wait: float, status_url: str,
