@@ -78,8 +78,16 @@ def test_the_log_in_redis_keeps_no_live_link(client, app, notified):
     [request] = pending_requests(client, run_id)
     links = links_received(notified, request["id"])
     assert set(links[boss]) == {"Approve", "Reject"}
-    log = app.extensions["workflows"].redis.lrange(NOTIFICATION_LOG, 0, 1000)
-    [entry] = [e for e in map(json.loads, log) if e["request"]["id"] == request["id"]]
+    # The log entry is written once the hook has answered (a notification is marked sent only after it was
+    # sent), so the hook may see it a moment before the log does.
+    deadline = time.monotonic() + 20
+    while True:
+        log = app.extensions["workflows"].redis.lrange(NOTIFICATION_LOG, 0, 1000)
+        entries = [e for e in map(json.loads, log) if e["request"]["id"] == request["id"]]
+        if entries or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    [entry] = entries
     assert entry["links_sent"] == {boss: ["Approve", "Reject"]} and "links" not in entry
     text = b"\n".join(log).decode()
     assert all(url.split("/approve/")[1] not in text for url in links[boss].values())
