@@ -22,6 +22,7 @@ from plugin.store.inbox import Inbox
 from tests.fixtures_nodes import StubServer
 from tests.notification_helpers import links_received, receive_notifications
 from tests.requests_helpers import pending_requests, person, start_probe
+from tests.test_expense_flow import wait_for
 
 
 @pytest.fixture
@@ -80,14 +81,12 @@ def test_the_log_in_redis_keeps_no_live_link(client, app, notified):
     assert set(links[boss]) == {"Approve", "Reject"}
     # The log entry is written once the hook has answered (a notification is marked sent only after it was
     # sent), so the hook may see it a moment before the log does.
-    deadline = time.monotonic() + 20
-    while True:
+    def logged() -> list[dict]:
         log = app.extensions["workflows"].redis.lrange(NOTIFICATION_LOG, 0, 1000)
-        entries = [e for e in map(json.loads, log) if e["request"]["id"] == request["id"]]
-        if entries or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    [entry] = entries
+        return [e for e in map(json.loads, log) if e["request"]["id"] == request["id"]]
+
+    [entry] = wait_for(logged)
+    log = app.extensions["workflows"].redis.lrange(NOTIFICATION_LOG, 0, 1000)
     assert entry["links_sent"] == {boss: ["Approve", "Reject"]} and "links" not in entry
     text = b"\n".join(log).decode()
     assert all(url.split("/approve/")[1] not in text for url in links[boss].values())
