@@ -182,6 +182,9 @@ class Settings:
     worker_metrics_address: str | None = None
     # Seconds a stopping worker lets running activities finish (inside the platform's grace period).
     worker_shutdown_grace: float = 50.0
+    # Runs the worker keeps in memory between their workflow tasks (the SDK's sticky cache); an evicted run is
+    # rebuilt from its history at its next task (docs/production.md, "Worker memory").
+    worker_cached_runs: int = 1000
     # Keys that encrypt the secrets set through the API, in Redis (plugin.store.admin.shared_secrets); first encrypts.
     secrets_keys: tuple[str, ...] = field(default=(), repr=False)
     # Live event streams: the events edge's port and public URL, caps per user, key and process.
@@ -277,6 +280,7 @@ class Settings:
             metrics_address=_bind_address(env, "WORKFLOWS_METRICS_ADDRESS"),
             worker_metrics_address=_bind_address(env, "WORKFLOWS_WORKER_METRICS_ADDRESS"),
             worker_shutdown_grace=checks.seconds(env, "WORKFLOWS_WORKER_SHUTDOWN_GRACE", 50.0, 3600.0),
+            worker_cached_runs=_int(env, "WORKFLOWS_WORKER_CACHED_RUNS", 1000, 0, 1_000_000),
             secrets_keys=checks.secrets_keys(env),
             streams=StreamSettings.from_env(env),
         )
@@ -324,6 +328,7 @@ class Settings:
             "WORKFLOWS_TEMPORAL_TLS_CERT": str(self.temporal_tls_cert) if self.temporal_tls_cert else None,
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
             "WORKFLOWS_WORKER_SHUTDOWN_GRACE": f"{self.worker_shutdown_grace:g}",
+            "WORKFLOWS_WORKER_CACHED_RUNS": str(self.worker_cached_runs),
             "WORKFLOWS_SECRETS_ENCRYPTION_KEY": ",".join(self.secrets_keys),
         }
         env.update({k: v for k, v in optional.items() if v})

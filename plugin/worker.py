@@ -57,6 +57,7 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
                       *([UpdateAuthInterceptor(settings.decision_secret)] if settings.decision_secret else [])],
         activity_executor=executor,
         max_concurrent_activities=32,
+        max_cached_workflows=settings.worker_cached_runs,
         # a heartbeat reaches Temporal within 2 s (not 80% of the heartbeat timeout): slack on a busy machine
         max_heartbeat_throttle_interval=timedelta(seconds=2),
         # on SIGTERM, running activities get this long to finish before they are cancelled (docs/production.md)

@@ -6,13 +6,17 @@ Layout: ``wf:secrets`` is a hash, name -> ``<key id>:<base64 nonce + AES-256-GCM
 derived from the operator's key with HKDF-SHA256; the secret's name is the associated data, so a value cannot be
 moved to another name. Several keys (comma-separated, the first encrypts) let the key be rotated.
 
-``cryptography`` is imported only where a key is used: 6 MB of every worker and API process that has none."""
+``cryptography`` (7 MB of a process) is imported only when a value is read or written: the HKDF that derives the
+AES keys (and so the key ids) is RFC 5869's, written here with ``hmac`` (``tests/test_shared_secrets_kdf.py`` holds it
+equal to cryptography's), so a process that has keys but never touches a secret does not load it."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
+from typing import Any
 
 import redis
 
@@ -33,12 +37,14 @@ class UnreadableSecret(MissingSecret):
         self.name = name
 
 
-def _aes_key(material: str) -> bytes:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+_INFO = b"workflows-plugin shared secrets v1"
 
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"workflows-plugin shared secrets v1").derive(material.encode())
+
+def _aes_key(material: str) -> bytes:
+    """HKDF-SHA256 (RFC 5869) of the operator's key: no salt (a hash's length of zeros), 32 bytes, ``_INFO``.
+    32 bytes is one SHA-256 block, so the expand step is a single HMAC."""
+    prk = hmac.new(bytes(hashlib.sha256().digest_size), material.encode(), hashlib.sha256).digest()
+    return hmac.new(prk, _INFO + b"\x01", hashlib.sha256).digest()
 
 
 class SharedSecrets:
@@ -46,10 +52,17 @@ class SharedSecrets:
 
     def __init__(self, client: redis.Redis, keys: tuple[str, ...]) -> None:
         self._redis = client
-        if keys:
-            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-        self._keys = {hashlib.sha256(k).hexdigest()[:8]: AESGCM(k) for k in map(_aes_key, keys)}
+        self._keys = {hashlib.sha256(k).hexdigest()[:8]: k for k in map(_aes_key, keys)}
         self._current = next(iter(self._keys), None)
+        self._ciphers: dict[str, Any] = {}  # key id -> AESGCM, made at first use
+
+    def _cipher(self, key_id: str) -> Any:
+        """The AES-GCM cipher of a configured key (``cryptography`` is imported here, at the first value)."""
+        if key_id not in self._ciphers:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            self._ciphers[key_id] = AESGCM(self._keys[key_id])
+        return self._ciphers[key_id]
 
     def names(self) -> set[str]:
         """The names stored (never a value)."""
@@ -61,9 +74,9 @@ class SharedSecrets:
         if token is None:
             return None
         key_id, _, blob = token.decode().partition(":")
-        aead = self._keys.get(key_id)
-        if aead is None:
+        if key_id not in self._keys:
             raise UnreadableSecret(name)
+        aead = self._cipher(key_id)
         raw = base64.b64decode(blob)
         from cryptography.exceptions import InvalidTag
 
@@ -80,7 +93,7 @@ class SharedSecrets:
                            f"every API and worker process), or set WORKFLOWS_SECRET_{name} on every worker instead",
                            {"secret": name})
         nonce = os.urandom(12)
-        sealed = self._keys[self._current].encrypt(nonce, value.encode(), name.encode())
+        sealed = self._cipher(self._current).encrypt(nonce, value.encode(), name.encode())
         self._redis.hset(SECRETS_HASH, name, f"{self._current}:{base64.b64encode(nonce + sealed).decode()}")
 
     def delete(self, name: str) -> bool:
