@@ -184,7 +184,7 @@ class Settings:
     worker_shutdown_grace: float = 50.0
     # Runs the worker keeps in memory between their workflow tasks (the SDK's sticky cache); an evicted run is
     # rebuilt from its history at its next task (docs/production.md, "Worker memory").
-    worker_cached_runs: int = 1000
+    worker_cached_runs: int = 250
     # Keys that encrypt the secrets set through the API, in Redis (plugin.store.admin.shared_secrets); first encrypts.
     secrets_keys: tuple[str, ...] = field(default=(), repr=False)
     # Live event streams: the events edge's port and public URL, caps per user, key and process.
@@ -280,7 +280,7 @@ class Settings:
             metrics_address=_bind_address(env, "WORKFLOWS_METRICS_ADDRESS"),
             worker_metrics_address=_bind_address(env, "WORKFLOWS_WORKER_METRICS_ADDRESS"),
             worker_shutdown_grace=checks.seconds(env, "WORKFLOWS_WORKER_SHUTDOWN_GRACE", 50.0, 3600.0),
-            worker_cached_runs=_int(env, "WORKFLOWS_WORKER_CACHED_RUNS", 1000, 0, 1_000_000),
+            worker_cached_runs=_int(env, "WORKFLOWS_WORKER_CACHED_RUNS", 250, 0, 100_000),
             secrets_keys=checks.secrets_keys(env),
             streams=StreamSettings.from_env(env),
         )

@@ -22,7 +22,6 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
-from plugin import metrics
 from plugin.codec import codec_for
 from plugin.config import Settings
 from plugin.errors import ServiceUnavailable
@@ -120,6 +119,7 @@ class TemporalGateway:
 
 async def _invoke(fn: Callable[[Client], Awaitable[T]], client: Client) -> T:
     """Await ``fn(client)``, timed and counted by operation (the name of the coroutine it makes)."""
+    from plugin import metrics  # the API's: imported here so that a worker, which never calls this, skips its 2 MB
     awaitable = fn(client)
     operation = getattr(awaitable, "__name__", None) or "call"
     started = time.perf_counter()

@@ -1,15 +1,17 @@
 """Calls to Slack's Web API through slack_sdk's ``WebClient`` (its base URL configurable: a stand-in in tests),
 and what a failed call means: Slack down or rate limiting (try again later), or Slack refusing (say why).
+
+``slack_sdk`` (3 MB of a process) is imported at the first call, so a worker without Slack never loads it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
 
-from plugin.store.slack import SlackStore
+    from plugin.store.slack import SlackStore
 
 # Slack's error codes that another try will not fix, in words an admin can act on.
 REFUSALS = {
@@ -51,6 +53,8 @@ class SlackRefused(Exception):
 
 def web_client(token: str, api_url: str, timeout: int = 10) -> WebClient:
     """A client of Slack's Web API at ``api_url`` (``https://slack.com/api/`` or a stand-in)."""
+    from slack_sdk import WebClient
+
     return WebClient(token=token, base_url=api_url if api_url.endswith("/") else api_url + "/", timeout=timeout,
                      retry_handlers=[])  # retries are the activity's (Temporal's backoff), not hidden in here
 
@@ -59,6 +63,8 @@ def call(client: WebClient, method: str, **params: Any) -> dict[str, Any]:
     """Call a Web API method (``chat.postMessage``) through the SDK's own method, which sends it the way Slack
     documents for it (JSON for chat.* and views.*, form fields for users.*); its answer, or SlackRefused /
     SlackUnavailable."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
     try:
         return dict(getattr(client, method.replace(".", "_"))(**params).data)
     except SlackApiError as exc:
