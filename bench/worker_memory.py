@@ -24,6 +24,7 @@ import uuid
 
 from temporalio.client import Client
 
+from bench.memory_maps import smaps_report
 from bench.stack import CpuMeter, _rss_kb, embedded_stack, load_average
 from plugin.embedded.processes import free_port
 from plugin.models import RunInput
@@ -126,8 +127,7 @@ def main() -> None:
         print(f"load average at start: {load_average()}", flush=True)
         time.sleep(5)
         print(f"idle after start: {_rss_kb(pid) / 1024:.1f} MB, cache {cache_size(metrics)}", flush=True)
-        import subprocess, sys
-        subprocess.run([sys.executable, "-m", "bench._smaps", str(pid)])
+        print(smaps_report(pid), flush=True)
 
         async def probe() -> None:
             client = await connect_client(stack.settings)
@@ -156,7 +156,7 @@ def main() -> None:
                           f"{cpu.per(len(ids)):.2f} ms each", flush=True)
                 print(f"after the queries: {_rss_kb(pid) / 1024:.1f} MB, cache {cache_size(metrics)}", flush=True)
         asyncio.run(probe())
-        subprocess.run([sys.executable, "-m", "bench._smaps", str(pid)])
+        print(smaps_report(pid), flush=True)
         print(f"load average at the end: {load_average()}")
 
 
