@@ -80,20 +80,15 @@ class SnapshotActivities:
         self._inbox = inbox
 
     @activity.defn(name=PUBLISH_ACTIVITY)
-    def publish_run_snapshot(self, update: dict[str, Any]) -> None:
+    def publish_run_snapshot(self, update: SnapshotUpdate) -> None:
         """Store the snapshot unless a newer version is there, and an ended run's requests first (one still
-        pending can no longer be decided: it is stored cancelled).
-
-        ``update`` is a ``SnapshotUpdate`` as the workflow sent it, taken as the JSON document it is: the SDK's
-        dataclass decoding walks every nested request's type hints (about 0.4 ms against 0.03 ms as a document),
-        and this runs inside the closing workflow task, so a decision's answer waits for it.
-        """
-        doc, requests = update["doc"], update.get("requests") or []
-        ended_at = doc.get("ended_at")
-        docs = [closed_out(d, ended_at) if d["status"] == PENDING else d for d in requests]
-        for request in docs:  # provisional: this runs before the run's closing task commits
-            self._inbox.put(request, provisional=True)
-        self._snapshots.put(doc, update["start_ms"], update["seq"], [d["id"] for d in docs], request_docs=docs)
+        pending can no longer be decided: it is stored cancelled)."""
+        ended_at = update.doc.get("ended_at")
+        docs = [closed_out(d, ended_at) if d["status"] == PENDING else d
+                for d in (dataclasses.asdict(r) for r in update.requests)]
+        for doc in docs:  # provisional: this runs before the run's closing task commits
+            self._inbox.put(doc, provisional=True)
+        self._snapshots.put(update.doc, update.start_ms, update.seq, [d["id"] for d in docs], request_docs=docs)
 
 
 RUNS_ENDED = "workflows_runs_ended"
