@@ -70,13 +70,19 @@ def _answer(client: Client, path: str, headers: dict[str, str], address: str) ->
     return response.status_code, response.get_data(), kept
 
 
+def _ended_run(app: Flask, owner: str) -> str:
+    """The id of a run ``owner`` started and that has ended."""
+    client = app.test_client()
+    run_id = trigger(client, owner, {"value": "fast"})["run_id"]
+    ended(client, run_id, owner)
+    return run_id
+
+
 def test_every_kind_of_read_answers_the_same_both_ways(fast_app, ways):
     fast, flask_alone, counting = ways
     owner = user("fast")
     client = fast_app.test_client()
-    run_id = trigger(client, owner, {"value": "fast"})["run_id"]
-    ended(client, run_id, owner)
-    path = f"/api/v1/runs/{run_id}"
+    path = f"/api/v1/runs/{_ended_run(fast_app, owner)}"
     etag = client.get(path, headers=auth(user=owner)).headers["ETag"]
     cases = {  # name: (headers, answered in front of Flask)
         "owner": (auth(user=owner), True),
@@ -129,9 +135,7 @@ def _assert_429(response) -> None:
 def test_reads_answered_in_front_are_counted_in_the_http_metrics(fast_app, ways):
     fast, _, counting = ways
     owner = user("metrics")
-    client = fast_app.test_client()
-    run_id = trigger(client, owner, {"value": "metrics"})["run_id"]
-    ended(client, run_id, owner)
+    run_id = _ended_run(fast_app, owner)
     counted = metrics.HTTP_REQUESTS.labels("GET", ROUTE, "200")
     before, calls = counted._value.get(), counting.calls
     assert _answer(fast, f"/api/v1/runs/{run_id}", auth(user=owner), "10.9.4.1")[0] == 200
