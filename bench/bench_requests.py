@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -43,6 +44,7 @@ from plugin.temporal_gateway import connect_client
 
 RAW_QUEUE = "bench-raw"
 RESOLVE_POST: list[float] = []  # the POST alone, to show where the round trip goes
+DECIDED_RUNS: list[str] = []  # the decided runs, whose histories show their closing workflow task
 
 # The decided runs are of a query whose last step is the approval, so "completed" measures the decision alone
 # (the expense sample notifies through an HTTP connection after its decision).
@@ -104,6 +106,22 @@ class RawRoundTrips:
             return time.perf_counter() - started
         return self._run(one())
 
+    def closing_tasks(self, workflow_ids: list[str]) -> list[tuple[float, int]]:
+        """For each run, its last workflow task (the one that applied the decision and closed the run) from its
+        history: started -> completed in ms (the worker's time on it, local activity included), and the run's
+        number of history events."""
+        async def read() -> list[tuple[float, int]]:
+            found = []
+            for workflow_id in workflow_ids:
+                events = (await self._client.get_workflow_handle(workflow_id).fetch_history()).events
+                kinds = [e.event_type for e in events]
+                done = max(i for i, kind in enumerate(kinds) if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+                began = max(i for i in range(done) if kinds[i] == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+                took = events[done].event_time.ToDatetime() - events[began].event_time.ToDatetime()
+                found.append((took.total_seconds() * 1000, len(events)))
+            return found
+        return self._run(read())
+
     def close(self) -> None:
         """Stop the worker and the loop thread."""
         self._run(self._worker.shutdown())
@@ -136,6 +154,7 @@ def plugin_round_trips(api: str, app_key: str, count: int,
         started = time.perf_counter()
         manager.call("POST", f"/api/v1/requests/{request_ids[run_id]}/resolve", {"resolution": "Approve"})
         RESOLVE_POST.append(time.perf_counter() - started)
+        DECIDED_RUNS.append(run_id)
         # One poll loop, as the raw round trip's: the first read that shows the run completed times both moments
         # (a second read just to see it again would add a status read to the decision's figure).
         moved_at: float | None = None
@@ -231,6 +250,11 @@ def main() -> None:
             # per decided run: its trigger, the polls until it waits, the resolve, the polls until it completed
             print(f"per decided run: API CPU {api_cpu.per(args.runs) - not_the_plugins[0] * 1000 / args.runs:.2f} ms, "
                   f"worker CPU {worker_cpu.per(args.runs) - not_the_plugins[1] * 1000 / args.runs:.2f} ms")
+            tasks = {"plugin": raw.closing_tasks(DECIDED_RUNS[-args.runs:]),
+                     "raw + local activity": raw.closing_tasks([h.id for h in local])}
+            print("closing workflow task (history: started -> completed), p50: " + ", ".join(
+                f"{name} {statistics.median(t for t, _ in found):.2f} ms ({statistics.median(n for _, n in found):.0f}"
+                " history events per run)" for name, found in tasks.items()))
         finally:
             raw.close()
         print("each decision was followed by one raw round trip and one with a local activity (interleaved)")
