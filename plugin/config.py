@@ -185,6 +185,8 @@ class Settings:
     # Runs the worker keeps in memory between their workflow tasks (the SDK's sticky cache); an evicted run is
     # rebuilt from its history at its next task (docs/production.md, "Worker memory").
     worker_cached_runs: int = 250
+    # Workflow tasks a worker runs at once (each holds a thread of the SDK's executor and an activation's memory).
+    worker_workflow_tasks: int = 8
     # Keys that encrypt the secrets set through the API, in Redis (plugin.store.admin.shared_secrets); first encrypts.
     secrets_keys: tuple[str, ...] = field(default=(), repr=False)
     # Live event streams: the events edge's port and public URL, caps per user, key and process.
@@ -281,6 +283,7 @@ class Settings:
             worker_metrics_address=_bind_address(env, "WORKFLOWS_WORKER_METRICS_ADDRESS"),
             worker_shutdown_grace=checks.seconds(env, "WORKFLOWS_WORKER_SHUTDOWN_GRACE", 50.0, 3600.0),
             worker_cached_runs=_int(env, "WORKFLOWS_WORKER_CACHED_RUNS", 250, 0, 100_000),
+            worker_workflow_tasks=_int(env, "WORKFLOWS_WORKER_WORKFLOW_TASKS", 8, 2, 1000),  # 2: the SDK's least
             secrets_keys=checks.secrets_keys(env),
             streams=StreamSettings.from_env(env),
         )
@@ -329,6 +332,7 @@ class Settings:
             "WORKFLOWS_TEMPORAL_TLS_KEY": str(self.temporal_tls_key) if self.temporal_tls_key else None,
             "WORKFLOWS_WORKER_SHUTDOWN_GRACE": f"{self.worker_shutdown_grace:g}",
             "WORKFLOWS_WORKER_CACHED_RUNS": str(self.worker_cached_runs),
+            "WORKFLOWS_WORKER_WORKFLOW_TASKS": str(self.worker_workflow_tasks),
             "WORKFLOWS_SECRETS_ENCRYPTION_KEY": ",".join(self.secrets_keys),
         }
         env.update({k: v for k, v in optional.items() if v})

@@ -58,6 +58,9 @@ def build_worker(client: Client, settings: Settings, workspace: Workspace, execu
         activity_executor=executor,
         max_concurrent_activities=32,
         max_cached_workflows=settings.worker_cached_runs,
+        # 8, not the SDK's 100: a task is Python under one GIL, and each one at once is a thread and an activation's
+        # memory (worker RSS after bench_runs 125-149 -> 115-117 MB: docs/performance.md, "Worker memory")
+        max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
         # a heartbeat reaches Temporal within 2 s (not 80% of the heartbeat timeout): slack on a busy machine
         max_heartbeat_throttle_interval=timedelta(seconds=2),
         # on SIGTERM, running activities get this long to finish before they are cancelled (docs/production.md)
