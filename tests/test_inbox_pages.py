@@ -8,13 +8,19 @@ import random
 import threading
 import uuid
 from collections.abc import Iterator
+from urllib.parse import parse_qsl, quote
 
 import pytest
 import redis
 from flask import Flask
+from marshmallow import ValidationError
 from redis.connection import AbstractConnection
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import MultiDict
 
 from plugin.api.http import rate_limits
+from plugin.api.requests.list_args import plain_args
+from plugin.api.schemas import RequestListArgs
 from plugin.config import Settings
 from plugin.models import Identity
 from plugin.readmodel.inbox_rebuild import BUILT_KEY
@@ -139,3 +145,40 @@ def test_a_blocked_address_gets_429_on_the_inbox_before_its_identity_is_required
 
 def test_a_name_filter_is_still_answered(client):
     assert inbox_ids(client, person("named"), name="Approve") == []
+
+
+def _query_strings(rng: random.Random) -> Iterator[str]:
+    values = {"status": ["pending", "resolved", "expired", "cancelled", "", "Pending", "lost", " pending"],
+              "limit": ["10", "1", "100", "0", "101", "050", "", "+5", " 5", "5_0", "٣", "1e1", "10.0", "-1"],
+              "name": ["Approve", "", "x" * 200, "x" * 201, "Ünïcode name", "a b"],
+              "cursor": ["1767225600000:run-1:000000000000-1", "", "12:abc\n", "abc:1", "1:", "١٢:x", "12:é"],
+              "other": ["1"], "Status": ["pending"]}
+    for _ in range(400):
+        names = rng.sample(sorted(values), rng.randint(0, 4)) + (["status"] if rng.random() < 0.1 else [])
+        yield "&".join(f"{quote(n)}={quote(rng.choice(values[n]))}" for n in names)
+
+
+def test_plain_query_arguments_load_as_the_schema_loads_them():
+    schema, rng = RequestListArgs(), random.Random(26)
+    defaults = schema.load({})
+    plain = 0
+    for query in _query_strings(rng):
+        args = MultiDict(parse_qsl(query, keep_blank_values=True))
+        quick = plain_args(schema, args, defaults)
+        try:
+            loaded = schema.load(MultiDictProxy(args, schema))
+        except ValidationError:
+            loaded = None
+        if quick is not None:
+            plain += 1
+            assert quick == loaded, query
+    assert plain > 100, "most of the plain queries took the quick way"
+
+
+def test_arguments_the_schema_refuses_are_refused_as_before(client):
+    who = person("args")
+    for query in ("limit=0", "status=lost", "other=1", "limit=1e1", "cursor=abc", "name=" + "x" * 201):
+        answer = client.get(f"/api/v1/requests?{query}", headers=auth(APP_KEY, user=who))
+        assert answer.status_code == 422 and answer.json["error"]["code"] == "validation_failed", (query, answer.json)
+    assert client.get("/api/v1/requests?status=&limit=&cursor=&name=",
+                      headers=auth(APP_KEY, user=who)).json == {"requests": [], "next_cursor": None}

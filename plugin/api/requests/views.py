@@ -20,6 +20,7 @@ from plugin.api.http.auth import acting_person, authenticate, current_identity
 from plugin.api.http.capabilities import require
 from plugin.api.http.conditional import json_answer
 from plugin.api.openapi.errors import error_documenter
+from plugin.api.requests.list_args import plain_query
 from plugin.api.requests.page import inbox_page
 from plugin.api.schemas import (
     CancelRequestBody,
@@ -54,6 +55,7 @@ ERRORS = {400: "Bad request", 401: "No or invalid key", 403: "Not allowed", 404:
 REBUILD_WAIT = 30.0
 REQUEST_LOCK_WAIT = 20.0
 _REQUEST_SCHEMA = RequestSchema()
+_LIST_ARGS = RequestListArgs()
 _LIST_ENDPOINT = "requests.list_requests"
 _CAPABILITY_OF = {"requests.resolve": "decide", "requests.reassign": "decide", "requests.cancel": "cancel_retry"}
 
@@ -171,6 +173,7 @@ def ensure_inbox() -> None:
 
 
 @bp.route("")
+@plain_query(_LIST_ARGS)
 @bp.arguments(RequestListArgs, location="query", unknown=RAISE)
 @bp.response(200, RequestPageSchema)
 @bp.alt_response(304, description="Not modified: If-None-Match names the page's current ETag")
