@@ -110,8 +110,11 @@ class InboxPage:
 
     def to_json(self) -> str:
         """The page as the API answers it, built from the stored documents without re-encoding them."""
-        items = ",".join(map(finite_json.clean_text, self.raw_items))  # a document stored before NaN was refused
-        return f'{{"requests":[{items}],"next_cursor":{json.dumps(self.next_cursor)}}}'
+        items = ",".join(self.raw_items)
+        if "NaN" in items or "Infinity" in items:  # a document stored before NaN was refused may hold one
+            items = ",".join(map(finite_json.clean_text, self.raw_items))
+        cursor = "null" if self.next_cursor is None else json.dumps(self.next_cursor)
+        return f'{{"requests":[{items}],"next_cursor":{cursor}}}'
 
 
 COMPACT = (",", ":")  # the API's own JSON encoding, so stored documents are answered as they are
