@@ -17,6 +17,8 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,6 +37,7 @@ class SlackStub:
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.down = False
         self.ratelimit_next = 0
+        self.history_refused = False
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -51,7 +54,8 @@ class SlackStub:
 
     def add_person(self, email: str, user_id: str | None = None, with_email: bool = True) -> str:
         """A Slack user (its id), found by this email unless ``with_email`` is False."""
-        user_id = user_id or f"U{len(self.people) + 1:08d}"
+        # unique across stubs, as in Slack: the plugin caches a user's email by team and id in the shared Redis
+        user_id = user_id or f"U{uuid.uuid4().hex[:10].upper()}"
         profile = {"email": email, "real_name": email.split("@")[0]} if with_email else {"real_name": "no email"}
         self.people[user_id] = {"id": user_id, "team_id": self.team, "name": email.split("@")[0], "deleted": False,
                                 "is_bot": False, "profile": profile}
@@ -111,11 +115,26 @@ class SlackStub:
         problem = block_problem(params.get("blocks"))
         if problem:
             return {"ok": False, "error": "invalid_blocks", "errors": [problem]}
-        ts = f"1700000000.{next(self._ts):06d}"
+        ts = f"{int(time.time())}.{next(self._ts):06d}"
         message = {"ts": ts, "text": params.get("text", ""), "blocks": _blocks(params.get("blocks")),
-                   "thread_ts": params.get("thread_ts")}
+                   "thread_ts": params.get("thread_ts"), "metadata": _metadata(params.get("metadata"))}
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def m_conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A channel's messages (not thread replies) since ``oldest``, newest first; their metadata only with
+        ``include_all_metadata``, as Slack answers. ``history_refused`` stands for an app without the scope."""
+        if self.history_refused:
+            return {"ok": False, "error": "missing_scope", "needed": "im:history"}
+        channel = self._channel(params.get("channel"))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(params.get("oldest") or 0)
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [{k: v for k, v in m.items() if k != "metadata" or with_metadata}
+                 for (c, ts), m in self.messages.items()
+                 if c == channel and not m.get("thread_ts") and float(ts) >= oldest]
+        return {"ok": True, "messages": sorted(found, key=lambda m: float(m["ts"]), reverse=True)}
 
     def m_chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
         key = (str(params.get("channel")), str(params.get("ts")))
@@ -192,6 +211,10 @@ class SlackStub:
             do_POST = _serve
 
         return Handler
+
+
+def _metadata(raw: Any) -> dict[str, Any] | None:
+    return json.loads(raw) if isinstance(raw, str) else raw
 
 
 def _blocks(raw: Any) -> list[dict[str, Any]]:

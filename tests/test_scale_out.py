@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -88,3 +89,28 @@ def test_a_key_revoked_through_one_process_is_refused_by_the_other_at_once(apis)
                            timeout=30).status_code == 204
     refused = requests.get(f"{apis[1]}/api/v1/queries", headers=headers(key=created["secret"]), timeout=30)
     assert refused.status_code == 401
+
+
+def test_an_absence_and_a_bulk_decision_hold_across_processes(apis):
+    ann, bob = person("away"), person("delegate")
+    now = datetime.now(UTC)
+    away = {"from": (now - timedelta(hours=1)).isoformat(), "to": (now + timedelta(days=1)).isoformat(),
+            "delegate": bob}
+    assert requests.put(f"{apis[0]}/api/v1/absences/me", headers=headers(ann), json=away, timeout=30).status_code == 200
+    started = requests.post(f"{apis[0]}/api/v1/queries/approval_probe/runs", headers=headers(person("req")),
+                            json={"input": {"requests": [{"name": "While away", "users": [ann],
+                                                          "resolutions": ["Approve", "Reject"]}]}}, timeout=30)
+    run_id = started.json()["run_id"]
+
+    def offered() -> list[dict] | None:  # through the other process: the absence is in Redis, not in a process
+        listed = requests.get(f"{apis[1]}/api/v1/requests", headers=headers(bob), timeout=30).json()["requests"]
+        return [r for r in listed if r["run_id"] == run_id] or None
+    [request] = wait_for(offered)
+    assert request["offered_for"] == ann
+    body = {"ids": [request["id"]], "resolution": "Approve", "comment": "ann is away"}
+    first = requests.post(f"{apis[1]}/api/v1/requests/bulk-resolve", headers=headers(bob), json=body, timeout=60)
+    again = requests.post(f"{apis[0]}/api/v1/requests/bulk-resolve", headers=headers(bob), json=body, timeout=60)
+    assert [r["outcome"] for r in first.json()["results"]] == ["decided"], first.text
+    assert [r["outcome"] for r in again.json()["results"]] == ["repeated"], again.text
+    [decision] = again.json()["results"][0]["request"]["decisions"]
+    assert decision["actor"] == bob and decision["acting_for"] == ann

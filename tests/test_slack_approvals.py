@@ -122,7 +122,8 @@ def test_a_click_that_loses_to_a_panel_decision_is_told_who_won(client, stub):
 
     assert post_interaction(client, click(stub, erin_id, message, "Approve", n=21)).status_code == 200
     [told] = wait_for(lambda: ephemerals(stub, 21), 20)
-    assert told.startswith(":information_source: Already decided: *Reject* by " + fred)
+    assert re.fullmatch(r":information_source: Already decided: \*Reject\* by " + re.escape(fred)
+                        + r" at \d{4}-\d\d-\d\d \d\d:\d\d UTC", told), told  # a time as people read it
     [decision] = run_detail(client, run_id)["requests"][0]["decisions"]
     assert decision["actor"] == fred and decision["via"] != "slack"
     wait_for(lambda: "in the app" in json.dumps(message_now(stub, message)["blocks"]), 30)

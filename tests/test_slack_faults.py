@@ -12,12 +12,14 @@ import time
 import uuid
 
 import pytest
+import redis
 from temporalio.service import RPCError
 
 from plugin.engine.slack import follower as follower_module
 from plugin.engine.slack.follower import SlackFollower
 from plugin.models import HumanRequest
 from plugin.store.events import STREAM
+from plugin.store.slack import SlackStore
 from plugin.temporal_gateway import connect_client
 from tests.conftest import ADMIN_KEY, auth
 from tests.requests_helpers import act, pending_requests, person, run_detail
@@ -198,3 +200,57 @@ def test_requests_that_opened_before_slack_was_connected_get_their_messages_once
         connect = {"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "api_url": stub.url}
         assert client.put("/api/v1/slack", headers=auth(ADMIN_KEY), json=connect).status_code == 200
     posted_to(stub, dm_of(stub, sam), "Before connecting")
+
+
+
+def _first_posts(stub, channel: str, name: str) -> list[dict]:
+    return [p for p in stub.calls_of("chat.postMessage") if p.get("channel") == channel
+            and not p.get("thread_ts") and name in str(p.get("text", ""))]
+
+
+class LostOnce:
+    """The worker "dies" right after Slack answered the first post to ``target``: the record of its ts is lost
+    (the activity fails there, and Temporal runs it again)."""
+
+    def __init__(self) -> None:
+        self.target = ""
+        self.lost: list[dict] = []
+
+
+@pytest.fixture
+def record_lost_once(monkeypatch) -> LostOnce:
+    armed = LostOnce()
+    original = SlackStore.save_message
+
+    def save_message(self, request_id: str, target: str, record: dict) -> None:
+        if "ts" in record and target == armed.target and not armed.lost:
+            armed.lost.append({"request_id": request_id, **record})
+            raise RuntimeError("the worker died before it recorded the message")
+        original(self, request_id, target, record)
+    monkeypatch.setattr(SlackStore, "save_message", save_message)
+    return armed
+
+
+@pytest.mark.parametrize("history", ["readable", "refused"])
+def test_a_post_whose_record_was_lost_is_found_in_the_channel_not_posted_again(client, stub, record_lost_once,
+                                                                               settings, history):
+    stub.history_refused = history == "refused"
+    try:
+        kim = person("kim")
+        stub.add_person(kim)
+        target = record_lost_once.target = f"user:{kim}"
+        run_id = start(client, person("req"), {"name": f"Lost once {history}", "users": [kim]})
+        [lost] = wait_for(lambda: record_lost_once.lost, 30)
+        store = SlackStore(redis.Redis.from_url(settings.redis_url))
+        record = wait_for(lambda: (r := store.messages(lost["request_id"]).get(target, {})).get("ts") and r, 60)
+        posts = _first_posts(stub, dm_of(stub, kim), f"Lost once {history}")
+        if history == "readable":  # found by its metadata in the DM's history: one message, the one posted
+            assert len(posts) == 1 and record["ts"] == lost["ts"], (posts, record, lost)
+            metadata = posts[0]["metadata"]
+            metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+            assert metadata["event_payload"] == {"request_id": lost["request_id"], "target": target}
+        else:  # an app without the history scope posts again, as before the guard (docs/slack.md says so)
+            assert len(posts) == 2 and record["ts"] != lost["ts"]
+        assert pending_requests(client, run_id)[0]["id"] == lost["request_id"]
+    finally:
+        stub.history_refused = False

@@ -16,6 +16,7 @@ import tarfile
 import time
 import tomllib
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,43 @@ def approve_an_expense(base_url: str, app_key: str) -> dict:
                     and r, 30, 0.3)
 
 
+def decide_in_bulk_with_evidence_absences_analytics_and_slack(base_url: str, app_key: str, admin_key: str) -> None:
+    """The request features added after the first release, through the installed package: an out-of-office
+    absence, a bulk decision (one decided, one unknown id), the decision's evidence, the decisions export, the SLA
+    analytics and the Slack connection's state."""
+    ann, bob = headers(app_key, "ann@example.com"), headers(app_key, "bob@example.com", "managers")
+    admin = {"Authorization": f"Bearer {admin_key}"}
+    now = datetime.now(UTC)
+    away = {"from": (now - timedelta(hours=1)).isoformat(), "to": (now + timedelta(days=1)).isoformat(),
+            "delegate": "carol@example.com"}
+    assert requests.put(f"{base_url}/api/v1/absences/me", headers=bob, json=away, timeout=10).status_code == 200
+    assert requests.get(f"{base_url}/api/v1/absences/me", headers=bob, timeout=10).json()["delegate"] == \
+        "carol@example.com"
+    assert requests.delete(f"{base_url}/api/v1/absences/me", headers=bob, timeout=10).status_code == 204
+    started = requests.post(f"{base_url}/api/v1/queries/submit_expense/runs", headers=ann, timeout=10,
+                            json={"input": {"employee": "ann@example.com", "amount": 720, "description": "Train"}})
+    assert started.status_code == 202, started.text
+    run_id = started.json()["run_id"]
+    [request] = wait_for(lambda: [r for r in requests.get(f"{base_url}/api/v1/requests", headers=bob, timeout=10)
+                                  .json()["requests"] if r["run_id"] == run_id], 60, 0.3)
+    unknown = "submit_expense-nothing:0123456789ab-1"
+    answer = requests.post(f"{base_url}/api/v1/requests/bulk-resolve", headers=bob, timeout=60,
+                           json={"ids": [request["id"], unknown], "resolution": "Approve", "comment": "in bulk"})
+    assert answer.status_code == 200, answer.text
+    assert [(r["id"], r["status"]) for r in answer.json()["results"]] == [(request["id"], 200), (unknown, 404)]
+    evidence = requests.get(f"{base_url}/api/v1/requests/{request['id']}/evidence", headers=bob, timeout=10)
+    assert evidence.status_code == 200 and evidence.json()["decisions"][0]["evidence_sha256"], evidence.text
+    exported = requests.get(f"{base_url}/api/v1/decisions/export", headers=admin, timeout=30,
+                            params={"since": (now - timedelta(minutes=5)).isoformat(), "format": "jsonl",
+                                    "until": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()})
+    assert exported.status_code == 200, exported.text
+    assert request["id"] in [json.loads(line).get("request_id") for line in exported.text.splitlines()]
+    analytics = requests.get(f"{base_url}/api/v1/analytics/requests", headers=bob, timeout=30)
+    assert analytics.status_code == 200, analytics.text
+    slack = requests.get(f"{base_url}/api/v1/slack", headers=admin, timeout=10)
+    assert slack.status_code == 200 and slack.json()["connected"] is False, slack.text
+
+
 def test_up_from_an_empty_directory_then_serve_and_worker_against_it(venv: Path, tmp_path: Path):
     started = time.monotonic()
     empty = tmp_path / "empty"
@@ -198,6 +236,7 @@ def test_up_from_an_empty_directory_then_serve_and_worker_against_it(venv: Path,
         check_host_face(production_base, app_key)
         completed = approve_an_expense(production_base, app_key)
         assert completed["output"]["approved"] is True and completed["output"]["decision"]["by"] == "bob@example.com"
+        decide_in_bulk_with_evidence_absences_analytics_and_slack(production_base, app_key, admin_key)
         installed.timed("up, serve and worker checked, an approval decided", started)
     finally:
         for command in reversed(production):

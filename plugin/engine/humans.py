@@ -42,7 +42,7 @@ def may_see(request: HumanRequest, who: Identity) -> bool:
     return who.is_admin or is_assignee(request, who) or (bool(who.user) and who.user.lower() == request.requester)
 
 
-def _minute(at: str) -> str:
+def readable_minute(at: str) -> str:
     """An ISO time as people read it in a message ("2026-12-07 17:57 UTC"); the details keep the exact time."""
     try:
         when = datetime.fromisoformat(at)
@@ -56,7 +56,7 @@ def _visible_and_pending(request: HumanRequest | None, request_id: str, who: Ide
         raise ApplicationError(f"Request {request_id} not found", type=NOT_FOUND)
     if request.status != PENDING:
         last = request.decisions[-1] if request.decisions else None
-        by = f" by {last.actor} at {_minute(last.at)}" if last else ""
+        by = f" by {last.actor} at {readable_minute(last.at)}" if last else ""
         raise ApplicationError(
             f"Request {request.id} is already {request.status}{by}",
             {"status": request.status, "resolution": request.resolution,

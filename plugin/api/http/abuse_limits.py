@@ -20,12 +20,17 @@ until the ceiling's window ends, while addresses that never failed (the hosts th
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import g, request
 
 from plugin.api.http import rate_limits
 from plugin.api.services import services
+from plugin.config import Settings
 
 FAILED_AUTH_SCOPE = "failed-auth"
+# The WSGI environ entry of a request admitted before Flask saw it: None (admitted), or its refusal (a RateLimited).
+ADMITTED = "workflows.admitted"
 CEILING_SCOPE = "failed-auth-target"
 
 
@@ -34,10 +39,13 @@ def _address() -> str:
 
 
 def _address_counter() -> rate_limits.Counter | None:
-    limit = services().settings.rate_limit_failed_auth
+    return _address_counter_of(_address(), services().settings.rate_limit_failed_auth)
+
+
+def _address_counter_of(address: str, limit: str | None) -> rate_limits.Counter | None:
     if not limit:
         return None
-    return rate_limits.Counter(limit, FAILED_AUTH_SCOPE, _address(),
+    return rate_limits.Counter(limit, FAILED_AUTH_SCOPE, address,
                                f"Too many failed authentications from this address (the limit is "
                                f"{rate_limits.parse_limit(limit)}); try again in {{retry_after}} s")
 
@@ -49,7 +57,10 @@ def key_target(presented: str) -> str:
 
 
 def _ceiling(target: str | None) -> rate_limits.Counter | None:
-    limit = services().settings.rate_limit_failed_auth_ceiling
+    return _ceiling_of(target, services().settings.rate_limit_failed_auth_ceiling)
+
+
+def _ceiling_of(target: str | None, limit: str | None) -> rate_limits.Counter | None:
     if not limit or target is None:
         return None
     return rate_limits.Counter(limit, CEILING_SCOPE, target,
@@ -79,15 +90,31 @@ def admission(key_ref: str, user: str, target: str | None = None) -> rate_limits
     """What admitting an authenticated request takes: its address must be under its failed-authentication limit,
     then it counts against its key's limit (``key_ref`` tells keys apart) and, when it names one, its end
     user's."""
-    settings = services().settings
+    return admission_of(services().settings, key_ref, user, target, _address())
+
+
+def admission_of(settings: Settings, key_ref: str, user: str, target: str | None,
+                 address: str) -> rate_limits.Admission:
+    """``admission`` for a request from ``address`` (outside Flask's request context too)."""
+    return _admission(key_ref, user, target, address, settings.rate_limit_key, settings.rate_limit_user,
+                      settings.rate_limit_failed_auth, settings.rate_limit_failed_auth_ceiling)
+
+
+@lru_cache(maxsize=4096)
+def _admission(key_ref: str, user: str, target: str | None, address: str, key_limit: str | None,
+               user_limit: str | None, failed_limit: str | None,
+               ceiling_limit: str | None) -> rate_limits.Admission:
+    """An admission, built once per process for each caller and set of limits (it holds no count, only which
+    counters to check and what to say)."""
     hits = []
-    if settings.rate_limit_key:
-        hits.append(rate_limits.Counter(settings.rate_limit_key, "api-key", key_ref, "Too many requests with this API "
-                                        f"key (the limit is {settings.rate_limit_key})"))
-    if settings.rate_limit_user and user:
-        hits.append(rate_limits.Counter(settings.rate_limit_user, "user", f"{key_ref}\0{user}",
-                                        f"Too many requests for {user} (the limit is {settings.rate_limit_user})"))
-    return rate_limits.Admission(_address_counter(), tuple(hits), _ceiling(target))
+    if key_limit:
+        hits.append(rate_limits.Counter(key_limit, "api-key", key_ref,
+                                        f"Too many requests with this API key (the limit is {key_limit})"))
+    if user_limit and user:
+        hits.append(rate_limits.Counter(user_limit, "user", f"{key_ref}\0{user}",
+                                        f"Too many requests for {user} (the limit is {user_limit})"))
+    return rate_limits.Admission(_address_counter_of(address, failed_limit), tuple(hits),
+                                 _ceiling_of(target, ceiling_limit))
 
 
 def admit_request(key_ref: str, user: str, target: str | None = None) -> None:
@@ -97,7 +124,15 @@ def admit_request(key_ref: str, user: str, target: str | None = None) -> None:
 
 def defer_admission(key_ref: str, user: str, target: str | None = None) -> None:
     """Leave the admission of this request to its view, which joins it to its own Redis call: the view must call
-    ``take_admission`` before it reads or answers anything."""
+    ``take_admission`` before it reads or answers anything. A request already admitted in front of Flask
+    (``ADMITTED`` in its WSGI environ, by ``plugin.api.runs.fast_read``) is not admitted again: its refusal, if it
+    was refused, is raised here."""
+    if ADMITTED in request.environ:
+        refused = request.environ[ADMITTED]
+        if refused is not None:
+            raise refused
+        g.workflows_admission = None
+        return
     g.workflows_admission = admission(key_ref, user, target)
 
 

@@ -32,26 +32,52 @@ def _is_preflight() -> bool:
     return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
 
 
+_SETTINGS = "workflows.cors_settings"
+
+
+def _origins(app: Flask) -> tuple[str, ...]:
+    svc = app.extensions.get("workflows")
+    listed = svc.runtime.current().cors_origins if svc is not None else app.extensions[_SETTINGS].cors_origins
+    return tuple(o.lower() for o in listed)
+
+
+def allowed(app: Flask, origin: str | None) -> bool:
+    """Whether a browser page from ``origin`` may call the API (None: not a browser's cross-origin call)."""
+    if origin is None:  # nothing to look up
+        return False
+    listed = _origins(app)
+    return origin.lower() in listed or ("*" in listed and bool(ANY_ORIGIN.match(origin)))
+
+
+def cors_headers(app: Flask, origin: str | None, preflight: bool, asked_headers: str = "") -> list[tuple[str, str]]:
+    """The CORS headers of an answer to ``origin`` (none when it is not allowed; ``Vary`` is the caller's)."""
+    if not allowed(app, origin):
+        return []
+    headers = [("Access-Control-Allow-Origin", origin or "")]
+    if app.extensions[_SETTINGS].cors_credentials and origin != "null" and "*" not in _origins(app):
+        headers.append(("Access-Control-Allow-Credentials", "true"))
+    if preflight:
+        asked = [h.strip() for h in asked_headers.split(",")]
+        granted = [h for h in asked if h and any(p.fullmatch(h) for p in _HEADER_PATTERNS)]
+        headers.append(("Access-Control-Allow-Methods", ", ".join(ALLOWED_METHODS)))
+        if granted:
+            headers.append(("Access-Control-Allow-Headers", ", ".join(granted)))
+        headers.append(("Access-Control-Max-Age", str(MAX_AGE)))
+    else:
+        headers.append(("Access-Control-Expose-Headers", ", ".join(EXPOSED_HEADERS)))
+    return headers
+
+
 def init_cors(app: Flask, settings: Settings) -> None:
     """Answer preflights before any authentication, and add CORS headers for allowed origins."""
-
-    def origins() -> tuple[str, ...]:
-        svc = app.extensions.get("workflows")
-        listed = svc.runtime.current().cors_origins if svc is not None else settings.cors_origins
-        return tuple(o.lower() for o in listed)
-
-    def allowed(origin: str | None) -> bool:
-        if origin is None:  # not a browser's cross-origin call: nothing to look up
-            return False
-        listed = origins()
-        return origin.lower() in listed or ("*" in listed and bool(ANY_ORIGIN.match(origin)))
+    app.extensions[_SETTINGS] = settings
 
     @app.before_request
     def _preflight():  # registered before the blueprints' key checks, so it runs first
         if not _is_preflight() or request.url_rule is None or request.blueprint in OWN_CORS_BLUEPRINTS:
             return None
         origin = request.headers.get("Origin")
-        if not allowed(origin):
+        if not allowed(app, origin):
             raise Forbidden(f"Origin {origin!r} may not call this API from a browser; an admin can add it on the "
                             "settings page (/settings) or to WORKFLOWS_CORS_ORIGINS", {"origin": origin})
         response = app.make_default_options_response()
@@ -66,18 +92,9 @@ def init_cors(app: Flask, settings: Settings) -> None:
         else:  # the usual case, without parsing and rewriting a header set
             response.headers["Vary"] = "Origin"
         origin = request.headers.get("Origin")
-        if not allowed(origin):
+        if origin is None:
             return response
-        response.headers["Access-Control-Allow-Origin"] = origin
-        if settings.cors_credentials and origin != "null" and "*" not in origins():
-            response.headers["Access-Control-Allow-Credentials"] = "true"
-        if _is_preflight():
-            asked = [h.strip() for h in request.headers.get("Access-Control-Request-Headers", "").split(",")]
-            granted = [h for h in asked if h and any(p.fullmatch(h) for p in _HEADER_PATTERNS)]
-            response.headers["Access-Control-Allow-Methods"] = ", ".join(ALLOWED_METHODS)
-            if granted:
-                response.headers["Access-Control-Allow-Headers"] = ", ".join(granted)
-            response.headers["Access-Control-Max-Age"] = str(MAX_AGE)
-        else:
-            response.headers["Access-Control-Expose-Headers"] = ", ".join(EXPOSED_HEADERS)
+        for name, value in cors_headers(app, origin, _is_preflight(),
+                                        request.headers.get("Access-Control-Request-Headers", "")):
+            response.headers[name] = value
         return response

@@ -199,8 +199,12 @@ class Admission:
         """Nothing to check or count."""
         return self.under is None and not self.hits
 
-    def keys_and_args(self, storage: RedisStorage) -> tuple[list[str], list[int]]:
-        """The KEYS and ARGV of ``ADMIT_FUNCTION`` (appended after a joined script's own)."""
+    def keys_and_args(self, storage: RedisStorage) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """The KEYS and ARGV of ``ADMIT_FUNCTION`` (appended after a joined script's own): fixed for an admission
+        and a storage (a fixed window's key names no time), so worked out once per process (``_keys_and_args``)."""
+        return _keys_and_args(self, storage)
+
+    def _work_out_keys_and_args(self, storage: RedisStorage) -> tuple[list[str], list[int]]:
         under, ceiling = self.under, self.ceiling if self.under is not None else None
         keys = [under.redis_key(storage) if under is not None else f"{KEY_PREFIX}:unused",
                 ceiling.redis_key(storage) if ceiling is not None else f"{KEY_PREFIX}:unused"]
@@ -217,6 +221,12 @@ class Admission:
             index, ttl = int(answer[0]), int(answer[1])
             refused = self.ceiling if index == -1 else self.under if index == 0 else self.hits[index - 1]
             raise refused.refusal(ttl)  # type: ignore[union-attr]
+
+
+@lru_cache(maxsize=4096)
+def _keys_and_args(admission: Admission, storage: RedisStorage) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    keys, args = admission._work_out_keys_and_args(storage)
+    return tuple(keys), tuple(args)
 
 
 def check_and_count(under: Counter | None, hits: list[Counter], ceiling: Counter | None = None) -> None:
@@ -297,6 +307,11 @@ def _middleware_limits(limiter: Limiter) -> bool:
     manager = limiter.limit_manager
     return bool(manager.default_limits or manager.application_limits or manager._blueprint_limits
                 or limiter._meta_limits)
+
+
+def middleware_limits() -> bool:
+    """Whether a limit applies to requests without a decorator (then each goes through Flask-Limiter's check)."""
+    return _middleware_limits(limiter)
 
 
 def _limiter_used() -> bool:

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import redis
-from flask import Response, current_app
+from flask import Flask, Response, current_app, has_app_context
+from limits.storage import RedisStorage
 
 from plugin import metrics
 from plugin.api.http import abuse_limits, rate_limits
 from plugin.api.http.auth import current_identity
 from plugin.api.http.conditional import etag_of, json_answer
 from plugin.api.runs.schemas import RunSchema
-from plugin.api.services import per_app, services
+from plugin.api.services import services
 from plugin.errors import NotFound
 from plugin.models import Identity
 from plugin.readmodel.runs import may_see_run, unsettled
@@ -31,6 +33,7 @@ from plugin.store import scripts
 from plugin.store.snapshots import READ_FUNCTION, RawSnapshot, RunSnapshots, trusted
 
 log = logging.getLogger(__name__)
+_SCRIPT = "workflows.admit_and_read"
 CACHE_SIZE = 1024  # encoded answers kept per process (a few KB each); the whole cache is dropped when full
 _RUN_SCHEMA = RunSchema()
 # Admit the request (abuse limits) and read the run's snapshot in one script. KEYS: the snapshot's 3, then the
@@ -70,8 +73,8 @@ def encode(run: dict[str, Any], stored_status: str) -> EncodedRun:
                       unsettled=unsettled(run))
 
 
-def _cache() -> dict[bytes, EncodedRun]:
-    return current_app.extensions.setdefault("workflows.encoded_runs", {})
+def _cache(app: Flask) -> dict[bytes, EncodedRun]:
+    return app.extensions.setdefault("workflows.encoded_runs", {})
 
 
 def _digest(raw: RawSnapshot) -> bytes:
@@ -90,37 +93,55 @@ def _admit_and_read(run_id: str, admission: rate_limits.Admission | None) -> Raw
     storage = rate_limits.joinable_storage() if admission is not None and not admission.empty else None
     if admission is not None and storage is None:
         rate_limits.admit(admission)
-    try:
-        if storage is None:
+    if storage is None:
+        try:
             return services().runs.snapshots.get_raw(run_id)
-        keys, args = services().runs.snapshots.read_keys_and_args(run_id)
-        admit_keys, admit_args = admission.keys_and_args(storage)  # type: ignore[union-attr]
-        answer = _script()(keys=keys + admit_keys, args=args + admit_args)
-    except redis.RedisError as exc:
-        if storage is not None:
-            raise  # the request was not admitted
-        metrics.REDIS_ERRORS.labels("snapshot_read").inc()
-        log.warning("snapshot read of %s failed, asking Temporal: %s", run_id, exc)
-        return None
+        except redis.RedisError as exc:
+            metrics.REDIS_ERRORS.labels("snapshot_read").inc()
+            log.warning("snapshot read of %s failed, asking Temporal: %s", run_id, exc)
+            return None
+    refused, raw = admit_and_read(current_app, run_id, admission, storage)  # type: ignore[arg-type]
+    if refused is not None:
+        raise refused
+    return raw
+
+
+def admit_and_read(app: Flask, run_id: str, admission: rate_limits.Admission,
+                   storage: RedisStorage) -> tuple[rate_limits.RateLimited | None, RawSnapshot | None]:
+    """In one Redis call, admit the request (the counters in ``storage``, the Redis of the snapshots) and read the
+    run's stored snapshot: (the refusal, None) when it is over a limit, else (None, the snapshot or None). Raises
+    a Redis error (the request may not have been admitted)."""
+    svc = app.extensions["workflows"]
+    keys, args = svc.runs.snapshots.read_keys_and_args(run_id)
+    admit_keys, admit_args = admission.keys_and_args(storage)
+    answer = _script(app)(keys=[*keys, *admit_keys], args=[*args, *admit_args])
     if answer[0] == 1:
-        admission.settle(answer[1:])  # type: ignore[union-attr]
-    return RunSnapshots.parse_raw(answer[1:])
+        try:
+            admission.settle(answer[1:])
+        except rate_limits.RateLimited as refused:
+            return refused, None
+    return None, RunSnapshots.parse_raw(answer[1:])
 
 
-def _script() -> Any:
-    return per_app("admit_and_read", lambda client: scripts.register(client, _ADMIT_AND_READ))
+def _script(app: Flask) -> Any:
+    script = app.extensions.get(_SCRIPT)
+    if script is None:
+        script = app.extensions[_SCRIPT] = scripts.register(app.extensions["workflows"].redis, _ADMIT_AND_READ)
+    return script
 
 
-def _from_snapshot(raw: RawSnapshot | None) -> EncodedRun | None:
+def from_snapshot(app: Flask, raw: RawSnapshot | None) -> EncodedRun | None:
     """The encoded answer from a complete, trusted snapshot; None when Temporal must be asked."""
     if raw is None or not raw.complete:
         return None
-    cache, key = _cache(), _digest(raw)
+    cache, key = _cache(app), _digest(raw)
     encoded = cache.get(key)
     if encoded is None:
         snap = raw.decoded()
         requests = [r for r in snap.requests.values() if r is not None]
-        encoded = encode(services().runs.compose(snap.doc, requests, snap.retries), snap.doc["status"])
+        in_app = has_app_context() and current_app._get_current_object() is app  # type: ignore[attr-defined]
+        with nullcontext() if in_app else app.app_context():  # the fast reads' first answer of a snapshot
+            encoded = encode(services().runs.compose(snap.doc, requests, snap.retries), snap.doc["status"])
         if len(cache) >= CACHE_SIZE:
             cache.clear()
         cache[key] = encoded
@@ -134,7 +155,7 @@ def run_answer(run_id: str) -> Response:
     caller's identity is required and before Temporal is asked."""
     raw = _admit_and_read(run_id, abuse_limits.take_admission())
     who = current_identity(required=True)
-    encoded = _from_snapshot(raw)
+    encoded = from_snapshot(current_app, raw)
     if encoded is None:
         run = services().runs.refresh(run_id)
         encoded = encode(run, run["status"])

@@ -18,6 +18,7 @@ from flask import Flask, current_app
 
 from plugin.api.requests.views import resolve_one
 from plugin.api.slack.people import email_of, slack_client, slack_store, tell
+from plugin.engine.humans import readable_minute
 from plugin.errors import Conflict, PluginError
 from plugin.models import Identity, ResolveInput
 
@@ -59,7 +60,8 @@ def refusal_text(exc: PluginError) -> str:
     details = exc.details or {}
     if isinstance(exc, Conflict) and details.get("decided_by"):
         what = f"*{details['resolution']}*" if details.get("resolution") else str(details.get("status") or "")
-        return f":information_source: Already decided: {what} by {details['decided_by']} at {details['decided_at']}"
+        when = readable_minute(details["decided_at"])
+        return f":information_source: Already decided: {what} by {details['decided_by']} at {when}"
     return f":warning: {exc.message}"
 
 

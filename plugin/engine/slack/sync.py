@@ -11,6 +11,7 @@ target (no such user, channel not found) is recorded on that target and the othe
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from plugin.store.slack import BOT_TOKEN_SECRET, SlackStore
 log = logging.getLogger(__name__)
 
 SYNC_ACTIVITY = "slack_sync_request"
+METADATA_EVENT = "workflows_request"  # the metadata of each first message: which request, to which target
 AUTH_CODES = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "missing_scope"}
 
 
@@ -48,6 +50,11 @@ def open_url(routing: dict[str, Any], public_url: str, doc: dict[str, Any]) -> s
         return template.replace("{request_id}", quote(doc["id"], safe="")).replace(
             "{run_id}", quote(doc["run_id"], safe=""))
     return f"{public_url.rstrip('/')}/ui/inbox/?request={quote(doc['id'], safe='')}"
+
+
+def _unconfirmed(record: dict[str, Any]) -> bool:
+    """A first message whose post began but whose ``ts`` was never recorded (the worker died in between)."""
+    return "posting" in record and "ts" not in record and "error" not in record
 
 
 def targets_of(doc: dict[str, Any], delivery: str, channels: dict[str, str]) -> dict[str, str]:
@@ -90,10 +97,11 @@ class SlackActivities:
             for target, record in self._store.messages(doc["id"]).items():
                 if record.get("ts") and record.get("version", 0) < doc["version"]:
                     done[target] = self._edit(client, doc, target, record, target in wanted)
-            posted = set(self._store.messages(doc["id"]))
+            records = self._store.messages(doc["id"])
             for target, where in wanted.items():
-                if target not in posted and doc["status"] == PENDING:
-                    done[target] = self._post(client, doc, target, where)
+                record = records.get(target)
+                if (record is None or _unconfirmed(record)) and doc["status"] == PENDING:
+                    done[target] = self._post(client, doc, target, where, record)
         except SlackUnavailable as exc:  # Temporal tries again with backoff; what is done stays done
             delay = timedelta(seconds=min(exc.retry_after, 300)) if exc.retry_after else None
             raise ApplicationError(str(exc), type="SlackUnavailable", next_retry_delay=delay) from None
@@ -108,11 +116,26 @@ class SlackActivities:
         text, blocks = request_message(doc, open_url(self._routing, self._public_url, doc), note)
         return {"text": text, "blocks": blocks}
 
-    def _post(self, client: Any, doc: dict[str, Any], target: str, where: str) -> str:
-        """The first message of one target; a refusal (no such user or channel) is recorded on it."""
+    def _post(self, client: Any, doc: dict[str, Any], target: str, where: str,
+              record: dict[str, Any] | None = None) -> str:
+        """The first message of one target; a refusal (no such user or channel) is recorded on it.
+
+        The post is recorded as begun before it is sent, and the message carries the request and the target in its
+        metadata: when the worker died between Slack's answer and the record of its ``ts``, the retry finds the
+        message in the channel's history instead of posting it again."""
         try:
             channel = dm_channel(client, self._store, where) if target.startswith("user:") else where
-            answer = call(client, "chat.postMessage", channel=channel, **self._message(doc))
+            if record is not None:
+                found = self._find_posted(client, channel, doc["id"], target, float(record.get("posting", 0)))
+                if found is not None:
+                    self._store.save_message(doc["id"], target, {"channel": channel, "ts": found,
+                                                                  "version": record.get("version", 0),
+                                                                  "reminders": 0})
+                    return "found posted"
+            self._store.save_message(doc["id"], target, {"posting": time.time(), "version": doc["version"]})
+            answer = call(client, "chat.postMessage", channel=channel, **self._message(doc),
+                          metadata={"event_type": METADATA_EVENT,
+                                    "event_payload": {"request_id": doc["id"], "target": target}})
         except SlackRefused as exc:
             if exc.code in AUTH_CODES:
                 raise
@@ -123,6 +146,24 @@ class SlackActivities:
                                                       "version": doc["version"],
                                                       "reminders": doc.get("reminders_sent", 0)})
         return "posted"
+
+    def _find_posted(self, client: Any, channel: str, request_id: str, target: str, since: float) -> str | None:
+        """The ``ts`` of this request's message to ``target`` in the channel's history since a post began, or None
+        (none there, or the app may not read the history: then it is posted again, as before this guard)."""
+        try:
+            history = call(client, "conversations.history", channel=channel, oldest=f"{max(0.0, since - 60):.6f}",
+                           include_all_metadata=True, limit=200)
+        except SlackRefused as exc:
+            if exc.code in AUTH_CODES and exc.code != "missing_scope":
+                raise
+            log.warning("cannot read the history of %s to find the message of %s (%s): it may be posted twice",
+                        channel, request_id, exc.code)
+            return None
+        for message in history.get("messages", []):
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("request_id") == request_id and payload.get("target") == target:
+                return str(message["ts"])
+        return None
 
     def _edit(self, client: Any, doc: dict[str, Any], target: str, record: dict[str, Any], assigned: bool) -> str:
         """Edit a posted message in place to the request's state; a reminder also replies in its thread."""
