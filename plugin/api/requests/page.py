@@ -11,24 +11,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+
+from flask import Flask, current_app
 
 from plugin.api.http import abuse_limits, rate_limits
 from plugin.api.http.auth import current_identity
-from plugin.api.services import Services, per_app
+from plugin.api.services import Services
 from plugin.errors import PluginError
 from plugin.models import PENDING, Identity
 from plugin.readmodel import offers
 from plugin.readmodel.inbox_rebuild import BUILT_KEY
 from plugin.store import scripts
 from plugin.store.inbox import PAGE_FUNCTION, PREFIX, Inbox, InboxPage
-from plugin.store.requests.absences import FOR_DELEGATE_FUNCTION, Absences
+from plugin.store.requests.absences import FOR_DELEGATE_FUNCTION, Absence, Absences
 
 # KEYS: the "inbox built" mark, the caller's absence:for key, the index keys (ARGV[1] of them), then the
 # admission's. ARGV: the number of index keys, whether to admit ('1' or '0'), the caller as a delegate ('' when the
 # page offers nothing: no user, or not the pending tab), now (ms), the prefix, then ``read_page``'s max_score,
 # after_id ('' without a cursor) and limit, then the admission's. Answers {1, index, ttl} when refused (nothing
 # read), {2} when the inbox is not built, else {0, the absences naming the caller, what read_page answers...}.
+_SCRIPT = "workflows.admit_and_page"
 _ADMIT_AND_PAGE = rate_limits.ADMIT_FUNCTION + FOR_DELEGATE_FUNCTION + PAGE_FUNCTION + """
 local count = tonumber(ARGV[1])
 if ARGV[2] == '1' then
@@ -44,8 +48,11 @@ return page
 """
 
 
-def _script() -> Any:
-    return per_app("admit_and_page", lambda client: scripts.register(client, _ADMIT_AND_PAGE))
+def _script(app: Flask) -> Any:
+    script = app.extensions.get(_SCRIPT)
+    if script is None:
+        script = app.extensions[_SCRIPT] = scripts.register(app.extensions["workflows"].redis, _ADMIT_AND_PAGE)
+    return script
 
 
 def inbox_page(svc: Services, args: dict[str, Any], ensure_inbox: Callable[[Services], None]) -> InboxPage:
@@ -72,9 +79,23 @@ def inbox_page(svc: Services, args: dict[str, Any], ensure_inbox: Callable[[Serv
                                    limit=args["limit"], cursor=args.get("cursor"))
 
 
-def _read(svc: Services, who: Identity, args: dict[str, Any], admission: rate_limits.Admission | None,
-          storage: Any) -> InboxPage | None:
-    """The page from one script call; None when it must be read the other way (the request is admitted then)."""
+@dataclass(frozen=True)
+class PageRead:
+    """What the one call answered: the refusal (the request is over a limit; nothing read), or whether the inbox is
+    built, the absences the caller stands in for now and the page (valid only when they stand in for nobody)."""
+
+    refused: rate_limits.RateLimited | None = None
+    built: bool = True
+    standing_in: list[Absence] = field(default_factory=list)
+    page: InboxPage | None = None
+
+
+def read_page(app: Flask, who: Identity, args: dict[str, Any], admission: rate_limits.Admission | None,
+              storage: Any) -> PageRead:
+    """Admit the request (when ``admission`` is given: its counters live in ``storage``, the inbox's Redis) and
+    read the caller's page (``args``: status, limit, cursor; no name) in one Redis call. Raises a Redis error (the
+    request may not have been admitted)."""
+    svc = app.extensions["workflows"]
     now_ms = int(time.time() * 1000)
     delegate = who.user if who.user and args["status"] == PENDING else ""
     index_keys, page_args = svc.inbox.page_keys_and_args(who, args["status"], args["limit"], args.get("cursor"))
@@ -84,14 +105,28 @@ def _read(svc: Services, who: Identity, args: dict[str, Any], admission: rate_li
                        *page_args[:3]]
     if admission is not None:
         admit_keys, admit_args = admission.keys_and_args(storage)
-        keys, argv = keys + admit_keys, argv + admit_args
-    answer = _script()(keys=keys, args=argv)
+        keys, argv = [*keys, *admit_keys], [*argv, *admit_args]
+    answer = _script(app)(keys=keys, args=argv)
     if answer[0] == 1:
-        admission.settle(answer[1:])  # type: ignore[union-attr]
+        try:
+            admission.settle(answer[1:])  # type: ignore[union-attr]
+        except rate_limits.RateLimited as refused:
+            return PageRead(refused=refused)
     if answer[0] == 2:
-        return None
+        return PageRead(built=False)
     standing_in = Absences.active_among(answer[1], now_ms)
-    if standing_in:
+    return PageRead(standing_in=standing_in, page=None if standing_in else Inbox.parse_page(answer[2:]))
+
+
+def _read(svc: Services, who: Identity, args: dict[str, Any], admission: rate_limits.Admission | None,
+          storage: Any) -> InboxPage | None:
+    """The page from one script call; None when it must be read the other way (the request is admitted then)."""
+    read = read_page(current_app, who, args, admission, storage)
+    if read.refused is not None:
+        raise read.refused
+    if not read.built:
+        return None
+    if read.standing_in:
         return offers.list_with_offers(svc.inbox, svc.absences, who, status=args["status"], name=None,
-                                       limit=args["limit"], cursor=args.get("cursor"), standing_in=standing_in)
-    return Inbox.parse_page(answer[2:])
+                                       limit=args["limit"], cursor=args.get("cursor"), standing_in=read.standing_in)
+    return read.page
