@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures are imported by name, then requested as arguments)
 """Inbox pages answered in front of Flask (``plugin.api.requests.fast_page``) answer exactly what Flask answers: the
 same status, body and headers for every kind of caller and query, and every request is admitted (rate limits)
 once."""
@@ -5,61 +6,26 @@ once."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from flask import Flask
-from werkzeug.test import Client
 
 from plugin import metrics
 from plugin.api.requests.fast_page import PATH, FastPages
-from plugin.config import Settings
 from plugin.models import Decision, HumanRequest, SlaApplied
 from plugin.store.inbox import Inbox
 from tests.absence_helpers import set_absence
-from tests.conftest import ADMIN_KEY, auth, serve_app
+from tests.conftest import ADMIN_KEY, auth
+from tests.front_helpers import (  # noqa: F401  fast_app and limited_app are fixtures
+    ORIGIN,
+    answer,
+    fast_app,
+    front_ways,
+    limited_app,
+)
 from tests.requests_helpers import person
-from tests.test_fast_read import IGNORED, ORIGIN, Counting
 
+ways, limited_ways = front_ways(FastPages)
 
-@pytest.fixture(scope="module")
-def fast_app(settings: Settings, worker) -> Iterator[Flask]:
-    yield from serve_app(settings.with_overrides(cors_origins=(ORIGIN,), cors_credentials=True))
-
-
-@pytest.fixture(scope="module")
-def limited_app(settings: Settings, worker) -> Iterator[Flask]:
-    yield from serve_app(settings.with_overrides(rate_limit_user="6/minute"))
-
-
-def _ways(app: Flask) -> Iterator[tuple[Client, Client, Counting]]:
-    """(a client of the whole app, a client of what is behind the fast pages, the count of requests handed
-    behind them)."""
-    layer = app.wsgi_app
-    while not isinstance(layer, FastPages):
-        layer = layer.wsgi_app
-    behind = layer.wsgi_app
-    counting = layer.wsgi_app = Counting(behind)
-    try:
-        yield Client(app.wsgi_app), Client(behind), counting
-    finally:
-        layer.wsgi_app = behind
-
-
-@pytest.fixture
-def ways(fast_app: Flask) -> Iterator[tuple[Client, Client, Counting]]:
-    yield from _ways(fast_app)
-
-
-@pytest.fixture
-def limited_ways(limited_app: Flask) -> Iterator[tuple[Client, Client, Counting]]:
-    yield from _ways(limited_app)
-
-
-def _answer(client: Client, path: str, headers: dict[str, str], address: str) -> tuple[int, bytes, list]:
-    response = client.get(path, headers=headers, environ_base={"REMOTE_ADDR": address})
-    kept = sorted((k, v) for k, v in response.headers.items() if k not in IGNORED)
-    return response.status_code, response.get_data(), kept
 
 
 def _seed(app: Flask, owner: str, count: int = 5) -> None:
@@ -110,8 +76,8 @@ def test_every_kind_of_page_answers_the_same_both_ways(fast_app, ways):
     }
     for n, (name, (query, headers, in_front)) in enumerate(cases.items()):
         before = counting.calls
-        got = _answer(fast, PATH + query, headers, f"10.8.0.{n + 1}")
-        expected = _answer(behind, PATH + query, headers, f"10.8.1.{n + 1}")
+        got = answer(fast, PATH + query, headers, f"10.8.0.{n + 1}")
+        expected = answer(behind, PATH + query, headers, f"10.8.1.{n + 1}")
         assert got == expected, name
         assert (counting.calls == before) is in_front, f"{name}: answered {'by Flask' if in_front else 'in front'}"
 
@@ -120,9 +86,9 @@ def test_each_page_is_admitted_once_whichever_way_answers_it(limited_ways):
     fast, _, counting = limited_ways
     reader = person("once")
     calls = counting.calls
-    assert [_answer(fast, PATH, auth(user=reader), "10.8.3.1")[0] for _ in range(3)] == [200] * 3
+    assert [answer(fast, PATH, auth(user=reader), "10.8.3.1")[0] for _ in range(3)] == [200] * 3
     assert counting.calls == calls, "answered in front of Flask"
-    assert [_answer(fast, f"{PATH}?name=x", auth(user=reader), "10.8.3.1")[0] for _ in range(3)] == [200] * 3
+    assert [answer(fast, f"{PATH}?name=x", auth(user=reader), "10.8.3.1")[0] for _ in range(3)] == [200] * 3
     assert counting.calls == calls + 3, "a name filter: Flask's"
     refused = fast.get(PATH, headers=auth(user=reader), environ_base={"REMOTE_ADDR": "10.8.3.1"})
     assert refused.status_code == 429 and refused.json["error"]["code"] == "rate_limited", refused.json
@@ -148,5 +114,5 @@ def test_pages_answered_in_front_are_counted_in_the_http_metrics(ways):
     fast, _, counting = ways
     counted = metrics.HTTP_REQUESTS.labels("GET", PATH, "200")
     before, calls = counted._value.get(), counting.calls
-    assert _answer(fast, PATH, auth(user=person("metrics")), "10.8.4.1")[0] == 200
+    assert answer(fast, PATH, auth(user=person("metrics")), "10.8.4.1")[0] == 200
     assert counting.calls == calls and counted._value.get() == before + 1
