@@ -27,7 +27,6 @@ from tests.requests_helpers import person
 ways, limited_ways = front_ways(FastPages)
 
 
-
 def _seed(app: Flask, owner: str, count: int = 5) -> None:
     """``count`` requests of ``owner`` with an SLA: pending ones and a resolved one with its decision."""
     box: Inbox = app.extensions["workflows"].inbox

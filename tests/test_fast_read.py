@@ -21,7 +21,6 @@ from tests.runs_helpers import ended, trigger, user
 ways, limited_ways = front_ways(FastReads)
 
 
-
 def _ended_run(app: Flask, owner: str) -> str:
     """The id of a run ``owner`` started and that has ended."""
     client = app.test_client()
