@@ -51,10 +51,12 @@ class Http:
         self._conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self._headers = headers
 
-    def call(self, method: str, path: str, body: dict | None = None, etag: str | None = None) -> dict:
-        """One call; the JSON answer ({} for a 304), with its ETag under ``_etag``."""
+    def call(self, method: str, path: str, body: dict | None = None, etag: str | None = None,
+             headers: dict[str, str] | None = None) -> dict:
+        """One call (``headers`` replace the connection's own); the JSON answer ({} for a 304), with its ETag
+        under ``_etag``."""
         payload = json.dumps(body).encode() if body is not None else None
-        headers = {**self._headers, **({"Content-Type": "application/json"} if payload else {}),
+        headers = {**(headers or self._headers), **({"Content-Type": "application/json"} if payload else {}),
                    **({"If-None-Match": etag} if etag else {})}
         self._conn.request(method, path, body=payload, headers=headers)
         response = self._conn.getresponse()

@@ -1,11 +1,12 @@
-"""Profile one hot path under load with py-spy (the ``bench`` extra): status reads, triggers or decisions.
+"""Profile one hot path under load with py-spy (the ``bench`` extra): status reads, inbox reads, triggers or
+decisions.
 
 Starts the embedded stack as the benchmarks do, puts the path under load from client threads, and meanwhile
 runs ``py-spy record`` on the process that serves it (every gunicorn worker of the API, or the worker), then
 prints the top frames by own time and by total time from py-spy's collapsed stacks (an SVG flame graph is kept
 beside them).
 
-Run: .venv/bin/python -m bench.profile_paths reads|triggers|decisions [--seconds 15] [--out /tmp/profile]
+Run: .venv/bin/python -m bench.profile_paths reads|inbox|triggers|decisions [--seconds 15] [--out /tmp/profile]
 Only 127.0.0.1 is touched; every loop is bounded.
 """
 
@@ -19,10 +20,12 @@ import threading
 import time
 from pathlib import Path
 
-from bench.bench_requests import BENCH_WORKSPACE, DECIDED_QUERY
+from bench.bench_requests import BENCH_WORKSPACE, DECIDED_QUERY, fill_inbox
 from bench.bench_runs import Http, expense, http_load
 from bench.stack import app_headers, embedded_stack, load_average
 from plugin.config import Settings
+from plugin.store.connection import connect as connect_redis
+from plugin.store.inbox import Inbox
 
 PY_SPY = Path(sys.executable).parent / "py-spy"
 
@@ -59,6 +62,11 @@ def top_frames(collapsed: list[Path], count: int = 25) -> str:
     return "\n".join(lines)
 
 
+def _read_inbox(conn: Http, app_key: str, people: list[str], i: int) -> None:
+    """One inbox page, as a person ``bench_requests`` picks would read it."""
+    conn.call("GET", "/api/v1/requests", headers=app_headers(app_key, people[(i * 7919) % len(people)]))
+
+
 def _decide_loop(stack, stop: threading.Event) -> None:
     settings = stack.settings
     employee = Http(settings.port, app_headers(settings.app_key))
@@ -79,7 +87,7 @@ def _decide_loop(stack, stop: threading.Event) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", choices=["reads", "triggers", "decisions"])
+    parser.add_argument("path", choices=["reads", "inbox", "triggers", "decisions"])
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--out", type=Path, default=Path("/tmp/profile"))
@@ -97,6 +105,7 @@ def main() -> None:
         run_ids: list[str] = []
         http_load(50, 8, api, lambda conn, i: run_ids.append(
             conn.call("POST", "/api/v1/queries/submit_expense/runs", {"input": expense(i)})["run_id"]))
+        people = fill_inbox(Inbox(connect_redis(settings)), 10_000, 1_000) if args.path == "inbox" else []
         time.sleep(2)
         api_pids = _children(stack.pids["API"]) or [stack.pids["API"]]
         targets = api_pids + ([stack.pids["Worker"]] if args.path == "decisions" else [])
@@ -107,6 +116,9 @@ def main() -> None:
             while time.monotonic() < ends:
                 http_load(2000, args.concurrency, api,
                           lambda conn, i: conn.call("GET", f"/api/v1/runs/{run_ids[i % len(run_ids)]}"))
+        elif args.path == "inbox":  # as bench_requests reads it: 10,000 pending over 1,000 users
+            while time.monotonic() < ends:
+                http_load(2000, args.concurrency, api, lambda conn, i: _read_inbox(conn, settings.app_key, people, i))
         elif args.path == "triggers":
             while time.monotonic() < ends:
                 http_load(200, args.concurrency, api,

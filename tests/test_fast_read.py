@@ -1,73 +1,24 @@
+# ruff: noqa: F811  (the fixtures are imported by name, then requested as arguments)
 """Status reads answered in front of Flask (``plugin.api.runs.fast_read``) answer exactly what Flask answers: the
 same status, body and headers for every kind of caller, and every request is admitted (rate limits) once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
 from flask import Flask
-from werkzeug.test import Client
 
 from plugin import metrics
 from plugin.api.runs.fast_read import ROUTE, FastReads
-from plugin.config import Settings
-from tests.conftest import ADMIN_KEY, auth, serve_app
+from tests.conftest import ADMIN_KEY, auth
+from tests.front_helpers import (  # noqa: F401  fast_app and limited_app are fixtures
+    ORIGIN,
+    answer,
+    fast_app,
+    front_ways,
+    limited_app,
+)
 from tests.runs_helpers import ended, trigger, user
 
-ORIGIN = "https://apps.example.com"
-IGNORED = {"Date", "Server"}
-
-
-@pytest.fixture(scope="module")
-def fast_app(settings: Settings, worker) -> Iterator[Flask]:
-    yield from serve_app(settings.with_overrides(cors_origins=(ORIGIN,), cors_credentials=True))
-
-
-@pytest.fixture(scope="module")
-def limited_app(settings: Settings, worker) -> Iterator[Flask]:
-    yield from serve_app(settings.with_overrides(rate_limit_user="6/minute"))
-
-
-class Counting:
-    """Flask's own WSGI app, counting the requests it is handed (so a test knows which way answered)."""
-
-    def __init__(self, wsgi_app: Any) -> None:
-        self.wsgi_app, self.calls = wsgi_app, 0
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        self.calls += 1
-        return self.wsgi_app(environ, start_response)
-
-
-def _ways(app: Flask) -> Iterator[tuple[Client, Client, Counting]]:
-    """(a client of the app with the fast reads, a client of Flask alone, the count of requests Flask was handed
-    behind the fast reads)."""
-    fast = app.wsgi_app
-    assert isinstance(fast, FastReads)
-    flask_alone = fast.wsgi_app
-    counting = fast.wsgi_app = Counting(flask_alone)
-    try:
-        yield Client(fast), Client(flask_alone), counting
-    finally:
-        fast.wsgi_app = flask_alone
-
-
-@pytest.fixture
-def ways(fast_app: Flask) -> Iterator[tuple[Client, Client, Counting]]:
-    yield from _ways(fast_app)
-
-
-@pytest.fixture
-def limited_ways(limited_app: Flask) -> Iterator[tuple[Client, Client, Counting]]:
-    yield from _ways(limited_app)
-
-
-def _answer(client: Client, path: str, headers: dict[str, str], address: str) -> tuple[int, bytes, list]:
-    response = client.get(path, headers=headers, environ_base={"REMOTE_ADDR": address})
-    kept = sorted((k, v) for k, v in response.headers.items() if k not in IGNORED)
-    return response.status_code, response.get_data(), kept
+ways, limited_ways = front_ways(FastReads)
 
 
 def _ended_run(app: Flask, owner: str) -> str:
@@ -100,12 +51,12 @@ def test_every_kind_of_read_answers_the_same_both_ways(fast_app, ways):
     }
     for n, (name, (headers, in_front)) in enumerate(cases.items()):
         before = counting.calls
-        got = _answer(fast, path, headers, f"10.9.0.{n + 1}")
-        expected = _answer(flask_alone, path, headers, f"10.9.1.{n + 1}")
+        got = answer(fast, path, headers, f"10.9.0.{n + 1}")
+        expected = answer(flask_alone, path, headers, f"10.9.1.{n + 1}")
         assert got == expected, name
         assert (counting.calls == before) is in_front, f"{name}: answered {'by Flask' if in_front else 'in front'}"
     for unknown in ("/api/v1/runs/no-such-run", "/api/v1/runs/a%20b", "/api/v1/runs/"):
-        assert _answer(fast, unknown, auth(ADMIN_KEY), "10.9.2.1") == _answer(
+        assert answer(fast, unknown, auth(ADMIN_KEY), "10.9.2.1") == answer(
             flask_alone, unknown, auth(ADMIN_KEY), "10.9.2.2"), unknown
 
 
@@ -117,12 +68,12 @@ def test_each_read_is_admitted_once_whichever_way_answers_it(limited_app, limite
     ended(client, run_id)  # (read as an admin: no user limit)
     path = f"/api/v1/runs/{run_id}"
     calls = counting.calls
-    assert [_answer(fast, path, auth(user=owner), "10.9.3.1")[0] for _ in range(5)] == [200] * 5
+    assert [answer(fast, path, auth(user=owner), "10.9.3.1")[0] for _ in range(5)] == [200] * 5
     assert counting.calls == calls, "answered in front of Flask"
     _assert_429(fast.get(path, headers=auth(user=owner), environ_base={"REMOTE_ADDR": "10.9.3.1"}))
     assert counting.calls == calls + 1, "the refusal is Flask's answer, from the admission made in front"
     # a run the caller may not see: admitted in front, answered (404) by Flask, counted once each
-    assert [_answer(fast, path, auth(user=stranger), "10.9.3.2")[0] for _ in range(6)] == [404] * 6
+    assert [answer(fast, path, auth(user=stranger), "10.9.3.2")[0] for _ in range(6)] == [404] * 6
     assert counting.calls == calls + 7
     _assert_429(fast.get(path, headers=auth(user=stranger), environ_base={"REMOTE_ADDR": "10.9.3.2"}))
 
@@ -138,5 +89,5 @@ def test_reads_answered_in_front_are_counted_in_the_http_metrics(fast_app, ways)
     run_id = _ended_run(fast_app, owner)
     counted = metrics.HTTP_REQUESTS.labels("GET", ROUTE, "200")
     before, calls = counted._value.get(), counting.calls
-    assert _answer(fast, f"/api/v1/runs/{run_id}", auth(user=owner), "10.9.4.1")[0] == 200
+    assert answer(fast, f"/api/v1/runs/{run_id}", auth(user=owner), "10.9.4.1")[0] == 200
     assert counting.calls == calls and counted._value.get() == before + 1

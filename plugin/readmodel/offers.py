@@ -20,9 +20,11 @@ from plugin.store.requests.absences import Absence, Absences
 
 
 def list_with_offers(inbox: Inbox, absences: Absences, who: Identity, status: str, name: str | None, limit: int,
-                     cursor: str | None) -> InboxPage:
-    """The caller's inbox page; for pending requests, merged with those of the people they stand in for now."""
-    standing_in = absences.active_for_delegate(who.user) if who.user and status == PENDING else []
+                     cursor: str | None, standing_in: list[Absence] | None = None) -> InboxPage:
+    """The caller's inbox page; for pending requests, merged with those of the people they stand in for now
+    (``standing_in``: those absences when the caller has just read them)."""
+    if standing_in is None:
+        standing_in = absences.active_for_delegate(who.user) if who.user and status == PENDING else []
     if not standing_in:
         return inbox.list_for(who, status=status, name=name, limit=limit, cursor=cursor)
 

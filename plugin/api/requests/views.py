@@ -9,16 +9,19 @@ from datetime import datetime
 from typing import Any
 
 import redis
-from flask import current_app
+from flask import Response, current_app
 from flask import request as http_request
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from plugin import metrics
+from plugin.api.http import abuse_limits, rate_limits
 from plugin.api.http.auth import acting_person, authenticate, current_identity
 from plugin.api.http.capabilities import require
 from plugin.api.http.conditional import json_answer
 from plugin.api.openapi.errors import error_documenter
+from plugin.api.requests.list_args import plain_query
+from plugin.api.requests.page import inbox_page
 from plugin.api.schemas import (
     CancelRequestBody,
     ReassignBody,
@@ -52,6 +55,8 @@ ERRORS = {400: "Bad request", 401: "No or invalid key", 403: "Not allowed", 404:
 REBUILD_WAIT = 30.0
 REQUEST_LOCK_WAIT = 20.0
 _REQUEST_SCHEMA = RequestSchema()
+_LIST_ARGS = RequestListArgs()
+_LIST_ENDPOINT = "requests.list_requests"
 _CAPABILITY_OF = {"requests.resolve": "decide", "requests.reassign": "decide", "requests.cancel": "cancel_retry"}
 
 
@@ -60,8 +65,25 @@ _document_errors = error_documenter(bp, ERRORS)
 
 @bp.before_request
 def _auth() -> None:
-    authenticate(("admin", "app"))
-    require(_CAPABILITY_OF.get(http_request.endpoint or "", "read"))
+    endpoint = http_request.endpoint or ""
+    # GET (and HEAD) of the inbox admits the request in the Redis call that reads the page (api.requests.page); any
+    # other method (OPTIONS, answered without the view) is admitted here, like every other call
+    authenticate(("admin", "app"), admit=endpoint != _LIST_ENDPOINT or http_request.method not in ("GET", "HEAD"))
+    require(_CAPABILITY_OF.get(endpoint, "read"))
+
+
+@bp.after_request
+def _admit_refused_early(response: Response) -> Response:
+    """Admit a request whose admission its view would have joined to its read but which was answered before that
+    (a 403, a 422 for its arguments): it counts all the same, and over a limit the answer is the 429."""
+    admission = abuse_limits.take_admission()
+    if admission is None:
+        return response
+    try:
+        rate_limits.admit(admission)
+    except (PluginError, redis.RedisError) as exc:
+        return current_app.make_response(current_app.handle_user_exception(exc))
+    return response
 
 
 def _ensure_inbox(svc: Services) -> None:
@@ -151,17 +173,14 @@ def ensure_inbox() -> None:
 
 
 @bp.route("")
+@plain_query(_LIST_ARGS)
 @bp.arguments(RequestListArgs, location="query", unknown=RAISE)
 @bp.response(200, RequestPageSchema)
 @bp.alt_response(304, description="Not modified: If-None-Match names the page's current ETag")
 @_document_errors(400, 401, 422, 503)
 def list_requests(args: dict):
     """Get requests: the caller's requests, as a user or through a group, newest first."""
-    who = current_identity(required=True)
-    svc = services()
-    _ensure_inbox(svc)
-    page = offers.list_with_offers(svc.inbox, svc.absences, who, status=args["status"], name=args.get("name"),
-                                   limit=args["limit"], cursor=args.get("cursor"))
+    page = inbox_page(services(), args, _ensure_inbox)
     # The stored documents already have the response shape: answer them as they are (no re-encoding).
     return json_answer(page.to_json().encode())
 

@@ -15,103 +15,45 @@ answers of both ways equal, byte for byte and header for header.
 
 from __future__ import annotations
 
-import logging
 import re
-import time
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
 from flask import Flask
-from werkzeug.datastructures import EnvironHeaders
-from werkzeug.http import parse_etags
 
-from plugin import metrics
-from plugin.access.callers import check_capability, identity_of, key_of, person_required, presented_key
-from plugin.api.http import abuse_limits, rate_limits
-from plugin.api.http.conditional import CACHE_CONTROL
-from plugin.api.http.cors import cors_headers
+from plugin.api.front import ADMITTED, Answer, FrontReads
 from plugin.api.runs import answers
-from plugin.errors import PluginError
 
-log = logging.getLogger(__name__)
-# The WSGI environ entry telling Flask this request was admitted here: None (admitted), or the 429 to raise.
-ADMITTED = abuse_limits.ADMITTED
 ROUTE = "/api/v1/runs/<run_id>"  # the metrics' route label, as Flask's rule names it
 _PATH = re.compile(r"/api/v1/runs/([A-Za-z0-9_.:@=+\-]{1,255})")  # ids with other characters go to Flask
-_STATUS = {200: "200 OK", 304: "304 NOT MODIFIED"}
-StartResponse = Callable[..., Any]
 
 
-class FastReads:
-    """WSGI middleware: answers snapshot reads of runs itself, passes every other request to ``wsgi_app``."""
+class FastReads(FrontReads):
+    """Answers snapshot reads of runs in front of Flask (``plugin.api.front``)."""
 
-    def __init__(self, app: Flask, wsgi_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
-        self.app = app
-        self.wsgi_app = wsgi_app
-        self._children: dict[int, tuple[Any, Any]] = {}
+    route = ROUTE
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """Answer the request here when it is a plain status read, else let Flask answer it."""
-        if environ.get("REQUEST_METHOD") == "GET" and (found := _PATH.fullmatch(environ.get("PATH_INFO", ""))):
-            started = time.perf_counter()
-            try:
-                answered = self._answer(environ, found.group(1))
-            except Exception:  # a bug here must not cost the answer: Flask answers (told of an admission made)
-                log.exception("fast status read of %s failed; Flask answers it", found.group(1))
-                answered = None
-            if answered is not None:
-                status, headers, body = answered
-                self._count(status, started)
-                start_response(_STATUS[status], headers)
-                return [body]
-        return self.wsgi_app(environ, start_response)
+    def match(self, environ: dict[str, Any]) -> tuple[str] | None:
+        """The run id of ``GET /api/v1/runs/{id}``."""
+        found = _PATH.fullmatch(environ.get("PATH_INFO", ""))
+        return (found.group(1),) if found else None
 
-    def _answer(self, environ: dict[str, Any], run_id: str) -> tuple[int, list[tuple[str, str]], bytes] | None:
-        """(status, headers, body) of the answer, or None for Flask to answer (``ADMITTED`` set when admitted)."""
-        storage = rate_limits.joinable_storage(self.app)
-        if storage is None or rate_limits.middleware_limits():
-            return None  # the admission cannot be joined to the read: Flask's way
-        svc = self.app.extensions["workflows"]
-        headers = EnvironHeaders(environ)
+    def answer(self, environ: dict[str, Any], *matched: Any) -> Answer | None:
+        """The run from a trusted snapshot the caller may see; None for Flask to answer."""
+        caller = self.caller(environ)
+        if caller is None:
+            return None
         try:
-            presented = presented_key(headers)
-            key = key_of(headers, svc.keys, ("admin", "app"), presented)
-            who = identity_of(headers, key)
-            check_capability(key, who, "read")
-            person_required(key, who)
-        except PluginError:
-            return None  # Flask refuses it, counting a failed authentication as it does
-        address = environ.get("REMOTE_ADDR") or "unknown"
-        admission = abuse_limits.admission_of(svc.settings, key.id or f"bootstrap:{key.name}", who.user,
-                                              abuse_limits.key_target(presented), address)
-        try:
-            refused, raw = answers.admit_and_read(self.app, run_id, admission, storage)
+            refused, raw = answers.admit_and_read(self.app, matched[0], caller.admission, caller.storage)
         except redis.RedisError:
             return None  # Flask tries again, and answers 503 if Redis still fails
         environ[ADMITTED] = refused
         if refused is not None:
             return None
         encoded = answers.from_snapshot(self.app, raw)
-        if encoded is None or not encoded.visible_to(who):
+        if encoded is None or not encoded.visible_to(caller.who):
             return None
-        origin = environ.get("HTTP_ORIGIN")
-        tail = cors_headers(self.app, origin, preflight=False) if origin is not None else []
-        etags = environ.get("HTTP_IF_NONE_MATCH")
-        if etags is not None and parse_etags(etags).contains_weak(encoded.etag):
-            return 304, [("ETag", f'"{encoded.etag}"'), ("Cache-Control", CACHE_CONTROL), ("Vary", "Origin"),
-                         *tail], b""
-        return 200, [("Content-Type", "application/json"), ("Content-Length", str(len(encoded.body))),
-                     ("ETag", f'"{encoded.etag}"'), ("Cache-Control", CACHE_CONTROL), ("Vary", "Origin"),
-                     *tail], encoded.body
-
-    def _count(self, status: int, started: float) -> None:
-        children = self._children.get(status)
-        if children is None:
-            children = self._children[status] = (metrics.HTTP_REQUESTS.labels("GET", ROUTE, str(status)),
-                                                 metrics.HTTP_LATENCY.labels("GET", ROUTE))
-        children[0].inc()
-        children[1].observe(time.perf_counter() - started)
+        return self.json_answer(environ, encoded.body, encoded.etag)
 
 
 def init_app(app: Flask) -> None:

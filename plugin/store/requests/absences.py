@@ -57,17 +57,22 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('DEL', KEYS[1])
 return old
 """
-# KEYS[1] = absence:for:{delegate}. ARGV = delegate, now (ms), prefix. The absences naming this delegate that have
-# not ended (those that have are dropped from the index); the caller keeps those already begun.
-_FOR_DELEGATE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-local out = {}
-for _, user in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '+inf')) do
-  local doc = redis.call('GET', ARGV[3] .. 'absence:' .. user)
-  if doc and cjson.decode(doc)['delegate'] == ARGV[1] then table.insert(out, doc) end
+# ``for_delegate(k, delegate, now_ms, prefix)``: KEYS[k] = absence:for:{delegate}. The absences naming this delegate
+# that have not ended (those that have are dropped from the index); the caller keeps those already begun. A
+# function, so a read that needs them too (an inbox page) makes one call.
+FOR_DELEGATE_FUNCTION = """
+local function for_delegate(k, delegate, now_ms, prefix)
+  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', now_ms)
+  local out = {}
+  for _, user in ipairs(redis.call('ZRANGEBYSCORE', KEYS[k], '(' .. now_ms, '+inf')) do
+    local doc = redis.call('GET', prefix .. 'absence:' .. user)
+    if doc and cjson.decode(doc)['delegate'] == delegate then table.insert(out, doc) end
+  end
+  return out
 end
-return out
 """
+# KEYS[1] = absence:for:{delegate}. ARGV = delegate, now (ms), prefix.
+_FOR_DELEGATE = FOR_DELEGATE_FUNCTION + "return for_delegate(1, ARGV[1], ARGV[2], ARGV[3])\n"
 
 
 @dataclass(frozen=True)
@@ -158,8 +163,17 @@ class Absences:
     def active_for_delegate(self, delegate: str, now_ms: int | None = None) -> list[Absence]:
         """The absences that make this person a delegate right now."""
         now_ms = _now_ms() if now_ms is None else now_ms
-        raws = self._for_delegate(keys=[f"{PREFIX}absence:for:{delegate.lower()}"],
-                                  args=[delegate.lower(), now_ms, PREFIX])
+        keys, args = self.for_delegate_keys_and_args(delegate, now_ms)
+        return self.active_among(self._for_delegate(keys=keys, args=args), now_ms)
+
+    @staticmethod
+    def for_delegate_keys_and_args(delegate: str, now_ms: int) -> tuple[list[str], list[str | int]]:
+        """The KEYS and ARGV of ``for_delegate`` (``FOR_DELEGATE_FUNCTION``) for this delegate at ``now_ms``."""
+        return [f"{PREFIX}absence:for:{delegate.lower()}"], [delegate.lower(), now_ms, PREFIX]
+
+    @staticmethod
+    def active_among(raws: list[Any], now_ms: int) -> list[Absence]:
+        """The absences ``for_delegate`` answered that are active at ``now_ms``, by user."""
         found = [Absence.from_doc(json.loads(raw)) for raw in raws]
         return sorted((a for a in found if a.active(now_ms)), key=lambda a: a.user)
 
