@@ -21,6 +21,7 @@ from plugin.api.requests import fast_page
 from plugin.api.runs import fast_read
 from plugin.api.schemas import ErrorSchema
 from plugin.api.services import Services
+from plugin.ast_lock import AST_LOCK
 from plugin.config import Settings
 from plugin.store.admin.keys import KeyStore
 from plugin.store.admin.runtime_settings import RuntimeSettings
@@ -70,6 +71,11 @@ class PluginApi(Api):
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
     """Build the API app; tests may hand in settings or ready-made services."""
+    with AST_LOCK:  # werkzeug compiles each URL rule through ast (plugin.ast_lock says why this matters)
+        return _create_app(settings, services)
+
+
+def _create_app(settings: Settings | None, services: Services | None) -> Flask:
     settings = settings or (services.settings if services else Settings.from_env())
     app = PluginFlask(__name__)
     app.config.update(

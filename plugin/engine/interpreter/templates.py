@@ -12,7 +12,6 @@ the data (the immutable sandbox refuses ``append``, ``update`` and friends), und
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, Undefined, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from plugin.ast_lock import AST_LOCK
 from plugin.engine.calls.url_paths import PathEscape, path_segment
 
 _WHOLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
@@ -103,12 +103,9 @@ def condition_expression(text: str) -> str:
     return whole_expression(text) or text
 
 
-# CPython 3.11 keeps the AST constructor's recursion counter in state shared by all threads: two threads
-# compiling at once (Jinja turns number literals into Python with ``ast.literal_eval`` and templates into code
-# with ``compile``) can fail with "SystemError: AST constructor recursion depth mismatch". The worker's
-# workflows and a workspace check in another thread of the same process both compile templates, so every
-# parse and compile here takes this lock (each template is compiled once, then cached).
-_COMPILE_LOCK = threading.RLock()
+# Every parse and compile here takes the process's AST lock (``plugin.ast_lock``: a CPython 3.11 bug makes two threads
+# building ASTs at once fail); each template is compiled once, then cached.
+_COMPILE_LOCK = AST_LOCK
 
 
 @lru_cache(maxsize=4096)
