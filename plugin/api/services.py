@@ -67,11 +67,12 @@ def services() -> Services:
     return current_app.extensions[EXTENSION]
 
 
-def per_app(name: str, make: Callable[[redis.Redis], T]) -> T:
-    """Something the current app makes once from its Redis (a store, a script) and keeps in ``app.extensions``
-    under ``workflows.<name>``."""
+def per_app(name: str, make: Callable[[redis.Redis], T], app: Flask | None = None) -> T:
+    """Something an app (the current one by default) makes once from its Redis (a store, a script) and keeps in
+    ``app.extensions`` under ``workflows.<name>``."""
+    app = app or current_app
     key = f"{EXTENSION}.{name}"
-    found = current_app.extensions.get(key)
+    found = app.extensions.get(key)
     if found is None:
-        found = current_app.extensions[key] = make(services().redis)
+        found = app.extensions[key] = make(app.extensions[EXTENSION].redis)
     return found

@@ -18,7 +18,7 @@ from flask import Flask, current_app
 
 from plugin.api.http import abuse_limits, rate_limits
 from plugin.api.http.auth import current_identity
-from plugin.api.services import Services
+from plugin.api.services import Services, per_app
 from plugin.errors import PluginError
 from plugin.models import PENDING, Identity
 from plugin.readmodel import offers
@@ -32,7 +32,6 @@ from plugin.store.requests.absences import FOR_DELEGATE_FUNCTION, Absence, Absen
 # page offers nothing: no user, or not the pending tab), now (ms), the prefix, then ``read_page``'s max_score,
 # after_id ('' without a cursor) and limit, then the admission's. Answers {1, index, ttl} when refused (nothing
 # read), {2} when the inbox is not built, else {0, the absences naming the caller, what read_page answers...}.
-_SCRIPT = "workflows.admit_and_page"
 _ADMIT_AND_PAGE = rate_limits.ADMIT_FUNCTION + FOR_DELEGATE_FUNCTION + PAGE_FUNCTION + """
 local count = tonumber(ARGV[1])
 if ARGV[2] == '1' then
@@ -49,10 +48,7 @@ return page
 
 
 def _script(app: Flask) -> Any:
-    script = app.extensions.get(_SCRIPT)
-    if script is None:
-        script = app.extensions[_SCRIPT] = scripts.register(app.extensions["workflows"].redis, _ADMIT_AND_PAGE)
-    return script
+    return per_app("admit_and_page", lambda client: scripts.register(client, _ADMIT_AND_PAGE), app)
 
 
 def inbox_page(svc: Services, args: dict[str, Any], ensure_inbox: Callable[[Services], None]) -> InboxPage:

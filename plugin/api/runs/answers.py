@@ -25,7 +25,7 @@ from plugin.api.http import abuse_limits, rate_limits
 from plugin.api.http.auth import current_identity
 from plugin.api.http.conditional import etag_of, json_answer
 from plugin.api.runs.schemas import RunSchema
-from plugin.api.services import services
+from plugin.api.services import per_app, services
 from plugin.errors import NotFound
 from plugin.models import Identity
 from plugin.readmodel.runs import may_see_run, unsettled
@@ -33,7 +33,6 @@ from plugin.store import scripts
 from plugin.store.snapshots import READ_FUNCTION, RawSnapshot, RunSnapshots, trusted
 
 log = logging.getLogger(__name__)
-_SCRIPT = "workflows.admit_and_read"
 CACHE_SIZE = 1024  # encoded answers kept per process (a few KB each); the whole cache is dropped when full
 _RUN_SCHEMA = RunSchema()
 # Admit the request (abuse limits) and read the run's snapshot in one script. KEYS: the snapshot's 3, then the
@@ -124,10 +123,7 @@ def admit_and_read(app: Flask, run_id: str, admission: rate_limits.Admission,
 
 
 def _script(app: Flask) -> Any:
-    script = app.extensions.get(_SCRIPT)
-    if script is None:
-        script = app.extensions[_SCRIPT] = scripts.register(app.extensions["workflows"].redis, _ADMIT_AND_READ)
-    return script
+    return per_app("admit_and_read", lambda client: scripts.register(client, _ADMIT_AND_READ), app)
 
 
 def from_snapshot(app: Flask, raw: RawSnapshot | None) -> EncodedRun | None:
