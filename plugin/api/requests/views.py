@@ -45,6 +45,7 @@ from plugin.models import (
 )
 from plugin.readmodel import offers
 from plugin.readmodel.inbox_rebuild import claim_rebuild, inbox_is_built, rebuild_inbox, release_rebuild
+from plugin.store.scripts import run_in_one_trip
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ def _send(update_name: str, arg: Any,
     token, doc = svc.request_locks.acquire(arg.request_id, REQUEST_LOCK_WAIT)
     if token is None:
         raise ServiceUnavailable("Too many changes to this request at once; try again", {"service": "redis"})
+    held = True
     try:
         if prepare is not None:
             arg = prepare(arg, doc)
@@ -148,15 +150,17 @@ def _send(update_name: str, arg: Any,
             if settled is None:
                 raise
             raise settled from exc
-        try:
-            svc.inbox.put(request)  # the worker's own write of this version is then a no-op
+        try:  # the worker's own write of this version is then a no-op; then the lock is freed, in one round trip
+            run_in_one_trip([svc.inbox.put_call(request), svc.request_locks.release_call(arg.request_id, token)])
+            held = False
         except redis.RedisError as exc:  # the change is in Temporal; the worker's activity updates the inbox
             metrics.REDIS_ERRORS.labels("inbox_write").inc()
             log.warning("inbox write after %s failed: %s", update_name, exc)
         return request
     finally:
         try:
-            svc.request_locks.release(arg.request_id, token)
+            if held:
+                svc.request_locks.release(arg.request_id, token)
         except redis.RedisError as exc:  # it expires by itself
             log.warning("freeing the lock of %s failed: %s", arg.request_id, exc)
 

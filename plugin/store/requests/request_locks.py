@@ -115,5 +115,10 @@ class RequestLocks:
 
     def release(self, request_id: str, token: str) -> None:
         """Free the lock if this token still holds it (it may have expired meanwhile)."""
+        self.release_call(request_id, token)()
+
+    def release_call(self, request_id: str, token: str) -> scripts.Call:
+        """Stop renewing the lock now; the call that frees it (``release``), to make with others in one round trip
+        (``scripts.run_in_one_trip``)."""
         self._renewer.drop(self._keys(request_id)[0], token)
-        self._release(keys=self._keys(request_id)[:1], args=[token])
+        return scripts.Call(self._release, self._keys(request_id)[:1], [token])
