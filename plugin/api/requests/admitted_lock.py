@@ -31,11 +31,8 @@ def admitted_first_try() -> FirstTry | None:
     (``abuse_limits.defer_admission``) and the counters can be joined; else the request is admitted here and None
     is answered (the lock's own script then makes every try)."""
     admission = abuse_limits.take_admission()
-    if admission is None or admission.empty:
-        return None
-    storage = rate_limits.joinable_storage()
-    if storage is None:
-        rate_limits.admit(admission)
+    storage = rate_limits.join_or_admit(admission)
+    if admission is None or storage is None:
         return None
     admit_keys, admit_args = admission.keys_and_args(storage)
     script = per_app("admit_and_lock", lambda client: scripts.register(client, _ADMIT_AND_LOCK))
