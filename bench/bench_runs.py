@@ -12,7 +12,7 @@ Each HTTP phase also reports the API's CPU time per request: CPU seconds of the 
 arbiter and workers, from /proc) over the requests served, since on a small machine every millisecond of API
 CPU is taken from Temporal.
 
-Run: .venv/bin/python -m bench.bench_runs [--starts 300] [--rounds 5] [--reads 3000] [--concurrency 16]
+Run: .venv/bin/python -m bench.bench_runs [--starts 160] [--rounds 5] [--reads 3000] [--concurrency 16]
 Only 127.0.0.1 is touched; every loop is bounded.
 """
 
@@ -160,7 +160,7 @@ async def drain(settings, timeout: float = 120) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--starts", type=int, default=300, help="starts per side and round")
+    parser.add_argument("--starts", type=int, default=160, help="starts per side and round")
     parser.add_argument("--rounds", type=int, default=5, help="alternated rounds of starts (the ratio: their median)")
     parser.add_argument("--reads", type=int, default=3000, help="status reads per side")
     add_api_arguments(parser)
