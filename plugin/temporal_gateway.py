@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from plugin.codec import codec_for
 from plugin.config import Settings
 from plugin.errors import ServiceUnavailable
+from plugin.payloads import PluginPayloadConverter
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ async def connect_client(settings: Settings, runtime: Runtime | None = None) -> 
         namespace=settings.temporal_namespace,
         tls=tls,
         api_key=settings.temporal_api_key,
-        data_converter=dataclasses.replace(DataConverter.default, payload_codec=codec_for(settings.payload_keys)),
+        data_converter=dataclasses.replace(DataConverter.default, payload_converter_class=PluginPayloadConverter,
+                                           payload_codec=codec_for(settings.payload_keys)),
         runtime=runtime,
     )
 

@@ -31,6 +31,7 @@ from temporalio.worker import (
 from plugin import search_attributes as sa
 from plugin.models import PENDING, HumanRequest, RunInput
 from plugin.store.inbox import Inbox, closed_out
+from plugin.store.scripts import run_in_one_trip
 from plugin.store.snapshots import RunSnapshots
 
 PUBLISH_ACTIVITY = "publish_run_snapshot"
@@ -86,9 +87,10 @@ class SnapshotActivities:
         ended_at = update.doc.get("ended_at")
         docs = [closed_out(d, ended_at) if d["status"] == PENDING else d
                 for d in (dataclasses.asdict(r) for r in update.requests)]
-        for doc in docs:  # provisional: this runs before the run's closing task commits
-            self._inbox.put(doc, provisional=True)
-        self._snapshots.put(update.doc, update.start_ms, update.seq, [d["id"] for d in docs], request_docs=docs)
+        # provisional: this runs before the run's closing task commits; the requests before the run, in one trip
+        run_in_one_trip([*(self._inbox.put_call(doc, provisional=True) for doc in docs),
+                         self._snapshots.put_call(update.doc, update.start_ms, update.seq, [d["id"] for d in docs],
+                                                  request_docs=docs)])
 
 
 RUNS_ENDED = "workflows_runs_ended"

@@ -231,15 +231,17 @@ class Inbox:
         A version that is stored is also published on the event stream (``request.opened``...), in the same
         script.
         """
+        return bool(self.put_call(request, provisional)())
+
+    def put_call(self, request: HumanRequest | dict[str, Any], provisional: bool = False) -> scripts.Call:
+        """``put`` as a call to make with others in one round trip (``scripts.run_in_one_trip``); it answers 1
+        when the version was stored."""
         doc = dataclasses.asdict(request) if isinstance(request, HumanRequest) else dict(request)
         keys = self.index_keys(doc["status"], doc["users"], doc["groups"])
-        stored = self._put(
-            keys=[f"{PREFIX}req:{doc['id']}", *EVENT_KEYS],
-            args=[doc["version"], finite_json.dumps(doc, separators=COMPACT), _millis(doc["created_at"]), doc["id"],
-                  doc["status"], PREFIX, str(doc.get("query")), "1" if provisional else "0",
-                  *self.events.request_event_args(doc), *request_facts.index_args(doc), *keys],
-        )
-        return bool(stored)
+        return scripts.Call(self._put, [f"{PREFIX}req:{doc['id']}", *EVENT_KEYS], [
+            doc["version"], finite_json.dumps(doc, separators=COMPACT), _millis(doc["created_at"]), doc["id"],
+            doc["status"], PREFIX, str(doc.get("query")), "1" if provisional else "0",
+            *self.events.request_event_args(doc), *request_facts.index_args(doc), *keys])
 
     def get(self, request_id: str) -> dict[str, Any] | None:
         """The stored request, or None."""

@@ -169,12 +169,17 @@ class RunSnapshots:
         A version that is stored is also published on the event stream (``run.updated``) in the same script,
         naming who may see it from ``request_docs`` (every request of the run) when given, else from the inbox.
         """
+        return bool(self.put_call(doc, start_ms, seq, request_ids, request_docs)())
+
+    def put_call(self, doc: dict[str, Any], start_ms: int, seq: int, request_ids: list[str] | tuple = (),
+                 request_docs: list[dict[str, Any]] | None = None) -> scripts.Call:
+        """``put`` as a call to make with others in one round trip (``scripts.run_in_one_trip``); it answers 1
+        when the version was stored."""
         ttl = 0 if doc.get("status") in OPEN_STATUSES else CLOSED_TTL_SECONDS
         audience = request_docs if request_docs else self._request_docs(doc["id"], request_ids)
-        return bool(self._put(keys=[*self.keys(doc["id"]), *EVENT_KEYS],
-                              args=[start_ms, seq, finite_json.dumps(doc, default=str), _now_ms(), ttl,
-                                    doc.get("chain") or "", *self.events.run_event_args(doc, audience),
-                                    *request_ids]))
+        return scripts.Call(self._put, [*self.keys(doc["id"]), *EVENT_KEYS], [
+            start_ms, seq, finite_json.dumps(doc, default=str), _now_ms(), ttl, doc.get("chain") or "",
+            *self.events.run_event_args(doc, audience), *request_ids])
 
     def _request_docs(self, run_id: str, request_ids: list[str] | tuple = ()) -> list[dict[str, Any]]:
         """The stored documents of a run's requests, those listed and those given (for who may see its events)."""

@@ -248,6 +248,18 @@ def admit(admission: Admission) -> None:
     admission.settle(_script(storage)(keys=keys, args=args))
 
 
+def join_or_admit(admission: Admission | None) -> RedisStorage | None:
+    """Where a view counts ``admission`` in its own Redis call: the counters' storage, the Redis of its services.
+    None when nothing is left to count: no admission, an empty one, or one that cannot be joined, which is then
+    made here (429 when over a limit)."""
+    if admission is None or admission.empty:
+        return None
+    storage = joinable_storage()
+    if storage is None:
+        admit(admission)
+    return storage
+
+
 def joinable_storage(app: Flask | None = None) -> RedisStorage | None:
     """The app's counter storage when it is the Redis of the app's services (so one script can admit a request
     and read what it asks for), else None."""

@@ -56,9 +56,11 @@ def inbox_page(svc: Services, args: dict[str, Any], ensure_inbox: Callable[[Serv
     limit; when the counters live in the Redis of the inbox, in the same call). ``ensure_inbox`` rebuilds the
     inbox when Redis has lost it."""
     admission = abuse_limits.take_admission()
-    storage = rate_limits.joinable_storage() if admission is not None and not admission.empty else None
-    if admission is not None and (storage is None or args.get("name")):
+    if admission is not None and args.get("name"):  # a name filter is read step by step
         rate_limits.admit(admission)
+        admission = None
+    storage = rate_limits.join_or_admit(admission)
+    if storage is None:
         admission = None
     try:
         who = current_identity(required=True)

@@ -20,6 +20,7 @@ from plugin.api.http.auth import acting_person, authenticate, current_identity
 from plugin.api.http.capabilities import require
 from plugin.api.http.conditional import json_answer
 from plugin.api.openapi.errors import error_documenter
+from plugin.api.requests.admitted_lock import admitted_first_try
 from plugin.api.requests.list_args import plain_query
 from plugin.api.requests.page import inbox_page
 from plugin.api.schemas import (
@@ -45,6 +46,8 @@ from plugin.models import (
 )
 from plugin.readmodel import offers
 from plugin.readmodel.inbox_rebuild import claim_rebuild, inbox_is_built, rebuild_inbox, release_rebuild
+from plugin.store.requests.request_locks import FirstTry
+from plugin.store.scripts import run_in_one_trip
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,11 @@ def _auth() -> None:
     endpoint = http_request.endpoint or ""
     # GET (and HEAD) of the inbox admits the request in the Redis call that reads the page (api.requests.page); any
     # other method (OPTIONS, answered without the view) is admitted here, like every other call
-    authenticate(("admin", "app"), admit=endpoint != _LIST_ENDPOINT or http_request.method not in ("GET", "HEAD"))
+    # A decision (resolve, reassign, cancel) is admitted in the script that first tries the request's lock
+    # (api.requests.admitted_lock)
+    deferred = (endpoint == _LIST_ENDPOINT and http_request.method in ("GET", "HEAD")) or \
+        (endpoint in _CAPABILITY_OF and http_request.method == "POST")
+    authenticate(("admin", "app"), admit=not deferred)
     require(_CAPABILITY_OF.get(endpoint, "read"))
 
 
@@ -120,19 +127,20 @@ def _settled_refusal(svc: Services, update_name: str, arg: Any,
     return request_ops.refusal(update_name, request_from_doc(doc), arg)
 
 
-def _send(update_name: str, arg: Any,
-          prepare: Callable[[Any, dict[str, Any] | None], Any] | None = None) -> HumanRequest:
+def _send(update_name: str, arg: Any, prepare: Callable[[Any, dict[str, Any] | None], Any] | None = None,
+          first_try: FirstTry | None = None) -> HumanRequest:
     """Send a request update and write the answer into the inbox at once (read-your-writes).
 
     Updates to one request go one at a time (a Redis lock, so across API processes): a crowd pressing the
     same button gets its answers from the first decision instead of queueing dozens of updates on one run.
     Taking the lock reads the request in the same round trip; ``prepare`` may complete the update from it (a
-    delegate's ``acting_for``).
+    delegate's ``acting_for``). ``first_try``: the lock's first try with the request's admission joined to it.
     """
     svc = services()
-    token, doc = svc.request_locks.acquire(arg.request_id, REQUEST_LOCK_WAIT)
+    token, doc = svc.request_locks.acquire(arg.request_id, REQUEST_LOCK_WAIT, first_try)
     if token is None:
         raise ServiceUnavailable("Too many changes to this request at once; try again", {"service": "redis"})
+    held = True
     try:
         if prepare is not None:
             arg = prepare(arg, doc)
@@ -148,15 +156,17 @@ def _send(update_name: str, arg: Any,
             if settled is None:
                 raise
             raise settled from exc
-        try:
-            svc.inbox.put(request)  # the worker's own write of this version is then a no-op
+        try:  # the worker's own write of this version is then a no-op; then the lock is freed, in one round trip
+            run_in_one_trip([svc.inbox.put_call(request), svc.request_locks.release_call(arg.request_id, token)])
+            held = False
         except redis.RedisError as exc:  # the change is in Temporal; the worker's activity updates the inbox
             metrics.REDIS_ERRORS.labels("inbox_write").inc()
             log.warning("inbox write after %s failed: %s", update_name, exc)
         return request
     finally:
         try:
-            svc.request_locks.release(arg.request_id, token)
+            if held:
+                svc.request_locks.release(arg.request_id, token)
         except redis.RedisError as exc:  # it expires by itself
             log.warning("freeing the lock of %s failed: %s", arg.request_id, exc)
 
@@ -211,16 +221,17 @@ def resolve(body: dict, request_id: str):
     """Resolve request: one person's decision, answered synchronously by the workflow."""
     update = ResolveInput(request_id=request_id, resolution=body["resolution"], identity=acting_person(),
                           comment=body["comment"], payload=body["payload"])
-    return resolve_one(update)[0]
+    return resolve_one(update, admitted_first_try())[0]
 
 
-def resolve_one(update: ResolveInput) -> tuple[HumanRequest, bool]:
+def resolve_one(update: ResolveInput, first_try: FirstTry | None = None) -> tuple[HumanRequest, bool]:
     """One decision as Resolve request makes it (also each item of a bulk decision): sent under the request's
     lock, written back to the inbox, and a repeat of the caller's own decision answered as it stands (then
-    True: nothing new was recorded). Raises the PluginError the decision would be refused with."""
+    True: nothing new was recorded). Raises the PluginError the decision would be refused with. ``first_try``:
+    see ``_send``."""
     try:
         request = _send("resolve", update,  # a delegate decides for an absent assignee (out of office)
-                        lambda arg, doc: offers.with_acting_for(services().absences, arg, doc))
+                        lambda arg, doc: offers.with_acting_for(services().absences, arg, doc), first_try)
     except Conflict:
         repeated = _repeated_decision(services(), update)
         if repeated is None:
@@ -263,7 +274,7 @@ def reassign(body: dict, request_id: str):
     """Reassign (delegate) a pending request: the new users and groups replace the assignees."""
     update = ReassignInput(request_id=request_id, identity=acting_person(), to_users=body["to_users"],
                            to_groups=body["to_groups"], comment=body["comment"])
-    return _send("reassign", update)
+    return _send("reassign", update, first_try=admitted_first_try())
 
 
 @bp.route("/<request_id>/cancel", methods=["POST"])
@@ -273,4 +284,4 @@ def reassign(body: dict, request_id: str):
 def cancel(body: dict, request_id: str):
     """Cancel a pending request (admins); the step waiting on it fails with RequestCancelled."""
     update = CancelRequestInput(request_id=request_id, identity=acting_person(), comment=body["comment"])
-    return _send("cancel", update)
+    return _send("cancel", update, first_try=admitted_first_try())

@@ -89,9 +89,7 @@ def _admit_and_read(run_id: str, admission: rate_limits.Admission | None) -> Raw
     """Admit the request when the view must (429 when over a limit; a Redis error answers 503, as an admission
     at authentication does) and read the run's stored snapshot (None when there is none or it cannot be read):
     one Redis call when the counters live in the same Redis as the snapshots."""
-    storage = rate_limits.joinable_storage() if admission is not None and not admission.empty else None
-    if admission is not None and storage is None:
-        rate_limits.admit(admission)
+    storage = rate_limits.join_or_admit(admission)
     if storage is None:
         try:
             return services().runs.snapshots.get_raw(run_id)

@@ -17,6 +17,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -26,13 +27,20 @@ from plugin.store.inbox import PREFIX
 
 log = logging.getLogger(__name__)
 
-# KEYS[1] = lock, KEYS[2] = request hash. ARGV = token, time to live (ms).
-_ACQUIRE = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, redis.call('HGET', KEYS[2], 'doc') or ''}
+# A Lua function (for this module's script and for scripts that join it to other work, e.g. admitting the
+# request): KEYS[k + 1] = lock, KEYS[k + 2] = request hash; ARGV[a + 1] = token, ARGV[a + 2] = time to live (ms).
+# Answers {1, the request's document or ''} when taken, {0, ''} when another holds it.
+ACQUIRE_FUNCTION = """
+local function acquire_lock(k, a)
+  if redis.call('SET', KEYS[k + 1], ARGV[a + 1], 'NX', 'PX', ARGV[a + 2]) then
+    return {1, redis.call('HGET', KEYS[k + 2], 'doc') or ''}
+  end
+  return {0, ''}
 end
-return {0, ''}
 """
+_ACQUIRE = ACQUIRE_FUNCTION + "return acquire_lock(0, 0)\n"
+# What a try to take a lock answers: ``ACQUIRE_FUNCTION``'s answer, given the lock's KEYS and ARGV.
+FirstTry = Callable[[list[str], list[Any]], list[Any]]
 # KEYS[1] = lock. ARGV[1] = token: only the holder frees it.
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -98,14 +106,21 @@ class RequestLocks:
     def _keys(request_id: str) -> list[str]:
         return [f"{PREFIX}reqlock:{request_id}", f"{PREFIX}req:{request_id}"]
 
-    def acquire(self, request_id: str, wait: float) -> tuple[str | None, dict[str, Any] | None]:
+    def acquire(self, request_id: str, wait: float,
+                first_try: FirstTry | None = None) -> tuple[str | None, dict[str, Any] | None]:
         """Take the lock, waiting up to ``wait`` seconds: the holder's token (None when it was not free in time)
         and the request's inbox document as it is once the lock is held (None when the inbox lacks it).
-        The lock is renewed until it is released."""
+        The lock is renewed until it is released. ``first_try`` makes the first try instead of this module's
+        script (a script joining ``ACQUIRE_FUNCTION`` to other work); it may raise, and then no lock is held."""
         token = secrets.token_hex(16)
         deadline = time.monotonic() + wait
+        keys, args = self._keys(request_id), [token, self._ttl_ms]
         while True:
-            held, doc = self._acquire(keys=self._keys(request_id), args=[token, self._ttl_ms])
+            if first_try is not None:
+                held, doc = first_try(keys, args)
+                first_try = None
+            else:
+                held, doc = self._acquire(keys=keys, args=args)
             if held:
                 self._renewer.hold(self._keys(request_id)[0], token)
                 return token, json.loads(doc) if doc else None
@@ -115,5 +130,10 @@ class RequestLocks:
 
     def release(self, request_id: str, token: str) -> None:
         """Free the lock if this token still holds it (it may have expired meanwhile)."""
+        self.release_call(request_id, token)()
+
+    def release_call(self, request_id: str, token: str) -> scripts.Call:
+        """Stop renewing the lock now; the call that frees it (``release``), to make with others in one round trip
+        (``scripts.run_in_one_trip``)."""
         self._renewer.drop(self._keys(request_id)[0], token)
-        self._release(keys=self._keys(request_id)[:1], args=[token])
+        return scripts.Call(self._release, self._keys(request_id)[:1], [token])
