@@ -1,8 +1,10 @@
 """Benchmark: triggers and status reads through the API versus raw Temporal, in one run on one stack.
 
 1. Triggers: POST /api/v1/queries/submit_expense/runs from N client threads, versus ``client.start_workflow``
-   of the same workflow straight on the same Temporal server with the same concurrency.
-   Target: HTTP throughput at least 0.9x raw.
+   of the same workflow straight on the same Temporal server with the same concurrency (and again with the
+   search attributes and memo the plugin records), the worker running every run. In alternated rounds (raw,
+   raw with attributes, HTTP; the worker drains each phase's runs before the next), each round's ratio from the
+   same minute; the ratio printed is their median. Target (issue 26): at least 0.85x raw with attributes.
 2. Status reads: GET /api/v1/runs/{id} (served from the Redis run snapshot) from N threads, versus
    ``handle.describe()`` straight on Temporal with the same concurrency. Target: at least 3x raw, p99 < 10 ms.
    Then the same reads as a polling panel sends them, with ``If-None-Match`` (answered 304 while unchanged).
@@ -10,7 +12,7 @@ Each HTTP phase also reports the API's CPU time per request: CPU seconds of the 
 arbiter and workers, from /proc) over the requests served, since on a small machine every millisecond of API
 CPU is taken from Temporal.
 
-Run: .venv/bin/python -m bench.bench_runs [--starts 400] [--reads 3000] [--concurrency 16]
+Run: .venv/bin/python -m bench.bench_runs [--starts 160] [--rounds 5] [--reads 3000] [--concurrency 16]
 Only 127.0.0.1 is touched; every loop is bounded.
 """
 
@@ -158,7 +160,8 @@ async def drain(settings, timeout: float = 120) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--starts", type=int, default=400, help="starts per side")
+    parser.add_argument("--starts", type=int, default=160, help="starts per side and round")
+    parser.add_argument("--rounds", type=int, default=5, help="alternated rounds of starts (the ratio: their median)")
     parser.add_argument("--reads", type=int, default=3000, help="status reads per side")
     add_api_arguments(parser)
     args = parser.parse_args()
@@ -179,18 +182,48 @@ def main() -> None:
         run_ids.clear()
         asyncio.run(drain(settings))
 
-        raw_samples, raw_took, raw_ids = asyncio.run(raw_starts(settings, args.starts, args.concurrency, False))
-        asyncio.run(drain(settings))  # the worker finishes those runs before the next phase
-        attr_samples, attr_took, _ = asyncio.run(raw_starts(settings, args.starts, args.concurrency, True))
-        asyncio.run(drain(settings))
-        api_cpu = CpuMeter(stack, "API").start()
-        http_samples, http_took = http_load(args.starts, args.concurrency, connect, trigger)
-        trigger_cpu = api_cpu.per(len(http_samples))
+        # Alternated rounds (raw, raw with attributes, HTTP; each drained before the next), the ratio of each round
+        # from the same minute: on a shared machine one phase of a few seconds measured once moves by a third.
+        raw_samples: list[float] = []
+        attr_samples: list[float] = []
+        http_samples: list[float] = []
+        raw_took = attr_took = http_took = 0.0
+        ratios: list[float] = []
+        attr_ratios: list[float] = []
+        cpus: list[float] = []
+        raw_ids: list[str] = []
+        api_cpu = CpuMeter(stack, "API")
+        for round_no in range(1, args.rounds + 1):
+            samples, took, ids = asyncio.run(raw_starts(settings, args.starts, args.concurrency, False))
+            raw_samples += samples
+            raw_took += took
+            raw_ids = raw_ids or ids
+            raw_rate = len(samples) / took
+            asyncio.run(drain(settings))  # the worker finishes those runs before the next phase
+            samples, took, _ = asyncio.run(raw_starts(settings, args.starts, args.concurrency, True))
+            attr_samples += samples
+            attr_took += took
+            attr_rate = len(samples) / took
+            asyncio.run(drain(settings))
+            api_cpu.start()
+            samples, took = http_load(args.starts, args.concurrency, connect, trigger)
+            cpus.append(api_cpu.per(len(samples)))
+            http_samples += samples
+            http_took += took
+            http_rate = len(samples) / took
+            asyncio.run(drain(settings))
+            ratios.append(http_rate / raw_rate)
+            attr_ratios.append(http_rate / attr_rate)
+            print(f"round {round_no}: raw {raw_rate:.1f}/s, raw + attributes {attr_rate:.1f}/s, HTTP {http_rate:.1f}/s "
+                  f"(API CPU {cpus[-1]:.2f} ms/request): {ratios[-1]:.2f}x ({attr_ratios[-1]:.2f}x with attributes)"
+                  f"  load {load_average()}", flush=True)
+        trigger_cpu = statistics.median(cpus)
         print(line("raw start_workflow", raw_samples, raw_took))
         print(line("raw start + attributes, memo", attr_samples, attr_took))
-        print(line("HTTP trigger", http_samples, http_took) + f"  API CPU {trigger_cpu:.2f} ms/request")
-        trigger_ratio = (len(http_samples) / http_took) / (len(raw_samples) / raw_took)
-        attr_ratio = (len(http_samples) / http_took) / (len(attr_samples) / attr_took)
+        print(line("HTTP trigger", http_samples, http_took) + f"  API CPU {trigger_cpu:.2f} ms/request (median of "
+              f"rounds)")
+        trigger_ratio = statistics.median(ratios)  # of the rounds' own ratios
+        attr_ratio = statistics.median(attr_ratios)
 
         asyncio.run(drain(settings))  # the runs complete; the worker writes their snapshots
         targets = run_ids[:200]
@@ -219,7 +252,7 @@ def main() -> None:
 
         print()
         print(f"trigger throughput: {trigger_ratio:.2f}x raw starts ({attr_ratio:.2f}x raw starts with the same "
-              f"attributes)  target >= 0.90x: {'MET' if trigger_ratio >= 0.9 else 'MISSED'}")
+              f"attributes)  target >= 0.85x with attributes: {'MET' if attr_ratio >= 0.85 else 'MISSED'}")
         print(f"status reads: {read_ratio:.2f}x raw describe, p99 {p99:.2f} ms  target >= 3x and p99 < 10 ms: "
               f"{'MET' if read_ratio >= 3 and p99 < 10 else 'MISSED'}")
         print(f"conditional reads (304): {poll_ratio:.2f}x raw describe, p99 "

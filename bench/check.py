@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FULL = {"floor": [], "runs": [], "requests": [], "events_edge": []}
-QUICK = {"floor": ["--reads", "600", "--rounds", "1"], "runs": ["--starts", "100", "--reads", "600"],
+QUICK = {"floor": ["--reads", "600", "--rounds", "1"], "runs": ["--starts", "100", "--rounds", "2", "--reads", "600"],
          "requests": ["--runs", "15", "--inbox-requests", "2000", "--users", "200", "--reads", "400"],
          "events_edge": ["--streams", "2000", "--decisions", "20"]}
 RSS_TARGET_MB = 120

@@ -19,7 +19,7 @@ from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MultiDict
 
 from plugin.api.http import rate_limits
-from plugin.api.requests.list_args import plain_args
+from plugin.api.plain_args import plain_args
 from plugin.api.schemas import RequestListArgs
 from plugin.config import Settings
 from plugin.models import Identity

@@ -13,6 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from plugin.api.http.auth import actor_name, authenticate, current_identity
 from plugin.api.http.capabilities import require
 from plugin.api.queries import triggering
+from plugin.api.queries.trigger_args import plain_arguments
 from plugin.api.runs.paths import status_url
 from plugin.api.runs.schemas import QueryListSchema, RunStartedSchema, TriggerArgs, TriggerBody
 from plugin.api.services import per_app, services
@@ -26,6 +27,7 @@ bp = Blueprint("queries", __name__, url_prefix="/api/v1/queries", description="W
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 APP_HEADER = "X-Workflows-App"
 ERRORS = (400, 401, 403, 404, 413, 422, 503)
+TRIGGER_ARGS = TriggerArgs()
 
 
 @bp.before_request
@@ -126,6 +128,7 @@ def _start_keyed_business(query: Query, data: dict[str, Any], run_id: str, app: 
 
 
 @bp.route("/<name>/runs", methods=["POST"])
+@plain_arguments(TRIGGER_ARGS)  # plain arguments and body (the usual trigger) without webargs; the same values
 @bp.arguments(TriggerArgs, location="query", unknown=RAISE)
 @bp.arguments(TriggerBody)
 @bp.response(202, RunStartedSchema, description="Started (or an existing run); still running after the wait")
