@@ -24,7 +24,8 @@ from werkzeug.datastructures import MultiDict
 
 from plugin.api.front import ADMITTED, Answer, FrontReads
 from plugin.api.http.conditional import etag_of
-from plugin.api.requests import list_args, page
+from plugin.api.plain_args import plain_args
+from plugin.api.requests import page
 from plugin.api.schemas import RequestListArgs
 
 PATH = "/api/v1/requests"  # also the metrics' route label, as Flask's rule names it
@@ -46,7 +47,7 @@ class FastPages(FrontReads):
         query = environ.get("QUERY_STRING", "")
         if not query.isascii():
             return None
-        args = list_args.plain_args(_ARGS, MultiDict(parse_qsl(query, keep_blank_values=True,
+        args = plain_args(_ARGS, MultiDict(parse_qsl(query, keep_blank_values=True,
                                                                errors="werkzeug.url_quote")), _DEFAULTS)
         if args is None or args.get("name"):
             return None
