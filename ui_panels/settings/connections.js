@@ -38,8 +38,9 @@
       if (!value.value) { WF.clear(feedback, h("span", { class: "wf-field-error" }, "Type a value first.")); value.focus(); return; }
       try {
         await S.call("PUT", `/api/v1/secrets/${encodeURIComponent(s.name)}`, { value: value.value });
-        value.value = "";
-        await S.load("connections");
+        // cleared once the section shows the new state: a Remove pressed before then would open its dialog in a
+        // section the reload then replaces
+        try { await S.load("connections"); } finally { value.value = ""; }
       } catch (err) {
         if (err.status !== 401) WF.clear(feedback, h("span", { class: "wf-field-error" }, S.message(err)));
       }
