@@ -18,6 +18,10 @@
   let selected = null;
   let filters = {};
   let lastResult = "null";
+  // Filters, live events and catch-ups load the list again, a selection or event the detail: answers can come
+  // back out of order, and only the latest load's answer (or error) is shown.
+  const listLoads = WF.latest();
+  const detailLoads = WF.latest();
   const listEl = h("div", { class: "wf-run-list" });
   const detailEl = h("section", { class: "wf-run-detail", "aria-label": "Run detail" });
 
@@ -74,13 +78,15 @@
       return;
     }
     if (reset && !runs.length) WF.clear(listEl, WF.skeleton(3));
+    const latest = listLoads();
     try {
       const page = await api.runs({ ...filters, limit: 20, cursor: reset ? "" : cursor });
+      if (!latest()) return;
       runs = reset ? page.runs : runs.concat(page.runs);
       cursor = page.next_cursor;
       renderList();
     } catch (err) {
-      WF.clear(listEl, WF.alert("error", `Could not load runs: ${WF.refusal(err)}`));
+      if (latest()) WF.clear(listEl, WF.alert("error", `Could not load runs: ${WF.refusal(err)}`));
     }
   }
 
@@ -95,11 +101,12 @@
   async function loadDetail() {
     const id = selected;
     if (!id || WF.host.mode === "bound") return;
+    const latest = detailLoads();
     try {
       const [run, steps] = await Promise.all([api.run(id), api.steps(id).then((s) => s.steps).catch(() => [])]);
-      if (id === selected) renderDetail(run, steps);
+      if (id === selected && latest()) renderDetail(run, steps);
     } catch (err) {
-      WF.clear(detailEl, WF.alert("error", `Could not load the run: ${WF.refusal(err)}`));
+      if (latest()) WF.clear(detailEl, WF.alert("error", `Could not load the run: ${WF.refusal(err)}`));
     }
   }
 

@@ -38,6 +38,8 @@
     let queries = null; // [{name, label}] once loaded (standalone)
     let pending = null; // bound: {sent, refused} while the app runs Set absence
     let lastResult = null; // bound: model.absence_result as last seen
+    // A save or end answered before the first read's answer came is newer than it: that read is then not shown.
+    const known = WF.latest();
     const toggle = h("button", { type: "button", class: "wf-btn wf-btn-sm wf-ooo-toggle", "aria-expanded": "false" }, "Out of office");
     const state = h("div", { class: "wf-ooo", "data-absence": "none" });
     const slot = panel.querySelector(".wf-header");
@@ -129,6 +131,7 @@
         }
         try {
           absence = await api.call("PUT", "/api/v1/absences/me", body);
+          known();
           saved();
         } catch (err) {
           refused(err);
@@ -169,6 +172,7 @@
       if (bound) { WF.host.trigger("end_absence", {}); return; }
       try {
         await api.call("DELETE", "/api/v1/absences/me");
+        known();
         absence = null;
         show();
         announce("Absence ended");
@@ -183,15 +187,18 @@
     });
 
     async function load() {
+      const latest = known();
       try {
         const answer = await api.call("GET", "/api/v1/absences/me");
+        if (!latest()) return;
         absence = answer && answer.delegate ? answer : null;  // none set: the fields are null
       } catch (err) {
+        if (!latest()) return;
         absence = null;
         WF.clear(state, WF.alert("error", `Could not read your absence: ${WF.refusal(err)}`));
         return;
       }
-      show();
+      if (toggle.getAttribute("aria-expanded") !== "true") show(); // the form opened meanwhile stays open
     }
 
     if (!bound) {

@@ -12,6 +12,7 @@
   let api = null;
   let awaiting = null; // bound mode: {id, resolution, resultAtSend}
   const REFRESH_MS = 10000;
+  const loads = WF.latest(); // a filter change or live event loads again: only the latest load's answer is shown
   // Bulk decisions (bulk.js): checkboxes, select all, one resolution for the selected requests, a plain report.
   const bulk = WF.inboxBulk ? WF.inboxBulk.attach({ panel, body, cards: () => cards, settled, refused, api: () => api }) : null;
 
@@ -191,11 +192,12 @@
   }
 
   async function load() {
+    const latest = loads();
     try {
       const page = await api.requests({ status: "pending", limit: 50 });
-      render(page.requests);
+      if (latest()) render(page.requests);
     } catch (err) {
-      showError(err);
+      if (latest()) showError(err);
     }
   }
 

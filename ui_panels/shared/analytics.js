@@ -90,6 +90,7 @@
     select("wfa-range", "Range", RANGES, state.days), select("wfa-group", "Group by", GROUPS, state.group_by),
     h("button", { class: "wf-btn", type: "submit" }, "Refresh"));
     controls.addEventListener("change", () => refresh());
+    const loads = WF.latest(); // the filters can change before an answer comes: only the latest filters' is shown
     const el = h("div", { class: "wfa", "data-analytics": "" }, controls,
       opts.scopeNote ? h("p", { class: "wf-small wfa-scope" }, opts.scopeNote) : null, result);
 
@@ -133,10 +134,12 @@
       if (opts.onParams) opts.onParams(p);
       if (!opts.load) return;
       loading();
+      const latest = loads();
       try {
-        show(await opts.load(p));
+        const answer = await opts.load(p);
+        if (latest()) show(answer);
       } catch (err) {
-        failed(err);
+        if (latest()) failed(err);
       }
     }
 

@@ -92,6 +92,17 @@
     return WF.h("pre", {}, value === undefined || value === null ? "—" : JSON.stringify(value, null, 2));
   };
 
+  // Answers can come back out of order (a slow answer to an earlier refresh after a later one's): only the
+  // latest asked may be shown. `const loads = WF.latest();` then per load `const latest = loads();` and show the
+  // answer, or its error, only `if (latest())`.
+  WF.latest = function latest() {
+    let asked = 0;
+    return () => {
+      const mine = ++asked;
+      return () => mine === asked;
+    };
+  };
+
   // Ask before doing something; resolves true/false. Uses <dialog> (works in a sandboxed iframe).
   WF.confirm = function confirm(container, title, text, okLabel) {
     return new Promise((resolve) => {

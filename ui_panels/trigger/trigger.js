@@ -17,7 +17,7 @@
   let submitted = false; // bound: this panel asked for a run and waits for its answer
   let keyed = null; // bound: {attempt, key}, the Idempotency-Key of the values last submitted
   let polling = null;
-  let refreshes = 0; // refresh() calls made, to show only the latest one's answer
+  const refreshes = WF.latest(); // answers can come back out of order: only the latest refresh's is shown
 
   function newKey() {
     const bytes = new Uint8Array(16);
@@ -118,13 +118,13 @@
   async function refresh() {
     if (!watching || WF.host.mode === "bound") return;
     const id = watching;
-    const asked = ++refreshes; // answers can come back out of order: only the latest asked is shown
+    const latest = refreshes();
     try {
       const [run, steps] = await Promise.all([api.run(id), api.steps(id).then((s) => s.steps).catch(() => [])]);
-      if (id === watching && asked === refreshes) renderRun(run, steps);
+      if (id === watching && latest()) renderRun(run, steps);
       if (ENDED.includes(run.status)) announce(`The run is ${run.status}`);
     } catch (err) {
-      if (err.status !== 404) WF.clear(current.progress, WF.alert("error", `Could not read the run: ${WF.refusal(err)}`));
+      if (err.status !== 404 && latest()) WF.clear(current.progress, WF.alert("error", `Could not read the run: ${WF.refusal(err)}`));
     }
   }
 
