@@ -3,7 +3,7 @@
 
 Panels poll a run's status and the inbox every few seconds, and apps trigger runs in bursts; once each answer was
 one Redis call (or one start), Flask's request context, routing, hooks and response object were most of the API's
-CPU (docs/performance.md). A ``FrontReads`` WSGI layer answers the usual case of one route itself, by the rules and
+CPU (docs/performance.md). A ``FrontRoute`` WSGI layer answers the usual case of one route itself, by the rules and
 with the parts Flask uses: the key, the user and the route's capability by ``plugin.access.callers`` (as the events
 edge), the admission (joined to the route's own Redis call where it can be), ETag and 304 as
 ``plugin.api.http.conditional``, CORS headers by ``plugin.api.http.cors`` and the HTTP metrics. Anything else goes
@@ -13,6 +13,7 @@ counted twice.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -24,11 +25,12 @@ from limits.storage import RedisStorage
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.http import HTTP_STATUS_CODES, parse_etags
 
-from plugin import metrics
+from plugin import finite_json, metrics
 from plugin.access.callers import check_capability, identity_of, key_of, person_required, presented_key
 from plugin.api.http import abuse_limits, rate_limits
 from plugin.api.http.conditional import CACHE_CONTROL
 from plugin.api.http.cors import cors_headers
+from plugin.api.http.input_limits import json_depth_exceeds
 from plugin.errors import PluginError
 from plugin.models import Identity
 from plugin.store.admin.keys import ApiKey
@@ -52,7 +54,7 @@ class Caller:
     storage: RedisStorage
 
 
-class FrontReads:
+class FrontRoute:
     """WSGI middleware answering one route in front of Flask; subclasses say which requests (``match``) and how
     (``answer``), and pass every other request to ``wsgi_app``."""
 
@@ -88,6 +90,16 @@ class FrontReads:
                 start_response(status_line(status), headers)
                 return [body]
         return self.wsgi_app(environ, start_response)
+
+    def plain_json_post(self, environ: dict[str, Any]) -> bool:
+        """Whether a request has no query arguments and a JSON body of a given length within the limit (else Flask
+        answers it, with its checks of bodies: ``plugin.api.http.input_limits``)."""
+        if (environ.get("QUERY_STRING") or environ.get("HTTP_TRANSFER_ENCODING")
+                or environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() != "application/json"):
+            return False
+        length = environ.get("CONTENT_LENGTH", "")
+        limit = self.app.config.get("MAX_CONTENT_LENGTH")
+        return length.isdigit() and int(length) > 0 and (limit is None or int(length) <= limit)
 
     def caller(self, environ: dict[str, Any], capability: str = "read") -> Caller | None:
         """The caller with a key that may do ``capability`` and a person (or an admin key), and its admission; None
@@ -141,3 +153,27 @@ class FrontReads:
 def status_line(status: int) -> str:
     """The WSGI status line of a code, as Flask writes it (``202 ACCEPTED``)."""
     return f"{status} {HTTP_STATUS_CODES[status].upper()}"
+
+
+def read_body(environ: dict[str, Any]) -> bytes:
+    """The body of a ``plain_json_post``, read once; the WSGI input is replaced by what was read, so Flask reads the
+    same bytes when it answers."""
+    raw = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+    environ["wsgi.input"] = io.BytesIO(raw)
+    return raw
+
+
+def plain_json_body(raw: bytes) -> dict[str, Any] | None:
+    """The body when it is one JSON object that Flask's checks (``plugin.api.http.input_limits``) and webargs would
+    both read as this value, else None (Flask judges it, and may refuse it).
+
+    webargs reads a body with a strict UTF-8 decoding; Flask's parser also reads UTF-16/32, a byte-order mark and
+    encoded surrogates. A body that starts with ``{`` followed by a non-zero byte is UTF-8 without a mark, and one
+    without the byte 0xED holds no encoded surrogate (``plugin.api.queries.trigger_args`` says the same)."""
+    if raw[:1] != b"{" or raw[1:2] == b"\x00" or b"\xed" in raw or json_depth_exceeds(raw):
+        return None
+    try:
+        data = finite_json.loads(raw)
+    except (ValueError, PluginError):  # not JSON, or a non-finite number: Flask's refusal
+        return None
+    return data if type(data) is dict else None

@@ -19,47 +19,36 @@ both ways equal, header for header.
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
 from flask import Flask, g
 from marshmallow import ValidationError
 
-from plugin.api.front import ADMITTED, Answer, FrontReads
+from plugin.api.front import ADMITTED, Answer, FrontRoute, plain_json_body, read_body
 from plugin.api.http import rate_limits
 from plugin.api.http.auth import actor_name
 from plugin.api.http.errors import answer_for
-from plugin.api.http.input_limits import json_depth_exceeds
 from plugin.api.queries import triggering
 from plugin.api.queries.views import app_name_of, new_run_id, started_answer
 from plugin.api.runs.paths import script_root_of
 from plugin.errors import PluginError
-from plugin.finite_json import loads as finite_loads
 from plugin.store.idempotency import fingerprint
 
 ROUTE = "/api/v1/queries/<name>/runs"  # the metrics' route label, as Flask's rule names it
 _PATH = re.compile(r"/api/v1/queries/([A-Za-z0-9_\-]{1,100})/runs")  # other names go to Flask
-_JSON = "application/json"
 
 
-class FastTriggers(FrontReads):
+class FastTriggers(FrontRoute):
     """Starts plain triggers in front of Flask (``plugin.api.front``)."""
 
     route = ROUTE
     method = "POST"
 
     def match(self, environ: dict[str, Any]) -> tuple[str] | None:
-        """The query name of a plain ``POST /api/v1/queries/{name}/runs``: no arguments, no Idempotency-Key, a JSON
-        body with its length given and within the limit."""
+        """The query name of a plain ``POST /api/v1/queries/{name}/runs`` (a JSON body, no Idempotency-Key)."""
         found = _PATH.fullmatch(environ.get("PATH_INFO", ""))
-        if (found is None or environ.get("QUERY_STRING") or environ.get("HTTP_IDEMPOTENCY_KEY", "").strip()
-                or environ.get("HTTP_TRANSFER_ENCODING")
-                or environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() != _JSON):
-            return None
-        length = environ.get("CONTENT_LENGTH", "")
-        limit = self.app.config.get("MAX_CONTENT_LENGTH")
-        if not length.isdigit() or int(length) == 0 or (limit is not None and int(length) > limit):
+        if found is None or environ.get("HTTP_IDEMPOTENCY_KEY", "").strip() or not self.plain_json_post(environ):
             return None
         return (found.group(1),)
 
@@ -72,9 +61,8 @@ class FastTriggers(FrontReads):
         caller = self.caller(environ, "trigger")
         if caller is None:
             return None
-        raw = _read_body(environ)
-        body = _plain_body(raw)
-        if body is None:
+        body = plain_json_body(read_body(environ))
+        if body is None or len(body) != 1 or type(body.get("input")) is not dict:
             return None
         try:
             app_name = app_name_of(environ.get("HTTP_X_WORKFLOWS_APP", ""))
@@ -106,27 +94,6 @@ class FastTriggers(FrontReads):
         if not result.started:
             answer["status"] = self.app.extensions["workflows"].runs.read(run_id)["status"]
         return self.json_answer(environ, self.json_body(answer), status=202)
-
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    """The body, read once; the WSGI input is replaced by what was read, so Flask reads the same bytes."""
-    raw = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
-    environ["wsgi.input"] = io.BytesIO(raw)
-    return raw
-
-
-def _plain_body(raw: bytes) -> dict[str, Any] | None:
-    """``{"input": {...}}`` when the body is one JSON object holding only an ``input`` object, read as Flask's
-    checks and ``trigger_args.plain_body`` would read it; None for Flask to judge (and perhaps refuse) it."""
-    if raw[:1] != b"{" or raw[1:2] == b"\x00" or b"\xed" in raw or json_depth_exceeds(raw):
-        return None
-    try:
-        data = finite_loads(raw)
-    except (ValueError, PluginError):  # not JSON, or a non-finite number: Flask's refusal
-        return None
-    if type(data) is not dict or len(data) != 1 or type(data.get("input")) is not dict:
-        return None
-    return data
 
 
 def init_app(app: Flask) -> None:
