@@ -3,9 +3,10 @@ start of the same run (the SDK's ``start_workflow`` with the same search attribu
 gateway), on the real embedded stack (Temporal, Redis, worker).
 
 No gunicorn and no HTTP client: ``time.process_time`` of this process (every thread: the request, the gateway's
-loop, the Temporal client's own threads) over N calls made one after the other, alternating rounds of raw starts
-and triggers, so the difference is what the API adds to a start. Rounds drain (the worker finishes the runs)
-before the next one, so neither side pays for the other's backlog.
+loop, the Temporal client's own threads) over N calls made one after the other, alternating rounds of raw starts,
+triggers answered in front of Flask (``plugin.api.queries.fast_trigger``, as served) and the same triggers answered
+by Flask (the layer below it), so the differences are what the API adds to a start and what the front saves.
+Rounds drain (the worker finishes the runs) before the next one, so no side pays for another's backlog.
 
 Run: .venv/bin/python -m bench.trigger_cpu [--calls 1000] [--rounds 3]
 Only 127.0.0.1 is touched; every loop is bounded.
@@ -60,12 +61,18 @@ def main() -> None:
         def start_response(status: str, _headers: list, _exc: Any = None) -> None:
             statuses[status] = statuses.get(status, 0) + 1
 
-        def trigger(i: int) -> None:
+        def call(wsgi: Any, i: int) -> None:
             body = json.dumps({"input": expense(i)}).encode()
             environ = environ_for(settings.port, headers, body)
             environ["wsgi.input"] = io.BytesIO(body)
-            for _ in app(environ, start_response):
+            for _ in wsgi(environ, start_response):
                 pass
+
+        def trigger(i: int) -> None:
+            call(app, i)
+
+        def flask_trigger(i: int) -> None:
+            call(app.wsgi_app.wsgi_app, i)  # the layer below the fast triggers: Flask's own answer
 
         def raw(i: int) -> None:
             inp = RunInput(data=expense(i), query="submit_expense", started_by="emp@example.com")
@@ -73,26 +80,29 @@ def main() -> None:
                                      task_queue=settings.task_queue, inp=inp, memo={"fingerprint": "x" * 64})
             svc.gateway.call(lambda c: run_ops.start_run(c, spec))
 
-        for i in range(50):  # warm both paths
+        for i in range(50):  # warm every path
             trigger(i)
+            flask_trigger(i)
             raw(i)
         asyncio.run(drain(settings))
-        figures: dict[str, list[float]] = {"raw": [], "trigger": []}
+        figures: dict[str, list[float]] = {"raw": [], "trigger": [], "flask": []}
         print(f"load average at start: {load_average()}")
         for round_no in range(args.rounds):
-            for name, one in (("raw", raw), ("trigger", trigger)):
+            for name, one in (("raw", raw), ("trigger", trigger), ("flask", flask_trigger)):
                 began = time.process_time()
                 for i in range(args.calls):
                     one(i)
                 us = (time.process_time() - began) * 1e6 / args.calls
                 figures[name].append(us)
                 asyncio.run(drain(settings))
-            raw_us, trigger_us = figures["raw"][-1], figures["trigger"][-1]
+            raw_us, trigger_us, flask_us = (figures[name][-1] for name in ("raw", "trigger", "flask"))
             print(f"round {round_no + 1}: raw start {raw_us:.0f} us, trigger {trigger_us:.0f} us "
-                  f"(+{trigger_us - raw_us:.0f} us)  load {load_average()}", flush=True)
-        raw_m, trig_m = statistics.median(figures["raw"]), statistics.median(figures["trigger"])
+                  f"(+{trigger_us - raw_us:.0f} us), by Flask {flask_us:.0f} us (+{flask_us - raw_us:.0f} us)  "
+                  f"load {load_average()}", flush=True)
+        raw_m, trig_m, flask_m = (statistics.median(figures[name]) for name in ("raw", "trigger", "flask"))
         print(f"median CPU per call over {args.rounds} x {args.calls}: raw start {raw_m:.0f} us, trigger "
-              f"{trig_m:.0f} us, the API's own {trig_m - raw_m:.0f} us; answers {statuses}")
+              f"{trig_m:.0f} us (the API's own {trig_m - raw_m:.0f} us), by Flask {flask_m:.0f} us (the API's own "
+              f"{flask_m - raw_m:.0f} us); answers {statuses}")
         svc.gateway.close()
 
 

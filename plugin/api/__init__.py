@@ -17,7 +17,8 @@ from plugin.api.http.cors import init_cors
 from plugin.api.http.errors import register_error_handlers
 from plugin.api.openapi.errors import ErrorShapePlugin
 from plugin.api.openapi.host import HostFacePlugin
-from plugin.api.requests import fast_page
+from plugin.api.queries import fast_trigger
+from plugin.api.requests import fast_page, fast_resolve
 from plugin.api.runs import fast_read
 from plugin.api.schemas import ErrorSchema
 from plugin.api.services import Services
@@ -146,4 +147,6 @@ def _create_app(settings: Settings | None, services: Services | None) -> Flask:
     register_error_handlers(app)
     fast_page.init_app(app)  # inbox pages in one Redis call, in front of Flask (the same rules, less work)
     fast_read.init_app(app)  # status reads from snapshots, in front of Flask (the same rules, less work)
+    fast_trigger.init_app(app)  # plain triggers, in front of Flask (the same rules, less work)
+    fast_resolve.init_app(app)  # plain decisions, in front of Flask (the same rules, less work)
     return app

@@ -117,23 +117,29 @@ def _admission(key_ref: str, user: str, target: str | None, address: str, key_li
                                  _ceiling_of(target, ceiling_limit))
 
 
+def _admitted_in_front() -> bool:
+    """Whether this request was already admitted in front of Flask (``ADMITTED`` in its WSGI environ, by
+    ``plugin.api.front``); its refusal, if it was refused, is raised here."""
+    if ADMITTED not in request.environ:
+        return False
+    refused = request.environ[ADMITTED]
+    if refused is not None:
+        raise refused
+    return True
+
+
 def admit_request(key_ref: str, user: str, target: str | None = None) -> None:
-    """Admit an authenticated request in one Redis call: 429 when it is over a limit (see ``admission``)."""
-    rate_limits.admit(admission(key_ref, user, target))
+    """Admit an authenticated request in one Redis call: 429 when it is over a limit (see ``admission``). A request
+    admitted in front of Flask is not admitted again."""
+    if not _admitted_in_front():
+        rate_limits.admit(admission(key_ref, user, target))
 
 
 def defer_admission(key_ref: str, user: str, target: str | None = None) -> None:
     """Leave the admission of this request to its view, which joins it to its own Redis call: the view must call
-    ``take_admission`` before it reads or answers anything. A request already admitted in front of Flask
-    (``ADMITTED`` in its WSGI environ, by ``plugin.api.runs.fast_read``) is not admitted again: its refusal, if it
-    was refused, is raised here."""
-    if ADMITTED in request.environ:
-        refused = request.environ[ADMITTED]
-        if refused is not None:
-            raise refused
-        g.workflows_admission = None
-        return
-    g.workflows_admission = admission(key_ref, user, target)
+    ``take_admission`` before it reads or answers anything. A request already admitted in front of Flask is not
+    admitted again: its refusal, if it was refused, is raised here."""
+    g.workflows_admission = None if _admitted_in_front() else admission(key_ref, user, target)
 
 
 def take_admission() -> rate_limits.Admission | None:

@@ -34,7 +34,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(PluginError)
     def _plugin_error(exc: PluginError):
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        return answer_for(exc)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -63,13 +63,23 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(redis.RedisError)
     def _redis_down(exc: redis.RedisError):
+        return answer_for(exc)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        return answer_for(exc)
+
+
+def answer_for(exc: Exception):
+    """The answer in the error shape to an exception that is not an HTTP error (a view's, or one raised in front of
+    Flask, ``plugin.api.front``): a PluginError's own, 503 for Redis, 500 (logged) for anything else."""
+    if isinstance(exc, PluginError):
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+    if isinstance(exc, redis.RedisError):
         metrics.REDIS_ERRORS.labels("api").inc()
         log.warning("redis error: %s", exc)
         # The exception names commands and socket paths: logged, never answered.
         return error_response(503, "service_unavailable", "Redis is unavailable; try again in a moment",
                               {"service": "redis"})
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
-        log.exception("unexpected error")
-        return error_response(500, "internal_error", "An unexpected error happened; it has been logged.")
+    log.exception("unexpected error", exc_info=exc)
+    return error_response(500, "internal_error", "An unexpected error happened; it has been logged.")

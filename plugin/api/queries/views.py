@@ -89,7 +89,12 @@ def _memo_of(run_id: str) -> dict[str, Any]:
 
 
 def _app_name() -> str:
-    app = request.headers.get(APP_HEADER, "").strip()
+    return app_name_of(request.headers.get(APP_HEADER, ""))
+
+
+def app_name_of(header: str) -> str:
+    """The app named by the X-Workflows-App header's value ("" for none); 400 when it is not a plain name."""
+    app = header.strip()
     if len(app) > 100 or not app.isprintable() or any(c in app for c in "'\"\\"):
         raise BadRequest(f"{APP_HEADER} must be a plain name of at most 100 characters", {"header": APP_HEADER})
     return app
@@ -127,6 +132,17 @@ def _start_keyed_business(query: Query, data: dict[str, Any], run_id: str, app: 
     return result
 
 
+def new_run_id(query: Query) -> str:
+    """The id of a new run of a query without a business key and without an Idempotency-Key."""
+    return f"{query.name}-{uuid.uuid4().hex}"
+
+
+def started_answer(query: Query, run_id: str, result: run_ops.StartResult, root: str | None = None) -> dict[str, Any]:
+    """Trigger workflow's answer for a run it started (or found), before any wait (``root``: as ``status_url``)."""
+    return {"run_id": run_id, "query": query.name, "status": "running", "existing": not result.started,
+            "status_url": status_url(run_id, root)}
+
+
 @bp.route("/<name>/runs", methods=["POST"])
 @plain_arguments(TRIGGER_ARGS)  # plain arguments and body (the usual trigger) without webargs; the same values
 @bp.arguments(TriggerArgs, location="query", unknown=RAISE)
@@ -162,7 +178,7 @@ def trigger(args: dict, body: dict, name: str):
             raise _key_reused()
         run_id = held.run_id
     else:
-        run_id = business_id or f"{query.name}-{uuid.uuid4().hex}"
+        run_id = business_id or new_run_id(query)
     memo = {"fingerprint": digest, **({"idempotency": keyed} if keyed else {})}
     if keyed is not None and business_id is not None:
         result = _start_keyed_business(query, data, run_id, app, memo)
@@ -170,8 +186,7 @@ def trigger(args: dict, body: dict, name: str):
         result = triggering.start(query, data, run_id, actor_name(), app=app, memo=memo, unique_id=keyed is not None)
         if not result.started and keyed is not None and _memo_of(run_id).get("fingerprint") not in (None, digest):
             raise _key_reused()
-    answer = {"run_id": run_id, "query": query.name, "status": "running", "existing": not result.started,
-              "status_url": status_url(run_id)}
+    answer = started_answer(query, run_id, result)
     wait = args.get("wait", query.wait_seconds)
     if wait:
         outcome = triggering.outcome_within(query, run_id, wait, answer["status_url"])

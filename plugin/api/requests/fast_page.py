@@ -22,7 +22,7 @@ import redis
 from flask import Flask
 from werkzeug.datastructures import MultiDict
 
-from plugin.api.front import ADMITTED, Answer, FrontReads
+from plugin.api.front import ADMITTED, Answer, FrontRoute
 from plugin.api.http.conditional import etag_of
 from plugin.api.plain_args import plain_args
 from plugin.api.requests import page
@@ -33,7 +33,7 @@ _ARGS = RequestListArgs()
 _DEFAULTS = _ARGS.load({})
 
 
-class FastPages(FrontReads):
+class FastPages(FrontRoute):
     """Answers plain inbox pages in front of Flask (``plugin.api.front``)."""
 
     route = PATH

@@ -57,7 +57,7 @@ ERRORS = {400: "Bad request", 401: "No or invalid key", 403: "Not allowed", 404:
           409: "Already decided", 422: "Invalid input", 503: "Temporal or Redis unavailable"}
 REBUILD_WAIT = 30.0
 REQUEST_LOCK_WAIT = 20.0
-_REQUEST_SCHEMA = RequestSchema()
+REQUEST_SCHEMA = RequestSchema()  # a request as the API answers it
 _LIST_ARGS = RequestListArgs()
 _LIST_ENDPOINT = "requests.list_requests"
 _CAPABILITY_OF = {"requests.resolve": "decide", "requests.reassign": "decide", "requests.cancel": "cancel_retry"}
@@ -210,7 +210,7 @@ def get_request(request_id: str):
         doc = {**doc, "offered_for": absent} if absent else None
     if doc is None:
         raise NotFound(f"Request {request_id} not found")
-    return json_answer(current_app.json.response(_REQUEST_SCHEMA.dump(doc)).get_data())
+    return json_answer(current_app.json.response(REQUEST_SCHEMA.dump(doc)).get_data())
 
 
 @bp.route("/<request_id>/resolve", methods=["POST"])

@@ -21,14 +21,14 @@ from typing import Any
 import redis
 from flask import Flask
 
-from plugin.api.front import ADMITTED, Answer, FrontReads
+from plugin.api.front import ADMITTED, Answer, FrontRoute
 from plugin.api.runs import answers
 
 ROUTE = "/api/v1/runs/<run_id>"  # the metrics' route label, as Flask's rule names it
 _PATH = re.compile(r"/api/v1/runs/([A-Za-z0-9_.:@=+\-]{1,255})")  # ids with other characters go to Flask
 
 
-class FastReads(FrontReads):
+class FastReads(FrontRoute):
     """Answers snapshot reads of runs in front of Flask (``plugin.api.front``)."""
 
     route = ROUTE
