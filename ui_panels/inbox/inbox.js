@@ -12,7 +12,7 @@
   let api = null;
   let awaiting = null; // bound mode: {id, resolution, resultAtSend}
   const REFRESH_MS = 10000;
-  const loads = WF.latest(); // a filter change or live event loads again: only the latest load's answer is shown
+  const loads = WF.latest(); // live events, a reconnect, an absence change load again: only the latest load's answer shows
   // Bulk decisions (bulk.js): checkboxes, select all, one resolution for the selected requests, a plain report.
   const bulk = WF.inboxBulk ? WF.inboxBulk.attach({ panel, body, cards: () => cards, settled, refused, api: () => api }) : null;
 
