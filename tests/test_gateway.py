@@ -51,3 +51,42 @@ def test_a_call_that_runs_out_of_time_is_503_and_cancelled(gateway: TemporalGate
     assert caught.value.details == {"service": "temporal"}
     assert cancelled.wait(10)
     assert gateway.call(lambda c: asyncio.sleep(0, result="still serving")) == "still serving"
+
+
+def test_a_call_given_up_before_the_loop_started_it_never_runs(gateway: TemporalGateway):
+    started = threading.Event()
+    blocking = threading.Event()
+
+    async def hold_the_loop(client) -> None:
+        blocking.set()
+        threading.Event().wait(1.0)  # the loop thread itself is busy: nothing else starts meanwhile
+
+    async def late(client) -> None:
+        started.set()
+
+    with ThreadPoolExecutor(1) as pool:
+        holder = pool.submit(gateway.call, hold_the_loop)
+        assert blocking.wait(10)
+        with pytest.raises(ServiceUnavailable):
+            gateway.call(late, timeout=0.2)  # queued behind the busy loop, given up before it was started
+        holder.result(10)
+    assert gateway.call(lambda c: asyncio.sleep(0, result="still serving")) == "still serving"
+    assert not started.is_set()
+
+
+def test_calls_queued_in_a_burst_each_get_their_own_answer(gateway: TemporalGateway):
+    release = threading.Event()
+
+    async def hold_the_loop(client) -> None:
+        threading.Event().wait(0.3)  # the calls below queue up meanwhile, and start in one go
+        release.set()
+
+    async def echo(client, i: int) -> int:
+        await asyncio.sleep(0.001)
+        return i
+
+    with ThreadPoolExecutor(17) as pool:
+        holder = pool.submit(gateway.call, hold_the_loop)
+        answers = list(pool.map(lambda i: gateway.call(lambda c: echo(c, i)), range(64)))
+        holder.result(10)
+    assert release.is_set() and answers == list(range(64))
