@@ -1,14 +1,15 @@
 """Frequent calls answered in front of Flask: what the status read (``plugin.api.runs.fast_read``), the inbox page
-(``plugin.api.requests.fast_page``) and the plain trigger (``plugin.api.queries.fast_trigger``) share.
+(``plugin.api.requests.fast_page``), the plain trigger (``plugin.api.queries.fast_trigger``) and the decision
+(``plugin.api.requests.fast_resolve``) share.
 
-Panels poll a run's status and the inbox every few seconds, and apps trigger runs in bursts; once each answer was
-one Redis call (or one start), Flask's request context, routing, hooks and response object were most of the API's
-CPU (docs/performance.md). A ``FrontRoute`` WSGI layer answers the usual case of one route itself, by the rules and
-with the parts Flask uses: the key, the user and the route's capability by ``plugin.access.callers`` (as the events
-edge), the admission (joined to the route's own Redis call where it can be), ETag and 304 as
-``plugin.api.http.conditional``, CORS headers by ``plugin.api.http.cors`` and the HTTP metrics. Anything else goes
-to Flask unchanged, told (``ADMITTED`` in the WSGI environ) when the request was already admitted, so no request is
-counted twice.
+Panels poll a run's status and the inbox every few seconds, apps trigger runs in bursts and people wait on their
+decisions; once each answer was one Redis call (or one call to Temporal), Flask's request context, routing, hooks
+and response object were most of the API's own CPU (docs/performance.md). A ``FrontRoute`` WSGI layer answers the
+usual case of one route itself, by the rules and with the parts Flask uses: the key, the user and the route's
+capability by ``plugin.access.callers`` (as the events edge), the admission (joined to the route's own Redis call
+where it can be), ETag and 304 as ``plugin.api.http.conditional``, CORS headers by ``plugin.api.http.cors`` and the
+HTTP metrics. Anything else goes to Flask unchanged, told (``ADMITTED`` in the WSGI environ) when the request was
+already admitted, so no request is counted twice.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class FrontRoute:
         raise NotImplementedError
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """Answer the request here when it is this route's usual read, else let Flask answer it."""
+        """Answer the request here when it is this route's usual case, else let Flask answer it."""
         matched = self.match(environ) if environ.get("REQUEST_METHOD") == self.method else None
         if matched is not None:
             started = time.perf_counter()
