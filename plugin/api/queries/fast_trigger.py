@@ -34,6 +34,7 @@ from plugin.api.queries.views import app_name_of, new_run_id, started_answer
 from plugin.api.runs.paths import script_root_of
 from plugin.errors import PluginError
 from plugin.store.idempotency import fingerprint
+from plugin.workspace.loader import Query
 
 ROUTE = "/api/v1/queries/<name>/runs"  # the metrics' route label, as Flask's rule names it
 _PATH = re.compile(r"/api/v1/queries/([A-Za-z0-9_\-]{1,100})/runs")  # other names go to Flask
@@ -86,7 +87,8 @@ class FastTriggers(FrontRoute):
                 response, status = answer_for(exc)
                 return self.json_answer(environ, response.get_data(), status=status)
 
-    def _start(self, environ: dict[str, Any], query: Any, data: dict[str, Any], app_name: str) -> Answer:
+    def _start(self, environ: dict[str, Any], query: Query, data: dict[str, Any], app_name: str) -> Answer:
+        """Start the run under a new id and answer as the view does (202)."""
         run_id = new_run_id(query)
         result = triggering.start(query, data, run_id, actor_name(), app=app_name,
                                   memo={"fingerprint": fingerprint(query.name, data)})
