@@ -28,9 +28,14 @@ return acquire_lock(0, 0)
 
 def admitted_first_try() -> FirstTry | None:
     """The first try at the lock with this request's admission joined to it, when its view must still admit it
-    (``abuse_limits.defer_admission``) and the counters can be joined; else the request is admitted here and None
-    is answered (the lock's own script then makes every try)."""
-    admission = abuse_limits.take_admission()
+    (``abuse_limits.defer_admission``): ``first_try_for`` that admission."""
+    return first_try_for(abuse_limits.take_admission())
+
+
+def first_try_for(admission: rate_limits.Admission | None) -> FirstTry | None:
+    """The first try at the lock with ``admission`` joined to it, when the counters can be joined; else the request
+    is admitted here (if there is anything to admit) and None is answered (the lock's own script then makes every
+    try). A decision made in front of Flask (``fast_resolve``) hands its caller's admission here itself."""
     storage = rate_limits.join_or_admit(admission)
     if admission is None or storage is None:
         return None

@@ -47,8 +47,8 @@ class FastPages(FrontRoute):
         query = environ.get("QUERY_STRING", "")
         if not query.isascii():
             return None
-        args = plain_args(_ARGS, MultiDict(parse_qsl(query, keep_blank_values=True,
-                                                               errors="werkzeug.url_quote")), _DEFAULTS)
+        args = plain_args(_ARGS, MultiDict(parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote")),
+                          _DEFAULTS)
         if args is None or args.get("name"):
             return None
         caller = self.caller(environ)

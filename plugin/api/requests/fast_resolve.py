@@ -28,7 +28,7 @@ from marshmallow import ValidationError
 from plugin.api.front import ADMITTED, Answer, FrontRoute, plain_json_body, read_body
 from plugin.api.http import rate_limits
 from plugin.api.http.errors import answer_for
-from plugin.api.requests.admitted_lock import admitted_first_try
+from plugin.api.requests.admitted_lock import first_try_for
 from plugin.api.requests.views import REQUEST_SCHEMA, resolve_one
 from plugin.api.schemas import ResolveBody
 from plugin.models import ResolveInput
@@ -62,11 +62,11 @@ class FastResolves(FrontRoute):
         except ValidationError:
             return None  # Flask names the refused fields
         with self.app.app_context():
-            g.key, g.identity, g.workflows_admission = caller.key, caller.who, caller.admission
+            g.key, g.identity = caller.key, caller.who
             update = ResolveInput(request_id=matched[0], resolution=loaded["resolution"], identity=caller.who,
                                   comment=loaded["comment"], payload=loaded["payload"])
             try:
-                request = resolve_one(update, admitted_first_try())[0]
+                request = resolve_one(update, first_try_for(caller.admission))[0]
             except rate_limits.RateLimited as refused:  # refused by the admission: no lock taken, nothing sent
                 environ[ADMITTED] = refused
                 return None
